@@ -1,0 +1,2 @@
+export { grad, noGrad, enableGrad, valueAndGrad } from './grad.js';
+export { rules, unbroadcast, type Rule } from './rules.js';

@@ -1,0 +1,52 @@
+// The kernel interface. A backend supplies the heavy, contiguous kernels
+// (matmul, softmax, layer norm); everything strided or elementwise runs in
+// the reference kernels shared by all backends. Backends work on float32;
+// float64 always runs on the reference backend (it exists for gradient checks).
+
+import type { TypedArray } from '../tensor/dtype.js';
+
+/**
+ * c[b] = op(A[b]) @ op(B[b]) for b < batch, with A stored row-major as [m, k]
+ * (or [k, m] when transA) and B as [k, n] (or [n, k] when transB). c is
+ * contiguous [batch, m, n] from cOffset and is overwritten. strideA/strideB are
+ * the element distances between batch items (0 broadcasts one matrix).
+ */
+export interface MatmulArgs {
+  a: TypedArray;
+  aOffset: number;
+  strideA: number;
+  transA: boolean;
+  b: TypedArray;
+  bOffset: number;
+  strideB: number;
+  transB: boolean;
+  c: TypedArray;
+  cOffset: number;
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+}
+
+export interface Kernels {
+  matmul(p: MatmulArgs): void;
+  /** Row softmax of a contiguous [rows, cols] block. */
+  softmax(x: TypedArray, y: TypedArray, rows: number, cols: number): void;
+  /** dx = y * (dy - sum(dy * y)) per row (the fused softmax gradient). */
+  softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
+  /** y = (x - mean) * rstd per row; writes rstd (length rows) for the backward. */
+  layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void;
+  /** dx = rstd * (dy - mean(dy) - y * mean(dy * y)) per row, y the normalised output. */
+  layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
+}
+
+export type KernelName = keyof Kernels;
+
+export interface Backend extends Kernels {
+  readonly name: string;
+  /** Release worker threads, GPU contexts and so on. */
+  dispose?(): void;
+}
+
+/** A backend may implement only some kernels; the rest come from the reference. */
+export type PartialBackend = Partial<Kernels> & { readonly name: string; dispose?(): void };

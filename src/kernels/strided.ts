@@ -1,0 +1,147 @@
+// Reference kernels over strided views: elementwise maps, broadcasting binary
+// maps and reductions. Each walks the output in row-major order with an
+// odometer over the outer dims and a tight loop over the innermost one.
+
+import type { TypedArray } from '../tensor/dtype.js';
+
+export interface View {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+function isDense(v: View): boolean {
+  let expect = 1;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1 && v.strides[i] !== expect) return false;
+    expect *= v.shape[i]!;
+  }
+  return true;
+}
+
+export function mapUnary(x: View, out: TypedArray, f: (v: number) => number): void {
+  const n = out.length;
+  const src = x.data;
+  if (isDense(x)) {
+    const o = x.offset;
+    for (let i = 0; i < n; i++) out[i] = f(src[o + i]!);
+    return;
+  }
+  walk1(x, n, (o, p, inner, s) => {
+    for (let j = 0; j < inner; j++) out[o + j] = f(src[p + j * s]!);
+  });
+}
+
+/** a and b carry strides already aligned to `shape` (0 where broadcast). */
+export function mapBinary(a: View, b: View, shape: readonly number[], out: TypedArray, f: (x: number, y: number) => number): void {
+  const n = out.length;
+  const A = a.data;
+  const B = b.data;
+  if (n === 0) return;
+  if (isDense(a) && isDense(b)) {
+    const ao = a.offset;
+    const bo = b.offset;
+    for (let i = 0; i < n; i++) out[i] = f(A[ao + i]!, B[bo + i]!);
+    return;
+  }
+  const rank = shape.length;
+  if (rank === 0) {
+    out[0] = f(A[a.offset]!, B[b.offset]!);
+    return;
+  }
+  const inner = shape[rank - 1]!;
+  const sa = a.strides[rank - 1]!;
+  const sb = b.strides[rank - 1]!;
+  const idx = new Array<number>(rank).fill(0);
+  let pa = a.offset;
+  let pb = b.offset;
+  for (let o = 0; o < n; o += inner) {
+    for (let j = 0; j < inner; j++) out[o + j] = f(A[pa + j * sa]!, B[pb + j * sb]!);
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      pa += a.strides[d]!;
+      pb += b.strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      pa -= a.strides[d]! * shape[d]!;
+      pb -= b.strides[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Visit a view in row-major order, one innermost run at a time: (outIndex, srcIndex, runLength, srcStride). */
+export function walk1(x: View, n: number, run: (o: number, p: number, inner: number, stride: number) => void): void {
+  const rank = x.shape.length;
+  if (n === 0) return;
+  if (rank === 0) {
+    run(0, x.offset, 1, 1);
+    return;
+  }
+  const inner = x.shape[rank - 1]!;
+  const s = x.strides[rank - 1]!;
+  const idx = new Array<number>(rank).fill(0);
+  let p = x.offset;
+  for (let o = 0; o < n; o += inner) {
+    run(o, p, inner, s);
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      p += x.strides[d]!;
+      if (idx[d]! < x.shape[d]!) break;
+      p -= x.strides[d]! * x.shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * Reduce x into out: `outStrides` has x's rank, 0 on reduced axes, so every
+ * input element lands on out[sum idx*outStride]. `out` must be pre-filled
+ * with the identity of `f`.
+ */
+export function reduceInto(x: View, outStrides: readonly number[], out: TypedArray, f: (acc: number, v: number) => number): void {
+  const rank = x.shape.length;
+  let n = 1;
+  for (const d of x.shape) n *= d;
+  if (n === 0) return;
+  if (rank === 0) {
+    out[0] = f(out[0]!, x.data[x.offset]!);
+    return;
+  }
+  const src = x.data;
+  const inner = x.shape[rank - 1]!;
+  const s = x.strides[rank - 1]!;
+  const os = outStrides[rank - 1]!;
+  const idx = new Array<number>(rank).fill(0);
+  let p = x.offset;
+  let q = 0;
+  for (let o = 0; o < n; o += inner) {
+    if (os === 0) {
+      let acc = out[q]!;
+      for (let j = 0; j < inner; j++) acc = f(acc, src[p + j * s]!);
+      out[q] = acc;
+    } else {
+      for (let j = 0; j < inner; j++) out[q + j * os] = f(out[q + j * os]!, src[p + j * s]!);
+    }
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      p += x.strides[d]!;
+      q += outStrides[d]!;
+      if (idx[d]! < x.shape[d]!) break;
+      p -= x.strides[d]! * x.shape[d]!;
+      q -= outStrides[d]! * x.shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Write a dense row-major `src` into a strided destination view (used to scatter gradients). */
+export function assignStrided(dst: View, src: TypedArray, accumulate: boolean): void {
+  let n = 1;
+  for (const d of dst.shape) n *= d;
+  const D = dst.data;
+  walk1(dst, n, (o, p, inner, s) => {
+    if (accumulate) for (let j = 0; j < inner; j++) D[p + j * s] += src[o + j]!;
+    else for (let j = 0; j < inner; j++) D[p + j * s] = src[o + j]!;
+  });
+}

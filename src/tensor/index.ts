@@ -1,0 +1,12 @@
+// The tensor layer's public face: storage, primitives and composites.
+export { Tensor, tensor, fromData, zeros, full, scalar, randn, rng, normalSampler, copyStrided } from './tensor.js';
+export type { DType, TypedArray } from './dtype.js';
+export { allocate } from './dtype.js';
+export * from './shape.js';
+export { isGradEnabled, withGradMode, type Prim, type PrimParams, type GradNode } from './node.js';
+export { add, sub, mul, div, neg, exp, log, sqrt, tanh, erf, relu, clamp, where, compare, broadcastView, type Operand } from './elementwise.js';
+export { sum, max, min } from './reduce.js';
+export { matmul, softmax, layerNorm, kernelsFor } from './linalg.js';
+export { reshape, permute, transpose, expand, slice, concat, gather, select, contiguous, copy } from './movement.js';
+export * from './nn.js';
+export { fromNdarray, toNdarray } from './ndarray.js';

@@ -4,6 +4,9 @@
 import { test } from 'uvu';
 import { grad, enableGrad } from '../src/autograd/index.js';
 import { setBackend, backendNames } from '../src/kernels/index.js';
+import { registerAllBackends } from '../src/kernels/all.js';
+
+registerAllBackends();
 import type { DType, Tensor } from '../src/tensor/index.js';
 import { blockFromNormed, norm, type BlockParams } from '../src/vit/block.js';
 import { loadJson, decode, assertClose, type Encoded } from './support/fixtures.js';

@@ -5,6 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { grad, enableGrad } from '../src/autograd/index.js';
 import { setBackend, backendNames } from '../src/kernels/index.js';
+import { registerAllBackends } from '../src/kernels/all.js';
+
+registerAllBackends();
 import type { DType, Tensor } from '../src/tensor/index.js';
 import { loadJson, decode, assertClose, type Encoded } from './support/fixtures.js';
 import { runOp, type Params } from './support/optable.js';

@@ -1,0 +1,295 @@
+/**
+ * Image decoding to 8-bit RGB (HWC, interleaved), PNG and baseline/progressive
+ * JPEG, with pure-JS codecs (pngjs, jpeg-js) so it runs in Node and browsers.
+ *
+ * - The format is sniffed from magic bytes, never from the file name.
+ * - PNG: any colour type / bit depth pngjs supports (greyscale, palette,
+ *   16-bit, interlaced). Alpha is simply DROPPED (no compositing over a
+ *   background): the RGB stored under transparent pixels is kept as is.
+ *   Caveat from pngjs: pixels made transparent by a tRNS colour key (not a
+ *   palette) come back as black.
+ * - JPEG: EXIF orientation (1-8, APP1 "Exif" segment, IFD0 tag 0x0112) is
+ *   applied to the pixels, so width/height are the displayed ones. Malformed
+ *   EXIF is ignored (orientation 1), as most viewers do.
+ * - Truncated files raise an error rather than returning a partly grey image:
+ *   the JPEG marker structure is walked up to EOI before decoding.
+ */
+import pngjs from 'pngjs';
+import jpegjs from 'jpeg-js';
+import { nodeFs, pathToString, type PathLike } from './node.js';
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** RGB interleaved, row-major (HWC), length width*height*3. */
+  data: Uint8Array;
+}
+
+export type ImageFormat = 'png' | 'jpeg';
+
+/** Decoder limits: refuse absurd dimensions before allocating. */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+const JPEG_MAX_MEMORY_MB = 1024;
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(bytes: Uint8Array, magic: ArrayLike<number>, at = 0): boolean {
+  if (bytes.length < at + magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (bytes[at + i] !== magic[i]) return false;
+  return true;
+}
+
+const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+
+/** Identifies PNG/JPEG by magic bytes; undefined otherwise. */
+export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
+  if (startsWith(bytes, PNG_MAGIC)) return 'png';
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  return undefined;
+}
+
+/** Names a few common unsupported formats for a friendlier error. */
+function describeUnsupported(bytes: Uint8Array): string {
+  if (startsWith(bytes, ascii('GIF87a')) || startsWith(bytes, ascii('GIF89a'))) return 'GIF images are not supported';
+  if (startsWith(bytes, ascii('RIFF')) && startsWith(bytes, ascii('WEBP'), 8)) return 'WebP images are not supported';
+  if (startsWith(bytes, ascii('BM'))) return 'BMP images are not supported';
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'TIFF images are not supported';
+  if (bytes.length === 0) return 'the file is empty';
+  const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `unknown image format (first bytes: ${head}); only PNG and JPEG are supported`;
+}
+
+/** Decodes PNG or JPEG bytes to RGB. `name` is used in error messages. */
+export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
+  const format = sniffImageFormat(bytes);
+  if (format === 'png') return decodePng(bytes, name);
+  if (format === 'jpeg') return decodeJpeg(bytes, name);
+  throw new Error(`image ${name}: ${describeUnsupported(bytes)}`);
+}
+
+/** Node helper: reads and decodes an image file (path or file: URL). */
+export function readImageFile(path: PathLike): RgbImage {
+  const fs = nodeFs('readImageFile');
+  const name = pathToString(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(name);
+  } catch (e) {
+    throw new Error(`image ${name}: cannot read: ${(e as Error).message}`);
+  }
+  return decodeImage(bytes, name);
+}
+
+// ---------------------------------------------------------------------------
+// PNG
+
+/** pngjs (Node build) wants a Buffer; wrap without copying when Buffer exists. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+  return (B ? B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes) as Buffer;
+}
+
+function checkDims(name: string, width: number, height: number): void {
+  if (!(width > 0) || !(height > 0)) throw new Error(`image ${name}: zero-size image (${width}x${height})`);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new Error(`image ${name}: ${width}x${height} exceeds the ${MAX_IMAGE_PIXELS}-pixel limit`);
+  }
+}
+
+function decodePng(bytes: Uint8Array, name: string): RgbImage {
+  // IHDR must be the first chunk: signature(8) len(4) "IHDR"(4) width(4) height(4).
+  if (bytes.length < 33 || !startsWith(bytes, ascii('IHDR'), 12)) {
+    throw new Error(`image ${name}: truncated or corrupt PNG (no IHDR header chunk)`);
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  checkDims(name, dv.getUint32(16), dv.getUint32(20));
+  // Walk the chunk list so a cut-off file gets a clear "truncated" message
+  // (pngjs would report an obscure stream error).
+  let pos = 8;
+  for (;;) {
+    if (pos + 8 > bytes.length) throw new Error(`image ${name}: truncated PNG (data ends at byte ${bytes.length}, before the IEND chunk)`);
+    const len = dv.getUint32(pos);
+    const type = String.fromCharCode(bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]);
+    if (pos + 12 + len > bytes.length) throw new Error(`image ${name}: truncated PNG (data ends inside the ${JSON.stringify(type)} chunk)`);
+    pos += 12 + len;
+    if (type === 'IEND') break;
+  }
+  let png: { width: number; height: number; data: Uint8Array };
+  try {
+    png = pngjs.PNG.sync.read(asBuffer(bytes), { checkCRC: true });
+  } catch (e) {
+    throw new Error(`image ${name}: truncated or corrupt PNG: ${(e as Error).message}`);
+  }
+  const { width, height } = png;
+  checkDims(name, width, height);
+  const src = png.data; // RGBA, 8 bits (pngjs normalises every colour type and rescales 16-bit)
+  if (src.length !== width * height * 4) throw new Error(`image ${name}: corrupt PNG (decoded ${src.length} bytes for ${width}x${height})`);
+  const out = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
+    out[j] = src[i];
+    out[j + 1] = src[i + 1];
+    out[j + 2] = src[i + 2];
+  }
+  return { width, height, data: out };
+}
+
+// ---------------------------------------------------------------------------
+// JPEG
+
+interface JpegScan {
+  /** EXIF orientation 1-8 (1 if absent or unreadable). */
+  orientation: number;
+}
+
+/**
+ * Walks the JPEG marker structure from SOI to EOI, validating segment lengths
+ * and that every entropy-coded scan is terminated by a marker, and picks up
+ * the EXIF orientation. Throws a "truncated" error if the data ends before EOI
+ * (jpeg-js would otherwise be free to fill the missing part with grey).
+ */
+function scanJpeg(bytes: Uint8Array, name: string): JpegScan {
+  const n = bytes.length;
+  const truncated = (where: string): never => {
+    throw new Error(`image ${name}: truncated JPEG (data ends ${where}, before the end-of-image marker)`);
+  };
+  let orientation = 1;
+  let sawFrame = false;
+  let pos = 2; // after SOI
+  for (;;) {
+    // Skip any garbage up to the next 0xFF, then fill bytes.
+    while (pos < n && bytes[pos] !== 0xff) pos++;
+    while (pos < n && bytes[pos] === 0xff) pos++;
+    if (pos >= n) truncated(`at offset ${n}`);
+    const marker = bytes[pos++];
+    if (marker === 0xd9) break; // EOI
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x00) continue; // standalone
+    if (pos + 2 > n) truncated(`inside the length of a 0xFF${marker.toString(16).toUpperCase()} segment`);
+    const len = (bytes[pos] << 8) | bytes[pos + 1];
+    if (len < 2) throw new Error(`image ${name}: corrupt JPEG (segment 0xFF${marker.toString(16).toUpperCase()} has length ${len})`);
+    const segStart = pos + 2;
+    const segEnd = pos + len;
+    if (segEnd > n) truncated(`inside a 0xFF${marker.toString(16).toUpperCase()} segment`);
+    // Start-of-frame markers: C0-CF except DHT (C4), JPG (C8), DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (len < 8) throw new Error(`image ${name}: corrupt JPEG (short frame header)`);
+      const height = (bytes[segStart + 1] << 8) | bytes[segStart + 2];
+      const width = (bytes[segStart + 3] << 8) | bytes[segStart + 4];
+      checkDims(name, width, height);
+      sawFrame = true;
+    } else if (marker === 0xe1 && orientation === 1) {
+      const o = exifOrientation(bytes.subarray(segStart, segEnd));
+      if (o !== undefined) orientation = o;
+    }
+    pos = segEnd;
+    if (marker === 0xda) {
+      // Entropy-coded data follows: it ends at the first marker that is not a
+      // stuffed 0xFF00 or a restart marker 0xFFD0-D7.
+      for (;;) {
+        while (pos < n && bytes[pos] !== 0xff) pos++;
+        let q = pos;
+        while (q < n && bytes[q] === 0xff) q++;
+        if (q >= n) truncated('inside entropy-coded scan data');
+        const m = bytes[q];
+        if (m === 0x00 || (m >= 0xd0 && m <= 0xd7)) {
+          pos = q + 1;
+          continue;
+        }
+        break; // pos is at the 0xFF of the next marker
+      }
+    }
+  }
+  if (!sawFrame) throw new Error(`image ${name}: corrupt JPEG (no start-of-frame header)`);
+  return { orientation };
+}
+
+/**
+ * EXIF orientation from an APP1 segment payload ("Exif\0\0" + TIFF), or
+ * undefined if it is not EXIF, has no orientation tag, or is malformed.
+ */
+export function exifOrientation(app1: Uint8Array): number | undefined {
+  if (!startsWith(app1, [0x45, 0x78, 0x69, 0x66, 0x00, 0x00])) return undefined; // "Exif\0\0"
+  const tiff = app1.subarray(6);
+  if (tiff.length < 8) return undefined;
+  let le: boolean;
+  if (tiff[0] === 0x49 && tiff[1] === 0x49) le = true; // "II"
+  else if (tiff[0] === 0x4d && tiff[1] === 0x4d) le = false; // "MM"
+  else return undefined;
+  const dv = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  if (dv.getUint16(2, le) !== 42) return undefined;
+  const ifd = dv.getUint32(4, le);
+  if (ifd + 2 > tiff.length) return undefined;
+  const count = dv.getUint16(ifd, le);
+  for (let i = 0; i < count; i++) {
+    const e = ifd + 2 + 12 * i;
+    if (e + 12 > tiff.length) return undefined;
+    if (dv.getUint16(e, le) !== 0x0112) continue;
+    const type = dv.getUint16(e + 2, le);
+    // Orientation is a SHORT (3); tolerate LONG (4) written by some tools.
+    const v = type === 3 ? dv.getUint16(e + 8, le) : type === 4 ? dv.getUint32(e + 8, le) : 0;
+    return v >= 1 && v <= 8 ? v : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Applies an EXIF orientation (1-8) to an RGB image, returning the image as it
+ * should be displayed. 5-8 swap width and height.
+ *   2 mirror horizontal, 3 rotate 180, 4 mirror vertical,
+ *   5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90 counter-clockwise.
+ */
+export function applyExifOrientation(img: RgbImage, orientation: number): RgbImage {
+  if (orientation === 1) return img;
+  if (!Number.isInteger(orientation) || orientation < 1 || orientation > 8) {
+    throw new Error(`applyExifOrientation: orientation must be 1-8, got ${orientation}`);
+  }
+  const W = img.width;
+  const H = img.height;
+  const swap = orientation >= 5;
+  const w = swap ? H : W;
+  const h = swap ? W : H;
+  const src = img.data;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // (sx, sy): the stored pixel shown at display position (x, y).
+      let sx: number;
+      let sy: number;
+      switch (orientation) {
+        case 2: sx = W - 1 - x; sy = y; break;
+        case 3: sx = W - 1 - x; sy = H - 1 - y; break;
+        case 4: sx = x; sy = H - 1 - y; break;
+        case 5: sx = y; sy = x; break;
+        case 6: sx = y; sy = H - 1 - x; break;
+        case 7: sx = W - 1 - y; sy = H - 1 - x; break;
+        default: sx = W - 1 - y; sy = x; break; // 8
+      }
+      const si = (sy * W + sx) * 3;
+      const di = (y * w + x) * 3;
+      out[di] = src[si];
+      out[di + 1] = src[si + 1];
+      out[di + 2] = src[si + 2];
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+function decodeJpeg(bytes: Uint8Array, name: string): RgbImage {
+  const { orientation } = scanJpeg(bytes, name);
+  let img: { width: number; height: number; data: Uint8Array };
+  try {
+    img = jpegjs.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      tolerantDecoding: true, // jpeg-js default; truncation is caught by scanJpeg above
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
+    });
+  } catch (e) {
+    throw new Error(`image ${name}: truncated or corrupt JPEG: ${(e as Error).message}`);
+  }
+  checkDims(name, img.width, img.height);
+  if (img.data.length !== img.width * img.height * 3) {
+    throw new Error(`image ${name}: corrupt JPEG (decoded ${img.data.length} bytes for ${img.width}x${img.height})`);
+  }
+  return applyExifOrientation({ width: img.width, height: img.height, data: img.data }, orientation);
+}

@@ -1,0 +1,11 @@
+// Register every backend this build ships. Separate from the registry so that
+// the reference backend can be used without pulling in workers or gpu.js.
+import { registerBackend } from './registry.js';
+import { createGpujsBackend } from './gpujs.js';
+
+let done = false;
+export function registerAllBackends(): void {
+  if (done) return;
+  done = true;
+  registerBackend('gpujs', () => createGpujsBackend());
+}

@@ -1,0 +1,429 @@
+// A tiny WebAssembly binary assembler: just enough of the format (types,
+// one imported memory, functions, exports, code) and of the instruction set
+// (i32, f32, v128 SIMD, bulk memory) to emit our kernels at run time, so the
+// library ships no .wasm files and needs no external tools.
+//
+// Instructions are emitted through methods on Func that push bytes in call
+// order. Because JS evaluates arguments left to right, nesting calls reads
+// like an expression tree and still produces correct stack-machine code:
+//   f.set(x, f.i32Add(f.get(x), f.i32(4)))  ->  local.get x; i32.const 4; i32.add; local.set x
+
+export type ValType = 'i32' | 'f32' | 'v128';
+
+const valTypeCode: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+
+/**
+ * What every emitting method returns: nothing at run time; the name marks
+ * parameters that stand for operands already pushed on the wasm stack.
+ */
+export type Ex = void;
+
+/** A local variable (or parameter) index together with its type. */
+export interface Local {
+  readonly index: number;
+  readonly type: ValType;
+}
+
+/** A structured control label: branch targets are resolved to depths. */
+export interface Label {
+  readonly depth: number;
+}
+
+class Bytes {
+  readonly out: number[] = [];
+  byte(b: number): void {
+    this.out.push(b & 0xff);
+  }
+  u32(v: number): void {
+    // unsigned LEB128
+    v >>>= 0;
+    do {
+      let b = v & 0x7f;
+      v >>>= 7;
+      if (v !== 0) b |= 0x80;
+      this.out.push(b);
+    } while (v !== 0);
+  }
+  s32(v: number): void {
+    // signed LEB128
+    v |= 0;
+    for (;;) {
+      const b = v & 0x7f;
+      v >>= 7;
+      const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
+      this.out.push(done ? b : b | 0x80);
+      if (done) return;
+    }
+  }
+  f32(v: number): void {
+    const buf = new Uint8Array(new Float32Array([v]).buffer);
+    for (const b of buf) this.out.push(b);
+  }
+  name(s: string): void {
+    const enc = new TextEncoder().encode(s);
+    this.u32(enc.length);
+    for (const b of enc) this.out.push(b);
+  }
+  append(other: number[]): void {
+    for (const b of other) this.out.push(b);
+  }
+  /** A length-prefixed section or code entry. */
+  sized(fill: (w: Bytes) => void): void {
+    const w = new Bytes();
+    fill(w);
+    this.u32(w.out.length);
+    this.append(w.out);
+  }
+}
+
+// Opcodes used below; SIMD ones are prefixed by 0xfd, bulk memory by 0xfc.
+const SIMD = {
+  load: 0x00,
+  load32Splat: 0x09,
+  store: 0x0b,
+  const: 0x0c,
+  shuffle: 0x0d,
+  f32x4Splat: 0x13,
+  f32x4ExtractLane: 0x1f,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Max: 0xe9,
+} as const;
+
+export class Func {
+  readonly body = new Bytes();
+  readonly locals: Local[] = [];
+  private depth = 0;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly params: ValType[],
+    readonly results: ValType[],
+  ) {
+    params.forEach((type, index) => this.locals.push({ index, type }));
+  }
+
+  /** The i-th parameter. */
+  param(i: number): Local {
+    return this.locals[i]!;
+  }
+
+  /** Declare a fresh local (zero-initialised by the wasm semantics). */
+  local(type: ValType): Local {
+    const l = { index: this.locals.length, type };
+    this.locals.push(l);
+    return l;
+  }
+
+  private op(...bytes: number[]): Ex {
+    for (const b of bytes) this.body.byte(b);
+  }
+  private simd(code: number): void {
+    this.body.byte(0xfd);
+    this.body.u32(code);
+  }
+  private memarg(alignLog2: number, offset: number): void {
+    this.body.u32(alignLog2);
+    this.body.u32(offset);
+  }
+
+  // --- variables and constants
+  get(l: Local): Ex {
+    this.body.byte(0x20);
+    this.body.u32(l.index);
+  }
+  set(l: Local, _value: Ex): Ex {
+    this.body.byte(0x21);
+    this.body.u32(l.index);
+  }
+  tee(l: Local, _value: Ex): Ex {
+    this.body.byte(0x22);
+    this.body.u32(l.index);
+  }
+  i32(v: number): Ex {
+    this.body.byte(0x41);
+    this.body.s32(v);
+  }
+  f32(v: number): Ex {
+    this.body.byte(0x43);
+    this.body.f32(v);
+  }
+  drop(_v: Ex): Ex {
+    return this.op(0x1a);
+  }
+  /** cond ? a : b (both evaluated). */
+  select(_a: Ex, _b: Ex, _cond: Ex): Ex {
+    return this.op(0x1b);
+  }
+
+  // --- i32 arithmetic and comparisons
+  i32Add(_a: Ex, _b: Ex): Ex {
+    return this.op(0x6a);
+  }
+  i32Sub(_a: Ex, _b: Ex): Ex {
+    return this.op(0x6b);
+  }
+  i32Mul(_a: Ex, _b: Ex): Ex {
+    return this.op(0x6c);
+  }
+  i32And(_a: Ex, _b: Ex): Ex {
+    return this.op(0x71);
+  }
+  i32Shl(_a: Ex, _b: Ex): Ex {
+    return this.op(0x74);
+  }
+  i32Eqz(_a: Ex): Ex {
+    return this.op(0x45);
+  }
+  i32Eq(_a: Ex, _b: Ex): Ex {
+    return this.op(0x46);
+  }
+  i32Ne(_a: Ex, _b: Ex): Ex {
+    return this.op(0x47);
+  }
+  i32LtS(_a: Ex, _b: Ex): Ex {
+    return this.op(0x48);
+  }
+  i32GtS(_a: Ex, _b: Ex): Ex {
+    return this.op(0x4a);
+  }
+  i32GeS(_a: Ex, _b: Ex): Ex {
+    return this.op(0x4e);
+  }
+  i32LtU(_a: Ex, _b: Ex): Ex {
+    return this.op(0x49);
+  }
+  i32GeU(_a: Ex, _b: Ex): Ex {
+    return this.op(0x4f);
+  }
+
+  // --- f32 scalar
+  f32Load(_addr: Ex, offset = 0): Ex {
+    this.body.byte(0x2a);
+    this.memarg(2, offset);
+  }
+  f32Store(_addr: Ex, _v: Ex, offset = 0): Ex {
+    this.body.byte(0x38);
+    this.memarg(2, offset);
+  }
+  f32Add(_a: Ex, _b: Ex): Ex {
+    return this.op(0x92);
+  }
+  f32Sub(_a: Ex, _b: Ex): Ex {
+    return this.op(0x93);
+  }
+  f32Mul(_a: Ex, _b: Ex): Ex {
+    return this.op(0x94);
+  }
+  f32Div(_a: Ex, _b: Ex): Ex {
+    return this.op(0x95);
+  }
+  f32Max(_a: Ex, _b: Ex): Ex {
+    return this.op(0x97);
+  }
+  f32Sqrt(_a: Ex): Ex {
+    return this.op(0x91);
+  }
+
+  // --- v128 SIMD (f32x4 lanes)
+  v128Load(_addr: Ex, offset = 0): Ex {
+    this.simd(SIMD.load);
+    this.memarg(4, offset);
+  }
+  v128Store(_addr: Ex, _v: Ex, offset = 0): Ex {
+    this.simd(SIMD.store);
+    this.memarg(4, offset);
+  }
+  /** Load one f32 and broadcast it to all four lanes. */
+  load32Splat(_addr: Ex, offset = 0): Ex {
+    this.simd(SIMD.load32Splat);
+    this.memarg(2, offset);
+  }
+  v128Zero(): Ex {
+    this.simd(SIMD.const);
+    for (let i = 0; i < 16; i++) this.body.byte(0);
+  }
+  f32x4Splat(_a: Ex): Ex {
+    this.simd(SIMD.f32x4Splat);
+  }
+  f32x4ExtractLane(_a: Ex, lane: number): Ex {
+    this.simd(SIMD.f32x4ExtractLane);
+    this.body.byte(lane);
+  }
+  /** Pick four f32 lanes from (a, b): lanes 0-3 are a's, 4-7 are b's. */
+  shuffle32(_a: Ex, _b: Ex, lanes: readonly [number, number, number, number]): Ex {
+    this.simd(SIMD.shuffle);
+    for (const l of lanes) for (let j = 0; j < 4; j++) this.body.byte(l * 4 + j);
+  }
+  f32x4Add(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Add);
+  }
+  f32x4Sub(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Sub);
+  }
+  f32x4Mul(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Mul);
+  }
+  f32x4Div(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Div);
+  }
+  f32x4Max(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Max);
+  }
+
+  // --- bulk memory
+  memoryFill(_dst: Ex, _byte: Ex, _len: Ex): Ex {
+    this.op(0xfc);
+    this.body.u32(11);
+    this.body.byte(0);
+  }
+
+  // --- calls and structured control flow
+  call(f: Func, ..._args: Ex[]): Ex {
+    this.body.byte(0x10);
+    this.body.u32(f.index);
+  }
+  private structured(opcode: number, body: (l: Label) => void): Ex {
+    this.op(opcode, 0x40); // 0x40: empty block type
+    this.depth++;
+    body({ depth: this.depth });
+    this.depth--;
+    this.op(0x0b);
+  }
+  /** Branching to a block label jumps past its end. */
+  block(body: (exit: Label) => void): Ex {
+    return this.structured(0x02, body);
+  }
+  /** Branching to a loop label jumps back to its start. */
+  loop(body: (top: Label) => void): Ex {
+    return this.structured(0x03, body);
+  }
+  if(_cond: Ex, then: () => void, otherwise?: () => void): Ex {
+    this.op(0x04, 0x40);
+    this.depth++;
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
+    this.depth--;
+    this.op(0x0b);
+  }
+  br(l: Label): Ex {
+    this.body.byte(0x0c);
+    this.body.u32(this.depth - l.depth);
+  }
+  brIf(l: Label, _cond: Ex): Ex {
+    this.body.byte(0x0d);
+    this.body.u32(this.depth - l.depth);
+  }
+
+  /**
+   * for (i = from; i < to; i += step) body() over signed i32. `to` is
+   * re-evaluated each iteration, so pass a local or a constant.
+   */
+  for(i: Local, from: () => Ex, to: () => Ex, step: number, body: () => void): Ex {
+    this.set(i, from());
+    this.block((exit) => {
+      this.loop((top) => {
+        this.brIf(exit, this.i32GeS(this.get(i), to()));
+        body();
+        this.set(i, this.i32Add(this.get(i), this.i32(step)));
+        this.br(top);
+      });
+    });
+  }
+
+  /** Encoded code-section entry: local declarations (run-length by type) and body. */
+  encode(w: Bytes): void {
+    w.sized((e) => {
+      const extra = this.locals.slice(this.params.length);
+      const runs: Array<[number, ValType]> = [];
+      for (const l of extra) {
+        const last = runs[runs.length - 1];
+        if (last && last[1] === l.type) last[0]++;
+        else runs.push([1, l.type]);
+      }
+      e.u32(runs.length);
+      for (const [count, type] of runs) {
+        e.u32(count);
+        e.byte(valTypeCode[type]);
+      }
+      e.append(this.body.out);
+      e.byte(0x0b);
+    });
+  }
+}
+
+export interface MemoryImport {
+  module: string;
+  name: string;
+  initialPages: number;
+  maximumPages: number;
+  shared: boolean;
+}
+
+/** Collects functions and writes a module that imports one linear memory. */
+export class ModuleBuilder {
+  private readonly funcs: Func[] = [];
+
+  constructor(private readonly memory: MemoryImport) {}
+
+  func(name: string, params: ValType[], results: ValType[] = []): Func {
+    const f = new Func(this.funcs.length, name, params, results);
+    this.funcs.push(f);
+    return f;
+  }
+
+  bytes(): Uint8Array<ArrayBuffer> {
+    const w = new Bytes();
+    w.append([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]); // "\0asm", version 1
+
+    // type section: one signature per function (duplicates are legal)
+    const section = (id: number, fill: (s: Bytes) => void): void => {
+      w.byte(id);
+      w.sized(fill);
+    };
+    section(1, (s) => {
+      s.u32(this.funcs.length);
+      for (const f of this.funcs) {
+        s.byte(0x60);
+        s.u32(f.params.length);
+        for (const p of f.params) s.byte(valTypeCode[p]);
+        s.u32(f.results.length);
+        for (const r of f.results) s.byte(valTypeCode[r]);
+      }
+    });
+    // import section: the memory (limits flag 1 = has maximum, 2 = shared)
+    section(2, (s) => {
+      const m = this.memory;
+      s.u32(1);
+      s.name(m.module);
+      s.name(m.name);
+      s.byte(0x02);
+      s.byte(m.shared ? 0x03 : 0x01);
+      s.u32(m.initialPages);
+      s.u32(m.maximumPages);
+    });
+    section(3, (s) => {
+      s.u32(this.funcs.length);
+      this.funcs.forEach((_, i) => s.u32(i));
+    });
+    section(7, (s) => {
+      s.u32(this.funcs.length);
+      for (const f of this.funcs) {
+        s.name(f.name);
+        s.byte(0x00);
+        s.u32(f.index);
+      }
+    });
+    section(10, (s) => {
+      s.u32(this.funcs.length);
+      for (const f of this.funcs) f.encode(s);
+    });
+    return new Uint8Array(w.out);
+  }
+}

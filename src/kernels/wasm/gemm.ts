@@ -1,0 +1,298 @@
+// Float32 GEMM in WebAssembly SIMD, GotoBLAS style: B is packed into panels
+// NR columns wide and A into micro-panels MR rows tall, each k-major, so the
+// micro-kernel reads both with unit stride; a 4x8 register tile (eight f32x4
+// accumulators) is updated with f32x4.mul + f32x4.add per k step. The blocking
+// loops (KC over k, MC over rows, NC over columns) run in JS and call into
+// wasm for packing and for a whole MC x NC block of micro-kernels.
+
+import type { Func, Local, ModuleBuilder } from './emit.js';
+
+/** Micro-tile: rows of A, columns of B. */
+export const MR = 4;
+export const NR = 8;
+/** Cache blocking: a KC x NR panel of B stays in L1, an MC x KC block of A in L2. */
+export const KC = 256;
+export const MC = 64;
+export const NC = 1024;
+/** k-loop unrolling of the micro-kernel. */
+const UNROLL = 1;
+
+/** Bytes of per-thread scratch the GEMM needs: packed A and B blocks, one edge tile. */
+export const GEMM_SCRATCH_BYTES = (MC * KC + KC * NC + MR * NR) * 4;
+
+export interface GemmExports {
+  /** Pack rows [x0, x0+xc) x k [k0, k0+kc) of A ([m,k], ld = k) into MR-row micro-panels. */
+  packA_n(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
+  /** Same for a transposed A stored [k, m] (ld = m). */
+  packA_t(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
+  /** Pack columns [x0, x0+xc) x k [k0, k0+kc) of B ([k,n], ld = n) into NR-column panels. */
+  packB_n(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
+  /** Same for a transposed B stored [n, k] (ld = k). */
+  packB_t(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
+  /** C[mc, nc] (row stride ldc elements) = or += packed A block @ packed B block. */
+  macro(ap: number, bp: number, c: number, ldc: number, mc: number, nc: number, kc: number, accum: number, scratch: number): void;
+}
+
+type I32 = 'i32';
+const i32s = (n: number): I32[] => new Array<I32>(n).fill('i32');
+
+/**
+ * Packing into panels W wide: dst[p][q][w] = X(x0 + W*p + w, k0 + q), zero
+ * beyond xc. In the `strided` layout X(x, q) = src[x*ld + q] (rows of the panel
+ * are rows in memory: transposed 4x4 at a time with shuffles); otherwise
+ * X(x, q) = src[q*ld + x] and each k step is a straight v128 copy.
+ */
+function emitPack(mb: ModuleBuilder, name: string, W: number, strided: boolean): void {
+  const f = mb.func(name, i32s(7));
+  const [src, ld, x0, xc, k0, kc, dst] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local];
+  const p = f.local('i32');
+  const d = f.local('i32');
+  const dd = f.local('i32');
+  const s = f.local('i32');
+  const q = f.local('i32');
+  const w = f.local('i32');
+  const ldBytes = f.local('i32');
+  const panelBytes = f.local('i32');
+  f.set(ldBytes, f.i32Shl(f.get(ld), f.i32(2)));
+  f.set(panelBytes, f.i32Mul(f.get(kc), f.i32(W * 4)));
+  f.set(d, f.get(dst));
+
+  // byte address of X(x0 + p + w, k0 + q) from locals p, w, q
+  const elemAddr = (): void => {
+    const x = (): void => f.i32Add(f.i32Add(f.get(x0), f.get(p)), f.get(w));
+    const kq = (): void => f.i32Add(f.get(k0), f.get(q));
+    const idx = strided ? () => f.i32Add(f.i32Mul(x(), f.get(ld)), kq()) : () => f.i32Add(f.i32Mul(kq(), f.get(ld)), x());
+    f.i32Add(f.get(src), f.i32Shl(idx(), f.i32(2)));
+  };
+
+  const fastContiguous = (): void => {
+    // s = &X(x0 + p, k0)
+    f.set(w, f.i32(0));
+    f.set(q, f.i32(0));
+    f.set(s, elemAddr());
+    f.set(dd, f.get(d));
+    f.for(q, () => f.i32(0), () => f.get(kc), 1, () => {
+      for (let g = 0; g < W / 4; g++) f.v128Store(f.get(dd), f.v128Load(f.get(s), 16 * g), 16 * g);
+      f.set(s, f.i32Add(f.get(s), f.get(ldBytes)));
+      f.set(dd, f.i32Add(f.get(dd), f.i32(W * 4)));
+    });
+  };
+
+  const fastStrided = (): void => {
+    // one source pointer per panel row; q counts bytes along k
+    const rows: Local[] = [];
+    f.set(w, f.i32(0));
+    f.set(q, f.i32(0));
+    f.set(s, elemAddr());
+    for (let r = 0; r < W; r++) {
+      const l = f.local('i32');
+      f.set(l, f.i32Add(f.get(s), f.i32Mul(f.get(ldBytes), f.i32(r))));
+      rows.push(l);
+    }
+    const R = [0, 1, 2, 3].map(() => f.local('v128'));
+    const T = [0, 1, 2, 3].map(() => f.local('v128'));
+    const end4 = f.local('i32');
+    f.set(end4, f.i32Shl(f.i32And(f.get(kc), f.i32(~3)), f.i32(2)));
+    f.set(dd, f.get(d));
+    f.for(q, () => f.i32(0), () => f.get(end4), 16, () => {
+      for (let g = 0; g < W / 4; g++) {
+        for (let i = 0; i < 4; i++) f.set(R[i]!, f.v128Load(f.i32Add(f.get(rows[4 * g + i]!), f.get(q))));
+        // 4x4 transpose: interleave pairs, then 64-bit halves
+        f.set(T[0]!, f.shuffle32(f.get(R[0]!), f.get(R[1]!), [0, 4, 1, 5]));
+        f.set(T[1]!, f.shuffle32(f.get(R[2]!), f.get(R[3]!), [0, 4, 1, 5]));
+        f.set(T[2]!, f.shuffle32(f.get(R[0]!), f.get(R[1]!), [2, 6, 3, 7]));
+        f.set(T[3]!, f.shuffle32(f.get(R[2]!), f.get(R[3]!), [2, 6, 3, 7]));
+        const out = (j: number, a: Local, b: Local, lanes: [number, number, number, number]): void =>
+          f.v128Store(f.get(dd), f.shuffle32(f.get(a), f.get(b), lanes), 16 * g + j * W * 4);
+        out(0, T[0]!, T[1]!, [0, 1, 4, 5]);
+        out(1, T[0]!, T[1]!, [2, 3, 6, 7]);
+        out(2, T[2]!, T[3]!, [0, 1, 4, 5]);
+        out(3, T[2]!, T[3]!, [2, 3, 6, 7]);
+      }
+      f.set(dd, f.i32Add(f.get(dd), f.i32(4 * W * 4)));
+    });
+    // k tail, one scalar per row
+    f.for(q, () => f.get(end4), () => f.i32Shl(f.get(kc), f.i32(2)), 4, () => {
+      for (let r = 0; r < W; r++) f.f32Store(f.get(dd), f.f32Load(f.i32Add(f.get(rows[r]!), f.get(q))), 4 * r);
+      f.set(dd, f.i32Add(f.get(dd), f.i32(W * 4)));
+    });
+  };
+
+  // ragged last panel: zero it, then copy the xc - p valid lanes one by one
+  const edge = (): void => {
+    f.memoryFill(f.get(d), f.i32(0), f.get(panelBytes));
+    f.for(w, () => f.i32(0), () => f.i32Sub(f.get(xc), f.get(p)), 1, () => {
+      f.for(q, () => f.i32(0), () => f.get(kc), 1, () => {
+        f.f32Store(f.i32Add(f.get(d), f.i32Shl(f.i32Add(f.i32Mul(f.get(q), f.i32(W)), f.get(w)), f.i32(2))), f.f32Load(elemAddr()));
+      });
+    });
+  };
+
+  f.for(p, () => f.i32(0), () => f.get(xc), W, () => {
+    f.if(f.i32GeS(f.i32Sub(f.get(xc), f.get(p)), f.i32(W)), strided ? fastStrided : fastContiguous, edge);
+    f.set(d, f.i32Add(f.get(d), f.get(panelBytes)));
+  });
+}
+
+/**
+ * The MR x NR micro-kernel over kc steps of packed panels. Full tiles go
+ * straight to C; edge tiles (mr < MR or nr < NR) go through a scratch tile.
+ */
+function emitKernel(mb: ModuleBuilder): Func {
+  const f = mb.func('kernel', i32s(9));
+  const [ap, bp, kc, c, ldc, accum, mr, nr, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => f.param(i)) as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  ];
+  const acc: Local[] = [];
+  for (let i = 0; i < MR * (NR / 4); i++) acc.push(f.local('v128')); // zero-initialised
+  const bv = [f.local('v128'), f.local('v128')];
+  const av = f.local('v128');
+  const end = f.local('i32');
+
+  const step = (u: number): void => {
+    f.set(bv[0]!, f.v128Load(f.get(bp), u * NR * 4));
+    f.set(bv[1]!, f.v128Load(f.get(bp), u * NR * 4 + 16));
+    for (let r = 0; r < MR; r++) {
+      f.set(av, f.load32Splat(f.get(ap), (u * MR + r) * 4));
+      for (let h = 0; h < 2; h++) {
+        const a = acc[r * 2 + h]!;
+        f.set(a, f.f32x4Add(f.get(a), f.f32x4Mul(f.get(av), f.get(bv[h]!))));
+      }
+    }
+  };
+  const stepsLoop = (unroll: number): void => {
+    f.block((exit) => {
+      f.loop((top) => {
+        f.brIf(exit, f.i32GeU(f.get(ap), f.get(end)));
+        for (let u = 0; u < unroll; u++) step(u);
+        f.set(ap, f.i32Add(f.get(ap), f.i32(unroll * MR * 4)));
+        f.set(bp, f.i32Add(f.get(bp), f.i32(unroll * NR * 4)));
+        f.br(top);
+      });
+    });
+  };
+  f.set(end, f.i32Add(f.get(ap), f.i32Mul(f.i32And(f.get(kc), f.i32(~(UNROLL - 1))), f.i32(MR * 4))));
+  stepsLoop(UNROLL);
+  f.set(end, f.i32Add(f.get(ap), f.i32Mul(f.i32And(f.get(kc), f.i32(UNROLL - 1)), f.i32(MR * 4))));
+  stepsLoop(1);
+
+  const fullTile = (): void => {
+    f.if(
+      f.get(accum),
+      () => {
+        for (let r = 0; r < MR; r++) {
+          for (let h = 0; h < 2; h++) f.v128Store(f.get(c), f.f32x4Add(f.v128Load(f.get(c), 16 * h), f.get(acc[r * 2 + h]!)), 16 * h);
+          f.set(c, f.i32Add(f.get(c), f.get(ldc)));
+        }
+      },
+      () => {
+        for (let r = 0; r < MR; r++) {
+          for (let h = 0; h < 2; h++) f.v128Store(f.get(c), f.get(acc[r * 2 + h]!), 16 * h);
+          f.set(c, f.i32Add(f.get(c), f.get(ldc)));
+        }
+      },
+    );
+  };
+  const edgeTile = (): void => {
+    for (let i = 0; i < acc.length; i++) f.v128Store(f.get(scratch), f.get(acc[i]!), 16 * i);
+    const r = f.local('i32');
+    const j = f.local('i32');
+    const src = f.local('i32');
+    const dst = f.local('i32');
+    f.for(r, () => f.i32(0), () => f.get(mr), 1, () => {
+      f.for(j, () => f.i32(0), () => f.get(nr), 1, () => {
+        f.set(src, f.i32Add(f.get(scratch), f.i32Shl(f.i32Add(f.i32Mul(f.get(r), f.i32(NR)), f.get(j)), f.i32(2))));
+        f.set(dst, f.i32Add(f.i32Add(f.get(c), f.i32Mul(f.get(r), f.get(ldc))), f.i32Shl(f.get(j), f.i32(2))));
+        f.if(
+          f.get(accum),
+          () => f.f32Store(f.get(dst), f.f32Add(f.f32Load(f.get(dst)), f.f32Load(f.get(src)))),
+          () => f.f32Store(f.get(dst), f.f32Load(f.get(src))),
+        );
+      });
+    });
+  };
+  f.if(f.i32And(f.i32Eq(f.get(mr), f.i32(MR)), f.i32Eq(f.get(nr), f.i32(NR))), fullTile, edgeTile);
+  return f;
+}
+
+/** All micro-tiles of an mc x nc block: B panels outer (kept in L1), A micro-panels inner. */
+function emitMacro(mb: ModuleBuilder, kernel: Func): void {
+  const f = mb.func('macro', i32s(9));
+  const [ap, bp, c, ldc, mc, nc, kc, accum, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => f.param(i)) as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  ];
+  const jp = f.local('i32');
+  const ip = f.local('i32');
+  const nr = f.local('i32');
+  const mr = f.local('i32');
+  const min = (a: () => void, b: number): void => {
+    f.select(a(), f.i32(b), f.i32LtS(a(), f.i32(b)));
+  };
+  f.for(jp, () => f.i32(0), () => f.get(nc), NR, () => {
+    f.set(nr, min(() => f.i32Sub(f.get(nc), f.get(jp)), NR));
+    f.for(ip, () => f.i32(0), () => f.get(mc), MR, () => {
+      f.set(mr, min(() => f.i32Sub(f.get(mc), f.get(ip)), MR));
+      f.call(
+        kernel,
+        f.i32Add(f.get(ap), f.i32Shl(f.i32Mul(f.get(ip), f.get(kc)), f.i32(2))),
+        f.i32Add(f.get(bp), f.i32Shl(f.i32Mul(f.get(jp), f.get(kc)), f.i32(2))),
+        f.get(kc),
+        f.i32Add(f.get(c), f.i32Shl(f.i32Add(f.i32Mul(f.get(ip), f.get(ldc)), f.get(jp)), f.i32(2))),
+        f.i32Shl(f.get(ldc), f.i32(2)),
+        f.get(accum),
+        f.get(mr),
+        f.get(nr),
+        f.get(scratch),
+      );
+    });
+  });
+}
+
+/** Add the GEMM functions (see GemmExports) to a module. */
+export function emitGemm(mb: ModuleBuilder): void {
+  emitPack(mb, 'packA_n', MR, true);
+  emitPack(mb, 'packA_t', MR, false);
+  emitPack(mb, 'packB_n', NR, false);
+  emitPack(mb, 'packB_t', NR, true);
+  emitMacro(mb, emitKernel(mb));
+}
+
+/** One rectangular piece of one batch item of C; pointers are byte addresses. */
+export interface GemmTile {
+  a: number;
+  b: number;
+  c: number;
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  i0: number;
+  i1: number;
+  j0: number;
+  j1: number;
+}
+
+/** C[i0:i1, j0:j1] = op(A) @ op(B) through the blocked loops; `scratch` is GEMM_SCRATCH_BYTES long. */
+export function gemmTile(ex: GemmExports, t: GemmTile, scratch: number): void {
+  const { m, n, k } = t;
+  const ap = scratch;
+  const bp = ap + MC * KC * 4;
+  const tile = bp + KC * NC * 4;
+  const lda = t.transA ? m : k;
+  const ldb = t.transB ? k : n;
+  const packA = t.transA ? ex.packA_t : ex.packA_n;
+  const packB = t.transB ? ex.packB_t : ex.packB_n;
+  for (let jc = t.j0; jc < t.j1; jc += NC) {
+    const nc = Math.min(NC, t.j1 - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
+      packB(t.b, ldb, jc, nc, pc, kc, bp);
+      for (let ic = t.i0; ic < t.i1; ic += MC) {
+        const mc = Math.min(MC, t.i1 - ic);
+        packA(t.a, lda, ic, mc, pc, kc, ap);
+        ex.macro(ap, bp, t.c + (ic * n + jc) * 4, n, mc, nc, kc, pc > 0 ? 1 : 0, tile);
+      }
+    }
+  }
+}

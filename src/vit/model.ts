@@ -1,0 +1,148 @@
+// The Vision Transformer forward pass over loaded parameters. Token layout:
+// [CLS] (always), then the distillation token and register tokens when the
+// model has them (the "prefix"), then the patch tokens in row-major order.
+// Maps and grids use config.numPrefix and the grid actually run, never 14x14.
+
+import {
+  Tensor, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div,
+} from '../tensor/index.js';
+import { noGrad } from '../autograd/index.js';
+import { block, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
+import type { PreprocessConfig } from './config.js';
+
+/** How far the learned position embedding reaches. */
+export type PosCoverage =
+  | 'all' // prefix + patches, added after concatenation (timm default, HF ViT)
+  | 'patches' // patches only, prefix concatenated after (timm no_embed_class, e.g. DINOv2 with registers)
+  | 'cls+patches'; // [CLS] + patches; registers inserted after [CLS] without one (HF DINOv2 with registers)
+
+export interface ViTConfig {
+  layout: 'timm' | 'hf';
+  name: string;
+  dim: number;
+  depth: number;
+  heads: number;
+  mlpDim: number;
+  patch: number;
+  /** the grid the position embedding was trained for [rows, cols] */
+  grid: [number, number];
+  numRegisters: number;
+  hasDistToken: boolean;
+  /** [CLS] + distillation + registers */
+  numPrefix: number;
+  numClasses: number;
+  eps: number;
+  posCoverage: PosCoverage;
+  preprocess: PreprocessConfig;
+  labels: string[] | null;
+}
+
+export interface ViTParams {
+  patchWeight: Tensor;
+  patchBias: Tensor | null;
+  cls: Tensor;
+  dist: Tensor | null;
+  reg: Tensor | null;
+  pos: Tensor;
+  blocks: BlockParams[];
+  norm: NormParams;
+  head: LinearParams | null;
+  headDist: LinearParams | null;
+}
+
+export interface HeadOutput {
+  /** LNf(X_L)[:, 0]: the normed [CLS] token, what the head sees [B, D] */
+  latent: Tensor;
+  /** raw logits [B, C] (null for a backbone without a head) */
+  logits: Tensor | null;
+}
+
+export class ViT {
+  private posCache = new Map<string, Tensor>();
+
+  constructor(readonly config: ViTConfig, readonly params: ViTParams) {}
+
+  get numPrefix(): number {
+    return this.config.numPrefix;
+  }
+
+  /** The patch grid for an input of h x w pixels. */
+  gridFor(h: number, w: number): [number, number] {
+    const p = this.config.patch;
+    if (h % p !== 0 || w % p !== 0) throw new Error(`input ${h}x${w} is not a multiple of the patch size ${p}`);
+    return [h / p, w / p];
+  }
+
+  /** Position embedding for a grid, bicubic-resampled (timm semantics) when it differs from the trained one. */
+  private posFor(grid: [number, number]): Tensor {
+    const [gh, gw] = this.config.grid;
+    if (grid[0] === gh && grid[1] === gw) return this.params.pos;
+    const key = grid.join('x');
+    let t = this.posCache.get(key);
+    if (!t) {
+      t = noGrad(() => {
+        const pos = this.params.pos;
+        const d = this.config.dim;
+        const nPre = pos.shape[1]! - gh * gw;
+        const pre = slice(pos, [0, 0], [1, nPre]);
+        const patches = reshape(slice(pos, [0, nPre], [1, pos.shape[1]!]), [gh, gw, d]);
+        const resized = resize(permute(patches, [2, 0, 1]), grid, 'bicubic', this.config.layout === 'timm');
+        const back = reshape(permute(resized, [1, 2, 0]), [1, grid[0] * grid[1], d]);
+        return nPre > 0 ? concat([pre, back], 1) : back;
+      });
+      this.posCache.set(key, t);
+    }
+    return t;
+  }
+
+  /** Pixels [B, 3, H, W] (normalised) -> tokens [B, numPrefix + P, D]. */
+  embed(image: Tensor): Tensor {
+    const { params: P, config: c } = this;
+    const [b, , h, w] = image.shape as [number, number, number, number];
+    const grid = this.gridFor(h, w);
+    let patches = patchEmbed(image, P.patchWeight, P.patchBias, c.patch);
+    const pos = this.posFor(grid);
+    const cls = expand(P.cls, [b, 1, c.dim]);
+    const reg = P.reg ? expand(P.reg, [b, c.numRegisters, c.dim]) : null;
+    const dist = P.dist ? expand(P.dist, [b, 1, c.dim]) : null;
+    if (c.posCoverage === 'patches') {
+      patches = add(patches, pos);
+      return concat([cls, ...(dist ? [dist] : []), ...(reg ? [reg] : []), patches], 1);
+    }
+    if (c.posCoverage === 'cls+patches') {
+      const x = add(concat([cls, patches], 1), pos);
+      if (!reg) return x;
+      return concat([slice(x, [0, 0], [b, 1]), reg, slice(x, [0, 1], [b, x.shape[1]!])], 1);
+    }
+    return add(concat([cls, ...(dist ? [dist] : []), ...(reg ? [reg] : []), patches], 1), pos);
+  }
+
+  /** Run blocks [from, to) on tokens x. */
+  runBlocks(x: Tensor, from = 0, to = this.config.depth): Tensor {
+    for (let i = from; i < to; i++) x = block(x, this.params.blocks[i]!).out;
+    return x;
+  }
+
+  /** Final norm, [CLS] readout and the linear head (timm DeiT-distilled: mean of both heads). */
+  head(xL: Tensor): HeadOutput {
+    const P = this.params;
+    const normed = norm(xL, P.norm);
+    const latent = select(normed, 1, 0);
+    if (!P.head) return { latent, logits: null };
+    let logits = linear(latent, P.head.weight, P.head.bias);
+    if (P.headDist) {
+      const d = linear(select(normed, 1, 1), P.headDist.weight, P.headDist.bias);
+      logits = div(add(logits, d), 2);
+    }
+    return { latent, logits };
+  }
+
+  forward(image: Tensor): HeadOutput {
+    return this.head(this.runBlocks(this.embed(image)));
+  }
+
+  /** Label for a class index ("class N" when the model has no label list). */
+  label(index: number): string {
+    return this.config.labels?.[index] ?? `class ${index}`;
+  }
+}

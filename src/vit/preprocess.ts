@@ -1,0 +1,110 @@
+// Image -> model input. Two modes:
+//   squash: resize straight to the model size (what the CDAM reference does)
+//   crop:   timm eval: short side to floor(size / crop_pct), centre crop
+// Resampling is Pillow's: separable filters widened when downscaling
+// (antialias), horizontal pass then vertical, rounded to uint8 after each pass.
+// An image already at the target size is used as is.
+
+import type { RgbImage } from '../io/image.js';
+import { resizeMatrix, Tensor, allocate } from '../tensor/index.js';
+import type { Interpolation, PreprocessConfig } from './config.js';
+
+export type ResizeMode = 'squash' | 'crop';
+
+/** Resize an RGB image the way PIL.Image.resize does (uint8 after each pass). */
+export function resizeRgb(img: RgbImage, width: number, height: number, interp: Interpolation): RgbImage {
+  let cur = img;
+  if (width !== img.width) cur = resizeAxis(cur, width, 'x', interp);
+  if (height !== img.height) cur = resizeAxis(cur, height, 'y', interp);
+  return cur;
+}
+
+function resizeAxis(img: RgbImage, size: number, axis: 'x' | 'y', interp: Interpolation): RgbImage {
+  const inSize = axis === 'x' ? img.width : img.height;
+  const m = resizeMatrix(inSize, size, interp, interp !== 'nearest', 'float64').data;
+  const w = axis === 'x' ? size : img.width;
+  const h = axis === 'x' ? img.height : size;
+  const out = new Uint8Array(w * h * 3);
+  const src = img.data;
+  // sparse taps per output index
+  const taps: { j: number[]; v: number[] }[] = [];
+  for (let i = 0; i < size; i++) {
+    const j: number[] = [];
+    const v: number[] = [];
+    for (let k = 0; k < inSize; k++) {
+      const x = m[i * inSize + k]!;
+      if (x !== 0) {
+        j.push(k);
+        v.push(x);
+      }
+    }
+    taps.push({ j, v });
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const t = taps[axis === 'x' ? x : y]!;
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let q = 0; q < t.j.length; q++) {
+          const sx = axis === 'x' ? t.j[q]! : x;
+          const sy = axis === 'x' ? y : t.j[q]!;
+          s += t.v[q]! * src[(sy * img.width + sx) * 3 + c]!;
+        }
+        out[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(s)));
+      }
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+export function cropRgb(img: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
+  if (left < 0 || top < 0 || left + width > img.width || top + height > img.height) {
+    throw new Error(`crop ${width}x${height}+${left}+${top} falls outside a ${img.width}x${img.height} image`);
+  }
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const s = ((top + y) * img.width + left) * 3;
+    out.set(img.data.subarray(s, s + width * 3), y * width * 3);
+  }
+  return { width, height, data: out };
+}
+
+/** The uint8 RGB image at model resolution (what perturbation metrics and overlays work on). */
+export function toModelResolution(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode): RgbImage {
+  const [th, tw] = cfg.size;
+  if (img.width === tw && img.height === th) return img;
+  if (mode === 'squash') return resizeRgb(img, tw, th, cfg.interpolation);
+  // timm eval transform: Resize(floor(size / crop_pct)) on the short side, CenterCrop(size)
+  const scaleSize = Math.floor(Math.min(th, tw) / cfg.cropPct);
+  const short = Math.min(img.width, img.height);
+  const long = Math.max(img.width, img.height);
+  const newLong = Math.floor((scaleSize * long) / short);
+  const [w, h] = img.width <= img.height ? [scaleSize, newLong] : [newLong, scaleSize];
+  const resized = resizeRgb(img, w, h, cfg.interpolation);
+  if (w < tw || h < th) throw new Error(`image ${img.width}x${img.height} is too small to crop ${tw}x${th}`);
+  return cropRgb(resized, Math.round((w - tw) / 2), Math.round((h - th) / 2), tw, th);
+}
+
+/** uint8 RGB (HWC) -> normalised float tensor [1, 3, H, W]. */
+export function normalise(img: RgbImage, cfg: PreprocessConfig): Tensor {
+  const { width: w, height: h } = img;
+  const data = allocate('float32', 3 * w * h);
+  for (let c = 0; c < 3; c++) {
+    const m = cfg.mean[c]!;
+    const s = cfg.std[c]!;
+    for (let i = 0; i < w * h; i++) data[c * w * h + i] = (img.data[i * 3 + c]! / 255 - m) / s;
+  }
+  return new Tensor(data, [1, 3, h, w]);
+}
+
+export interface Prepared {
+  /** the image the model sees, uint8 RGB at model resolution */
+  rgb: RgbImage;
+  /** normalised input [1, 3, H, W] */
+  input: Tensor;
+}
+
+export function prepareImage(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode = 'crop'): Prepared {
+  const rgb = toModelResolution(img, cfg, mode);
+  return { rgb, input: normalise(rgb, cfg) };
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// cdam command-line entry: dispatch to a subcommand; usage errors exit 2,
+// failures exit 1 with a one-line message naming the file and the problem.
+import { UsageError } from './args.js';
+import { runClassify, classifyUsage } from './classify.js';
+import { useFastestBackend } from '../kernels/default.js';
+
+const usage = `cdam: class-discriminative attention maps for Vision Transformers
+usage: cdam <command> [options]
+commands:
+  classify   top classes of an image
+${classifyUsage.replace(/^/gm, '  ')}
+
+Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
+
+export function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  const out = (s: string) => process.stdout.write(s + '\n');
+  try {
+    useFastestBackend(process.env['CDAM_BACKEND']);
+    switch (cmd) {
+      case 'classify':
+        runClassify(rest, out);
+        return 0;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        out(usage);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"\n${usage}`);
+    }
+  } catch (e) {
+    process.stderr.write(`cdam: ${(e as Error).message}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

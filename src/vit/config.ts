@@ -152,7 +152,6 @@ export function parseHfConfig(cfg: Record<string, unknown>, file: string, pre: R
     depth: num('num_hidden_layers'),
     mlpDim: num('intermediate_size'),
     patch: num('patch_size'),
-    numClasses: labels?.length,
     eps: num('layer_norm_eps') ?? 1e-12,
     // HF's ViTImageProcessor resizes straight to the model size
     preprocess: { mean, std, interpolation, cropPct: 1, size },

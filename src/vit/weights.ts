@@ -150,22 +150,22 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
   if (pw.rank !== 4 || pw.shape[1] !== 3 || pw.shape[2] !== pw.shape[3]) r.fail(`tensor "${N.patchW}" has shape [${pw.shape}], expected [D, 3, p, p]`);
   const dim = pw.shape[0]!;
   const patch = pw.shape[2]!;
-  const check = (what: string, said: number | undefined, got: number) => {
-    if (said !== undefined && said !== got) r.fail(`config says ${what} = ${said} but the tensors have ${got} (from "${N.patchW}" and block shapes)`);
+  const check = (what: string, said: number | undefined, got: number, from: string) => {
+    if (said !== undefined && said !== got) r.fail(`config says ${what} = ${said} but the tensors have ${got} (from "${from}")`);
   };
-  check('width (hidden size)', declared.dim, dim);
-  check('patch size', declared.patch, patch);
+  check('width (hidden size)', declared.dim, dim, N.patchW);
+  check('patch size', declared.patch, patch, N.patchW);
   const heads = declared.heads;
   if (dim % heads !== 0) r.fail(`width ${dim} is not divisible by ${heads} heads`);
 
   const depth = new Set(names.map((n) => N.blockIndex.exec(n)?.[1]).filter((x): x is string => x !== undefined)).size;
   if (depth === 0) r.fail('no transformer blocks found');
-  check('depth', declared.depth, depth);
+  check('depth', declared.depth, depth, `${N.blockPrefix(0).replace(/0\.$/, '')}N.* tensors`);
   const fc1Name = found.layout === 'timm' ? `${N.blockPrefix(0)}mlp.fc1.weight`
     : r.has(`${N.blockPrefix(0)}intermediate.dense.weight`) ? `${N.blockPrefix(0)}intermediate.dense.weight` : `${N.blockPrefix(0)}mlp.fc1.weight`;
   if (!r.has(fc1Name)) r.fail(`missing tensor "${fc1Name}"`);
   const mlpDim = r.shape(fc1Name)[0]!;
-  check('MLP size', declared.mlpDim, mlpDim);
+  check('MLP size', declared.mlpDim, mlpDim, fc1Name);
 
   const cls = r.get(N.cls, [1, 1, dim]);
   const dist = r.opt(N.dist, [1, 1, dim]);
@@ -206,9 +206,9 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
     if (r.has(N.headDistW)) headDist = lin(r, N.headDistW.slice(0, -'.weight'.length), hs[0]!, dim);
   }
   const numClasses = head ? head.weight.shape[0]! : 0;
-  if (!opts.head) check('number of classes', declared.numClasses && head ? declared.numClasses : undefined, numClasses);
+  if (!opts.head && head) check('number of classes (num_classes)', declared.numClasses, numClasses, N.headW);
   let labels = declared.labels;
-  if (labels && labels.length !== numClasses && numClasses > 0) r.fail(`config has ${labels.length} labels but the head has ${numClasses} classes`);
+  if (labels && labels.length !== numClasses && numClasses > 0) r.fail(`config has ${labels.length} labels (id2label) but the head has ${numClasses} classes`);
   if (!labels && numClasses === 1000) labels = [...IMAGENET_LABELS];
 
   const config: ViTConfig = {

@@ -1,0 +1,166 @@
+// The explanation methods of the CDAM family. An Explainer runs the image
+// through blocks 1..L-1 once, with no tape, and keeps the last block's input
+// X; every method after that recomputes only the last block, final norm and
+// head, batched over samples.
+
+import { Tensor, add, mul, max, min, concat, allocate, normalSampler, rng, reshape } from '../tensor/index.js';
+import { noGrad } from '../autograd/index.js';
+import { norm } from '../vit/block.js';
+import type { ViT } from '../vit/model.js';
+import { lastAttention, lastBlock } from './lastblock.js';
+import { tokenScoresAutograd, tokenScoresClosedForm, type TokenScores } from './scores.js';
+import { targetScore, describeTarget, type Target } from './target.js';
+
+export interface PatchMap {
+  rows: number;
+  cols: number;
+  /** raw, unclipped, row-major scores on the patch grid */
+  values: Float32Array;
+}
+
+export interface Explanation {
+  method: string;
+  /** human-readable target ("285 Egyptian cat"), or null for target-free maps */
+  target: string | null;
+  /** the target's value on the unperturbed input (a raw logit for class targets) */
+  score: number | null;
+  map: PatchMap;
+}
+
+export type ScoreEngine = 'closed-form' | 'autograd';
+
+export interface SmoothOptions {
+  /** noise level relative to the range of X (default 0.05) */
+  nu?: number;
+  /** samples (default 50) */
+  samples?: number;
+  seed?: number;
+  /** samples per batched pass (memory bound; default 16) */
+  batch?: number;
+}
+
+export interface IntegratedOptions {
+  /** m: the path is split into m steps, alpha = k/m for k = 1..m-1 (default 50) */
+  steps?: number;
+  batch?: number;
+}
+
+export class Explainer {
+  /** input of the last block [1, N, D] */
+  readonly x: Tensor;
+  readonly grid: [number, number];
+  private headCache: Map<string, number> = new Map();
+
+  constructor(readonly vit: ViT, input: Tensor, readonly engine: ScoreEngine = 'closed-form') {
+    if (input.rank !== 4 || input.shape[0] !== 1) throw new Error(`expected one image [1, 3, H, W], got [${input.shape}]`);
+    this.grid = vit.gridFor(input.shape[2]!, input.shape[3]!);
+    this.x = noGrad(() => vit.runBlocks(vit.embed(input), 0, vit.config.depth - 1));
+  }
+
+  private scores(x: Tensor, target: Target): TokenScores {
+    return this.engine === 'closed-form' ? tokenScoresClosedForm(this.vit, x, target) : tokenScoresAutograd(this.vit, x, target);
+  }
+
+  /** Patch rows of a [B, N] score block, averaged over the batch into a running sum. */
+  private patchMap(values: Float32Array): PatchMap {
+    return { rows: this.grid[0], cols: this.grid[1], values };
+  }
+
+  private accumulate(acc: Float32Array, s: TokenScores): void {
+    const pre = this.vit.numPrefix;
+    const p = acc.length;
+    for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) acc[i] += s.scores[b * s.tokens + pre + i]!;
+  }
+
+  /** The target's value on the unperturbed input. */
+  score(target: Target): number {
+    const key = JSON.stringify(target, (k, v) => (k === 'vector' ? undefined : v));
+    const hit = target.kind === 'class' || target.kind === 'difference' ? this.headCache.get(key) : undefined;
+    if (hit !== undefined) return hit;
+    const v = noGrad(() => {
+      const t = norm(this.x, lastBlock(this.vit).norm1);
+      return targetScore(target, this.vit.runHeadFromLastInput(this.x, t)).item();
+    });
+    this.headCache.set(key, v);
+    return v;
+  }
+
+  /** Logits of the unperturbed input [C] (null without a head). */
+  logits(): Float32Array | null {
+    return noGrad(() => {
+      const h = this.vit.runHeadFromLastInput(this.x, norm(this.x, lastBlock(this.vit).norm1));
+      return h.logits ? Float32Array.from(h.logits.contiguousData()) : null;
+    });
+  }
+
+  /** Attention map: mean over heads of the last block's [CLS] row over patch keys. Per head on request. */
+  attention(head?: number): Explanation {
+    const parts = noGrad(() => lastAttention(this.vit, norm(this.x, lastBlock(this.vit).norm1)));
+    const [, h, , n] = parts.attn.shape as [number, number, number, number];
+    if (head !== undefined && (!Number.isInteger(head) || head < 0 || head >= h)) throw new Error(`head ${head} out of range (the model has ${h} heads)`);
+    const A = parts.attn.contiguousData();
+    const pre = this.vit.numPrefix;
+    const rows = parts.attn.shape[2]!;
+    const out = new Float32Array(n - pre);
+    const heads = head === undefined ? [...Array(h).keys()] : [head];
+    for (const hh of heads) for (let i = pre; i < n; i++) out[i - pre] += A[hh * rows * n + i]! / heads.length;
+    return { method: head === undefined ? 'attention' : `attention-head${head}`, target: null, score: null, map: this.patchMap(out) };
+  }
+
+  /** Vanilla CDAM for any scalar target. */
+  cdam(target: Target): Explanation {
+    const s = this.scores(this.x, target);
+    const acc = new Float32Array(this.grid[0] * this.grid[1]);
+    this.accumulate(acc, s);
+    return { method: 'cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: s.value[0]!, map: this.patchMap(acc) };
+  }
+
+  /** Smooth CDAM: mean of CDAM over noisy copies X + eps, eps ~ N(0, (nu (max X - min X))^2). */
+  smooth(target: Target, opts: SmoothOptions = {}): Explanation {
+    const nu = opts.nu ?? 0.05;
+    const n = opts.samples ?? 50;
+    const batch = Math.max(1, opts.batch ?? 16);
+    if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
+    const x = this.x;
+    const sigma = nu * (noGrad(() => max(x)).item() - noGrad(() => min(x)).item());
+    const normal = normalSampler(rng(opts.seed ?? 0));
+    const acc = new Float32Array(this.grid[0] * this.grid[1]);
+    const X = x.contiguousData();
+    for (let done = 0; done < n; done += batch) {
+      const k = Math.min(batch, n - done);
+      const noisy = allocate('float32', k * x.size);
+      for (let s = 0; s < k; s++) for (let i = 0; i < x.size; i++) noisy[s * x.size + i] = X[i]! + sigma * normal();
+      this.accumulate(acc, this.scores(new Tensor(noisy, [k, ...x.shape.slice(1)]), target));
+    }
+    for (let i = 0; i < acc.length; i++) acc[i]! /= n;
+    return { method: 'smooth-cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: this.score(target), map: this.patchMap(acc) };
+  }
+
+  /** Integrated CDAM: mean of CDAM at X_k = (k/m) X for k = 1..m-1 (the reference's definition). */
+  integrated(target: Target, opts: IntegratedOptions = {}): Explanation {
+    const m = opts.steps ?? 50;
+    const batch = Math.max(1, opts.batch ?? 16);
+    if (!(m >= 2) || !Number.isInteger(m)) throw new Error(`steps must be an integer >= 2, got ${m}`);
+    const acc = new Float32Array(this.grid[0] * this.grid[1]);
+    for (let k0 = 1; k0 < m; k0 += batch) {
+      const ks = Array.from({ length: Math.min(batch, m - k0) }, (_, i) => k0 + i);
+      const xs = noGrad(() => concat(ks.map((k) => mul(this.x, k / m)), 0));
+      this.accumulate(acc, this.scores(xs, target));
+    }
+    for (let i = 0; i < acc.length; i++) acc[i]! /= m - 1;
+    return { method: 'integrated-cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: this.score(target), map: this.patchMap(acc) };
+  }
+}
+
+/** Concept vector l_c = mean of the latents (normed [CLS]) of example inputs [1, 3, H, W]. */
+export function conceptVector(vit: ViT, inputs: readonly Tensor[]): Tensor {
+  if (inputs.length === 0) throw new Error('a concept needs at least one example image');
+  return noGrad(() => {
+    let acc: Tensor | null = null;
+    for (const input of inputs) {
+      const z = vit.forward(input).latent;
+      acc = acc ? add(acc, z) : z;
+    }
+    return reshape(mul(acc!, 1 / inputs.length), [vit.config.dim]);
+  });
+}

@@ -1,0 +1,133 @@
+// Bad model folders fail with a clear message naming the file and the problem.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, cpSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadViT } from '../src/vit/load.js';
+import { openSafetensors, bufferSource, writeSafetensors, type F32TensorRecord } from '../src/io/safetensors.js';
+import { repoPath } from './support/fixtures.js';
+
+const made: string[] = [];
+function copyModel(name = 'timm_plain'): string {
+  const d = mkdtempSync(join(tmpdir(), 'cdam-vit-'));
+  cpSync(repoPath(`test/fixtures/vit/${name}`), d, { recursive: true });
+  made.push(d);
+  return d;
+}
+
+function editConfig(dir: string, edit: (c: Record<string, any>) => void): void {
+  const p = join(dir, 'config.json');
+  const c = JSON.parse(readFileSync(p, 'utf8'));
+  edit(c);
+  writeFileSync(p, JSON.stringify(c));
+}
+
+function editTensors(dir: string, edit: (t: Record<string, F32TensorRecord>) => void): void {
+  const p = join(dir, 'model.safetensors');
+  const f = openSafetensors(bufferSource(readFileSync(p), p));
+  const t: Record<string, F32TensorRecord> = {};
+  for (const n of f.names()) t[n] = { dtype: 'F32', shape: f.info(n).shape, data: f.readF32(n) };
+  edit(t);
+  writeFileSync(p, writeSafetensors(t));
+}
+
+function throwsWith(fn: () => unknown, ...parts: (string | RegExp)[]): void {
+  try {
+    fn();
+  } catch (e) {
+    const msg = (e as Error).message;
+    for (const p of parts) assert.ok(typeof p === 'string' ? msg.includes(p) : p.test(msg), `message "${msg}" lacks ${p}`);
+    return;
+  }
+  assert.unreachable('expected an error');
+}
+
+test('config.json that is not JSON', () => {
+  const d = copyModel();
+  writeFileSync(join(d, 'config.json'), '{"architecture": ');
+  throwsWith(() => loadViT(d), 'config.json', 'not valid JSON');
+});
+
+test('missing files', () => {
+  const d = copyModel();
+  rmSync(join(d, 'model.safetensors'));
+  throwsWith(() => loadViT(d), 'no model.safetensors');
+  const e = copyModel();
+  rmSync(join(e, 'config.json'));
+  throwsWith(() => loadViT(e), 'no config.json');
+  throwsWith(() => loadViT(join(e, 'nope')), 'not a model folder');
+});
+
+test('timm config without an architecture or with an unknown head count', () => {
+  const d = copyModel();
+  editConfig(d, (c) => delete c['architecture']);
+  throwsWith(() => loadViT(d), 'config.json', 'architecture');
+  const e = copyModel();
+  editConfig(e, (c) => {
+    c['architecture'] = 'mystery_net';
+    delete c['model_args'];
+  });
+  throwsWith(() => loadViT(e), 'head count', 'mystery_net');
+});
+
+test('config that does not match the tensors', () => {
+  const d = copyModel();
+  editConfig(d, (c) => (c['model_args']['depth'] = 3));
+  throwsWith(() => loadViT(d), 'model.safetensors', 'depth = 3', 'tensors have 2');
+  const e = copyModel();
+  editConfig(e, (c) => (c['model_args']['num_heads'] = 3));
+  throwsWith(() => loadViT(e), 'not divisible by 3 heads');
+  const f = copyModel();
+  editConfig(f, (c) => (c['model_args']['embed_dim'] = 32));
+  throwsWith(() => loadViT(f), 'width', '32', '16');
+  const g = copyModel('hf_vit');
+  editConfig(g, (c) => (c['id2label'] = { 0: 'a', 1: 'b' }));
+  throwsWith(() => loadViT(g), '2 labels', '5 classes');
+  const h = copyModel();
+  editConfig(h, (c) => (c['pretrained_cfg']['mean'] = [0.5, 0.5]));
+  throwsWith(() => loadViT(h), 'config.json', 'mean must be three numbers');
+});
+
+test('a tensor with the wrong shape, a missing tensor, a bad position embedding', () => {
+  const d = copyModel();
+  editTensors(d, (t) => {
+    t['blocks.0.attn.qkv.weight'] = { dtype: 'F32', shape: [48, 15], data: new Float32Array(48 * 15) };
+  });
+  throwsWith(() => loadViT(d), 'model.safetensors', '"blocks.0.attn.qkv.weight"', '[48,15]');
+  const e = copyModel();
+  editTensors(e, (t) => delete t['blocks.1.norm2.weight']);
+  throwsWith(() => loadViT(e), 'missing tensor "blocks.1.norm2.weight"');
+  const f = copyModel();
+  editTensors(f, (t) => {
+    t['pos_embed'] = { dtype: 'F32', shape: [1, 20, 16], data: new Float32Array(20 * 16) };
+  });
+  throwsWith(() => loadViT(f), '"pos_embed"', '20 positions');
+  const g = copyModel();
+  editTensors(g, (t) => {
+    for (const k of Object.keys(t)) if (k.startsWith('patch_embed')) delete t[k];
+  });
+  throwsWith(() => loadViT(g), 'no patch embedding found');
+});
+
+test('a truncated safetensors file', () => {
+  const d = copyModel();
+  const p = join(d, 'model.safetensors');
+  const bytes = readFileSync(p);
+  writeFileSync(p, bytes.subarray(0, bytes.length - 100));
+  throwsWith(() => loadViT(d), 'model.safetensors');
+});
+
+test('a head file of the wrong width', () => {
+  const d = copyModel('timm_headless');
+  const hp = join(d, 'head.safetensors');
+  writeFileSync(hp, writeSafetensors({ weight: { dtype: 'F32', shape: [5, 8], data: new Float32Array(40) } }));
+  throwsWith(() => loadViT(d, { headFile: hp }), 'head.safetensors', '"weight"', 'expected [classes, 16]');
+});
+
+test('clean up', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+  assert.ok(made.every((d) => !existsSync(d)));
+});
+
+test.run();

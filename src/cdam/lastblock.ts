@@ -29,8 +29,12 @@ export function lastBlock(vit: ViT): BlockParams {
   return vit.params.blocks[vit.config.depth - 1]!;
 }
 
-/** Attention of the read-out rows, from the normed tokens t [B, N, D]. */
-export function lastAttention(vit: ViT, t: Tensor): LastBlockParts {
+/**
+ * Attention of the read-out rows, from the normed tokens t [B, N, D].
+ * `scoreBias` [N] is added to the scaled scores (an attention mask: -Infinity
+ * removes a key), for experiments such as the appendix's zero-attention check.
+ */
+export function lastAttention(vit: ViT, t: Tensor, scoreBias?: Tensor): LastBlockParts {
   const p = lastBlock(vit);
   const [b, n, d] = t.shape as [number, number, number];
   const h = p.heads;
@@ -45,7 +49,8 @@ export function lastAttention(vit: ViT, t: Tensor): LastBlockParts {
   const kv = permute(reshape(kvLin, [b, n, 2, h, hd]), [2, 0, 3, 1, 4]);
   const k = select(kv, 0, 0);
   const v = select(kv, 0, 1);
-  const attn = softmax(mul(matmul(q, transpose(k)), 1 / Math.sqrt(hd)));
+  const scores = mul(matmul(q, transpose(k)), 1 / Math.sqrt(hd));
+  const attn = softmax(scoreBias ? add(scores, scoreBias) : scores);
   return { q, k, v, attn, o: matmul(attn, v) };
 }
 
@@ -61,7 +66,7 @@ export function headFromAttention(vit: ViT, x: Tensor, o: Tensor): HeadOutput {
 }
 
 /** The head output of the model when the last block's input is x and its normed tokens are t. */
-export function headFromLastBlock(vit: ViT, x: Tensor, t: Tensor): { head: HeadOutput; parts: LastBlockParts } {
-  const parts = lastAttention(vit, t);
+export function headFromLastBlock(vit: ViT, x: Tensor, t: Tensor, scoreBias?: Tensor): { head: HeadOutput; parts: LastBlockParts } {
+  const parts = lastAttention(vit, t, scoreBias);
   return { head: headFromAttention(vit, x, parts.o), parts };
 }

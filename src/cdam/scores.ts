@@ -21,10 +21,10 @@ export interface TokenScores {
 }
 
 /** dF/dT by autograd, then the sum over features of T * dF/dT. */
-export function tokenScoresAutograd(vit: ViT, x: Tensor, target: Target): TokenScores {
+export function tokenScoresAutograd(vit: ViT, x: Tensor, target: Target, scoreBias?: Tensor): TokenScores {
   const p = lastBlock(vit);
   const t = noGrad(() => norm(x, p.norm1)).requireGrad();
-  const score = enableGrad(() => targetScore(target, headFromLastBlock(vit, x, t).head));
+  const score = enableGrad(() => targetScore(target, headFromLastBlock(vit, x, t, scoreBias).head));
   const [g] = grad(score, [t], full(score.shape, 1, score.dtype));
   const [b, n, d] = t.shape as [number, number, number];
   const T = t.contiguousData();
@@ -45,11 +45,11 @@ export function tokenScoresAutograd(vit: ViT, x: Tensor, target: Target): TokenS
  *   S_i = sum_{h,r} a^h_ri [ g^h_r . (v^h_i - b_v^h) + c (q^h_r . (k^h_i - b_k^h)) (g^h_r . (v^h_i - o^h_r)) ]
  * Exact for patch tokens; prefix rows (which also feed q) are left at 0.
  */
-export function tokenScoresClosedForm(vit: ViT, x: Tensor, target: Target): TokenScores {
+export function tokenScoresClosedForm(vit: ViT, x: Tensor, target: Target, scoreBias?: Tensor): TokenScores {
   const p = lastBlock(vit);
   const { parts, o, score } = noGrad(() => {
     const t = norm(x, p.norm1);
-    const parts = lastAttention(vit, t);
+    const parts = lastAttention(vit, t, scoreBias);
     const o = new Tensor(parts.o.data, parts.o.shape, parts.o.strides, parts.o.offset).requireGrad();
     return { parts, o, score: enableGrad(() => targetScore(target, headFromAttention(vit, x, o))) };
   });

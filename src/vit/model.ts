@@ -4,7 +4,7 @@
 // Maps and grids use config.numPrefix and the grid actually run, never 14x14.
 
 import {
-  Tensor, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div,
+  Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
 import { block, blockFromNormed, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
@@ -145,6 +145,22 @@ export class ViT {
 
   forward(image: Tensor): HeadOutput {
     return this.head(this.runBlocks(this.embed(image)));
+  }
+
+  /** A copy of the model with every parameter in `dtype` (float64 for auditing gradients to full precision). */
+  to(dtype: DType): ViT {
+    const cast = (v: unknown): unknown => {
+      if (v instanceof Tensor) {
+        if (v.dtype === dtype) return v;
+        const d = allocate(dtype, v.size);
+        d.set(v.contiguousData());
+        return new Tensor(d, v.shape);
+      }
+      if (Array.isArray(v)) return v.map(cast);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cast(x)]));
+      return v;
+    };
+    return new ViT(this.config, cast(this.params) as ViTParams);
   }
 
   /** Label for a class index ("class N" when the model has no label list). */

@@ -37,12 +37,15 @@ export interface SmoothOptions {
   seed?: number;
   /** samples per batched pass (memory bound; default 16) */
   batch?: number;
+  /** called after each batch with (samples done, samples in all) */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface IntegratedOptions {
   /** m: the path is split into m steps, alpha = k/m for k = 1..m-1 (default 50) */
   steps?: number;
   batch?: number;
+  onProgress?: (done: number, total: number) => void;
 }
 
 export class Explainer {
@@ -131,6 +134,7 @@ export class Explainer {
       const noisy = allocate('float32', k * x.size);
       for (let s = 0; s < k; s++) for (let i = 0; i < x.size; i++) noisy[s * x.size + i] = X[i]! + sigma * normal();
       this.accumulate(acc, this.scores(new Tensor(noisy, [k, ...x.shape.slice(1)]), target));
+      opts.onProgress?.(done + k, n);
     }
     for (let i = 0; i < acc.length; i++) acc[i]! /= n;
     return { method: 'smooth-cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: this.score(target), map: this.patchMap(acc) };
@@ -146,6 +150,7 @@ export class Explainer {
       const ks = Array.from({ length: Math.min(batch, m - k0) }, (_, i) => k0 + i);
       const xs = noGrad(() => concat(ks.map((k) => mul(this.x, k / m)), 0));
       this.accumulate(acc, this.scores(xs, target));
+      opts.onProgress?.(k0 + ks.length - 1, m - 1);
     }
     for (let i = 0; i < acc.length; i++) acc[i]! /= m - 1;
     return { method: 'integrated-cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: this.score(target), map: this.patchMap(acc) };

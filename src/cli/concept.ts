@@ -1,0 +1,77 @@
+// Concept vectors: computed from a folder of example images, saved to and
+// read from a small safetensors file ("concept" [D] + metadata).
+import { readdirSync, statSync, readFileSync } from 'node:fs';
+import { join, extname, basename } from 'node:path';
+import { conceptVector } from '../cdam/explain.js';
+import { readImageFile } from '../io/image.js';
+import { bufferSource, openSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { fromData, type Tensor } from '../tensor/index.js';
+import type { ViT } from '../vit/model.js';
+import { prepareImage, type ResizeMode } from '../vit/preprocess.js';
+import { parse, choiceOpt, UsageError } from './args.js';
+import { loadViT } from '../vit/load.js';
+
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+
+export function imagesIn(dir: string): string[] {
+  const files = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
+  if (files.length === 0) throw new Error(`${dir}: no PNG or JPEG images in the concept folder`);
+  return files;
+}
+
+export interface Concept {
+  vector: Tensor;
+  name: string;
+  examples: number;
+}
+
+export function conceptFromFolder(vit: ViT, dir: string, resize: ResizeMode, progress?: (i: number, n: number) => void): Concept {
+  const files = imagesIn(dir);
+  const inputs = files.map((f, i) => {
+    progress?.(i + 1, files.length);
+    return prepareImage(readImageFile(f), vit.config.preprocess, resize).input;
+  });
+  return { vector: conceptVector(vit, inputs), name: basename(dir), examples: files.length };
+}
+
+export function saveConcept(path: string, c: Concept, vit: ViT): void {
+  const data = Float32Array.from(c.vector.contiguousData());
+  writeFileAtomic(path, writeSafetensors({ concept: { dtype: 'F32', shape: [data.length], data } }, {
+    format: 'cdam-concept', model: vit.config.name, dim: String(vit.config.dim), name: c.name, examples: String(c.examples),
+  }));
+}
+
+export function loadConcept(path: string, vit: ViT): Concept {
+  const f = openSafetensors(bufferSource(readFileSync(path), path));
+  try {
+    if (!f.has('concept')) throw new Error(`${path}: not a concept file (no "concept" tensor)`);
+    const shape = f.info('concept').shape;
+    if (shape.length !== 1 || shape[0] !== vit.config.dim) {
+      throw new Error(`${path}: concept has shape [${shape}] but the model's latent has ${vit.config.dim} entries (made with model "${f.metadata['model'] ?? '?'}")`);
+    }
+    return { vector: fromData(f.readF32('concept'), shape), name: f.metadata['name'] ?? basename(path), examples: Number(f.metadata['examples'] ?? 0) };
+  } finally {
+    f.close();
+  }
+}
+
+/** --concept DIR|FILE */
+export function resolveConcept(spec: string, vit: ViT, resize: ResizeMode, progress?: (i: number, n: number) => void): Concept {
+  return statSync(spec).isDirectory() ? conceptFromFolder(vit, spec, resize, progress) : loadConcept(spec, vit);
+}
+
+export const conceptUsage = `usage: cdam concept DIR --model DIR --out FILE [--resize squash|crop]
+  Averages the latent (final-normed [CLS]) of the example images in DIR into a
+  concept vector and saves it (safetensors) for explain --concept FILE.`;
+
+export function runConcept(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
+  const { values, positionals } = parse(argv, { model: { type: 'string' }, out: { type: 'string' }, resize: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError(`concept takes one DIR of example images\n${conceptUsage}`);
+  if (!values['model'] || !values['out']) throw new UsageError(`--model and --out are required\n${conceptUsage}`);
+  const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', ['squash', 'crop'], 'squash');
+  const vit = loadViT(values['model']);
+  const c = conceptFromFolder(vit, positionals[0]!, resize, (i, n) => err(`  embedding example ${i}/${n}`));
+  saveConcept(values['out'], c, vit);
+  out(`concept "${c.name}" from ${c.examples} images (${vit.config.dim} dims) -> ${values['out']}`);
+}

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePng } from '../src/io/png.js';
@@ -52,6 +52,70 @@ test('usage errors exit 2; bad inputs exit 1 with the file named and no output f
   assert.is(trunc.code, 1);
   assert.match(trunc.err, /bad\.png/);
   assert.not.ok(existsSync(json), 'no partial output file');
+});
+
+test('explain writes the JSON the docs promise and a PNG', () => {
+  const json = join(tmp, 'map.json');
+  const png = join(tmp, 'map.png');
+  const r = runCli('explain', img, '--model', model, '--target', '2', '--json', json, '--out', png);
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(readFileSync(json, 'utf8'));
+  assert.is(j.method, 'cdam');
+  assert.is(j.target, '2 two');
+  assert.type(j.logit, 'number');
+  assert.is(j.map.rows, 4);
+  assert.is(j.map.cols, 4);
+  assert.is(j.map.values.length, 16);
+  assert.ok(j.map.values.some((v: number) => v < 0) || j.map.values.some((v: number) => v > 0));
+  assert.equal([...readFileSync(png).subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  // a label works as a target too, and the default target is the top-1 class
+  assert.is(runCli('explain', img, '--model', model, '--target', 'three', '--json', json).code, 0);
+  assert.is(JSON.parse(readFileSync(json, 'utf8')).target, '3 three');
+  assert.is(runCli('explain', img, '--model', model, '--json', json).code, 0);
+});
+
+test('explain --compare: methods x targets in one grid and one JSON', () => {
+  const json = join(tmp, 'cmp.json');
+  const png = join(tmp, 'cmp.png');
+  const r = runCli('explain', img, '--model', model, '--method', 'attention,cdam,smooth-cdam,integrated-cdam', '--target', '0,1-2',
+    '--samples', '4', '--steps', '5', '--compare', '--json', json, '--out', png);
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(readFileSync(json, 'utf8'));
+  assert.is(j.explanations.length, 8);
+  const attn = j.explanations.filter((e: { method: string }) => e.method === 'attention');
+  assert.equal(attn[0].map.values, attn[1].map.values, 'the attention map does not depend on the target');
+  assert.ok(existsSync(png));
+  assert.is(runCli('explain', img, '--model', model, '--method', 'cdam,attention').code, 2, 'several methods need --compare');
+});
+
+test('concept: save from a folder, explain with the folder or the file', () => {
+  const dir = join(tmp, 'concept');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'a.png'), readFileSync(img));
+  writeFileSync(join(dir, 'b.png'), encodePng({ width: 16, height: 16, data: px.map((v) => 255 - v), channels: 3 }));
+  const file = join(tmp, 'c.safetensors');
+  assert.is(runCli('concept', dir, '--model', model, '--out', file).code, 0);
+  const viaFile = join(tmp, 'cf.json');
+  const viaDir = join(tmp, 'cd.json');
+  assert.is(runCli('explain', img, '--model', model, '--concept', file, '--json', viaFile).code, 0);
+  assert.is(runCli('explain', img, '--model', model, '--concept', dir, '--json', viaDir).code, 0);
+  const a = JSON.parse(readFileSync(viaFile, 'utf8'));
+  const b = JSON.parse(readFileSync(viaDir, 'utf8'));
+  assert.match(a.target, /^concept/);
+  assert.equal(a.map.values, b.map.values);
+  const wrong = runCli('explain', img, '--model', repoPath('test/fixtures/vit/hf_vit'), '--concept', join(tmp, 'img.png'));
+  assert.is(wrong.code, 1);
+});
+
+test('explain: a class index out of range fails cleanly and writes nothing', () => {
+  const json = join(tmp, 'oops.json');
+  const png = join(tmp, 'oops.png');
+  const r = runCli('explain', img, '--model', model, '--target', '7', '--json', json, '--out', png);
+  assert.is(r.code, 1);
+  assert.match(r.err, /class index 7 is out of range: the model has 5 classes/);
+  assert.not.ok(existsSync(json) || existsSync(png));
+  assert.is(runCli('explain', img, '--model', model, '--method', 'gradcam').code, 2);
+  assert.is(runCli('explain', img, '--model', model, '--samples', '0', '--method', 'smooth-cdam').code, 2);
 });
 
 test('clean up', () => {

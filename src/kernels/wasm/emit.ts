@@ -89,7 +89,11 @@ const SIMD = {
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   f32x4Div: 0xe7,
-  f32x4Max: 0xe9,
+  f32x4Pmax: 0xeb,
+  f32x4Lt: 0x43,
+  v128AndNot: 0x4f,
+  i32x4Shl: 0xab,
+  i32x4Add: 0xae,
 } as const;
 
 export class Func {
@@ -227,6 +231,9 @@ export class Func {
   f32Sqrt(_a: Ex): Ex {
     return this.op(0x91);
   }
+  f32ConvertI32S(_a: Ex): Ex {
+    return this.op(0xb2);
+  }
 
   // --- v128 SIMD (f32x4 lanes)
   v128Load(_addr: Ex, offset = 0): Ex {
@@ -241,10 +248,6 @@ export class Func {
   load32Splat(_addr: Ex, offset = 0): Ex {
     this.simd(SIMD.load32Splat);
     this.memarg(2, offset);
-  }
-  v128Zero(): Ex {
-    this.simd(SIMD.const);
-    for (let i = 0; i < 16; i++) this.body.byte(0);
   }
   f32x4Splat(_a: Ex): Ex {
     this.simd(SIMD.f32x4Splat);
@@ -270,8 +273,37 @@ export class Func {
   f32x4Div(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.f32x4Div);
   }
-  f32x4Max(_a: Ex, _b: Ex): Ex {
-    this.simd(SIMD.f32x4Max);
+  /**
+   * a < b ? b : a per lane: one maxps on x64, unlike f32x4.max whose NaN and
+   * signed-zero rules cost eight instructions.
+   */
+  f32x4Pmax(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Pmax);
+  }
+  /** All-ones lanes where a < b. */
+  f32x4Lt(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Lt);
+  }
+  /** a & ~b, bitwise. */
+  v128AndNot(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.v128AndNot);
+  }
+  i32x4Add(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.i32x4Add);
+  }
+  i32x4Shl(_a: Ex, _shift: Ex): Ex {
+    this.simd(SIMD.i32x4Shl);
+  }
+  /** A constant vector of four equal f32 lanes. */
+  f32x4Const(v: number): Ex {
+    this.simd(SIMD.const);
+    for (let i = 0; i < 4; i++) this.body.f32(v);
+  }
+  /** A constant vector of four equal i32 lanes. */
+  i32x4Const(v: number): Ex {
+    this.simd(SIMD.const);
+    const b = new Uint8Array(new Int32Array([v, v, v, v]).buffer);
+    for (const x of b) this.body.byte(x);
   }
 
   // --- bulk memory

@@ -2,8 +2,12 @@
 // NR columns wide and A into micro-panels MR rows tall, each k-major, so the
 // micro-kernel reads both with unit stride; a 4x8 register tile (eight f32x4
 // accumulators) is updated with f32x4.mul + f32x4.add per k step. The blocking
-// loops (KC over k, MC over rows, NC over columns) run in JS and call into
-// wasm for packing and for a whole MC x NC block of micro-kernels.
+// loops (KC over k, MC over rows) run in JS and call into wasm for packing and
+// for a whole block of micro-kernels.
+//
+// For threading, C is cut into chunks of rows or of columns. The operand all
+// chunks share (B for row chunks, A for column chunks) is packed once, up
+// front; each chunk packs only its own slice of the other one.
 
 import type { Func, Local, ModuleBuilder } from './emit.js';
 
@@ -14,11 +18,9 @@ export const NR = 8;
 export const KC = 256;
 export const MC = 64;
 export const NC = 1024;
-/** k-loop unrolling of the micro-kernel. */
-const UNROLL = 1;
 
-/** Bytes of per-thread scratch the GEMM needs: packed A and B blocks, one edge tile. */
-export const GEMM_SCRATCH_BYTES = (MC * KC + KC * NC + MR * NR) * 4;
+/** Bytes of per-thread scratch: one packed block of A (MC x KC) or B (KC x NC), one edge tile. */
+export const GEMM_SCRATCH_BYTES = (Math.max(MC * KC, KC * NC) + MR * NR) * 4;
 
 export interface GemmExports {
   /** Pack rows [x0, x0+xc) x k [k0, k0+kc) of A ([m,k], ld = k) into MR-row micro-panels. */
@@ -149,32 +151,26 @@ function emitKernel(mb: ModuleBuilder): Func {
   const av = f.local('v128');
   const end = f.local('i32');
 
-  const step = (u: number): void => {
-    f.set(bv[0]!, f.v128Load(f.get(bp), u * NR * 4));
-    f.set(bv[1]!, f.v128Load(f.get(bp), u * NR * 4 + 16));
-    for (let r = 0; r < MR; r++) {
-      f.set(av, f.load32Splat(f.get(ap), (u * MR + r) * 4));
-      for (let h = 0; h < 2; h++) {
-        const a = acc[r * 2 + h]!;
-        f.set(a, f.f32x4Add(f.get(a), f.f32x4Mul(f.get(av), f.get(bv[h]!))));
+  // One k step per iteration: unrolling does not help, as TurboFan then
+  // hoists all the loads of the unrolled steps to the top and spills.
+  f.set(end, f.i32Add(f.get(ap), f.i32Mul(f.get(kc), f.i32(MR * 4))));
+  f.block((exit) => {
+    f.loop((top) => {
+      f.brIf(exit, f.i32GeU(f.get(ap), f.get(end)));
+      f.set(bv[0]!, f.v128Load(f.get(bp)));
+      f.set(bv[1]!, f.v128Load(f.get(bp), 16));
+      for (let r = 0; r < MR; r++) {
+        f.set(av, f.load32Splat(f.get(ap), r * 4));
+        for (let h = 0; h < 2; h++) {
+          const a = acc[r * 2 + h]!;
+          f.set(a, f.f32x4Add(f.get(a), f.f32x4Mul(f.get(av), f.get(bv[h]!))));
+        }
       }
-    }
-  };
-  const stepsLoop = (unroll: number): void => {
-    f.block((exit) => {
-      f.loop((top) => {
-        f.brIf(exit, f.i32GeU(f.get(ap), f.get(end)));
-        for (let u = 0; u < unroll; u++) step(u);
-        f.set(ap, f.i32Add(f.get(ap), f.i32(unroll * MR * 4)));
-        f.set(bp, f.i32Add(f.get(bp), f.i32(unroll * NR * 4)));
-        f.br(top);
-      });
+      f.set(ap, f.i32Add(f.get(ap), f.i32(MR * 4)));
+      f.set(bp, f.i32Add(f.get(bp), f.i32(NR * 4)));
+      f.br(top);
     });
-  };
-  f.set(end, f.i32Add(f.get(ap), f.i32Mul(f.i32And(f.get(kc), f.i32(~(UNROLL - 1))), f.i32(MR * 4))));
-  stepsLoop(UNROLL);
-  f.set(end, f.i32Add(f.get(ap), f.i32Mul(f.i32And(f.get(kc), f.i32(UNROLL - 1)), f.i32(MR * 4))));
-  stepsLoop(1);
+  });
 
   const fullTile = (): void => {
     f.if(
@@ -257,41 +253,74 @@ export function emitGemm(mb: ModuleBuilder): void {
   emitMacro(mb, emitKernel(mb));
 }
 
-/** One rectangular piece of one batch item of C; pointers are byte addresses. */
-export interface GemmTile {
+/**
+ * One batch item's operands (byte addresses) and the operand packed ahead of
+ * time by prepack(): B when C is split by rows, A when it is split by columns.
+ */
+export interface GemmItem {
   a: number;
   b: number;
   c: number;
+  packed: number;
   transA: boolean;
   transB: boolean;
   m: number;
   n: number;
   k: number;
-  i0: number;
-  i1: number;
-  j0: number;
-  j1: number;
 }
 
-/** C[i0:i1, j0:j1] = op(A) @ op(B) through the blocked loops; `scratch` is GEMM_SCRATCH_BYTES long. */
-export function gemmTile(ex: GemmExports, t: GemmTile, scratch: number): void {
-  const { m, n, k } = t;
-  const ap = scratch;
-  const bp = ap + MC * KC * 4;
-  const tile = bp + KC * NC * 4;
-  const lda = t.transA ? m : k;
-  const ldb = t.transB ? k : n;
-  const packA = t.transA ? ex.packA_t : ex.packA_n;
-  const packB = t.transB ? ex.packB_t : ex.packB_n;
-  for (let jc = t.j0; jc < t.j1; jc += NC) {
-    const nc = Math.min(NC, t.j1 - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = Math.min(KC, k - pc);
-      packB(t.b, ldb, jc, nc, pc, kc, bp);
-      for (let ic = t.i0; ic < t.i1; ic += MC) {
-        const mc = Math.min(MC, t.i1 - ic);
-        packA(t.a, lda, ic, mc, pc, kc, ap);
-        ex.macro(ap, bp, t.c + (ic * n + jc) * 4, n, mc, nc, kc, pc > 0 ? 1 : 0, tile);
+const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
+
+/** Bytes prepack() writes for one item. */
+export function packedBytes(m: number, n: number, k: number, byRows: boolean): number {
+  return (byRows ? roundUp(n, NR) : roundUp(m, MR)) * k * 4;
+}
+
+/**
+ * Pack the operand every chunk of an item shares, whole: B for a split by
+ * rows, A for a split by columns. Block pc (k0 = pc) starts at
+ * width * pc floats, where width is n or m rounded up to whole panels.
+ */
+export function prepack(ex: GemmExports, it: GemmItem, byRows: boolean): void {
+  const { m, n, k } = it;
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = Math.min(KC, k - pc);
+    if (byRows) {
+      const pack = it.transB ? ex.packB_t : ex.packB_n;
+      pack(it.b, it.transB ? k : n, 0, n, pc, kc, it.packed + roundUp(n, NR) * pc * 4);
+    } else {
+      const pack = it.transA ? ex.packA_t : ex.packA_n;
+      pack(it.a, it.transA ? m : k, 0, m, pc, kc, it.packed + roundUp(m, MR) * pc * 4);
+    }
+  }
+}
+
+/**
+ * C[lo:hi, :] (byRows) or C[:, lo:hi] of one item, packing its own slice of
+ * the other operand into `scratch` (GEMM_SCRATCH_BYTES). A column slice must
+ * be at most NC wide.
+ */
+export function gemmChunk(ex: GemmExports, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
+  const { m, n, k } = it;
+  const tile = scratch + KC * NC * 4; // edge-tile buffer after the packed block
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = Math.min(KC, k - pc);
+    const accum = pc > 0 ? 1 : 0;
+    if (byRows) {
+      const pack = it.transA ? ex.packA_t : ex.packA_n;
+      const bBlock = it.packed + roundUp(n, NR) * pc * 4;
+      for (let ic = lo; ic < hi; ic += MC) {
+        const mc = Math.min(MC, hi - ic);
+        pack(it.a, it.transA ? m : k, ic, mc, pc, kc, scratch);
+        ex.macro(scratch, bBlock, it.c + ic * n * 4, n, mc, n, kc, accum, tile);
+      }
+    } else {
+      const pack = it.transB ? ex.packB_t : ex.packB_n;
+      const aBlock = it.packed + roundUp(m, MR) * pc * 4;
+      pack(it.b, it.transB ? k : n, lo, hi - lo, pc, kc, scratch);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = Math.min(MC, m - ic);
+        ex.macro(aBlock + ic * kc * 4, scratch, it.c + (ic * n + lo) * 4, n, mc, hi - lo, kc, accum, tile);
       }
     }
   }

@@ -1,0 +1,46 @@
+// The WebAssembly SIMD backend: float32 matmul (and row kernels) in a wasm
+// module emitted from TypeScript at run time (see wasm/emit.ts), running on
+// the calling thread plus, under Node, worker threads sharing its memory.
+
+import type { MatmulArgs, PartialBackend } from './backend.js';
+import { jsBackend } from './js.js';
+import { wasmMatmul } from './wasm/matmul.js';
+import { defaultThreads } from './wasm/pool.js';
+import { wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
+import { Runtime } from './wasm/runtime.js';
+import type { TypedArray } from '../tensor/dtype.js';
+
+export interface WasmBackendOptions {
+  /** Threads including the caller's; default min(2, cores) under Node, 1 in a browser. */
+  threads?: number;
+}
+
+export interface WasmBackend extends PartialBackend {
+  readonly name: 'wasm';
+  /** Threads that actually take part in parallel work (1 if workers are unavailable). */
+  readonly threads: number;
+  matmul(p: MatmulArgs): void;
+  softmax(x: TypedArray, y: TypedArray, rows: number, cols: number): void;
+  softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
+  layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void;
+  layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
+  /** Terminate the worker threads (they never keep the process alive anyway). */
+  dispose(): void;
+}
+
+export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
+  const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
+  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url));
+  return {
+    name: 'wasm',
+    get threads() {
+      return rt.threads;
+    },
+    matmul: (p) => wasmMatmul(rt, p, jsBackend.matmul),
+    softmax: (x, y, rows, cols) => wasmSoftmax(rt, x, y, rows, cols),
+    softmaxBackward: (y, dy, dx, rows, cols) => wasmSoftmaxBackward(rt, y, dy, dx, rows, cols),
+    layerNorm: (x, y, rstd, rows, cols, eps) => wasmLayerNorm(rt, x, y, rstd, rows, cols, eps),
+    layerNormBackward: (y, rstd, dy, dx, rows, cols) => wasmLayerNormBackward(rt, y, rstd, dy, dx, rows, cols),
+    dispose: () => rt.dispose(),
+  };
+}

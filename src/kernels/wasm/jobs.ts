@@ -1,0 +1,142 @@
+// What the threads agree on: where things live in the shared linear memory,
+// how a job is described in the control block, and how a thread works on
+// one. Shared by the main thread and the workers.
+//
+// Memory map (byte addresses):
+//   [0, CTL_BYTES)                       control block (Int32 words below)
+//   [CTL_BYTES + t*SCRATCH_STRIDE, ...)  thread t's packing buffer
+//   [dataBase(threads), ...)             operands copied in for the current job
+//
+// A job is cut into numbered units (chunks of rows or columns). Threads claim
+// units with an atomic counter until none are left, so a thread that runs
+// slower (another process on its core) simply ends up doing fewer.
+
+import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmExports, type GemmItem } from './gemm.js';
+import type { KernelExports } from './module.js';
+import { runRows } from './rows.js';
+
+export const MAX_THREADS = 16;
+export const CTL_BYTES = 4096;
+const SCRATCH_STRIDE = Math.ceil(GEMM_SCRATCH_BYTES / 4096) * 4096;
+
+export function scratchOf(thread: number): number {
+  return CTL_BYTES + thread * SCRATCH_STRIDE;
+}
+export function dataBase(threads: number): number {
+  return scratchOf(threads);
+}
+
+// --- control block, as Int32 indices
+/** Job header: kind, then kind-specific parameters. */
+const JOB = 0;
+const JOB_WORDS = 24;
+/** Next unclaimed unit and the number of units, on a cache line of their own. */
+const NEXT = 32;
+const TOTAL = 33;
+/** Per-thread sync words, 64 bytes apart so threads do not share cache lines. */
+const SLOTS = 64;
+const SLOT_WORDS = 16;
+export const slot = {
+  /** Job sequence number, written by the main thread to start a worker. */
+  seq: (t: number) => SLOTS + t * SLOT_WORDS,
+  /** Last sequence number the worker finished. */
+  done: (t: number) => SLOTS + t * SLOT_WORDS + 1,
+  /** 1 once the worker has instantiated the module. */
+  ready: (t: number) => SLOTS + t * SLOT_WORDS + 2,
+  /** 1 if the worker's share threw. */
+  error: (t: number) => SLOTS + t * SLOT_WORDS + 3,
+};
+if (SLOTS + MAX_THREADS * SLOT_WORDS > CTL_BYTES / 4) throw new Error('control block too small');
+
+export const JobKind = { Gemm: 1, Rows: 2 } as const;
+
+/** A batched GEMM whose operands are in wasm memory (byte addresses and strides). */
+export interface GemmJob {
+  a: number;
+  b: number;
+  c: number;
+  /** The shared operand, packed by prepack() for every batch item. */
+  packed: number;
+  /** Distance between batch items; 0 broadcasts. C items are m*n floats apart. */
+  strideA: number;
+  strideB: number;
+  stridePacked: number;
+  transA: boolean;
+  transB: boolean;
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  /** Chunks are rows of C (else columns). */
+  byRows: boolean;
+  /** Rows or columns per chunk. */
+  chunk: number;
+}
+
+export function chunksPerItem(j: Pick<GemmJob, 'byRows' | 'm' | 'n' | 'chunk'>): number {
+  return Math.ceil((j.byRows ? j.m : j.n) / j.chunk);
+}
+
+export function gemmItem(j: GemmJob, item: number): GemmItem {
+  return {
+    a: j.a + item * j.strideA,
+    b: j.b + item * j.strideB,
+    c: j.c + item * j.m * j.n * 4,
+    packed: j.packed + item * j.stridePacked,
+    transA: j.transA,
+    transB: j.transB,
+    m: j.m,
+    n: j.n,
+    k: j.k,
+  };
+}
+
+const gemmFields = ['a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'transA', 'transB', 'batch', 'm', 'n', 'k', 'byRows', 'chunk'] as const;
+
+export function writeGemmJob(ctl: Int32Array, j: GemmJob): void {
+  ctl[JOB] = JobKind.Gemm;
+  gemmFields.forEach((key, i) => (ctl[JOB + 1 + i] = +j[key]));
+}
+
+function readGemmJob(ctl: Int32Array): GemmJob {
+  const j: Record<string, number | boolean> = {};
+  gemmFields.forEach((key, i) => (j[key] = ctl[JOB + 1 + i]!));
+  for (const key of ['transA', 'transB', 'byRows'] as const) j[key] = j[key] === 1;
+  return j as unknown as GemmJob;
+}
+
+/** A row-wise job (softmax, layer norm): see runRows for the parameters. */
+export function writeRowsJob(ctl: Int32Array, params: readonly number[]): void {
+  if (params.length > JOB_WORDS - 1) throw new Error('too many row-job parameters');
+  ctl[JOB] = JobKind.Rows;
+  for (let i = 0; i < params.length; i++) ctl[JOB + 1 + i] = params[i]!;
+}
+
+/** Reset the unit counter before the threads start on a job of `units` units. */
+export function resetUnits(ctl: Int32Array, units: number): void {
+  ctl[TOTAL] = units;
+  Atomics.store(ctl, NEXT, 0);
+}
+
+function runGemmUnit(ex: GemmExports, j: GemmJob, u: number, scratch: number): void {
+  const per = chunksPerItem(j);
+  const item = Math.floor(u / per);
+  const lo = (u - item * per) * j.chunk;
+  const hi = Math.min(j.byRows ? j.m : j.n, lo + j.chunk);
+  gemmChunk(ex, gemmItem(j, item), j.byRows, lo, hi, scratch);
+}
+
+/** Thread t's part of the job in the control block: claim units until none are left. */
+export function runShare(ex: KernelExports, ctl: Int32Array, t: number): void {
+  const total = ctl[TOTAL]!;
+  const kind = ctl[JOB]!;
+  const gemm = kind === JobKind.Gemm ? readGemmJob(ctl) : null;
+  const rowParams = Array.from(ctl.subarray(JOB + 1, JOB + JOB_WORDS));
+  if (!gemm && kind !== JobKind.Rows) throw new Error(`unknown wasm job kind ${kind}`);
+  for (;;) {
+    const u = Atomics.add(ctl, NEXT, 1);
+    if (u >= total) return;
+    if (gemm) runGemmUnit(ex, gemm, u, scratchOf(t));
+    else runRows(ex, rowParams, u);
+  }
+}

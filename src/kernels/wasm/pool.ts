@@ -1,0 +1,147 @@
+// Node worker threads that share the wasm memory with the main thread.
+// The callers are synchronous, so there are no messages per job: the main
+// thread writes the job into the control block, stores a fresh job id in
+// each worker's `seq` word and notifies it, works on the job itself, then
+// waits until every worker that took part has echoed the id in `done`.
+//
+// A worker takes part by swapping the id for its negation (compareExchange).
+// When the main thread runs out of units it swaps any id still there for 0:
+// a worker that has not woken up yet (its core busy with another process) is
+// then simply left out instead of being waited for.
+//
+// In a browser (no worker_threads, and Atomics.wait is forbidden on the main
+// thread) there is no pool and everything runs on the calling thread.
+
+import type { Worker } from 'node:worker_threads';
+import { CTL_BYTES, MAX_THREADS, slot } from './jobs.js';
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+// Loaded only under Node; the specifiers stay out of browser bundles' way.
+const node = isNode ? await loadNodeModules() : null;
+
+async function loadNodeModules(): Promise<{ Worker: typeof Worker; cores: number }> {
+  const wt = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:worker_threads');
+  const os = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:os');
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return { Worker: wt.Worker, cores };
+}
+
+/** Threads that can run at once here: min(2, cores) under Node, 1 elsewhere. */
+export function defaultThreads(): number {
+  return node ? Math.max(1, Math.min(2, node.cores)) : 1;
+}
+
+/** Whether this runtime can run a pool at all. */
+export function poolSupported(): boolean {
+  return node !== null && typeof SharedArrayBuffer !== 'undefined';
+}
+
+/** Spin limits before sleeping in Atomics.wait (see spinUntil). */
+const MAIN_SPIN_MS = 1;
+export const WORKER_SPIN_MS = 0.2;
+
+/** Busy-wait until cond() holds or `ms` pass; true if it holds. */
+export function spinUntil(cond: () => boolean, ms: number): boolean {
+  const end = performance.now() + ms;
+  for (;;) {
+    for (let i = 0; i < 64; i++) if (cond()) return true;
+    if (performance.now() > end) return false;
+  }
+}
+
+/** How long to wait, once, for the workers to start before running without them. */
+const STARTUP_TIMEOUT_MS = 10_000;
+
+/** Data every worker receives; `cdamWasm` marks it as ours. */
+export interface WorkerInit {
+  cdamWasm: true;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  thread: number;
+}
+
+export class WorkerPool {
+  private readonly ctl: Int32Array;
+  private readonly workers: Worker[] = [];
+  /** Thread ids (1-based) of workers that started and did not fail. */
+  private live: number[] = [];
+  private startupChecked = false;
+  private seq = 0;
+
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, count: number, script: URL) {
+    if (!node) throw new Error('worker pool needs Node worker_threads');
+    if (count + 1 > MAX_THREADS) throw new Error(`at most ${MAX_THREADS} threads`);
+    this.ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+    for (let t = 1; t <= count; t++) {
+      const init: WorkerInit = { cdamWasm: true, module, memory, thread: t };
+      const w = new node.Worker(script, { workerData: init });
+      w.unref(); // never keep the process alive
+      w.on('error', () => this.drop(t)); // e.g. the script failed to load
+      this.workers.push(w);
+      this.live.push(t);
+    }
+  }
+
+  /**
+   * Thread ids of the workers that can take a share now. The first call waits
+   * for start-up (tens of milliseconds) so results do not depend on timing.
+   */
+  available(): readonly number[] {
+    if (!this.startupChecked) {
+      this.startupChecked = true;
+      const deadline = performance.now() + STARTUP_TIMEOUT_MS;
+      for (const t of [...this.live]) {
+        while (Atomics.load(this.ctl, slot.ready(t)) !== 1) {
+          const left = deadline - performance.now();
+          if (left <= 0 || Atomics.wait(this.ctl, slot.ready(t), 0, left) === 'timed-out') {
+            this.drop(t);
+            break;
+          }
+        }
+      }
+    }
+    return this.live;
+  }
+
+  /** Start the given workers on the job already written to the control block. */
+  start(threads: readonly number[]): void {
+    this.seq = this.seq >= 0x3fffffff ? 1 : this.seq + 1;
+    for (const t of threads) {
+      Atomics.store(this.ctl, slot.seq(t), this.seq);
+      Atomics.notify(this.ctl, slot.seq(t));
+    }
+  }
+
+  /** After this thread ran out of units: wait for the workers that joined the job. */
+  finish(threads: readonly number[]): void {
+    const ctl = this.ctl;
+    let failed = 0;
+    for (const t of threads) {
+      if (Atomics.compareExchange(ctl, slot.seq(t), this.seq, 0) === this.seq) continue; // never joined
+      // it is at most one chunk behind: spin first, a futex wake-up costs tens of microseconds
+      spinUntil(() => Atomics.load(ctl, slot.done(t)) === this.seq, MAIN_SPIN_MS);
+      for (;;) {
+        const done = Atomics.load(ctl, slot.done(t));
+        if (done === this.seq) break;
+        Atomics.wait(ctl, slot.done(t), done, 1000);
+      }
+      if (Atomics.load(ctl, slot.error(t)) !== 0) {
+        Atomics.store(ctl, slot.error(t), 0);
+        failed = t;
+      }
+    }
+    if (failed) throw new Error(`wasm backend: worker thread ${failed} failed`);
+  }
+
+  private drop(t: number): void {
+    this.live = this.live.filter((x) => x !== t);
+    void this.workers[t - 1]?.terminate();
+  }
+
+  dispose(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+    this.live = [];
+  }
+}

@@ -1,0 +1,93 @@
+// Host side of the row kernels: copy the input rows into wasm memory, run
+// the row job over the threads, copy the outputs back. Non-float32 arrays go
+// to the reference kernels.
+
+import { jsBackend } from '../js.js';
+import type { TypedArray } from '../../tensor/dtype.js';
+import { writeRowsJob } from './jobs.js';
+import { RowOp, floatBits } from './rows.js';
+import type { Runtime } from './runtime.js';
+
+/** Below this many elements one thread is faster than waking another. */
+const PARALLEL_MIN_ELEMS = 1 << 16;
+
+type Op = (typeof RowOp)[keyof typeof RowOp];
+
+/** One array argument of a row kernel: `width` floats per row, copied in or out. */
+interface Slot {
+  data: Float32Array;
+  width: number;
+  out: boolean;
+}
+
+const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+/** Run a row kernel whose array parameters are `slots`, in the kernel's parameter order. */
+function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot[], eps = 0): void {
+  const bytesPerRow = slots.reduce((s, x) => s + x.width * 4, 0);
+  // chunks of rows that fit in memory (everything, in practice)
+  const chunk = Math.max(1, Math.min(rows, Math.floor((rt.maxBytes - 64 * slots.length) / bytesPerRow)));
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const nr = Math.min(chunk, rows - r0);
+    const sizes = slots.map((x) => align64(nr * x.width * 4));
+    const mem = rt.f32(sizes.reduce((a, b) => a + b, 0));
+    const ptrs: number[] = [];
+    let at = rt.base;
+    slots.forEach((x, i) => {
+      if (!x.out) mem.set(x.data.subarray(r0 * x.width, (r0 + nr) * x.width), at / 4);
+      ptrs.push(at);
+      at += sizes[i]!;
+    });
+    while (ptrs.length < 4) ptrs.push(0);
+    const threads = nr * cols < PARALLEL_MIN_ELEMS ? 1 : rt.threads;
+    // about four units per thread, claimed dynamically
+    const perUnit = threads === 1 ? nr : Math.max(1, Math.ceil(nr / (4 * threads)));
+    writeRowsJob(rt.ctl, [op, ...ptrs, cols, floatBits(eps), nr, perUnit]);
+    rt.run(Math.ceil(nr / perUnit), threads);
+    slots.forEach((x, i) => {
+      if (x.out) x.data.set(mem.subarray(ptrs[i]! / 4, ptrs[i]! / 4 + nr * x.width), r0 * x.width);
+    });
+  }
+}
+
+const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
+
+export function wasmSoftmax(rt: Runtime, x: TypedArray, y: TypedArray, rows: number, cols: number): void {
+  if (!isF32(x) || !isF32(y) || rows <= 0 || cols <= 0) return jsBackend.softmax(x, y, rows, cols);
+  runRowCall(rt, RowOp.Softmax, rows, cols, [{ data: x, width: cols, out: false }, { data: y, width: cols, out: true }]);
+}
+
+export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
+  if (!isF32(y) || !isF32(dy) || !isF32(dx) || rows <= 0 || cols <= 0) return jsBackend.softmaxBackward(y, dy, dx, rows, cols);
+  runRowCall(rt, RowOp.SoftmaxBackward, rows, cols, [
+    { data: y, width: cols, out: false },
+    { data: dy, width: cols, out: false },
+    { data: dx, width: cols, out: true },
+  ]);
+}
+
+export function wasmLayerNorm(rt: Runtime, x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void {
+  if (!isF32(x) || !isF32(y) || !isF32(rstd) || rows <= 0 || cols <= 0) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps);
+  runRowCall(
+    rt,
+    RowOp.LayerNorm,
+    rows,
+    cols,
+    [
+      { data: x, width: cols, out: false },
+      { data: y, width: cols, out: true },
+      { data: rstd, width: 1, out: true },
+    ],
+    eps,
+  );
+}
+
+export function wasmLayerNormBackward(rt: Runtime, y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
+  if (!isF32(y) || !isF32(rstd) || !isF32(dy) || !isF32(dx) || rows <= 0 || cols <= 0) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols);
+  runRowCall(rt, RowOp.LayerNormBackward, rows, cols, [
+    { data: y, width: cols, out: false },
+    { data: rstd, width: 1, out: false },
+    { data: dy, width: cols, out: false },
+    { data: dx, width: cols, out: true },
+  ]);
+}

@@ -1,0 +1,76 @@
+// One wasm instance on the calling thread plus an optional worker pool over
+// the same memory: owns the memory (growing it on demand), typed views of
+// it, and running a job split across the threads.
+
+import { CTL_BYTES, dataBase, resetUnits, runShare } from './jobs.js';
+import { MAX_PAGES, PAGE_BYTES, compileModule, instantiate, type KernelExports } from './module.js';
+import { WorkerPool, poolSupported } from './pool.js';
+
+export class Runtime {
+  readonly memory: WebAssembly.Memory;
+  readonly ex: KernelExports;
+  private readonly pool: WorkerPool | null;
+  private view: Float32Array;
+  /** The control block; re-created with the view, as growing a non-shared memory detaches its buffer. */
+  ctl: Int32Array;
+  /** First byte free for operands. */
+  readonly base: number;
+
+  constructor(threads: number, workerScript: URL) {
+    const usePool = threads > 1 && poolSupported();
+    this.base = dataBase(usePool ? threads : 1);
+    const initialPages = Math.ceil(this.base / PAGE_BYTES) + 16;
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: usePool });
+    const module = compileModule(usePool);
+    this.ex = instantiate(module, this.memory);
+    this.ctl = new Int32Array(this.memory.buffer, 0, CTL_BYTES / 4);
+    this.view = new Float32Array(this.memory.buffer);
+    this.pool = usePool ? new WorkerPool(module, this.memory, threads - 1, workerScript) : null;
+  }
+
+  /** Largest operand area the memory can ever hold. */
+  get maxBytes(): number {
+    return MAX_PAGES * PAGE_BYTES - this.base;
+  }
+
+  /** A Float32Array over the whole memory, large enough for `bytes` of operands. */
+  f32(bytes: number): Float32Array {
+    const need = this.base + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (need > have) {
+      // grow geometrically so a sequence of slightly larger calls does not grow every time
+      const pages = Math.min(MAX_PAGES, Math.max(Math.ceil(need / PAGE_BYTES), Math.ceil((have * 1.25) / PAGE_BYTES)));
+      this.memory.grow(pages - have / PAGE_BYTES);
+    }
+    const buf = this.memory.buffer;
+    if (this.view.buffer !== buf || this.view.length * 4 !== buf.byteLength) {
+      this.view = new Float32Array(buf);
+      this.ctl = new Int32Array(buf, 0, CTL_BYTES / 4);
+    }
+    return this.view;
+  }
+
+  /** Threads that would take part in a parallel job (including this one). */
+  get threads(): number {
+    return 1 + (this.pool?.available().length ?? 0);
+  }
+
+  /**
+   * Run the job already written to the control block, `units` units claimed
+   * by up to `maxThreads` threads, this one included.
+   */
+  run(units: number, maxThreads: number): void {
+    const workers = this.pool && maxThreads > 1 && units > 1 ? this.pool.available().slice(0, maxThreads - 1) : [];
+    resetUnits(this.ctl, units);
+    if (workers.length) this.pool!.start(workers);
+    try {
+      runShare(this.ex, this.ctl, 0);
+    } finally {
+      if (workers.length) this.pool!.finish(workers);
+    }
+  }
+
+  dispose(): void {
+    this.pool?.dispose();
+  }
+}

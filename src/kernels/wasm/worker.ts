@@ -1,0 +1,52 @@
+// Worker thread entry: instantiate the shared module over the shared memory,
+// report ready, then loop forever: wait for a new job id in our `seq` word,
+// claim it (id -> -id; see pool.ts), work on the job, echo the id in `done`.
+// The loop never yields to the event loop; the pool unref()s and
+// terminate()s us, both of which work while we sleep in Atomics.wait.
+//
+// Importing this file outside a Node worker (e.g. a browser bundle) does nothing.
+
+import { CTL_BYTES, runShare, slot } from './jobs.js';
+import { instantiate } from './module.js';
+import { WORKER_SPIN_MS, spinUntil, type WorkerInit } from './pool.js';
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+if (isNode) {
+  const { parentPort, workerData } = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:worker_threads');
+  const init = workerData as WorkerInit | null;
+  if (parentPort && init?.cdamWasm) serve(init, (msg) => parentPort.postMessage(msg));
+}
+
+function serve(init: WorkerInit, report: (msg: string) => void): void {
+  const { thread: t, memory } = init;
+  const ex = instantiate(init.module, memory);
+  const ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+  Atomics.store(ctl, slot.ready(t), 1);
+  Atomics.notify(ctl, slot.ready(t));
+  let last = 0;
+  const fresh = (): boolean => {
+    const v = Atomics.load(ctl, slot.seq(t));
+    return v > 0 && v !== last;
+  };
+  for (;;) {
+    // jobs often come in bursts (one matmul after another): spin a little
+    // before sleeping, as a futex wake-up takes tens of microseconds
+    if (!spinUntil(fresh, WORKER_SPIN_MS)) {
+      const v = Atomics.load(ctl, slot.seq(t));
+      if (!fresh()) Atomics.wait(ctl, slot.seq(t), v);
+      continue;
+    }
+    const id = Atomics.load(ctl, slot.seq(t));
+    if (Atomics.compareExchange(ctl, slot.seq(t), id, -id) !== id) continue; // revoked meanwhile
+    last = id;
+    try {
+      runShare(ex, ctl, t);
+    } catch (e) {
+      Atomics.store(ctl, slot.error(t), 1);
+      report(`cdam wasm worker ${t}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    Atomics.store(ctl, slot.done(t), id);
+    Atomics.notify(ctl, slot.done(t));
+  }
+}

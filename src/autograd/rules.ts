@@ -9,6 +9,7 @@ import {
   zeros, allocate, type GradNode, type Prim, kernelsFor, broadcastedAxes, shapesEqual, slice, scalar,
 } from '../tensor/index.js';
 import { assignStrided } from '../kernels/strided.js';
+import { erf as erfExact, erfFast } from '../tensor/erf.js';
 
 export type Rule<P extends Prim> = (g: Tensor, node: GradNode<P>, needs: readonly boolean[]) => (Tensor | null)[];
 
@@ -20,6 +21,7 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
+const INV_SQRT_2PI = 0.3989422804014327;
 
 /** Upstream gradient of a reduction, broadcast back over the reduced axes. */
 function spreadReduced(g: Tensor, node: GradNode<'sum' | 'max'>): Tensor {
@@ -57,6 +59,18 @@ export const rules: { [P in Prim]: Rule<P> } = {
   erf: (g, n) => {
     const x = n.inputs[0]!;
     return [mul(g, mul(exp(neg(mul(x, x))), TWO_OVER_SQRT_PI))];
+  },
+  // d gelu x = (Phi(x) + x phi(x)) dx, Phi the normal CDF, phi its density
+  gelu: (g, n) => {
+    const x = n.inputs[0]!;
+    const e = x.dtype === 'float64' ? erfExact : erfFast;
+    const d = allocate(x.dtype, x.size);
+    const xs = x.contiguousData();
+    for (let i = 0; i < d.length; i++) {
+      const v = xs[i]!;
+      d[i] = 0.5 * (1 + e(v * Math.SQRT1_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+    }
+    return [mul(g, new Tensor(d, x.shape))];
   },
   // d relu x = [x > 0] dx
   relu: (g, n) => [mul(g, compare(n.inputs[0]!, 0, 'gt'))],

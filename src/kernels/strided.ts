@@ -33,6 +33,53 @@ export function mapUnary(x: View, out: TypedArray, f: (v: number) => number): vo
   });
 }
 
+export type BinOp = 'add' | 'sub' | 'mul' | 'div';
+
+type Run = (out: TypedArray, o: number, A: TypedArray, pa: number, sa: number, B: TypedArray, pb: number, sb: number, n: number) => void;
+
+// One loop per arithmetic op, so the hot loop has no call per element.
+const RUNS: Record<BinOp, Run> = {
+  add: (out, o, A, pa, sa, B, pb, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = A[pa + j * sa]! + B[pb + j * sb]!;
+  },
+  sub: (out, o, A, pa, sa, B, pb, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = A[pa + j * sa]! - B[pb + j * sb]!;
+  },
+  mul: (out, o, A, pa, sa, B, pb, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = A[pa + j * sa]! * B[pb + j * sb]!;
+  },
+  div: (out, o, A, pa, sa, B, pb, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = A[pa + j * sa]! / B[pb + j * sb]!;
+  },
+};
+
+/** Broadcasting arithmetic: like mapBinary, with a dedicated loop per op. */
+export function mapArith(a: View, b: View, shape: readonly number[], out: TypedArray, op: BinOp): void {
+  const run = RUNS[op];
+  const n = out.length;
+  if (n === 0) return;
+  if (isDense(a) && isDense(b)) return run(out, 0, a.data, a.offset, 1, b.data, b.offset, 1, n);
+  const rank = shape.length;
+  const inner = shape[rank - 1]!;
+  const sa = a.strides[rank - 1]!;
+  const sb = b.strides[rank - 1]!;
+  const idx = new Array<number>(rank).fill(0);
+  let pa = a.offset;
+  let pb = b.offset;
+  for (let o = 0; o < n; o += inner) {
+    run(out, o, a.data, pa, sa, b.data, pb, sb, inner);
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      pa += a.strides[d]!;
+      pb += b.strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      pa -= a.strides[d]! * shape[d]!;
+      pb -= b.strides[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
 /** a and b carry strides already aligned to `shape` (0 where broadcast). */
 export function mapBinary(a: View, b: View, shape: readonly number[], out: TypedArray, f: (x: number, y: number) => number): void {
   const n = out.length;

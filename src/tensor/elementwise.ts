@@ -2,11 +2,11 @@
 // comparisons that gradient rules use as masks.
 
 import { allocate } from './dtype.js';
-import { erf as erfScalar } from './erf.js';
+import { erf as erfExact, erfFast } from './erf.js';
 import { record } from './node.js';
 import { broadcastShapes, sizeOf } from './shape.js';
 import { Tensor, scalar } from './tensor.js';
-import { mapBinary, mapUnary, type View } from '../kernels/strided.js';
+import { mapArith, mapBinary, mapUnary, type BinOp, type View } from '../kernels/strided.js';
 
 export type Operand = Tensor | number;
 
@@ -30,6 +30,14 @@ function binary(a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tens
   return new Tensor(out, shape);
 }
 
+function arith(a: Tensor, b: Tensor, op: BinOp): Tensor {
+  if (a.dtype !== b.dtype) throw new Error(`dtype mismatch: ${a.dtype} and ${b.dtype}`);
+  const shape = broadcastShapes(a.shape, b.shape);
+  const out = allocate(a.dtype, sizeOf(shape));
+  mapArith(broadcastView(a, shape), broadcastView(b, shape), shape, out, op);
+  return new Tensor(out, shape);
+}
+
 function unary(x: Tensor, f: (v: number) => number): Tensor {
   const out = allocate(x.dtype, x.size);
   mapUnary(x, out, f);
@@ -45,19 +53,19 @@ function pair(a: Operand, b: Operand): [Tensor, Tensor] {
 
 export function add(a: Operand, b: Operand): Tensor {
   const [x, y] = pair(a, b);
-  return record('add', [x, y], {}, binary(x, y, (p, q) => p + q));
+  return record('add', [x, y], {}, arith(x, y, 'add'));
 }
 export function sub(a: Operand, b: Operand): Tensor {
   const [x, y] = pair(a, b);
-  return record('sub', [x, y], {}, binary(x, y, (p, q) => p - q));
+  return record('sub', [x, y], {}, arith(x, y, 'sub'));
 }
 export function mul(a: Operand, b: Operand): Tensor {
   const [x, y] = pair(a, b);
-  return record('mul', [x, y], {}, binary(x, y, (p, q) => p * q));
+  return record('mul', [x, y], {}, arith(x, y, 'mul'));
 }
 export function div(a: Operand, b: Operand): Tensor {
   const [x, y] = pair(a, b);
-  return record('div', [x, y], {}, binary(x, y, (p, q) => p / q));
+  return record('div', [x, y], {}, arith(x, y, 'div'));
 }
 
 export const neg = (x: Tensor): Tensor => record('neg', [x], {}, unary(x, (v) => -v));
@@ -65,7 +73,14 @@ export const exp = (x: Tensor): Tensor => record('exp', [x], {}, unary(x, Math.e
 export const log = (x: Tensor): Tensor => record('log', [x], {}, unary(x, Math.log));
 export const sqrt = (x: Tensor): Tensor => record('sqrt', [x], {}, unary(x, Math.sqrt));
 export const tanh = (x: Tensor): Tensor => record('tanh', [x], {}, unary(x, Math.tanh));
-export const erf = (x: Tensor): Tensor => record('erf', [x], {}, unary(x, erfScalar));
+/** float64 gets erf to full precision; float32 a 1.5e-7-accurate approximation (far below float32 GELU noise). */
+export const erf = (x: Tensor): Tensor => record('erf', [x], {}, unary(x, x.dtype === 'float64' ? erfExact : erfFast));
+
+/** Exact (erf) GELU, fused: x Phi(x) in one pass, with its own gradient rule (speed; see nn.ts geluComposite). */
+export function gelu(x: Tensor): Tensor {
+  const e = x.dtype === 'float64' ? erfExact : erfFast;
+  return record('gelu', [x], {}, unary(x, (v) => 0.5 * v * (1 + e(v * Math.SQRT1_2))));
+}
 export const relu = (x: Tensor): Tensor => record('relu', [x], {}, unary(x, (v) => (v > 0 ? v : 0)));
 
 export function clamp(x: Tensor, min: number, max: number): Tensor {

@@ -4,7 +4,7 @@ export type { DType, TypedArray } from './dtype.js';
 export { allocate } from './dtype.js';
 export * from './shape.js';
 export { isGradEnabled, withGradMode, type Prim, type PrimParams, type GradNode } from './node.js';
-export { add, sub, mul, div, neg, exp, log, sqrt, tanh, erf, relu, clamp, where, compare, broadcastView, type Operand } from './elementwise.js';
+export { add, sub, mul, div, neg, exp, log, sqrt, tanh, erf, gelu, relu, clamp, where, compare, broadcastView, type Operand } from './elementwise.js';
 export { sum, max, min } from './reduce.js';
 export { matmul, softmax, layerNorm, kernelsFor } from './linalg.js';
 export { reshape, permute, transpose, expand, slice, concat, gather, select, contiguous, copy } from './movement.js';

@@ -15,8 +15,8 @@ export function mean(x: Tensor, axes?: number | readonly number[] | null, keepdi
   return div(sum(x, ax, keepdim), n);
 }
 
-/** Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). */
-export function gelu(x: Tensor): Tensor {
+/** Exact GELU from primitives: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). The fused `gelu` primitive is what models use; tests hold the two equal. */
+export function geluComposite(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
 

@@ -16,6 +16,8 @@ export interface PrimParams {
   tanh: Record<string, never>;
   erf: Record<string, never>;
   relu: Record<string, never>;
+  /** exact-erf GELU, fused for speed */
+  gelu: Record<string, never>;
   clamp: { min: number; max: number };
   /** inputs: cond (not differentiable), a, b */
   where: Record<string, never>;

@@ -3,7 +3,7 @@
 // parameter and the normed tokens T (the tensor CDAM differentiates).
 import { test } from 'uvu';
 import { grad, enableGrad } from '../src/autograd/index.js';
-import { setBackend, backendNames } from '../src/kernels/index.js';
+import { withBackend, backendNames } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 
 registerAllBackends();
@@ -54,12 +54,7 @@ function run(dtype: DType, tol: number, label: string) {
 
 for (const be of backendNames()) {
   test(`transformer block vs torch, float32, backend ${be}`, () => {
-    setBackend(be);
-    try {
-      run('float32', 1e-5, be);
-    } finally {
-      setBackend('js');
-    }
+    withBackend(be, () => run('float32', 1e-5, be));
   });
 }
 test('transformer block vs torch, float64', () => run('float64', 1e-10, 'f64'));

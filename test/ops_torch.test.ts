@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { grad, enableGrad } from '../src/autograd/index.js';
-import { setBackend, backendNames } from '../src/kernels/index.js';
+import { withBackend, backendNames } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 
 registerAllBackends();
@@ -46,12 +46,9 @@ function check(c: Case, dtype: DType, tol: number, label: string) {
 
 for (const be of backendNames()) {
   test(`torch parity, float32, backend ${be}`, () => {
-    setBackend(be);
-    try {
+    withBackend(be, () => {
       for (const c of fx.cases) check(c, 'float32', 1e-5, be);
-    } finally {
-      setBackend('js');
-    }
+    });
   });
 }
 

@@ -43,6 +43,17 @@ export function setBackend(name: string): Backend {
   return current;
 }
 
+/** Run fn with a backend, restoring the previous one afterwards. */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const prev = current;
+  current = getBackendByName(name);
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}
+
 export function getBackend(): Backend {
   return current;
 }

@@ -88,7 +88,6 @@ const SIMD = {
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
-  f32x4Div: 0xe7,
   f32x4Pmax: 0xeb,
   f32x4Lt: 0x43,
   v128AndNot: 0x4f,
@@ -143,10 +142,6 @@ export class Func {
     this.body.byte(0x21);
     this.body.u32(l.index);
   }
-  tee(l: Local, _value: Ex): Ex {
-    this.body.byte(0x22);
-    this.body.u32(l.index);
-  }
   i32(v: number): Ex {
     this.body.byte(0x41);
     this.body.s32(v);
@@ -154,9 +149,6 @@ export class Func {
   f32(v: number): Ex {
     this.body.byte(0x43);
     this.body.f32(v);
-  }
-  drop(_v: Ex): Ex {
-    return this.op(0x1a);
   }
   /** cond ? a : b (both evaluated). */
   select(_a: Ex, _b: Ex, _cond: Ex): Ex {
@@ -179,26 +171,14 @@ export class Func {
   i32Shl(_a: Ex, _b: Ex): Ex {
     return this.op(0x74);
   }
-  i32Eqz(_a: Ex): Ex {
-    return this.op(0x45);
-  }
   i32Eq(_a: Ex, _b: Ex): Ex {
     return this.op(0x46);
-  }
-  i32Ne(_a: Ex, _b: Ex): Ex {
-    return this.op(0x47);
   }
   i32LtS(_a: Ex, _b: Ex): Ex {
     return this.op(0x48);
   }
-  i32GtS(_a: Ex, _b: Ex): Ex {
-    return this.op(0x4a);
-  }
   i32GeS(_a: Ex, _b: Ex): Ex {
     return this.op(0x4e);
-  }
-  i32LtU(_a: Ex, _b: Ex): Ex {
-    return this.op(0x49);
   }
   i32GeU(_a: Ex, _b: Ex): Ex {
     return this.op(0x4f);
@@ -269,9 +249,6 @@ export class Func {
   }
   f32x4Mul(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.f32x4Mul);
-  }
-  f32x4Div(_a: Ex, _b: Ex): Ex {
-    this.simd(SIMD.f32x4Div);
   }
   /**
    * a < b ? b : a per lane: one maxps on x64, unlike f32x4.max whose NaN and

@@ -30,9 +30,10 @@ export function dataBase(threads: number): number {
 /** Job header: kind, then kind-specific parameters. */
 const JOB = 0;
 const JOB_WORDS = 24;
-/** Next unclaimed unit and the number of units, on a cache line of their own. */
+/** Next unclaimed unit, the number of units, and 1 once the operands are in place; on a cache line of their own. */
 const NEXT = 32;
 const TOTAL = 33;
+const GO = 34;
 /** Per-thread sync words, 64 bytes apart so threads do not share cache lines. */
 const SLOTS = 64;
 const SLOT_WORDS = 16;
@@ -112,11 +113,28 @@ export function writeRowsJob(ctl: Int32Array, params: readonly number[]): void {
   for (let i = 0; i < params.length; i++) ctl[JOB + 1 + i] = params[i]!;
 }
 
-/** Reset the unit counter before the threads start on a job of `units` units. */
-export function resetUnits(ctl: Int32Array, units: number): void {
-  ctl[TOTAL] = units;
-  Atomics.store(ctl, NEXT, 0);
-}
+/**
+ * A job's life: open() before waking the workers, release() once its
+ * operands and header are in memory; workers awaitRelease() before starting.
+ * Waking workers first hides their wake-up behind the main thread's copying.
+ */
+export const jobGate = {
+  open(ctl: Int32Array, units: number): void {
+    ctl[TOTAL] = units;
+    Atomics.store(ctl, NEXT, 0);
+    Atomics.store(ctl, GO, 0);
+  },
+  /** Let the threads start; `units` may still change (e.g. to 0 to abandon the job). */
+  release(ctl: Int32Array, units: number): void {
+    ctl[TOTAL] = units;
+    Atomics.store(ctl, GO, 1);
+    Atomics.notify(ctl, GO);
+  },
+  awaitRelease(ctl: Int32Array, spin: (cond: () => boolean) => boolean): void {
+    if (spin(() => Atomics.load(ctl, GO) === 1)) return;
+    while (Atomics.load(ctl, GO) !== 1) Atomics.wait(ctl, GO, 0);
+  },
+};
 
 function runGemmUnit(ex: GemmExports, j: GemmJob, u: number, scratch: number): void {
   const per = chunksPerItem(j);

@@ -6,11 +6,10 @@ import { MR, NC, NR, packedBytes, prepack } from './gemm.js';
 import { chunksPerItem, gemmItem, writeGemmJob, type GemmJob } from './jobs.js';
 import type { Runtime } from './runtime.js';
 
-/**
- * Below this many multiply-adds (per call) the hand-off to a worker costs
- * more than it saves (a wake-up is ~10-50 us; 1M MACs take ~50 us).
- */
-const PARALLEL_MIN_MACS = 1 << 20;
+/** Below this many multiply-adds a second thread does not pay off (measured: ~20 us of work). */
+const PARALLEL_MIN_MACS = 1 << 19;
+/** Below this many the reference kernel beats the fixed cost (~4 us) of a wasm call. */
+const MIN_MACS = 2048;
 
 /** Chunks narrower than this many panels spend too long outside the micro-kernel. */
 const MIN_CHUNK_PANELS = 4;
@@ -21,10 +20,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
   const { a, b, c, batch, m, n, k } = p;
   if (!(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)) return fallback(p);
   if (batch <= 0 || m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    c.fill(0, p.cOffset, p.cOffset + batch * m * n);
-    return;
-  }
+  if (batch * m * n * k < MIN_MACS) return fallback(p); // includes k = 0
   // Split C along its longer side; the operand spanning the other side is
   // shared by all chunks and packed once up front (A for column chunks).
   const byRows = m > n;
@@ -47,9 +43,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
     const offB = align64(itemsA * sizeA * 4);
     const offC = offB + align64(itemsB * sizeB * 4);
     const offPacked = offC + align64(nb * sizeC * 4);
-    const mem = rt.f32(offPacked + itemsPacked * sizePacked * 4);
-    copyIn(mem, rt.base / 4, a, p.aOffset + b0 * p.strideA, p.strideA, sizeA, itemsA);
-    copyIn(mem, (rt.base + offB) / 4, b, p.bOffset + b0 * p.strideB, p.strideB, sizeB, itemsB);
+    const bytes = offPacked + itemsPacked * sizePacked * 4;
 
     const threads = nb * m * n * k < PARALLEL_MIN_MACS ? 1 : rt.threads;
     const job: GemmJob = {
@@ -69,9 +63,14 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
       byRows,
       chunk: chunkLength(nb, byRows ? m : n, byRows ? MR : NR, threads, byRows ? Infinity : NC),
     };
-    for (let i = 0; i < itemsPacked; i++) prepack(rt.ex, gemmItem(job, i), byRows);
-    writeGemmJob(rt.ctl, job);
-    rt.run(nb * chunksPerItem(job), threads);
+    rt.run(nb * chunksPerItem(job), threads, () => {
+      const mem = rt.f32(bytes);
+      copyIn(mem, job.a / 4, a, p.aOffset + b0 * p.strideA, p.strideA, sizeA, itemsA);
+      copyIn(mem, job.b / 4, b, p.bOffset + b0 * p.strideB, p.strideB, sizeB, itemsB);
+      for (let i = 0; i < itemsPacked; i++) prepack(rt.ex, gemmItem(job, i), byRows);
+      writeGemmJob(rt.ctl, job);
+    });
+    const mem = rt.f32(bytes);
     c.set(mem.subarray(job.c / 4, job.c / 4 + nb * sizeC), p.cOffset + b0 * sizeC);
   }
 }

@@ -37,9 +37,20 @@ export function poolSupported(): boolean {
   return node !== null && typeof SharedArrayBuffer !== 'undefined';
 }
 
-/** Spin limits before sleeping in Atomics.wait (see spinUntil). */
-const MAIN_SPIN_MS = 1;
-export const WORKER_SPIN_MS = 0.2;
+/**
+ * How long to spin before sleeping in Atomics.wait (see spinUntil). A futex
+ * wake-up costs tens of microseconds, but a spinning thread holds a core that
+ * a descheduled partner could use when another process competes for the CPU,
+ * so the spins that wait on another thread stay short.
+ */
+export const SPIN_MS = {
+  /** Main thread, out of units, waiting for a worker's last chunk. */
+  mainFinish: 0.05,
+  /** Worker after a job, in case another follows at once. */
+  workerIdle: 0.05,
+  /** Worker woken for a job, while the main thread copies the operands in. */
+  workerRelease: 0.5,
+};
 
 /** Busy-wait until cond() holds or `ms` pass; true if it holds. */
 export function spinUntil(cond: () => boolean, ms: number): boolean {
@@ -51,7 +62,7 @@ export function spinUntil(cond: () => boolean, ms: number): boolean {
 }
 
 /** How long to wait, once, for the workers to start before running without them. */
-const STARTUP_TIMEOUT_MS = 10_000;
+const STARTUP_TIMEOUT_MS = 5000;
 
 /** Data every worker receives; `cdamWasm` marks it as ours. */
 export interface WorkerInit {
@@ -120,7 +131,7 @@ export class WorkerPool {
     for (const t of threads) {
       if (Atomics.compareExchange(ctl, slot.seq(t), this.seq, 0) === this.seq) continue; // never joined
       // it is at most one chunk behind: spin first, a futex wake-up costs tens of microseconds
-      spinUntil(() => Atomics.load(ctl, slot.done(t)) === this.seq, MAIN_SPIN_MS);
+      spinUntil(() => Atomics.load(ctl, slot.done(t)) === this.seq, SPIN_MS.mainFinish);
       for (;;) {
         const done = Atomics.load(ctl, slot.done(t));
         if (done === this.seq) break;

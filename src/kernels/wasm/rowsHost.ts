@@ -8,10 +8,21 @@ import { writeRowsJob } from './jobs.js';
 import { RowOp, floatBits } from './rows.js';
 import type { Runtime } from './runtime.js';
 
-/** Below this many elements one thread is faster than waking another. */
-const PARALLEL_MIN_ELEMS = 1 << 16;
-
 type Op = (typeof RowOp)[keyof typeof RowOp];
+
+/**
+ * Elements from which a second thread pays off (measured): only softmax, with
+ * its exp, has enough arithmetic; the others are bound by the copies in and out.
+ */
+const PARALLEL_MIN_ELEMS: Record<Op, number> = {
+  [RowOp.Softmax]: 1 << 15,
+  [RowOp.SoftmaxBackward]: Infinity,
+  [RowOp.LayerNorm]: Infinity,
+  [RowOp.LayerNormBackward]: Infinity,
+};
+
+/** Below this many elements the reference kernels beat the fixed cost of a wasm call. */
+const MIN_ELEMS = 256;
 
 /** One array argument of a row kernel: `width` floats per row, copied in or out. */
 interface Slot {
@@ -30,20 +41,26 @@ function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const nr = Math.min(chunk, rows - r0);
     const sizes = slots.map((x) => align64(nr * x.width * 4));
-    const mem = rt.f32(sizes.reduce((a, b) => a + b, 0));
+    const bytes = sizes.reduce((a, b) => a + b, 0);
     const ptrs: number[] = [];
     let at = rt.base;
-    slots.forEach((x, i) => {
-      if (!x.out) mem.set(x.data.subarray(r0 * x.width, (r0 + nr) * x.width), at / 4);
+    for (const size of sizes) {
       ptrs.push(at);
-      at += sizes[i]!;
-    });
-    while (ptrs.length < 4) ptrs.push(0);
-    const threads = nr * cols < PARALLEL_MIN_ELEMS ? 1 : rt.threads;
+      at += size;
+    }
+    const threads = nr * cols < PARALLEL_MIN_ELEMS[op] ? 1 : rt.threads;
     // about four units per thread, claimed dynamically
     const perUnit = threads === 1 ? nr : Math.max(1, Math.ceil(nr / (4 * threads)));
-    writeRowsJob(rt.ctl, [op, ...ptrs, cols, floatBits(eps), nr, perUnit]);
-    rt.run(Math.ceil(nr / perUnit), threads);
+    rt.run(Math.ceil(nr / perUnit), threads, () => {
+      const mem = rt.f32(bytes);
+      slots.forEach((x, i) => {
+        if (!x.out) mem.set(x.data.subarray(r0 * x.width, (r0 + nr) * x.width), ptrs[i]! / 4);
+      });
+      const params = [...ptrs];
+      while (params.length < 4) params.push(0);
+      writeRowsJob(rt.ctl, [op, ...params, cols, floatBits(eps), nr, perUnit]);
+    });
+    const mem = rt.f32(bytes);
     slots.forEach((x, i) => {
       if (x.out) x.data.set(mem.subarray(ptrs[i]! / 4, ptrs[i]! / 4 + nr * x.width), r0 * x.width);
     });
@@ -53,12 +70,12 @@ function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot
 const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
 
 export function wasmSoftmax(rt: Runtime, x: TypedArray, y: TypedArray, rows: number, cols: number): void {
-  if (!isF32(x) || !isF32(y) || rows <= 0 || cols <= 0) return jsBackend.softmax(x, y, rows, cols);
+  if (!isF32(x) || !isF32(y) || rows * cols < MIN_ELEMS) return jsBackend.softmax(x, y, rows, cols);
   runRowCall(rt, RowOp.Softmax, rows, cols, [{ data: x, width: cols, out: false }, { data: y, width: cols, out: true }]);
 }
 
 export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
-  if (!isF32(y) || !isF32(dy) || !isF32(dx) || rows <= 0 || cols <= 0) return jsBackend.softmaxBackward(y, dy, dx, rows, cols);
+  if (!isF32(y) || !isF32(dy) || !isF32(dx) || rows * cols < MIN_ELEMS) return jsBackend.softmaxBackward(y, dy, dx, rows, cols);
   runRowCall(rt, RowOp.SoftmaxBackward, rows, cols, [
     { data: y, width: cols, out: false },
     { data: dy, width: cols, out: false },
@@ -67,7 +84,7 @@ export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, 
 }
 
 export function wasmLayerNorm(rt: Runtime, x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void {
-  if (!isF32(x) || !isF32(y) || !isF32(rstd) || rows <= 0 || cols <= 0) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps);
+  if (!isF32(x) || !isF32(y) || !isF32(rstd) || rows * cols < MIN_ELEMS) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps);
   runRowCall(
     rt,
     RowOp.LayerNorm,
@@ -83,7 +100,7 @@ export function wasmLayerNorm(rt: Runtime, x: TypedArray, y: TypedArray, rstd: T
 }
 
 export function wasmLayerNormBackward(rt: Runtime, y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
-  if (!isF32(y) || !isF32(rstd) || !isF32(dy) || !isF32(dx) || rows <= 0 || cols <= 0) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols);
+  if (!isF32(y) || !isF32(rstd) || !isF32(dy) || !isF32(dx) || rows * cols < MIN_ELEMS) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols);
   runRowCall(rt, RowOp.LayerNormBackward, rows, cols, [
     { data: y, width: cols, out: false },
     { data: rstd, width: 1, out: false },

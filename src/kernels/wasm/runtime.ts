@@ -2,7 +2,7 @@
 // the same memory: owns the memory (growing it on demand), typed views of
 // it, and running a job split across the threads.
 
-import { CTL_BYTES, dataBase, resetUnits, runShare } from './jobs.js';
+import { CTL_BYTES, dataBase, jobGate, runShare } from './jobs.js';
 import { MAX_PAGES, PAGE_BYTES, compileModule, instantiate, type KernelExports } from './module.js';
 import { WorkerPool, poolSupported } from './pool.js';
 
@@ -56,17 +56,27 @@ export class Runtime {
   }
 
   /**
-   * Run the job already written to the control block, `units` units claimed
-   * by up to `maxThreads` threads, this one included.
+   * Run a job of `units` units, claimed by up to `maxThreads` threads, this
+   * one included. `prepare` copies the operands in and writes the job header
+   * into the control block; the workers are woken before it runs, so their
+   * wake-up overlaps the copying.
    */
-  run(units: number, maxThreads: number): void {
+  run(units: number, maxThreads: number, prepare: () => void): void {
     const workers = this.pool && maxThreads > 1 && units > 1 ? this.pool.available().slice(0, maxThreads - 1) : [];
-    resetUnits(this.ctl, units);
+    jobGate.open(this.ctl, units);
     if (workers.length) this.pool!.start(workers);
+    let ready = false;
     try {
-      runShare(this.ex, this.ctl, 0);
+      prepare();
+      ready = true;
     } finally {
-      if (workers.length) this.pool!.finish(workers);
+      // on failure, release an empty job so the woken workers return
+      jobGate.release(this.ctl, ready ? units : 0);
+      try {
+        if (ready) runShare(this.ex, this.ctl, 0);
+      } finally {
+        if (workers.length) this.pool!.finish(workers);
+      }
     }
   }
 

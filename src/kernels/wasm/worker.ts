@@ -6,9 +6,9 @@
 //
 // Importing this file outside a Node worker (e.g. a browser bundle) does nothing.
 
-import { CTL_BYTES, runShare, slot } from './jobs.js';
+import { CTL_BYTES, jobGate, runShare, slot } from './jobs.js';
 import { instantiate } from './module.js';
-import { WORKER_SPIN_MS, spinUntil, type WorkerInit } from './pool.js';
+import { SPIN_MS, spinUntil, type WorkerInit } from './pool.js';
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
@@ -32,7 +32,7 @@ function serve(init: WorkerInit, report: (msg: string) => void): void {
   for (;;) {
     // jobs often come in bursts (one matmul after another): spin a little
     // before sleeping, as a futex wake-up takes tens of microseconds
-    if (!spinUntil(fresh, WORKER_SPIN_MS)) {
+    if (!spinUntil(fresh, SPIN_MS.workerIdle)) {
       const v = Atomics.load(ctl, slot.seq(t));
       if (!fresh()) Atomics.wait(ctl, slot.seq(t), v);
       continue;
@@ -41,6 +41,7 @@ function serve(init: WorkerInit, report: (msg: string) => void): void {
     if (Atomics.compareExchange(ctl, slot.seq(t), id, -id) !== id) continue; // revoked meanwhile
     last = id;
     try {
+      jobGate.awaitRelease(ctl, (cond) => spinUntil(cond, SPIN_MS.workerRelease));
       runShare(ex, ctl, t);
     } catch (e) {
       Atomics.store(ctl, slot.error(t), 1);

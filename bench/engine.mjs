@@ -5,7 +5,7 @@ import { setBackend, backendNames, disposeBackends } from '../build/src/kernels/
 import { registerAllBackends } from '../build/src/kernels/all.js';
 import { Tensor, randn, matmul, sum, mul } from '../build/src/tensor/index.js';
 import { grad, enableGrad, noGrad } from '../build/src/autograd/index.js';
-import { block, norm } from '../build/src/vit/block.js';
+import { block } from '../build/src/vit/block.js';
 
 const quick = process.argv.includes('--quick');
 registerAllBackends();
@@ -52,7 +52,7 @@ function blockParams(d, heads, seed) {
   let s = seed;
   const w = (shape, scale = 0.05) => mul(randn(shape, s++), scale);
   const lin = (o, i) => ({ weight: w([o, i]), bias: w([o]) });
-  const nrm = () => ({ weight: mul(randn([d], s++), 0.1).data.map((v) => 1 + v) && new Tensor(Float32Array.from({ length: d }, () => 1), [d]), bias: w([d]), eps: 1e-6 });
+  const nrm = () => ({ weight: new Tensor(Float32Array.from(mul(randn([d], s++), 0.1).data, (v) => 1 + v), [d]), bias: w([d]), eps: 1e-6 });
   return { norm1: nrm(), qkv: lin(3 * d, d), proj: lin(d, d), norm2: nrm(), fc1: lin(4 * d, d), fc2: lin(d, 4 * d), ls1: null, ls2: null, heads };
 }
 
@@ -78,4 +78,3 @@ for (const [name, d, h, nTok] of models) {
   console.log(`| ${name} | forward+backward (to input) | ${backends.map((b) => fb[b].toFixed(2)).join(' | ')} |`);
 }
 disposeBackends();
-void norm;

@@ -2,7 +2,8 @@
 //   squash: resize straight to the model size (what the CDAM reference does)
 //   crop:   timm eval: short side to floor(size / crop_pct), centre crop
 // Resampling is Pillow's: separable filters widened when downscaling
-// (antialias), horizontal pass then vertical, rounded to uint8 after each pass.
+// (antialias), horizontal pass then vertical, 22-bit fixed-point weights,
+// rounded to uint8 after each pass.
 // An image already at the target size is used as is.
 
 import type { RgbImage } from '../io/image.js';
@@ -10,6 +11,9 @@ import { resizeMatrix, Tensor, allocate } from '../tensor/index.js';
 import type { Interpolation, PreprocessConfig } from './config.js';
 
 export type ResizeMode = 'squash' | 'crop';
+
+/** Pillow's fixed-point precision for 8-bit resampling (32 - 8 - 2 bits). */
+const PRECISION_BITS = 22;
 
 /** Resize an RGB image the way PIL.Image.resize does (uint8 after each pass). */
 export function resizeRgb(img: RgbImage, width: number, height: number, interp: Interpolation): RgbImage {
@@ -26,7 +30,8 @@ function resizeAxis(img: RgbImage, size: number, axis: 'x' | 'y', interp: Interp
   const h = axis === 'x' ? img.height : size;
   const out = new Uint8Array(w * h * 3);
   const src = img.data;
-  // sparse taps per output index
+  // sparse taps per output index, in Pillow's 8-bit fixed point (22 fraction bits)
+  const ONE = 1 << PRECISION_BITS;
   const taps: { j: number[]; v: number[] }[] = [];
   for (let i = 0; i < size; i++) {
     const j: number[] = [];
@@ -35,7 +40,7 @@ function resizeAxis(img: RgbImage, size: number, axis: 'x' | 'y', interp: Interp
       const x = m[i * inSize + k]!;
       if (x !== 0) {
         j.push(k);
-        v.push(x);
+        v.push(x < 0 ? Math.trunc(-0.5 + x * ONE) : Math.trunc(0.5 + x * ONE));
       }
     }
     taps.push({ j, v });
@@ -44,13 +49,13 @@ function resizeAxis(img: RgbImage, size: number, axis: 'x' | 'y', interp: Interp
     for (let x = 0; x < w; x++) {
       const t = taps[axis === 'x' ? x : y]!;
       for (let c = 0; c < 3; c++) {
-        let s = 0;
+        let s = ONE / 2; // rounds the fixed-point sum
         for (let q = 0; q < t.j.length; q++) {
           const sx = axis === 'x' ? t.j[q]! : x;
           const sy = axis === 'x' ? y : t.j[q]!;
           s += t.v[q]! * src[(sy * img.width + sx) * 3 + c]!;
         }
-        out[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(s)));
+        out[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, Math.floor(s / ONE)));
       }
     }
   }

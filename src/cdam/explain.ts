@@ -53,6 +53,7 @@ export class Explainer {
   readonly x: Tensor;
   readonly grid: [number, number];
   private headCache: Map<string, number> = new Map();
+  private logitsCache: Float32Array | null | undefined;
 
   constructor(readonly vit: ViT, input: Tensor, readonly engine: ScoreEngine = 'closed-form') {
     if (input.rank !== 4 || input.shape[0] !== 1) throw new Error(`expected one image [1, 3, H, W], got [${input.shape}]`);
@@ -88,12 +89,15 @@ export class Explainer {
     return v;
   }
 
-  /** Logits of the unperturbed input [C] (null without a head). */
+  /** Logits of the unperturbed input [C] (null without a head); computed once. */
   logits(): Float32Array | null {
-    return noGrad(() => {
-      const h = this.vit.runHeadFromLastInput(this.x, norm(this.x, lastBlock(this.vit).norm1));
-      return h.logits ? Float32Array.from(h.logits.contiguousData()) : null;
-    });
+    if (this.logitsCache === undefined) {
+      this.logitsCache = noGrad(() => {
+        const h = this.vit.runHeadFromLastInput(this.x, norm(this.x, lastBlock(this.vit).norm1));
+        return h.logits ? Float32Array.from(h.logits.contiguousData()) : null;
+      });
+    }
+    return this.logitsCache;
   }
 
   /** Attention map: mean over heads of the last block's [CLS] row over patch keys. Per head on request. */

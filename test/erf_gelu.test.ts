@@ -1,10 +1,14 @@
-// erf and GELU: the float64 erf is exact to rounding, the float32 one within
+// erf, GELU and the fused linear layer: the float64 erf is exact to rounding, the float32 one within
 // 2e-7; the fused GELU primitive equals the composite built from primitives,
 // values and gradients.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { erf, erfFast } from '../src/tensor/erf.js';
-import { gelu, geluComposite, tensor, randn, mul } from '../src/tensor/index.js';
+import { gelu, geluComposite, tensor, randn, mul, linear, linearComposite, slice, matmul, transpose, copy, contiguous } from '../src/tensor/index.js';
+import { backendNames, withBackend } from '../src/kernels/index.js';
+import { registerAllBackends } from '../src/kernels/all.js';
+
+registerAllBackends();
 import { grad, enableGrad } from '../src/autograd/index.js';
 import { relErr } from './support/fixtures.js';
 
@@ -31,6 +35,22 @@ test('fused GELU = composite GELU (float64: values and gradients)', () => {
   const g32 = gelu(tensor([-3, -1, 0, 1, 3])).toArray();
   const g64 = gelu(tensor([-3, -1, 0, 1, 3], [5], 'float64')).toArray();
   assert.ok(relErr(g32, g64) < 1e-6);
+});
+
+test('fused linear = matmul + add, on every backend, for dense and row-strided inputs', () => {
+  for (const be of backendNames()) {
+    withBackend(be, () => {
+      const x = randn([2, 7, 24], 5);
+      const w = randn([10, 24], 6);
+      const b = randn([10], 7);
+      assert.ok(relErr(linear(x, w, b).toArray(), linearComposite(x, w, b).toArray()) < 1e-6, be);
+      // a column block of a wider tensor: rows 40 apart, 24 long (like q of a fused qkv)
+      const wide = randn([7, 40], 8);
+      const view = slice(wide, [0, 8], [7, 32]);
+      assert.ok(relErr(linear(view, w, null).toArray(), linearComposite(contiguous(copy(view)), w, null).toArray()) < 1e-6, `${be} strided`);
+      assert.ok(relErr(matmul(view, transpose(view)).toArray(), matmul(copy(view), transpose(copy(view))).toArray()) < 1e-6, `${be} strided matmul`);
+    });
+  }
 });
 
 test.run();

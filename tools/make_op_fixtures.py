@@ -233,6 +233,12 @@ def build_ops():
              resize((4, 3), "bicubic", antialias=True),
              params={"size": [4, 3], "mode": "bicubic", "antialias": True})
 
+    # ---- fused linear layer (x W^T + b, weight stored [out, in]) ----
+    add_case("linear", "linear", {"x": randn(2, 3, 4), "weight": randn(5, 4), "bias": randn(5)},
+             lambda x, weight, bias: torch.nn.functional.linear(x, weight, bias))
+    add_case("linear_nobias", "linear", {"x": randn(3, 4), "weight": randn(5, 4)},
+             lambda x, weight: torch.nn.functional.linear(x, weight))
+
 
 # --------------------------------------------------------------------------- #
 # block.json: one pre-norm ViT block, timm semantics

@@ -9,7 +9,6 @@ import {
   zeros, allocate, type GradNode, type Prim, kernelsFor, broadcastedAxes, shapesEqual, slice, scalar,
 } from '../tensor/index.js';
 import { assignStrided } from '../kernels/strided.js';
-import { erf as erfExact, erfFast } from '../tensor/erf.js';
 
 export type Rule<P extends Prim> = (g: Tensor, node: GradNode<P>, needs: readonly boolean[]) => (Tensor | null)[];
 
@@ -21,7 +20,6 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
-const INV_SQRT_2PI = 0.3989422804014327;
 
 /** Upstream gradient of a reduction, broadcast back over the reduced axes. */
 function spreadReduced(g: Tensor, node: GradNode<'sum' | 'max'>): Tensor {
@@ -63,14 +61,9 @@ export const rules: { [P in Prim]: Rule<P> } = {
   // d gelu x = (Phi(x) + x phi(x)) dx, Phi the normal CDF, phi its density
   gelu: (g, n) => {
     const x = n.inputs[0]!;
-    const e = x.dtype === 'float64' ? erfExact : erfFast;
-    const d = allocate(x.dtype, x.size);
-    const xs = x.contiguousData();
-    for (let i = 0; i < d.length; i++) {
-      const v = xs[i]!;
-      d[i] = 0.5 * (1 + e(v * Math.SQRT1_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
-    }
-    return [mul(g, new Tensor(d, x.shape))];
+    const dx = allocate(x.dtype, x.size);
+    kernelsFor(x.dtype).geluBackward(x.contiguousData(), g.contiguousData(), dx, x.size);
+    return [new Tensor(dx, x.shape)];
   },
   // d relu x = [x > 0] dx
   relu: (g, n) => [mul(g, compare(n.inputs[0]!, 0, 'gt'))],
@@ -105,6 +98,18 @@ export const rules: { [P in Prim]: Rule<P> } = {
     return [
       needs[0] ? unbroadcast(matmul(g, transpose(b)), a.shape) : null,
       needs[1] ? unbroadcast(matmul(transpose(a), g), b.shape) : null,
+    ];
+  },
+  // y = x W^T + b: dx = g W, dW = g^T x (over all leading dims), db = sum of g over them
+  linear: (g, n, needs) => {
+    const [x, w] = n.inputs as [Tensor, Tensor];
+    const out = w.shape[0]!;
+    const inp = w.shape[1]!;
+    const g2 = reshape(g, [-1, out]);
+    return [
+      needs[0] ? reshape(matmul(g2, w), x.shape) : null,
+      needs[1] ? matmul(transpose(g2), reshape(x, [-1, inp])) : null,
+      ...(n.inputs.length > 2 ? [needs[2] ? sum(g2, 0) : null] : []),
     ];
   },
   // y = softmax x: dx = y (g - sum(g y))  (fused)

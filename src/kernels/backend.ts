@@ -9,9 +9,18 @@ import type { TypedArray } from '../tensor/dtype.js';
  * c[b] = op(A[b]) @ op(B[b]) for b < batch, with A stored row-major as [m, k]
  * (or [k, m] when transA) and B as [k, n] (or [n, k] when transB). c is
  * contiguous [batch, m, n] from cOffset and is overwritten. strideA/strideB are
- * the element distances between batch items (0 broadcasts one matrix).
+ * the element distances between batch items (0 broadcasts one matrix). Rows of
+ * the stored A and B may be further apart than their length (lda, ldb: views
+ * such as the q, k, v column blocks of a fused qkv output); an optional bias
+ * row is added to C (a linear layer in one pass).
  */
 export interface MatmulArgs {
+  /** lda/ldb: element distance between consecutive stored rows of A / B (default: dense rows) */
+  lda?: number;
+  ldb?: number;
+  /** added to every row of C: c[b, i, j] += bias[biasOffset + j] */
+  bias?: TypedArray;
+  biasOffset?: number;
   a: TypedArray;
   aOffset: number;
   strideA: number;
@@ -38,15 +47,26 @@ export interface Kernels {
   layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void;
   /** dx = rstd * (dy - mean(dy) - y * mean(dy * y)) per row, y the normalised output. */
   layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
+  /** y = x Phi(x), exact-erf GELU, over n contiguous elements. */
+  gelu(x: TypedArray, y: TypedArray, n: number): void;
+  /** dx = dy (Phi(x) + x phi(x)). */
+  geluBackward(x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void;
 }
 
 export type KernelName = keyof Kernels;
 
 export interface Backend extends Kernels {
   readonly name: string;
+  /** Whether matmul handles lda/ldb and bias itself (the registry adapts backends that do not). */
+  readonly matmulExtended?: boolean;
   /** Release worker threads, GPU contexts and so on. */
   dispose?(): void;
 }
 
 /** A backend may implement only some kernels; the rest come from the reference. */
-export type PartialBackend = Partial<Kernels> & { readonly name: string; dispose?(): void };
+export type PartialBackend = Partial<Kernels> & { readonly name: string; readonly matmulExtended?: boolean; dispose?(): void };
+
+/** Row distance of the stored A and B of a matmul (dense unless lda/ldb say otherwise). */
+export function leadingDims(p: MatmulArgs): { lda: number; ldb: number } {
+  return { lda: p.lda ?? (p.transA ? p.m : p.k), ldb: p.ldb ?? (p.transB ? p.k : p.n) };
+}

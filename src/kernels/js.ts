@@ -2,29 +2,31 @@
 // Float64Array. Clear first, then reasonably quick (i-k-j loop order so the
 // inner loop streams through contiguous memory).
 
-import type { Backend, MatmulArgs } from './backend.js';
+import { leadingDims, type Backend, type MatmulArgs } from './backend.js';
+import { erf, erfFast } from '../tensor/erf.js';
 import type { TypedArray } from '../tensor/dtype.js';
 
 function matmul(p: MatmulArgs): void {
-  const { a, b, c, batch, m, n, k, transA, transB } = p;
-  // row of B as a contiguous scratch when B is transposed
-  const bt = transB ? new (b.constructor as { new (n: number): TypedArray })(k * n) : null;
+  const { a, b, c, batch, m, n, k, transA, transB, bias } = p;
+  const { lda, ldb } = leadingDims(p);
+  // B as a dense [k, n] scratch when it is transposed or row-strided
+  const scratch = transB || ldb !== n ? new (b.constructor as { new (n: number): TypedArray })(k * n) : null;
   for (let bi = 0; bi < batch; bi++) {
     const ao = p.aOffset + bi * p.strideA;
     let bo = p.bOffset + bi * p.strideB;
     let bb: TypedArray = b;
-    if (bt) {
-      // transpose [n, k] -> [k, n] once per batch item
-      for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) bt[q * n + j] = b[bo + j * k + q]!;
-      bb = bt;
+    if (scratch) {
+      for (let q = 0; q < k; q++) for (let j = 0; j < n; j++) scratch[q * n + j] = transB ? b[bo + j * ldb + q]! : b[bo + q * ldb + j]!;
+      bb = scratch;
       bo = 0;
     }
     const co = p.cOffset + bi * m * n;
     for (let i = 0; i < m; i++) {
       const crow = co + i * n;
-      for (let j = 0; j < n; j++) c[crow + j] = 0;
+      if (bias) for (let j = 0; j < n; j++) c[crow + j] = bias[(p.biasOffset ?? 0) + j]!;
+      else for (let j = 0; j < n; j++) c[crow + j] = 0;
       for (let q = 0; q < k; q++) {
-        const av = transA ? a[ao + q * m + i]! : a[ao + i * k + q]!;
+        const av = transA ? a[ao + q * lda + i]! : a[ao + i * lda + q]!;
         if (av === 0) continue;
         const brow = bo + q * n;
         for (let j = 0; j < n; j++) c[crow + j] += av * bb[brow + j]!;
@@ -91,4 +93,24 @@ function layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: 
   }
 }
 
-export const jsBackend: Backend = { name: 'js', matmul, softmax, softmaxBackward, layerNorm, layerNormBackward };
+function gelu(x: TypedArray, y: TypedArray, n: number): void {
+  const e = x instanceof Float64Array ? erf : erfFast;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    y[i] = 0.5 * v * (1 + e(v * Math.SQRT1_2));
+  }
+}
+
+function geluBackward(x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void {
+  const e = x instanceof Float64Array ? erf : erfFast;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    dx[i] = dy[i]! * (0.5 * (1 + e(v * Math.SQRT1_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v));
+  }
+}
+
+const INV_SQRT_2PI = 0.3989422804014327;
+
+export const jsBackend: Backend = {
+  name: 'js', matmulExtended: true, matmul, softmax, softmaxBackward, layerNorm, layerNormBackward, gelu, geluBackward,
+};

@@ -2,7 +2,8 @@
 // use of a backend builds it (workers, GPU contexts) and fills the kernels it
 // lacks from the reference backend.
 
-import type { Backend, PartialBackend, Kernels, KernelName } from './backend.js';
+import { leadingDims, type Backend, type PartialBackend, type Kernels, type KernelName, type MatmulArgs } from './backend.js';
+import type { TypedArray } from '../tensor/dtype.js';
 import { jsBackend } from './js.js';
 
 type Factory = () => PartialBackend;
@@ -10,11 +11,51 @@ const factories = new Map<string, Factory>([['js', () => jsBackend]]);
 const built = new Map<string, Backend>([['js', jsBackend]]);
 let current: Backend = jsBackend;
 
-const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward'];
+const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward'];
+
+/**
+ * Give a plain matmul (dense rows, no bias) the extended arguments: copy
+ * row-strided operands densely first and add the bias afterwards.
+ */
+export function extendMatmul(plain: (p: MatmulArgs) => void): (p: MatmulArgs) => void {
+  return (p) => {
+    if (!(p.a instanceof Float32Array)) return jsBackend.matmul(p);
+    const { lda, ldb } = leadingDims(p);
+    const rowsA = p.transA ? p.k : p.m;
+    const colsA = p.transA ? p.m : p.k;
+    const rowsB = p.transB ? p.n : p.k;
+    const colsB = p.transB ? p.k : p.n;
+    let q: MatmulArgs = { ...p, lda: undefined, ldb: undefined, bias: undefined };
+    if (lda !== colsA) q = { ...q, ...densify(p.a, p.aOffset, p.strideA, lda, rowsA, colsA, p.batch, 'a') };
+    if (ldb !== colsB) q = { ...q, ...densify(p.b, p.bOffset, p.strideB, ldb, rowsB, colsB, p.batch, 'b') };
+    plain(q);
+    if (p.bias) {
+      const bo = p.biasOffset ?? 0;
+      for (let r = 0; r < p.batch * p.m; r++) {
+        const o = p.cOffset + r * p.n;
+        for (let j = 0; j < p.n; j++) p.c[o + j] += p.bias[bo + j]!;
+      }
+    }
+  };
+}
+
+function densify(src: TypedArray, offset: number, stride: number, ld: number, rows: number, cols: number, batch: number, which: 'a' | 'b') {
+  const items = stride === 0 ? 1 : batch;
+  const out = new Float32Array(items * rows * cols);
+  for (let b = 0; b < items; b++) {
+    for (let r = 0; r < rows; r++) {
+      const from = offset + b * stride + r * ld;
+      out.set(src.subarray(from, from + cols), (b * rows + r) * cols);
+    }
+  }
+  const s = stride === 0 ? 0 : rows * cols;
+  return which === 'a' ? { a: out, aOffset: 0, strideA: s } : { b: out, bOffset: 0, strideB: s };
+}
 
 function complete(p: PartialBackend): Backend {
-  const out: Record<string, unknown> = { name: p.name };
+  const out: Record<string, unknown> = { name: p.name, matmulExtended: true };
   for (const k of kernelNames) out[k] = (p[k] ?? jsBackend[k]) as Kernels[typeof k];
+  if (p.matmul && !p.matmulExtended) out['matmul'] = extendMatmul(p.matmul.bind(p));
   if (p.dispose) out['dispose'] = p.dispose.bind(p);
   return out as unknown as Backend;
 }

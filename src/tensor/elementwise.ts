@@ -3,6 +3,7 @@
 
 import { allocate } from './dtype.js';
 import { erf as erfExact, erfFast } from './erf.js';
+import { kernelsFor } from './linalg.js';
 import { record } from './node.js';
 import { broadcastShapes, sizeOf } from './shape.js';
 import { Tensor, scalar } from './tensor.js';
@@ -78,8 +79,9 @@ export const erf = (x: Tensor): Tensor => record('erf', [x], {}, unary(x, x.dtyp
 
 /** Exact (erf) GELU, fused: x Phi(x) in one pass, with its own gradient rule (speed; see nn.ts geluComposite). */
 export function gelu(x: Tensor): Tensor {
-  const e = x.dtype === 'float64' ? erfExact : erfFast;
-  return record('gelu', [x], {}, unary(x, (v) => 0.5 * v * (1 + e(v * Math.SQRT1_2))));
+  const y = allocate(x.dtype, x.size);
+  kernelsFor(x.dtype).gelu(x.contiguousData(), y, x.size);
+  return record('gelu', [x], {}, new Tensor(y, x.shape));
 }
 export const relu = (x: Tensor): Tensor => record('relu', [x], {}, unary(x, (v) => (v > 0 ? v : 0)));
 

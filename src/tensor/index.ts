@@ -6,7 +6,7 @@ export * from './shape.js';
 export { isGradEnabled, withGradMode, type Prim, type PrimParams, type GradNode } from './node.js';
 export { add, sub, mul, div, neg, exp, log, sqrt, tanh, erf, gelu, relu, clamp, where, compare, broadcastView, type Operand } from './elementwise.js';
 export { sum, max, min } from './reduce.js';
-export { matmul, softmax, layerNorm, kernelsFor } from './linalg.js';
+export { matmul, linear, softmax, layerNorm, kernelsFor } from './linalg.js';
 export { reshape, permute, transpose, expand, slice, concat, gather, select, contiguous, copy } from './movement.js';
 export * from './nn.js';
 export { fromNdarray, toNdarray } from './ndarray.js';

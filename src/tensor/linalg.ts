@@ -18,12 +18,14 @@ interface MatOperand {
   offset: number;
   stride: number;
   trans: boolean;
+  /** distance between stored rows (row-strided views need no copy) */
+  ld: number;
 }
 
 /**
- * Present the last two dims of t as a dense matrix (possibly transposed) with
- * a uniform stride between batch items, copying only when the view is not
- * already laid out that way.
+ * Present the last two dims of t as a matrix (possibly transposed, possibly
+ * with rows further apart than their length) with a uniform stride between
+ * batch items, copying only when the view is not laid out that way.
  */
 function matOperand(t: Tensor, batchShape: readonly number[]): MatOperand {
   const r = t.rank;
@@ -32,12 +34,18 @@ function matOperand(t: Tensor, batchShape: readonly number[]): MatOperand {
   const s0 = t.strides[r - 2]!;
   const s1 = t.strides[r - 1]!;
   let trans: boolean | null = null;
-  if ((s1 === 1 || cols === 1) && (s0 === cols || rows === 1)) trans = false;
-  else if ((s0 === 1 || rows === 1) && (s1 === rows || cols === 1)) trans = true;
+  let ld = 0;
+  if ((s1 === 1 || cols === 1) && (rows === 1 || s0 >= cols)) {
+    trans = false;
+    ld = rows === 1 ? cols : s0;
+  } else if ((s0 === 1 || rows === 1) && (cols === 1 || s1 >= rows)) {
+    trans = true;
+    ld = cols === 1 ? rows : s1;
+  }
   const batch = sizeOf(batchShape);
   const ownBatch = t.shape.slice(0, r - 2);
   if (trans !== null) {
-    if (sizeOf(ownBatch) === 1) return { data: t.data, offset: t.offset, stride: 0, trans };
+    if (sizeOf(ownBatch) === 1) return { data: t.data, offset: t.offset, stride: 0, trans, ld };
     // batch dims must match exactly and be evenly spaced
     const off = batchShape.length - ownBatch.length;
     let ok = ownBatch.every((d, i) => d === batchShape[off + i]);
@@ -57,7 +65,7 @@ function matOperand(t: Tensor, batchShape: readonly number[]): MatOperand {
         } else expect *= d;
       }
     }
-    if (ok && (batch === sizeOf(ownBatch))) return { data: t.data, offset: t.offset, stride, trans };
+    if (ok && batch === sizeOf(ownBatch)) return { data: t.data, offset: t.offset, stride, trans, ld };
   }
   // fall back: materialise the broadcast operand densely
   const full = [...batchShape, rows, cols];
@@ -65,7 +73,7 @@ function matOperand(t: Tensor, batchShape: readonly number[]): MatOperand {
   const strides = new Array<number>(full.length).fill(0);
   for (let i = 0; i < r; i++) strides[off + i] = t.shape[i] === 1 && full[off + i] !== 1 ? 0 : t.strides[i]!;
   const dense = new Tensor(t.data, full, strides, t.offset).contiguousData();
-  return { data: dense, offset: 0, stride: rows * cols, trans: false };
+  return { data: dense, offset: 0, stride: rows * cols, trans: false, ld: cols };
 }
 
 /** torch.matmul for rank >= 2: batch dims broadcast, transposed views need no copy. */
@@ -83,11 +91,58 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const shape = [...batchShape, m, n];
   const c = allocate(a.dtype, sizeOf(shape));
   kernelsFor(a.dtype).matmul({
-    a: A.data, aOffset: A.offset, strideA: A.stride, transA: A.trans,
-    b: B.data, bOffset: B.offset, strideB: B.stride, transB: B.trans,
+    a: A.data, aOffset: A.offset, strideA: A.stride, transA: A.trans, lda: A.ld,
+    b: B.data, bOffset: B.offset, strideB: B.stride, transB: B.trans, ldb: B.ld,
     c, cOffset: 0, batch, m, n, k,
   });
   return record('matmul', [a, b], {}, new Tensor(c, shape));
+}
+
+/**
+ * A linear layer, x W^T + b with W stored [out, in] (PyTorch's layout): one
+ * kernel call with the bias fused, over all leading dims of x at once.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.rank !== 2) throw new Error(`linear weight must be [out, in], got [${weight.shape}]`);
+  const [out, inp] = weight.shape as [number, number];
+  const k = x.shape[x.rank - 1]!;
+  if (k !== inp) throw new Error(`linear: input features ${k} do not match weight [${weight.shape}]`);
+  if (bias && (bias.size !== out || bias.dtype !== x.dtype)) throw new Error(`linear: bias [${bias.shape}] does not fit ${out} outputs`);
+  if (x.dtype !== weight.dtype) throw new Error(`dtype mismatch: ${x.dtype} and ${weight.dtype}`);
+  const m = x.size / k;
+  // x as [m, k] rows: no copy when its rows are evenly spaced
+  const X = matOperand(rowsView(x, m, k), []);
+  const W = matOperand(weight, []);
+  const c = allocate(x.dtype, m * out);
+  kernelsFor(x.dtype).matmul({
+    a: X.data, aOffset: X.offset, strideA: 0, transA: X.trans, lda: X.ld,
+    b: W.data, bOffset: W.offset, strideB: 0, transB: !W.trans, ldb: W.ld,
+    c, cOffset: 0, batch: 1, m, n: out, k,
+    ...(bias ? { bias: bias.contiguousData(), biasOffset: 0 } : {}),
+  });
+  return record('linear', bias ? [x, weight, bias] : [x, weight], {}, new Tensor(c, [...x.shape.slice(0, -1), out]));
+}
+
+/** x [..., k] seen as [m, k]: a view when the leading dims collapse to one evenly spaced axis. */
+function rowsView(x: Tensor, m: number, k: number): Tensor {
+  const r = x.rank;
+  if (r === 2) return x;
+  let step = -1;
+  let ok = true;
+  let expect = -1;
+  for (let i = r - 2; i >= 0; i--) {
+    const d = x.shape[i]!;
+    if (d === 1) continue;
+    if (expect === -1) {
+      step = x.strides[i]!;
+      expect = step * d;
+    } else if (x.strides[i] !== expect) {
+      ok = false;
+      break;
+    } else expect *= d;
+  }
+  if (ok) return new Tensor(x.data, [m, k], [step === -1 ? k : step, x.strides[r - 1]!], x.offset);
+  return new Tensor(x.contiguousData(), [m, k]);
 }
 
 /** Softmax over the last axis (fused forward; the backward is fused too). */

@@ -1,7 +1,7 @@
 // Composite ops built from primitives: they need no gradient code of their own.
 
 import { add, mul, div, erf } from './elementwise.js';
-import { layerNorm, matmul } from './linalg.js';
+import { layerNorm, linear, matmul } from './linalg.js';
 import { reshape, permute, transpose } from './movement.js';
 import { sum } from './reduce.js';
 import { normAxes } from './shape.js';
@@ -20,8 +20,8 @@ export function geluComposite(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
 
-/** y = x W^T + b with W stored [out, in] (PyTorch's layout); W^T is a view. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+/** y = x W^T + b from primitives (matmul + add); the fused `linear` primitive is what models use. */
+export function linearComposite(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const y = matmul(x, transpose(weight));
   return bias ? add(y, bias) : y;
 }

@@ -25,6 +25,8 @@ export interface PrimParams {
   max: { axes: number[]; keepdim: boolean };
   /** batched, broadcasting over leading dims like torch.matmul */
   matmul: Record<string, never>;
+  /** x W^T + b with W stored [out, in]; inputs x, weight[, bias]; one kernel call (bias fused) */
+  linear: Record<string, never>;
   /** over the last axis */
   softmax: Record<string, never>;
   /** (x - mean) / sqrt(var + eps) over the last axis; saved[0] = rstd */

@@ -25,6 +25,8 @@ export function runOp(op: string, p: Params, i: Inputs): Tensor {
       return T.max(i.x!, axes, p.keepdim as boolean);
     case 'matmul':
       return T.matmul(p.transA ? T.transpose(i.x!) : i.x!, p.transB ? T.transpose(i.y!) : i.y!);
+    case 'linear':
+      return T.linear(i.x!, i.weight!, i.bias);
     case 'softmax':
       return T.softmax(i.x!);
     case 'layer_norm':

@@ -1,0 +1,25 @@
+// Peak resident memory of one item in a fresh process:
+//   node bench/memory.mjs MODEL_DIR ITEM [STEPS]
+// ITEM: cdam | integrated (with STEPS) | smooth (with STEPS samples). Prints JSON.
+import { loadViT } from '../build/src/vit/load.js';
+import { useFastestBackend } from '../build/src/kernels/default.js';
+import { randn } from '../build/src/tensor/index.js';
+import { Explainer } from '../build/src/cdam/explain.js';
+
+const [dir, item, stepsArg] = process.argv.slice(2);
+useFastestBackend(process.env.CDAM_BACKEND);
+const vit = loadViT(dir);
+const [h, w] = vit.config.preprocess.size;
+const x = randn([1, 3, h, w], 1);
+const before = process.resourceUsage().maxRSS;
+const t0 = performance.now();
+const ex = new Explainer(vit, x);
+const target = { kind: 'class', index: 0 };
+const steps = Number(stepsArg ?? 50);
+if (item === 'cdam') ex.cdam(target);
+else if (item === 'integrated') ex.integrated(target, { steps });
+else if (item === 'smooth') ex.smooth(target, { samples: steps });
+else throw new Error(`unknown item ${item}`);
+const ms = performance.now() - t0;
+console.log(JSON.stringify({ item, steps, tokens: ex.x.shape[1], loadedRssMb: before / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, ms }));
+process.exit(0);

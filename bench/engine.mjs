@@ -6,26 +6,12 @@ import { registerAllBackends } from '../build/src/kernels/all.js';
 import { Tensor, randn, matmul, sum, mul } from '../build/src/tensor/index.js';
 import { grad, enableGrad, noGrad } from '../build/src/autograd/index.js';
 import { block } from '../build/src/vit/block.js';
+import { timeIt } from './timing.mjs';
 
 const quick = process.argv.includes('--quick');
 registerAllBackends();
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-function time(fn, { minRuns = 5, minMs = quick ? 150 : 600 } = {}) {
-  fn(); // warm-up (kernel compilation, JIT)
-  const ts = [];
-  const start = performance.now();
-  while (ts.length < minRuns || performance.now() - start < minMs) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-    if (ts.length > 200) break;
-  }
-  return median(ts);
-}
+const time = (fn, { minRuns = 5, minMs = quick ? 150 : 600 } = {}) => timeIt(fn, { minRuns, minMs, maxMs: 20000 });
 
 const shapes = [
   [197, 192, 576], [197, 192, 768], [197, 768, 192], [197, 384, 1536], [785, 384, 1152],

@@ -16,6 +16,7 @@ import { randn, matmul } from '../build/src/tensor/index.js';
 import { noGrad } from '../build/src/autograd/index.js';
 import { randomVit } from './random-vit.mjs';
 import { makeItems, topClass } from './items.mjs';
+import { timeIt as measure } from './timing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -26,19 +27,8 @@ const out = join(here, 'out');
 mkdirSync(out, { recursive: true });
 const log = (s) => process.stderr.write(s + '\n');
 
-function timeIt(fn, { minRuns = quick ? 2 : 5, minMs = quick ? 300 : 1000, maxMs = quick ? 5000 : 30000 } = {}) {
-  fn();
-  const ts = [];
-  const start = performance.now();
-  while (ts.length < minRuns || performance.now() - start < minMs) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-    if (performance.now() - start > maxMs && ts.length >= 3) break;
-  }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)];
-}
+const timeIt = (fn, opts = {}) =>
+  measure(fn, { minRuns: quick ? 2 : 5, minMs: quick ? 300 : 1000, maxMs: quick ? 5000 : 30000, ...opts });
 
 // ---- models and input -----------------------------------------------------------
 const shared = join(here, '..', '..', 'shared');

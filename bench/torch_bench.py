@@ -3,11 +3,15 @@
 
     /usr/bin/python3 bench/torch_bench.py --model-dir DIR [--model-dir DIR2 ...]
         --image-tensor FILE.f32 --threads N --out RESULT.json [--quick]
-        [--max-item-seconds 60] [--seed 0]
+        [--max-item-seconds 60] [--seed 0] [--variants default,onednn]
+        [--items forward,cdam,smooth_cdam_50,integrated_cdam_50,input_x_grad,forward_batch8]
 
-Each DIR is a timm-layout folder (model.safetensors + config.json). FILE.f32 is
-a raw little-endian float32 [1,3,H,W] normalised input (H = W). Progress goes
-to stderr; stdout stays empty; the result is written (atomically) to --out.
+Each DIR is a timm-layout folder (model.safetensors + config.json; heads from
+config model_args.num_heads, else the architecture family tiny=3, small=6,
+base=12, large=16, else dim/64). FILE.f32 is a raw little-endian float32
+[1,3,H,W] normalised input (H = W). Progress goes to stderr; stdout stays
+empty; the result is written atomically to --out. Results are keyed by the
+folder's basename.
 
 The model is tools/torch_vit.py's TorchViT in float32 (plain functional torch,
 timm semantics), eager mode. Every item is timed end to end, the reference
@@ -27,17 +31,27 @@ way of the CDAM authors' PyTorch code (see /work/shared/spec/cdam.md):
   forward_batch8        no_grad forward of 8 copies of the input (ms per batch)
 
 The target class is the top-1 class of the input, found once before timing.
-Timing: warm-up (>= 1 run, and >= 0.5 s for cheap items), then runs until
->= 5 runs and >= 1 s; an item whose runs are slow stops after 3 runs once
---max-item-seconds of timed runs have passed. --quick: 1 warm-up, then runs
-until 3 runs or 2 s (at least 1). The medians are reported; run counts, min
-and max are in "detail".
+
+Two variants of the same computation (--variants, default both):
+  default  eager torch as installed -> "results". Debian's torch 1.13 sends
+           fp32 F.linear/addmm and bmm to libblas.so.3, which on this machine is
+           the netlib reference BLAS (about 3 GFLOP/s for x W^T, 6 for mm, no
+           threading): this is "PyTorch as installed", not PyTorch at its best.
+  onednn   every linear layer and both attention products (q k^T, A v), forward
+           and backward, through oneDNN (torch._C._nn.mkldnn_linear), which the
+           same torch ships -> "results_onednn". Maps agree with the default
+           variant to ~1e-6 relative (reported in checks.<model>.onednn).
+
+Timing (see Timer): warm-up, then >= 5 runs and >= 1 s; slow items stop after
+3 runs once --max-item-seconds of timed runs have passed; --quick: up to 3 runs
+or 2 s. Medians are reported; run counts, min, max, load average in "detail".
+The load average is recorded because other processes on the machine distort
+multi-threaded (OpenMP) timings badly.
 
 matmul_gflops: torch.mm of random float32 [m,k]@[k,n], 2mnk / median time, at
---threads and again at 1 thread. BLAS and threading env vars are reported,
-never changed. Also reported for information: the same products through
-oneDNN (torch._C._nn.mkldnn_linear on mkldnn tensors), which eager fp32
-torch 1.13 does not use for F.linear/mm.
+--threads and again at 1 thread (matmul_gflops_1thread); with the onednn
+variant also the same products through oneDNN (matmul_gflops_onednn[_1thread]).
+BLAS and threading env vars are reported, never changed.
 """
 import argparse
 import json
@@ -70,38 +84,52 @@ def log(*a):
 # timing
 # --------------------------------------------------------------------------- #
 class Timer:
+    """Warm-up, then timed runs; returns the median.
+
+    full : warm-up >= 1 run and >= 0.5 s; runs until >= 5 runs and >= min_time;
+           a slow item stops after 3 runs once max_item_seconds of timed runs
+           have passed. A warm-up run that itself took >= 10 s is counted as
+           the first timed run (first-run effects are negligible at that scale).
+    quick: 1 warm-up, then runs until 3 runs or 2 s; a warm-up run >= 1 s is
+           counted as a timed run (so a slow item runs exactly once)."""
+
     def __init__(self, quick, max_item_seconds):
         self.quick = quick
         self.max_item_seconds = max_item_seconds
 
     def __call__(self, fn, min_time=1.0):
         """Return (median_ms, detail dict)."""
-        # warm-up
+        long_run = 1.0 if self.quick else 10.0
+        ts = []
         t_w = time.perf_counter()
         fn()
+        first = time.perf_counter() - t_w
         n_warm = 1
-        if not self.quick:
+        if first >= long_run:
+            ts.append(first)
+            n_warm = 0
+        elif not self.quick:
             while time.perf_counter() - t_w < 0.5 and n_warm < 50:
                 fn()
                 n_warm += 1
-        ts = []
-        total = 0.0
+        total = sum(ts)
         while True:
+            if ts:
+                if self.quick:
+                    if len(ts) >= 3 or total >= 2.0:
+                        break
+                else:
+                    if len(ts) >= 5 and total >= min_time:
+                        break
+                    if len(ts) >= 3 and total >= self.max_item_seconds:
+                        break
+                    if len(ts) >= 2000:
+                        break
             t0 = time.perf_counter()
             fn()
             dt = time.perf_counter() - t0
             ts.append(dt)
             total += dt
-            if self.quick:
-                if len(ts) >= 3 or total >= 2.0:
-                    break
-            else:
-                if len(ts) >= 5 and total >= min_time:
-                    break
-                if len(ts) >= 3 and total >= self.max_item_seconds:
-                    break
-                if len(ts) >= 2000:
-                    break
         med = statistics.median(ts) * 1e3
         return med, {"runs": len(ts), "warmup_runs": n_warm, "median_ms": round(med, 4),
                      "min_ms": round(min(ts) * 1e3, 4), "max_ms": round(max(ts) * 1e3, 4)}
@@ -419,29 +447,28 @@ def unique_name(name, taken):
     return f"{name}#{i}"
 
 
-def bench_model(model, x, timer, seed):
-    res, detail, checks = {}, {}, {}
-    with torch.no_grad():
-        logits = model.forward(x)["logits"]
-    c = int(logits[0].argmax())
-    checks["target_class"] = c
-    checks["target_logit"] = float(logits[0, c])
-    checks["tokens"] = int(model.embed(x).shape[1])
+def bench_model(model, x, c, timer, seed, items):
+    res, detail = {}, {}
 
     def put(key, fn):
+        if key[:-3] not in items:
+            return
         log(f"  {key} ...")
+        la = os.getloadavg()[0]
         ms, d = timer(fn)
+        d["loadavg_1min_before"] = round(la, 2)
         res[key] = round(ms, 4)
         detail[key] = d
-        log(f"  {key} = {ms:.2f} ms ({d['runs']} runs)")
+        log(f"  {key} = {ms:.2f} ms ({d['runs']} runs, load avg before {la:.2f})")
 
     put("forward_ms", lambda: forward(model, x))
 
     reset_ok = reset_peak_rss()
     put("cdam_ms", lambda: cdam(model, x, c))
-    mb, how = peak_rss_mb(reset_ok)
-    res["peak_rss_mb_cdam"] = round(mb, 1)
-    detail["peak_rss_mb_cdam"] = how
+    if "cdam" in items:
+        mb, how = peak_rss_mb(reset_ok)
+        res["peak_rss_mb_cdam"] = round(mb, 1)
+        detail["peak_rss_mb_cdam"] = how
 
     gen = torch.Generator().manual_seed(seed)
     put("smooth_cdam_50_ms", lambda: smooth_cdam(model, x, c, gen=gen))
@@ -449,17 +476,28 @@ def bench_model(model, x, timer, seed):
     put("input_x_grad_ms", lambda: input_x_grad(model, x, c))
     xb = x.expand(8, -1, -1, -1).contiguous()
     put("forward_batch8_ms", lambda: forward(model, xb))
+    return res, detail
 
-    # values for cross-checking against the JS side (untimed)
+
+def model_checks(model, x, c, ref=None):
+    """Untimed values for cross-checking (and the oneDNN variant against the default)."""
     cm = cdam(model, x, c)
-    im = integrated_cdam(model, x, c)
     ig = input_x_grad(model, x, c)
-    checks["cdam_map_sum"] = float(cm.sum())
-    checks["cdam_map_abs_sum"] = float(cm.abs().sum())
-    checks["cdam_map_first4"] = [float(v) for v in cm[:4]]
-    checks["integrated_cdam_map_sum"] = float(im.sum())
-    checks["input_x_grad_map_sum"] = float(ig.sum())
-    return res, detail, checks
+    out = {
+        "cdam_map_sum": float(cm.sum()),
+        "cdam_map_abs_sum": float(cm.abs().sum()),
+        "cdam_map_first4": [float(v) for v in cm[:4]],
+        "input_x_grad_map_sum": float(ig.sum()),
+    }
+    if ref is not None:
+        def rel(a, b):
+            return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
+        out["max_rel_diff_vs_default"] = {
+            "logits": rel(forward(model, x), forward(ref, x)),
+            "cdam_map": rel(cm, cdam(ref, x, c)),
+            "input_x_grad_map": rel(ig, input_x_grad(ref, x, c)),
+        }
+    return out
 
 
 def main(argv=None):
@@ -472,7 +510,11 @@ def main(argv=None):
     ap.add_argument("--max-item-seconds", type=float, default=60.0,
                     help="slow items stop after 3 runs once this much timed time has passed")
     ap.add_argument("--seed", type=int, default=0, help="noise seed of smooth_cdam")
-    ap.add_argument("--no-onednn", action="store_true", help="skip the informational oneDNN matmul numbers")
+    ap.add_argument("--variants", default="default,onednn",
+                    help="comma list of default (eager torch as installed) and onednn (linear and attention "
+                         "products through oneDNN, results in results_onednn); default: both")
+    ap.add_argument("--items", default=",".join(i[:-3] for i in ITEMS),
+                    help="comma list of items to time (default: all): " + ",".join(i[:-3] for i in ITEMS))
     args = ap.parse_args(argv)
 
     env = {k: os.environ.get(k) for k in
@@ -481,6 +523,14 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     timer = Timer(args.quick, args.max_item_seconds)
+    variants = [v for v in args.variants.split(",") if v]
+    items = [i for i in args.items.split(",") if i]
+    for v in variants:
+        if v not in ("default", "onednn"):
+            raise SystemExit(f"torch_bench: unknown variant {v!r}")
+    for i in items:
+        if i + "_ms" not in ITEMS:
+            raise SystemExit(f"torch_bench: unknown item {i!r}")
     blas, blas_libs = blas_info()
 
     x = read_input(args.image_tensor)
@@ -505,20 +555,53 @@ def main(argv=None):
         "implementation": "tools/torch_vit.py TorchViT (functional eager torch, timm semantics)",
         "target": "top-1 class of the input (found once, untimed)",
         "input_shape": list(x.shape),
+        "variants": variants,
+        "variant_notes": {
+            "default": "eager torch as installed: F.linear/addmm and bmm go to the BLAS above",
+            "onednn": "same model and algorithm; every linear layer and both attention products "
+                      "(q k^T, A v) forward and backward through oneDNN (torch._C._nn.mkldnn_linear); "
+                      "weights get no gradients; results_onednn",
+        },
+        "loadavg_start": [round(v, 2) for v in os.getloadavg()],
         "models": {},
         "results": {},
         "detail": {},
+        "results_onednn": {},
+        "detail_onednn": {},
         "checks": {},
     }
+    if out["loadavg_start"][0] > 0.5:
+        log(f"warning: load average {out['loadavg_start'][0]:.2f} at start: other processes compete "
+            f"for the CPU; multi-threaded timings suffer most")
 
     for d in args.model_dir:
-        name = unique_name(os.path.basename(os.path.normpath(d)), out["results"])
+        name = unique_name(os.path.basename(os.path.normpath(d)), out["models"])
         log(f"model {name}: loading {d}")
         model, info = load_model(d)
-        res, detail, checks = bench_model(model, x, timer, args.seed)
+        with torch.no_grad():
+            logits = model.forward(x)["logits"]
+        c = int(logits[0].argmax())
+        info["tokens"] = int(model.embed(x).shape[1])
         out["models"][name] = info
-        out["results"][name] = res
-        out["detail"][name] = detail
+        checks = {"target_class": c, "target_logit": float(logits[0, c])}
+        if "default" in variants:
+            log(f"model {name}: default eager torch ({blas})")
+            res, detail = bench_model(model, x, c, timer, args.seed, items)
+            out["results"][name] = res
+            out["detail"][name] = detail
+            checks.update(model_checks(model, x, c))
+        if "onednn" in variants:
+            log(f"model {name}: oneDNN variant")
+            try:
+                om = OneDNNViT(model)
+                res, detail = bench_model(om, x, c, timer, args.seed, items)
+                out["results_onednn"][name] = res
+                out["detail_onednn"][name] = detail
+                checks["onednn"] = model_checks(om, x, c, ref=model)
+                del om
+            except Exception as e:  # an extra: never lose the default results over it
+                log(f"oneDNN variant failed: {e!r}")
+                out["results_onednn"][name] = {"error": repr(e)}
         out["checks"][name] = checks
         del model
 
@@ -527,7 +610,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     out["matmul_gflops_1thread"] = matmul_gflops(timer)
     torch.set_num_threads(args.threads)
-    if not args.no_onednn and torch.backends.mkldnn.is_available():
+    if "onednn" in variants and torch.backends.mkldnn.is_available():
         try:
             out["matmul_gflops_onednn"] = matmul_gflops(timer, onednn=True)
             torch.set_num_threads(1)
@@ -537,6 +620,7 @@ def main(argv=None):
         finally:
             torch.set_num_threads(args.threads)
     log("matmul:", out["matmul_gflops"], "1 thread:", out["matmul_gflops_1thread"])
+    out["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
     out["peak_rss_mb_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
     tmp = args.out + ".tmp"

@@ -56,47 +56,30 @@ const RUNS: Record<BinOp, Run> = {
 /** Broadcasting arithmetic: like mapBinary, with a dedicated loop per op. */
 export function mapArith(a: View, b: View, shape: readonly number[], out: TypedArray, op: BinOp): void {
   const run = RUNS[op];
-  const n = out.length;
-  if (n === 0) return;
-  if (isDense(a) && isDense(b)) return run(out, 0, a.data, a.offset, 1, b.data, b.offset, 1, n);
-  const rank = shape.length;
-  const inner = shape[rank - 1]!;
-  const sa = a.strides[rank - 1]!;
-  const sb = b.strides[rank - 1]!;
-  const idx = new Array<number>(rank).fill(0);
-  let pa = a.offset;
-  let pb = b.offset;
-  for (let o = 0; o < n; o += inner) {
-    run(out, o, a.data, pa, sa, b.data, pb, sb, inner);
-    for (let d = rank - 2; d >= 0; d--) {
-      idx[d]!++;
-      pa += a.strides[d]!;
-      pb += b.strides[d]!;
-      if (idx[d]! < shape[d]!) break;
-      pa -= a.strides[d]! * shape[d]!;
-      pb -= b.strides[d]! * shape[d]!;
-      idx[d] = 0;
-    }
-  }
+  const A = a.data;
+  const B = b.data;
+  walk2(a, b, shape, out.length, (o, pa, sa, pb, sb, n) => run(out, o, A, pa, sa, B, pb, sb, n));
 }
 
 /** a and b carry strides already aligned to `shape` (0 where broadcast). */
 export function mapBinary(a: View, b: View, shape: readonly number[], out: TypedArray, f: (x: number, y: number) => number): void {
-  const n = out.length;
   const A = a.data;
   const B = b.data;
+  walk2(a, b, shape, out.length, (o, pa, sa, pb, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = f(A[pa + j * sa]!, B[pb + j * sb]!);
+  });
+}
+
+/**
+ * Visit two aligned views in row-major output order, one innermost run at a
+ * time: (outIndex, aIndex, aStride, bIndex, bStride, runLength). Two dense
+ * views are a single run.
+ */
+function walk2(a: View, b: View, shape: readonly number[], n: number,
+  run: (o: number, pa: number, sa: number, pb: number, sb: number, len: number) => void): void {
   if (n === 0) return;
-  if (isDense(a) && isDense(b)) {
-    const ao = a.offset;
-    const bo = b.offset;
-    for (let i = 0; i < n; i++) out[i] = f(A[ao + i]!, B[bo + i]!);
-    return;
-  }
+  if (isDense(a) && isDense(b)) return run(0, a.offset, 1, b.offset, 1, n);
   const rank = shape.length;
-  if (rank === 0) {
-    out[0] = f(A[a.offset]!, B[b.offset]!);
-    return;
-  }
   const inner = shape[rank - 1]!;
   const sa = a.strides[rank - 1]!;
   const sb = b.strides[rank - 1]!;
@@ -104,7 +87,7 @@ export function mapBinary(a: View, b: View, shape: readonly number[], out: Typed
   let pa = a.offset;
   let pb = b.offset;
   for (let o = 0; o < n; o += inner) {
-    for (let j = 0; j < inner; j++) out[o + j] = f(A[pa + j * sa]!, B[pb + j * sb]!);
+    run(o, pa, sa, pb, sb, inner);
     for (let d = rank - 2; d >= 0; d--) {
       idx[d]!++;
       pa += a.strides[d]!;

@@ -48,24 +48,10 @@ function matOperand(t: Tensor, batchShape: readonly number[]): MatOperand {
     if (sizeOf(ownBatch) === 1) return { data: t.data, offset: t.offset, stride: 0, trans, ld };
     // batch dims must match exactly and be evenly spaced
     const off = batchShape.length - ownBatch.length;
-    let ok = ownBatch.every((d, i) => d === batchShape[off + i]);
-    let stride = 0;
-    if (ok) {
-      // the innermost batch dim of size > 1 fixes the step; the others must nest
-      let expect = -1;
-      for (let i = ownBatch.length - 1; i >= 0; i--) {
-        const d = ownBatch[i]!;
-        if (d === 1) continue;
-        if (expect === -1) {
-          stride = t.strides[i]!;
-          expect = stride * d;
-        } else if (t.strides[i] !== expect) {
-          ok = false;
-          break;
-        } else expect *= d;
-      }
+    const step = uniformStep(ownBatch, t.strides.slice(0, r - 2));
+    if (step !== null && batch === sizeOf(ownBatch) && ownBatch.every((d, i) => d === batchShape[off + i])) {
+      return { data: t.data, offset: t.offset, stride: step, trans, ld };
     }
-    if (ok && batch === sizeOf(ownBatch)) return { data: t.data, offset: t.offset, stride, trans, ld };
   }
   // fall back: materialise the broadcast operand densely
   const full = [...batchShape, rows, cols];
@@ -127,22 +113,28 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 function rowsView(x: Tensor, m: number, k: number): Tensor {
   const r = x.rank;
   if (r === 2) return x;
-  let step = -1;
-  let ok = true;
+  const step = uniformStep(x.shape.slice(0, r - 1), x.strides.slice(0, r - 1));
+  if (step !== null) return new Tensor(x.data, [m, k], [step === 0 ? k : step, x.strides[r - 1]!], x.offset);
+  return new Tensor(x.contiguousData(), [m, k]);
+}
+
+/**
+ * When dims of these sizes and strides walk memory in equal steps (they
+ * collapse to one axis), that step; 0 when every dim has size 1; else null.
+ */
+function uniformStep(shape: readonly number[], strides: readonly number[]): number | null {
+  let step = 0;
   let expect = -1;
-  for (let i = r - 2; i >= 0; i--) {
-    const d = x.shape[i]!;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i]!;
     if (d === 1) continue;
     if (expect === -1) {
-      step = x.strides[i]!;
+      step = strides[i]!;
       expect = step * d;
-    } else if (x.strides[i] !== expect) {
-      ok = false;
-      break;
-    } else expect *= d;
+    } else if (strides[i] !== expect) return null;
+    else expect *= d;
   }
-  if (ok) return new Tensor(x.data, [m, k], [step === -1 ? k : step, x.strides[r - 1]!], x.offset);
-  return new Tensor(x.contiguousData(), [m, k]);
+  return step;
 }
 
 /** Softmax over the last axis (fused forward; the backward is fused too). */

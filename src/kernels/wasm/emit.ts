@@ -88,9 +88,13 @@ const SIMD = {
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Abs: 0xe0,
+  f32x4Pmin: 0xea,
   f32x4Pmax: 0xeb,
   f32x4Lt: 0x43,
   v128AndNot: 0x4f,
+  v128Bitselect: 0x52,
   i32x4Shl: 0xab,
   i32x4Add: 0xae,
 } as const;
@@ -250,6 +254,16 @@ export class Func {
   f32x4Mul(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.f32x4Mul);
   }
+  f32x4Div(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Div);
+  }
+  f32x4Abs(_a: Ex): Ex {
+    this.simd(SIMD.f32x4Abs);
+  }
+  /** b < a ? b : a per lane (one minps on x64; see f32x4Pmax). */
+  f32x4Pmin(_a: Ex, _b: Ex): Ex {
+    this.simd(SIMD.f32x4Pmin);
+  }
   /**
    * a < b ? b : a per lane: one maxps on x64, unlike f32x4.max whose NaN and
    * signed-zero rules cost eight instructions.
@@ -264,6 +278,10 @@ export class Func {
   /** a & ~b, bitwise. */
   v128AndNot(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.v128AndNot);
+  }
+  /** Bits of a where mask is set, of b elsewhere. */
+  v128Bitselect(_a: Ex, _b: Ex, _mask: Ex): Ex {
+    this.simd(SIMD.v128Bitselect);
   }
   i32x4Add(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.i32x4Add);

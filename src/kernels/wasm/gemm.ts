@@ -1,7 +1,11 @@
 // Float32 GEMM in WebAssembly SIMD, GotoBLAS style: B is packed into panels
 // NR columns wide and A into micro-panels MR rows tall, each k-major, so the
 // micro-kernel reads both with unit stride; a 4x8 register tile (eight f32x4
-// accumulators) is updated with f32x4.mul + f32x4.add per k step. The blocking
+// accumulators) is updated with f32x4.mul + f32x4.add per k step. The packing
+// routines take the operands' row distance (lda/ldb), so row-strided views
+// (e.g. the q/k/v column blocks of a fused qkv output) pack straight from a
+// copy of their footprint. A bias row is fused by starting the accumulators
+// of the first k block from it instead of from zero. The blocking
 // loops (KC over k, MC over rows) run in JS and call into wasm for packing and
 // for a whole block of micro-kernels.
 //
@@ -31,8 +35,11 @@ export interface GemmExports {
   packB_n(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
   /** Same for a transposed B stored [n, k] (ld = k). */
   packB_t(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
-  /** C[mc, nc] (row stride ldc elements) = or += packed A block @ packed B block. */
-  macro(ap: number, bp: number, c: number, ldc: number, mc: number, nc: number, kc: number, accum: number, scratch: number): void;
+  /**
+   * C[mc, nc] (row stride ldc elements) = or += packed A block @ packed B
+   * block, plus the row at `bias` (nc floats readable up to whole panels) unless it is 0.
+   */
+  macro(ap: number, bp: number, c: number, ldc: number, mc: number, nc: number, kc: number, accum: number, scratch: number, bias: number): void;
 }
 
 type I32 = 'i32';
@@ -139,17 +146,23 @@ function emitPack(mb: ModuleBuilder, name: string, W: number, strided: boolean):
 /**
  * The MR x NR micro-kernel over kc steps of packed panels. Full tiles go
  * straight to C; edge tiles (mr < MR or nr < NR) go through a scratch tile.
+ * A non-zero `bias` points at NR floats that start every row's accumulators.
  */
 function emitKernel(mb: ModuleBuilder): Func {
-  const f = mb.func('kernel', i32s(9));
-  const [ap, bp, kc, c, ldc, accum, mr, nr, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => f.param(i)) as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  const f = mb.func('kernel', i32s(10));
+  const [ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f.param(i)) as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
   ];
   const acc: Local[] = [];
   for (let i = 0; i < MR * (NR / 4); i++) acc.push(f.local('v128')); // zero-initialised
   const bv = [f.local('v128'), f.local('v128')];
   const av = f.local('v128');
   const end = f.local('i32');
+
+  f.if(f.get(bias), () => {
+    for (let h = 0; h < 2; h++) f.set(bv[h]!, f.v128Load(f.get(bias), 16 * h));
+    for (let r = 0; r < MR; r++) for (let h = 0; h < 2; h++) f.set(acc[r * 2 + h]!, f.get(bv[h]!));
+  });
 
   // One k step per iteration: unrolling does not help, as TurboFan then
   // hoists all the loads of the unrolled steps to the top and spills.
@@ -213,10 +226,11 @@ function emitKernel(mb: ModuleBuilder): Func {
 
 /** All micro-tiles of an mc x nc block: B panels outer (kept in L1), A micro-panels inner. */
 function emitMacro(mb: ModuleBuilder, kernel: Func): void {
-  const f = mb.func('macro', i32s(9));
-  const [ap, bp, c, ldc, mc, nc, kc, accum, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => f.param(i)) as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  const f = mb.func('macro', i32s(10));
+  const [ap, bp, c, ldc, mc, nc, kc, accum, scratch, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f.param(i)) as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
   ];
+  const biasJ = f.local('i32');
   const jp = f.local('i32');
   const ip = f.local('i32');
   const nr = f.local('i32');
@@ -226,6 +240,8 @@ function emitMacro(mb: ModuleBuilder, kernel: Func): void {
   };
   f.for(jp, () => f.i32(0), () => f.get(nc), NR, () => {
     f.set(nr, min(() => f.i32Sub(f.get(nc), f.get(jp)), NR));
+    // bias ? bias + 4 jp : 0
+    f.set(biasJ, f.select(f.i32Add(f.get(bias), f.i32Shl(f.get(jp), f.i32(2))), f.i32(0), f.get(bias)));
     f.for(ip, () => f.i32(0), () => f.get(mc), MR, () => {
       f.set(mr, min(() => f.i32Sub(f.get(mc), f.get(ip)), MR));
       f.call(
@@ -239,6 +255,7 @@ function emitMacro(mb: ModuleBuilder, kernel: Func): void {
         f.get(mr),
         f.get(nr),
         f.get(scratch),
+        f.get(biasJ),
       );
     });
   });
@@ -262,6 +279,11 @@ export interface GemmItem {
   b: number;
   c: number;
   packed: number;
+  /** Element distance between stored rows of A ([m, k], or [k, m] when transA) and of B. */
+  lda: number;
+  ldb: number;
+  /** Byte address of the bias row (n floats, readable up to whole NR panels), 0 for none. */
+  bias: number;
   transA: boolean;
   transB: boolean;
   m: number;
@@ -287,10 +309,10 @@ export function prepack(ex: GemmExports, it: GemmItem, byRows: boolean): void {
     const kc = Math.min(KC, k - pc);
     if (byRows) {
       const pack = it.transB ? ex.packB_t : ex.packB_n;
-      pack(it.b, it.transB ? k : n, 0, n, pc, kc, it.packed + roundUp(n, NR) * pc * 4);
+      pack(it.b, it.ldb, 0, n, pc, kc, it.packed + roundUp(n, NR) * pc * 4);
     } else {
       const pack = it.transA ? ex.packA_t : ex.packA_n;
-      pack(it.a, it.transA ? m : k, 0, m, pc, kc, it.packed + roundUp(m, MR) * pc * 4);
+      pack(it.a, it.lda, 0, m, pc, kc, it.packed + roundUp(m, MR) * pc * 4);
     }
   }
 }
@@ -306,21 +328,23 @@ export function gemmChunk(ex: GemmExports, it: GemmItem, byRows: boolean, lo: nu
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc);
     const accum = pc > 0 ? 1 : 0;
+    // the bias starts the accumulators of the first k block
+    const bias = pc > 0 || !it.bias ? 0 : it.bias + (byRows ? 0 : lo * 4);
     if (byRows) {
       const pack = it.transA ? ex.packA_t : ex.packA_n;
       const bBlock = it.packed + roundUp(n, NR) * pc * 4;
       for (let ic = lo; ic < hi; ic += MC) {
         const mc = Math.min(MC, hi - ic);
-        pack(it.a, it.transA ? m : k, ic, mc, pc, kc, scratch);
-        ex.macro(scratch, bBlock, it.c + ic * n * 4, n, mc, n, kc, accum, tile);
+        pack(it.a, it.lda, ic, mc, pc, kc, scratch);
+        ex.macro(scratch, bBlock, it.c + ic * n * 4, n, mc, n, kc, accum, tile, bias);
       }
     } else {
       const pack = it.transB ? ex.packB_t : ex.packB_n;
       const aBlock = it.packed + roundUp(m, MR) * pc * 4;
-      pack(it.b, it.transB ? k : n, lo, hi - lo, pc, kc, scratch);
+      pack(it.b, it.ldb, lo, hi - lo, pc, kc, scratch);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        ex.macro(aBlock + ic * kc * 4, scratch, it.c + (ic * n + lo) * 4, n, mc, hi - lo, kc, accum, tile);
+        ex.macro(aBlock + ic * kc * 4, scratch, it.c + (ic * n + lo) * 4, n, mc, hi - lo, kc, accum, tile, bias);
       }
     }
   }

@@ -1,4 +1,5 @@
-// The WebAssembly SIMD backend: float32 matmul (and row kernels) in a wasm
+// The WebAssembly SIMD backend: float32 matmul (with row-strided operands and
+// a fused bias), row kernels and GELU in a wasm
 // module emitted from TypeScript at run time (see wasm/emit.ts), running on
 // the calling thread plus, under Node, worker threads sharing its memory.
 
@@ -6,7 +7,7 @@ import type { MatmulArgs, PartialBackend } from './backend.js';
 import { jsBackend } from './js.js';
 import { wasmMatmul } from './wasm/matmul.js';
 import { defaultThreads } from './wasm/pool.js';
-import { wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
+import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
 import { Runtime } from './wasm/runtime.js';
 import type { TypedArray } from '../tensor/dtype.js';
 
@@ -17,6 +18,8 @@ export interface WasmBackendOptions {
 
 export interface WasmBackend extends PartialBackend {
   readonly name: 'wasm';
+  /** matmul honours lda/ldb and a bias itself (no dense copies or bias pass by the registry). */
+  readonly matmulExtended: true;
   /** Threads that actually take part in parallel work (1 if workers are unavailable). */
   readonly threads: number;
   matmul(p: MatmulArgs): void;
@@ -24,6 +27,8 @@ export interface WasmBackend extends PartialBackend {
   softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
   layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void;
   layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
+  gelu(x: TypedArray, y: TypedArray, n: number): void;
+  geluBackward(x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void;
   /** Terminate the worker threads (they never keep the process alive anyway). */
   dispose(): void;
 }
@@ -33,6 +38,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url));
   return {
     name: 'wasm',
+    matmulExtended: true,
     get threads() {
       return rt.threads;
     },
@@ -41,6 +47,8 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     softmaxBackward: (y, dy, dx, rows, cols) => wasmSoftmaxBackward(rt, y, dy, dx, rows, cols),
     layerNorm: (x, y, rstd, rows, cols, eps) => wasmLayerNorm(rt, x, y, rstd, rows, cols, eps),
     layerNormBackward: (y, rstd, dy, dx, rows, cols) => wasmLayerNormBackward(rt, y, rstd, dy, dx, rows, cols),
+    gelu: (x, y, n) => wasmGelu(rt, x, y, n),
+    geluBackward: (x, dy, dx, n) => wasmGeluBackward(rt, x, dy, dx, n),
     dispose: () => rt.dispose(),
   };
 }

@@ -100,15 +100,22 @@ const SIMD = {
 } as const;
 
 export class Func {
-  readonly body = new Bytes();
+  /** Where instructions go (swapped while hoistConstants collects a body). */
+  body = new Bytes();
   readonly locals: Local[] = [];
   private depth = 0;
+  /** Vector constants of the innermost hoistConstants, by their bytes. */
+  private pool: Map<string, { local: Local; bytes: number[] }> | null = null;
 
   constructor(
     readonly index: number,
     readonly name: string,
     readonly params: ValType[],
     readonly results: ValType[],
+    /** Byte address of a vector constant in the module's constant table (see ModuleBuilder). */
+    private readonly constAddr: (bytes: readonly number[]) => number = () => {
+      throw new Error('no constant table');
+    },
   ) {
     params.forEach((type, index) => this.locals.push({ index, type }));
   }
@@ -301,6 +308,60 @@ export class Func {
     for (const x of b) this.body.byte(x);
   }
 
+  /**
+   * Four equal f32 lanes, from a local set before the enclosing
+   * hoistConstants block (a plain v128.const outside one).
+   */
+  f32x4K(v: number): Ex {
+    return this.pooled(new Uint8Array(new Float32Array([v, v, v, v]).buffer));
+  }
+  /** Four equal i32 lanes, hoisted like f32x4K. */
+  i32x4K(v: number): Ex {
+    return this.pooled(new Uint8Array(new Int32Array([v, v, v, v]).buffer));
+  }
+  private pooled(bytes: Uint8Array): Ex {
+    if (!this.pool) {
+      this.simd(SIMD.const);
+      for (const x of bytes) this.body.byte(x);
+      return;
+    }
+    const key = bytes.join(',');
+    let entry = this.pool.get(key);
+    if (!entry) {
+      entry = { local: this.local('v128'), bytes: Array.from(bytes) };
+      this.pool.set(key, entry);
+    }
+    this.get(entry.local);
+  }
+
+  /**
+   * Emit `body` with the f32x4K / i32x4K constants it uses loaded into locals
+   * just before it, from the module's constant table in memory. V8 rebuilds
+   * a v128.const from immediates at every use (three instructions each), and
+   * does so inside loops even when the constant went through a local (its
+   * SSA form sees through locals); a loaded value stays in a register or, with
+   * many, is one reload from the stack.
+   */
+  hoistConstants(body: () => void): Ex {
+    const outerBody = this.body;
+    const outerPool = this.pool;
+    const inner = new Bytes();
+    this.body = inner;
+    this.pool = new Map();
+    let pool: Map<string, { local: Local; bytes: number[] }>;
+    try {
+      body();
+    } finally {
+      pool = this.pool;
+      this.body = outerBody;
+      this.pool = outerPool;
+    }
+    for (const { local, bytes } of pool.values()) {
+      this.set(local, this.v128Load(this.i32(this.constAddr(bytes))));
+    }
+    this.body.append(inner.out);
+  }
+
   // --- bulk memory
   memoryFill(_dst: Ex, _byte: Ex, _len: Ex): Ex {
     this.op(0xfc);
@@ -391,18 +452,42 @@ export interface MemoryImport {
   initialPages: number;
   maximumPages: number;
   shared: boolean;
+  /**
+   * Where the vector constants of hoistConstants blocks live: [byte address,
+   * bytes available]. A data segment writes them at every instantiation
+   * (identical bytes, so threads instantiating over one shared memory agree).
+   */
+  constants?: readonly [number, number];
 }
 
 /** Collects functions and writes a module that imports one linear memory. */
 export class ModuleBuilder {
   private readonly funcs: Func[] = [];
 
+  /** The constant table: 16 bytes per distinct vector. */
+  private readonly constants: number[][] = [];
+  private readonly constIndex = new Map<string, number>();
+
   constructor(private readonly memory: MemoryImport) {}
 
   func(name: string, params: ValType[], results: ValType[] = []): Func {
-    const f = new Func(this.funcs.length, name, params, results);
+    const f = new Func(this.funcs.length, name, params, results, (bytes) => this.constAddr(bytes));
     this.funcs.push(f);
     return f;
+  }
+
+  private constAddr(bytes: readonly number[]): number {
+    const where = this.memory.constants;
+    if (!where) throw new Error('this module has no constant table');
+    const key = bytes.join(',');
+    let i = this.constIndex.get(key);
+    if (i === undefined) {
+      i = this.constants.length;
+      if (16 * (i + 1) > where[1]) throw new Error('constant table full');
+      this.constants.push([...bytes]);
+      this.constIndex.set(key, i);
+    }
+    return where[0] + 16 * i;
   }
 
   bytes(): Uint8Array<ArrayBuffer> {
@@ -451,6 +536,18 @@ export class ModuleBuilder {
       s.u32(this.funcs.length);
       for (const f of this.funcs) f.encode(s);
     });
+    // data section: one active segment (memory 0) holding the constant table
+    if (this.constants.length) {
+      section(11, (s) => {
+        s.u32(1);
+        s.byte(0x00);
+        s.byte(0x41); // i32.const address; end
+        s.s32(this.memory.constants![0]);
+        s.byte(0x0b);
+        s.u32(this.constants.length * 16);
+        for (const c of this.constants) s.append(c);
+      });
+    }
     return new Uint8Array(w.out);
   }
 }

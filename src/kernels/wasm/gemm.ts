@@ -27,13 +27,13 @@ export const NC = 1024;
 export const GEMM_SCRATCH_BYTES = (Math.max(MC * KC, KC * NC) + MR * NR) * 4;
 
 export interface GemmExports {
-  /** Pack rows [x0, x0+xc) x k [k0, k0+kc) of A ([m,k], ld = k) into MR-row micro-panels. */
+  /** Pack rows [x0, x0+xc) x k [k0, k0+kc) of A ([m,k], rows ld >= k floats apart) into MR-row micro-panels. */
   packA_n(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
-  /** Same for a transposed A stored [k, m] (ld = m). */
+  /** Same for a transposed A stored [k, m] (ld >= m). */
   packA_t(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
-  /** Pack columns [x0, x0+xc) x k [k0, k0+kc) of B ([k,n], ld = n) into NR-column panels. */
+  /** Pack columns [x0, x0+xc) x k [k0, k0+kc) of B ([k,n], ld >= n) into NR-column panels. */
   packB_n(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
-  /** Same for a transposed B stored [n, k] (ld = k). */
+  /** Same for a transposed B stored [n, k] (ld >= k). */
   packB_t(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
   /**
    * C[mc, nc] (row stride ldc elements) = or += packed A block @ packed B

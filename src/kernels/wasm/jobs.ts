@@ -3,7 +3,8 @@
 // one. Shared by the main thread and the workers.
 //
 // Memory map (byte addresses):
-//   [0, CTL_BYTES)                       control block (Int32 words below)
+//   [0, CTL_BYTES)                       control block (Int32 words below), then
+//                                        the kernels' vector constants (CONST_TABLE)
 //   [CTL_BYTES + t*SCRATCH_STRIDE, ...)  thread t's packing buffer
 //   [dataBase(threads), ...)             operands copied in for the current job
 //
@@ -47,7 +48,9 @@ export const slot = {
   /** 1 if the worker's share threw. */
   error: (t: number) => SLOTS + t * SLOT_WORDS + 3,
 };
-if (SLOTS + MAX_THREADS * SLOT_WORDS > CTL_BYTES / 4) throw new Error('control block too small');
+/** [byte address, bytes] of the constant table the module's data segment fills. */
+export const CONST_TABLE = [2048, CTL_BYTES - 2048] as const;
+if (SLOTS + MAX_THREADS * SLOT_WORDS > CONST_TABLE[0] / 4) throw new Error('control block too small');
 
 export const JobKind = { Gemm: 1, Rows: 2 } as const;
 
@@ -62,6 +65,11 @@ export interface GemmJob {
   strideA: number;
   strideB: number;
   stridePacked: number;
+  /** Element distance between stored rows of A and of B. */
+  lda: number;
+  ldb: number;
+  /** Byte address of the bias row, 0 for none. */
+  bias: number;
   transA: boolean;
   transB: boolean;
   batch: number;
@@ -84,6 +92,9 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
     b: j.b + item * j.strideB,
     c: j.c + item * j.m * j.n * 4,
     packed: j.packed + item * j.stridePacked,
+    lda: j.lda,
+    ldb: j.ldb,
+    bias: j.bias,
     transA: j.transA,
     transB: j.transB,
     m: j.m,
@@ -92,7 +103,9 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
   };
 }
 
-const gemmFields = ['a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'transA', 'transB', 'batch', 'm', 'n', 'k', 'byRows', 'chunk'] as const;
+const gemmFields = ['a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'lda', 'ldb', 'bias', 'transA', 'transB', 'batch', 'm', 'n', 'k', 'byRows', 'chunk'] as const;
+
+if (gemmFields.length > JOB_WORDS - 1) throw new Error('too many gemm-job fields');
 
 export function writeGemmJob(ctl: Int32Array, j: GemmJob): void {
   ctl[JOB] = JobKind.Gemm;

@@ -3,18 +3,21 @@
 
 import { ModuleBuilder } from './emit.js';
 import { emitGemm, type GemmExports } from './gemm.js';
+import { emitGelu, type GeluExports } from './gelu.js';
+import { CONST_TABLE } from './jobs.js';
 import { emitRowKernels, type RowExports } from './rows.js';
 
 /** 64 KiB pages; a shared memory needs a maximum: 1 GiB. */
 export const MAX_PAGES = 16384;
 export const PAGE_BYTES = 65536;
 
-export type KernelExports = GemmExports & RowExports;
+export type KernelExports = GemmExports & RowExports & GeluExports;
 
 export function buildModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: MAX_PAGES, shared });
+  const mb = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: MAX_PAGES, shared, constants: CONST_TABLE });
   emitGemm(mb);
   emitRowKernels(mb);
+  emitGelu(mb);
   return mb.bytes();
 }
 

@@ -5,6 +5,7 @@
 // float32 instead of float64 accumulation.
 
 import type { Ex, Func, Local, ModuleBuilder } from './emit.js';
+import type { GeluExports } from './gelu.js';
 
 export interface RowExports {
   softmax(x: number, y: number, r0: number, r1: number, cols: number): void;
@@ -13,32 +14,36 @@ export interface RowExports {
   layerNormBackward(y: number, rstd: number, dy: number, dx: number, r0: number, r1: number, cols: number): void;
 }
 
-/** Row operations, as encoded in a row job. */
-export const RowOp = { Softmax: 1, SoftmaxBackward: 2, LayerNorm: 3, LayerNormBackward: 4 } as const;
+/**
+ * Row operations, as encoded in a row job. The elementwise GELU kernels (see
+ * gelu.ts) ride along as jobs over one long row: their "rows" are elements.
+ */
+export const RowOp = { Softmax: 1, SoftmaxBackward: 2, LayerNorm: 3, LayerNormBackward: 4, Gelu: 5, GeluBackward: 6 } as const;
 
 /**
- * exp of four lanes, for x <= 0 (softmax shifts by the row max). Cephes expf:
+ * exp of four lanes, for x <= 0 (softmax shifts by the row max; GELU takes
+ * exp(-x^2/2)). Cephes expf:
  * x = n ln2 + r with n = round(x log2 e), e^r by a polynomial, times 2^n.
  * Adding 1.5 * 2^23 rounds x log2 e to an integer held in the low mantissa
  * bits, so ((bits + 127) << 23) is 2^n directly (the high bits shift out).
  * x is clamped at -87.3 so that 2^n stays a normal float, and lanes below
  * that are zeroed at the end (NaN lanes stay NaN).
  */
-function exp4(f: Func, x: Local, t: Local, r: Local, under: Local): void {
+export function exp4(f: Func, x: Local, t: Local, r: Local, under: Local): void {
   const magic = 12582912; // 1.5 * 2^23
   const low = -87.33654;
-  f.set(under, f.f32x4Lt(f.get(x), f.f32x4Const(low)));
-  f.set(x, f.f32x4Pmax(f.get(x), f.f32x4Const(low)));
-  f.set(t, f.f32x4Add(f.f32x4Mul(f.get(x), f.f32x4Const(Math.LOG2E)), f.f32x4Const(magic)));
+  f.set(under, f.f32x4Lt(f.get(x), f.f32x4K(low)));
+  f.set(x, f.f32x4Pmax(f.get(x), f.f32x4K(low)));
+  f.set(t, f.f32x4Add(f.f32x4Mul(f.get(x), f.f32x4K(Math.LOG2E)), f.f32x4K(magic)));
   // r = x - n ln2, with ln2 split in two for accuracy (n = t - magic)
-  f.set(r, f.f32x4Sub(f.get(t), f.f32x4Const(magic)));
-  f.set(r, f.f32x4Sub(f.f32x4Sub(f.get(x), f.f32x4Mul(f.get(r), f.f32x4Const(0.693359375))), f.f32x4Mul(f.get(r), f.f32x4Const(-2.12194440e-4))));
+  f.set(r, f.f32x4Sub(f.get(t), f.f32x4K(magic)));
+  f.set(r, f.f32x4Sub(f.f32x4Sub(f.get(x), f.f32x4Mul(f.get(r), f.f32x4K(0.693359375))), f.f32x4Mul(f.get(r), f.f32x4K(-2.12194440e-4))));
   const coeffs = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
   // p(r) by Horner, then e^r = p r^2 + r + 1
-  f.set(x, f.f32x4Const(coeffs[0]!));
-  for (const c of coeffs.slice(1)) f.set(x, f.f32x4Add(f.f32x4Mul(f.get(x), f.get(r)), f.f32x4Const(c)));
-  f.set(x, f.f32x4Add(f.f32x4Add(f.f32x4Mul(f.get(x), f.f32x4Mul(f.get(r), f.get(r))), f.get(r)), f.f32x4Const(1)));
-  f.set(x, f.f32x4Mul(f.get(x), f.i32x4Shl(f.i32x4Add(f.get(t), f.i32x4Const(127)), f.i32(23))));
+  f.set(x, f.f32x4K(coeffs[0]!));
+  for (const c of coeffs.slice(1)) f.set(x, f.f32x4Add(f.f32x4Mul(f.get(x), f.get(r)), f.f32x4K(c)));
+  f.set(x, f.f32x4Add(f.f32x4Add(f.f32x4Mul(f.get(x), f.f32x4Mul(f.get(r), f.get(r))), f.get(r)), f.f32x4K(1)));
+  f.set(x, f.f32x4Mul(f.get(x), f.i32x4Shl(f.i32x4Add(f.get(t), f.i32x4K(127)), f.i32(23))));
   f.set(x, f.v128AndNot(f.get(x), f.get(under)));
 }
 
@@ -96,7 +101,8 @@ function emitSoftmax(mb: ModuleBuilder): void {
   const [r, xr, yr] = [f.local('i32'), f.local('i32'), f.local('i32')];
   const [acc, v, n, t, under] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
   const [mx, s] = [f.local('f32'), f.local('f32')];
-  e.rows(r, r0, r1, [[xr, x], [yr, y]], () => {
+  // exp's constants: loaded once per call, not rebuilt at every use (see Func.hoistConstants)
+  f.hoistConstants(() => e.rows(r, r0, r1, [[xr, x], [yr, y]], () => {
     // row max
     f.set(acc, f.f32x4Const(-Infinity));
     e.cols(() => f.set(acc, f.f32x4Pmax(f.get(acc), f.v128Load(e.at(xr)))), null);
@@ -127,7 +133,7 @@ function emitSoftmax(mb: ModuleBuilder): void {
       () => f.v128Store(e.at(yr), f.f32x4Mul(f.v128Load(e.at(yr)), f.get(v))),
       () => f.f32Store(e.at(yr), f.f32Mul(f.f32Load(e.at(yr)), f.get(s))),
     );
-  });
+  }));
 }
 
 function emitSoftmaxBackward(mb: ModuleBuilder): void {
@@ -251,7 +257,7 @@ const asFloat = new Float32Array(bits.buffer);
  * [op, p0, p1, p2, p3, cols, epsBits, rows, rowsPerUnit]
  * (array pointers in bytes, in the kernel's parameter order, unused ones 0).
  */
-export function runRows(ex: RowExports, q: readonly number[], u: number): void {
+export function runRows(ex: RowExports & GeluExports, q: readonly number[], u: number): void {
   const [op, p0, p1, p2, p3, cols, epsBits, rows, per] = q.map((x) => x | 0) as [number, number, number, number, number, number, number, number, number];
   const r0 = u * per;
   const r1 = Math.min(rows, r0 + per);
@@ -261,6 +267,8 @@ export function runRows(ex: RowExports, q: readonly number[], u: number): void {
     bits[0] = epsBits;
     ex.layerNorm(p0, p1, p2, r0, r1, cols, asFloat[0]!);
   } else if (op === RowOp.LayerNormBackward) ex.layerNormBackward(p0, p1, p2, p3, r0, r1, cols);
+  else if (op === RowOp.Gelu) ex.gelu(p0, p1, r0, r1);
+  else if (op === RowOp.GeluBackward) ex.geluBackward(p0, p1, p2, r0, r1);
   else throw new Error(`unknown row op ${op}`);
 }
 

@@ -1,0 +1,166 @@
+// Exact-erf GELU and its gradient in wasm SIMD, four elements at a time:
+//   gelu(x) = x Phi(x),  gelu'(x) = Phi(x) + x phi(x),
+//   Phi(x) = (1 + erf(x / sqrt 2)) / 2,  phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+//
+// erf(u) comes from two approximations, both evaluated in every lane and
+// selected per lane (no branches):
+//  - |u| < 1: Cephes erff, u P(u^2) with P of degree 6 (1.5e-7 abs in float32);
+//  - else:    Abramowitz-Stegun 7.1.26 as in erfFast (src/tensor/erf.ts),
+//             erfc(|u|) = t Q(t) exp(-u^2), t = 1 / (1 + p |u|), whose float32
+//             rounding near u = 0 (up to 6e-7) is why the small branch exists.
+// Max abs error of the erf they make, against float64: about 2e-7 over
+// [-10, 10] (the `erf` export is there to test it). exp(-u^2) is the same
+// number as exp(-x^2 / 2), so the gradient costs no second exp. For x < 0,
+// Phi is erfc(|u|) / 2 directly rather than 1 - (1 - ...), so the left tail
+// keeps its relative accuracy.
+//
+// Each function processes elements [i0, i1) rounded up to whole vectors: the
+// arrays must be readable (and the output writable) up to a multiple of 4.
+
+import type { Func, Local, ModuleBuilder } from './emit.js';
+import { exp4 } from './rows.js';
+
+export interface GeluExports {
+  gelu(x: number, y: number, i0: number, i1: number): void;
+  geluBackward(x: number, dy: number, dx: number, i0: number, i1: number): void;
+  /** y = erf(x) as the kernels above approximate it (for tests). */
+  erf(x: number, y: number, i0: number, i1: number): void;
+}
+
+// Cephes erff, |x| < 1: erf(x) = x P(x^2), highest power first
+const SMALL = [7.853861353153693e-5, -8.010193625184903e-4, 5.188327685732524e-3, -2.685381193529856e-2, 1.128358514861418e-1, -3.7612625824233e-1, 1.12837916572671];
+// Abramowitz-Stegun 7.1.26: erfc(x) = t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x)
+const AS_P = 0.3275911;
+const AS = [1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592]; // a5 .. a1
+
+const INV_SQRT_2PI = 0.3989422804014327;
+
+/** The per-vector pieces of erf(u), half-scaled (the GELU wants halves). */
+class ErfEmitter {
+  /** u P(u^2) / 2 = erf(u) / 2 where |u| < 1 */
+  readonly half: Local;
+  /** erfc(|u|) / 2 (A-S) */
+  readonly tail: Local;
+  /** exp(-u^2) */
+  readonly e: Local;
+  /** all-ones lanes where |u| < 1 */
+  readonly small: Local;
+  private readonly t: Local;
+  private readonly r: Local;
+  private readonly under: Local;
+  private readonly z: Local;
+
+  constructor(private readonly f: Func) {
+    const v = (): Local => f.local('v128');
+    this.half = v();
+    this.tail = v();
+    this.e = v();
+    this.small = v();
+    this.t = v();
+    this.r = v();
+    this.under = v();
+    this.z = v();
+  }
+
+  /** Fill the fields from u (not modified). */
+  emit(u: Local): void {
+    const { f, half, tail, e, small, t, z } = this;
+    f.set(z, f.f32x4Mul(f.get(u), f.get(u)));
+    // small branch: u (P(z) / 2)
+    f.set(half, f.f32x4K(SMALL[0]! / 2));
+    for (const c of SMALL.slice(1)) f.set(half, f.f32x4Add(f.f32x4Mul(f.get(half), f.get(z)), f.f32x4K(c / 2)));
+    f.set(half, f.f32x4Mul(f.get(half), f.get(u)));
+    // exp(-u^2)
+    f.set(e, f.f32x4Sub(f.f32x4K(0), f.get(z)));
+    exp4(f, e, this.t, this.r, this.under);
+    // tail: t Q(t) exp(-u^2) / 2, with z now |u|
+    f.set(z, f.f32x4Abs(f.get(u)));
+    f.set(small, f.f32x4Lt(f.get(z), f.f32x4K(1)));
+    f.set(t, f.f32x4Div(f.f32x4K(1), f.f32x4Add(f.f32x4Mul(f.get(z), f.f32x4K(AS_P)), f.f32x4K(1))));
+    f.set(tail, f.f32x4K(AS[0]! / 2));
+    for (const c of AS.slice(1)) f.set(tail, f.f32x4Add(f.f32x4Mul(f.get(tail), f.get(t)), f.f32x4K(c / 2)));
+    f.set(tail, f.f32x4Mul(f.f32x4Mul(f.get(tail), f.get(t)), f.get(e)));
+  }
+
+  /** Phi(x) = (1 + erf(u)) / 2 for u = x / sqrt 2, given the sign of x in `neg` (all-ones where x < 0). */
+  phi(neg: Local): void {
+    const f = this.f;
+    f.v128Bitselect(
+      f.f32x4Add(f.f32x4K(0.5), f.get(this.half)),
+      f.v128Bitselect(f.get(this.tail), f.f32x4Sub(f.f32x4K(1), f.get(this.tail)), f.get(neg)),
+      f.get(this.small),
+    );
+  }
+}
+
+type I32 = 'i32';
+const i32s = (n: number): I32[] => new Array<I32>(n).fill('i32');
+
+/**
+ * An elementwise kernel over [i0, i1) of its arrays (pointer parameters
+ * first): `body(j)` handles the vector at byte offset j.
+ */
+function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: Func, ptrs: Local[], j: Local) => void): void {
+  const f = mb.func(name, i32s(arrays + 2));
+  const ptrs = Array.from({ length: arrays }, (_, i) => f.param(i));
+  const [i0, i1] = [f.param(arrays), f.param(arrays + 1)];
+  const j = f.local('i32');
+  const end = f.local('i32');
+  // bytes, rounded up to whole vectors
+  f.set(end, f.i32And(f.i32Add(f.i32Shl(f.get(i1), f.i32(2)), f.i32(15)), f.i32(~15)));
+  f.hoistConstants(() => f.for(j, () => f.i32Shl(f.get(i0), f.i32(2)), () => f.get(end), 16, () => body(f, ptrs, j)));
+}
+
+export function emitGelu(mb: ModuleBuilder): void {
+  const at = (f: Func, p: Local, j: Local): void => f.i32Add(f.get(p), f.get(j));
+
+  elementwise(mb, 'gelu', 2, (f, [x, y], j) => {
+    const xv = f.local('v128');
+    const u = f.local('v128');
+    const neg = f.local('v128');
+    const erf = new ErfEmitter(f);
+    f.set(xv, f.v128Load(at(f, x!, j)));
+    f.set(u, f.f32x4Mul(f.get(xv), f.f32x4K(Math.SQRT1_2)));
+    erf.emit(u);
+    f.set(neg, f.f32x4Lt(f.get(xv), f.f32x4K(0)));
+    f.v128Store(at(f, y!, j), f.f32x4Mul(f.get(xv), erf.phi(neg)));
+  });
+
+  elementwise(mb, 'geluBackward', 3, (f, [x, dy, dx], j) => {
+    const xv = f.local('v128');
+    const u = f.local('v128');
+    const neg = f.local('v128');
+    const erf = new ErfEmitter(f);
+    f.set(xv, f.v128Load(at(f, x!, j)));
+    f.set(u, f.f32x4Mul(f.get(xv), f.f32x4K(Math.SQRT1_2)));
+    erf.emit(u);
+    f.set(neg, f.f32x4Lt(f.get(xv), f.f32x4K(0)));
+    // dy (Phi + x exp(-x^2/2) / sqrt(2 pi))
+    f.v128Store(
+      at(f, dx!, j),
+      f.f32x4Mul(
+        f.v128Load(at(f, dy!, j)),
+        f.f32x4Add(erf.phi(neg), f.f32x4Mul(f.f32x4Mul(f.get(xv), f.get(erf.e)), f.f32x4K(INV_SQRT_2PI))),
+      ),
+    );
+  });
+
+  elementwise(mb, 'erf', 2, (f, [x, y], j) => {
+    const u = f.local('v128');
+    const neg = f.local('v128');
+    const erf = new ErfEmitter(f);
+    f.set(u, f.v128Load(at(f, x!, j)));
+    erf.emit(u);
+    f.set(neg, f.f32x4Lt(f.get(u), f.f32x4K(0)));
+    // 2 half, or -(1 - 2 tail) / (1 - 2 tail) by sign
+    const big = (): void => f.f32x4Sub(f.f32x4K(1), f.f32x4Add(f.get(erf.tail), f.get(erf.tail)));
+    f.v128Store(
+      at(f, y!, j),
+      f.v128Bitselect(
+        f.f32x4Add(f.get(erf.half), f.get(erf.half)),
+        f.v128Bitselect(f.f32x4Sub(f.f32x4K(0), big()), big(), f.get(neg)),
+        f.get(erf.small),
+      ),
+    );
+  });
+}

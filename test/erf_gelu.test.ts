@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { erf, erfFast } from '../src/tensor/erf.js';
-import { gelu, geluComposite, tensor, randn, mul, linear, linearComposite, slice, matmul, transpose, copy, contiguous } from '../src/tensor/index.js';
+import { gelu, geluComposite, tensor, randn, mul, linear, linearComposite, layerNormAffine, layerNormAffineComposite, slice, matmul, transpose, copy, contiguous } from '../src/tensor/index.js';
 import { backendNames, withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 
@@ -35,6 +35,21 @@ test('fused GELU = composite GELU (float64: values and gradients)', () => {
   const g32 = gelu(tensor([-3, -1, 0, 1, 3])).toArray();
   const g64 = gelu(tensor([-3, -1, 0, 1, 3], [5], 'float64')).toArray();
   assert.ok(relErr(g32, g64) < 1e-6);
+});
+
+test('fused LayerNorm with affine = normalise, mul, add (float64: values and all gradients)', () => {
+  const x = mul(randn([4, 3, 10], 11, 'float64'), 3).requireGrad();
+  const w = randn([10], 12, 'float64').requireGrad();
+  const b = randn([10], 13, 'float64').requireGrad();
+  const seed = randn([4, 3, 10], 14, 'float64');
+  const [f, c] = enableGrad(() => [layerNormAffine(x, w, b, 1e-6), layerNormAffineComposite(x, w, b, 1e-6)]);
+  assert.ok(relErr(f!.toArray(), c!.toArray()) < 1e-14);
+  const gf = grad(f!, [x, w, b], seed);
+  const gc = grad(c!, [x, w, b], seed);
+  gf.forEach((g, i) => assert.ok(relErr(g.toArray(), gc[i]!.toArray()) < 1e-12, `grad ${i}`));
+  const [onlyW] = grad(enableGrad(() => layerNormAffine(x, w, null, 1e-5)), [w], seed);
+  const [onlyWc] = grad(enableGrad(() => layerNormAffineComposite(x, w, null, 1e-5)), [w], seed);
+  assert.ok(relErr(onlyW!.toArray(), onlyWc!.toArray()) < 1e-12);
 });
 
 test('fused linear = matmul + add, on every backend, for dense and row-strided inputs', () => {

@@ -120,13 +120,41 @@ export const rules: { [P in Prim]: Rule<P> } = {
     kernelsFor(y.dtype).softmaxBackward(y.contiguousData(), g.contiguousData(), dx, y.size / cols, cols);
     return [new Tensor(dx, y.shape)];
   },
-  // y = (x - mu) r: dx = r (g - mean g - y mean(g y))  (fused)
-  layerNorm: (g, n) => {
-    const y = n.output;
-    const cols = y.shape[y.rank - 1] ?? 1;
-    const dx = allocate(y.dtype, y.size);
-    kernelsFor(y.dtype).layerNormBackward(y.contiguousData(), n.saved[0]!.contiguousData(), g.contiguousData(), dx, y.size / cols, cols);
-    return [new Tensor(dx, y.shape)];
+  // xhat = (x - mu) r, y = xhat w + b: with gh = g w, dx = r (gh - mean gh - xhat mean(gh xhat)),
+  // dw = sum over rows of g xhat, db = sum over rows of g  (fused)
+  layerNorm: (g, n, needs) => {
+    const x = n.inputs[0]!;
+    const affine = n.inputs.length > 1;
+    const xhat = (affine ? n.saved[1]! : n.output).contiguousData();
+    const cols = x.shape[x.rank - 1] ?? 1;
+    const rows = x.size / cols;
+    const G = g.contiguousData();
+    const grads: (Tensor | null)[] = [];
+    if (needs[0]) {
+      let gh = G;
+      if (affine) {
+        const w = n.inputs[1]!.contiguousData();
+        gh = allocate(x.dtype, x.size);
+        for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) gh[r * cols + j] = G[r * cols + j]! * w[j]!;
+      }
+      const dx = allocate(x.dtype, x.size);
+      kernelsFor(x.dtype).layerNormBackward(xhat, n.saved[0]!.contiguousData(), gh, dx, rows, cols);
+      grads.push(new Tensor(dx, x.shape));
+    } else grads.push(null);
+    if (affine) {
+      const dw = allocate(x.dtype, cols);
+      const db = allocate(x.dtype, cols);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < cols; j++) {
+          dw[j] += G[r * cols + j]! * xhat[r * cols + j]!;
+          db[j] += G[r * cols + j]!;
+        }
+      }
+      const wShape = n.inputs[1]!.shape;
+      grads.push(needs[1] ? new Tensor(dw, wShape) : null);
+      if (n.inputs.length > 2) grads.push(needs[2] ? new Tensor(db, n.inputs[2]!.shape) : null);
+    }
+    return grads;
   },
   // views: move the gradient back the way the data came
   reshape: (g, n) => [reshape(g, n.inputs[0]!.shape)],

@@ -49,7 +49,7 @@ export function lastAttention(vit: ViT, t: Tensor, scoreBias?: Tensor): LastBloc
   const kv = permute(reshape(kvLin, [b, n, 2, h, hd]), [2, 0, 3, 1, 4]);
   const k = select(kv, 0, 0);
   const v = select(kv, 0, 1);
-  const scores = mul(matmul(q, transpose(k)), 1 / Math.sqrt(hd));
+  const scores = matmul(mul(q, 1 / Math.sqrt(hd)), transpose(k));
   const attn = softmax(scoreBias ? add(scores, scoreBias) : scores);
   return { q, k, v, attn, o: matmul(attn, v) };
 }

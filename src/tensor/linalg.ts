@@ -146,13 +146,32 @@ export function softmax(x: Tensor): Tensor {
   return record('softmax', [x], {}, new Tensor(y, x.shape));
 }
 
-/** (x - mean) / sqrt(var + eps) over the last axis, biased variance (no affine part). */
-export function layerNorm(x: Tensor, eps: number): Tensor {
+/**
+ * LayerNorm over the last axis: (x - mean) / sqrt(var + eps) (biased
+ * variance), times weight plus bias when given, in one fused op with its own
+ * gradient. Saved for the backward: rstd per row and the normalised x.
+ */
+export function layerNorm(x: Tensor, eps: number, weight?: Tensor | null, bias?: Tensor | null): Tensor {
   const cols = x.shape[x.rank - 1] ?? 1;
   const rows = x.size / cols;
-  const y = allocate(x.dtype, x.size);
+  const xhat = allocate(x.dtype, x.size);
   const rstd = allocate(x.dtype, rows);
-  kernelsFor(x.dtype).layerNorm(x.contiguousData(), y, rstd, rows, cols, eps);
+  kernelsFor(x.dtype).layerNorm(x.contiguousData(), xhat, rstd, rows, cols, eps);
   const rs = new Tensor(rstd, [rows]);
-  return record('layerNorm', [x], { eps }, new Tensor(y, x.shape), [rs]);
+  if (!weight) {
+    if (bias) throw new Error('layerNorm: a bias needs a weight');
+    return record('layerNorm', [x], { eps }, new Tensor(xhat, x.shape), [rs]);
+  }
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && (t.size !== cols || t.dtype !== x.dtype)) throw new Error(`layerNorm: ${name} [${t.shape}] does not fit ${cols} features`);
+  }
+  const w = weight.contiguousData();
+  const b = bias ? bias.contiguousData() : null;
+  const y = allocate(x.dtype, x.size);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    if (b) for (let j = 0; j < cols; j++) y[o + j] = xhat[o + j]! * w[j]! + b[j]!;
+    else for (let j = 0; j < cols; j++) y[o + j] = xhat[o + j]! * w[j]!;
+  }
+  return record('layerNorm', bias ? [x, weight, bias] : [x, weight], { eps }, new Tensor(y, x.shape), [rs, new Tensor(xhat, x.shape)]);
 }

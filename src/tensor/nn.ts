@@ -26,8 +26,13 @@ export function linearComposite(x: Tensor, weight: Tensor, bias?: Tensor | null)
   return bias ? add(y, bias) : y;
 }
 
-/** LayerNorm with its affine part: layerNorm(x) * weight + bias. */
+/** LayerNorm with its affine part, fused: layerNorm(x) * weight + bias. */
 export function layerNormAffine(x: Tensor, weight: Tensor, bias: Tensor | null, eps: number): Tensor {
+  return layerNorm(x, eps, weight, bias);
+}
+
+/** The same from primitives (normalise, mul, add): the fused op is held equal to it in the tests. */
+export function layerNormAffineComposite(x: Tensor, weight: Tensor, bias: Tensor | null, eps: number): Tensor {
   const y = mul(layerNorm(x, eps), weight);
   return bias ? add(y, bias) : y;
 }

@@ -29,7 +29,7 @@ export interface PrimParams {
   linear: Record<string, never>;
   /** over the last axis */
   softmax: Record<string, never>;
-  /** (x - mean) / sqrt(var + eps) over the last axis; saved[0] = rstd */
+  /** (x - mean) / sqrt(var + eps) over the last axis [* weight + bias]; inputs x[, weight[, bias]]; saved rstd[, xhat] */
   layerNorm: { eps: number };
   reshape: { shape: number[] };
   permute: { perm: number[] };

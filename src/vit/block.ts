@@ -49,7 +49,8 @@ export function attention(t: Tensor, p: BlockParams): AttentionResult {
   const q = select(qkv, 0, 0);
   const k = select(qkv, 0, 1);
   const v = select(qkv, 0, 2);
-  const attn = softmax(mul(matmul(q, transpose(k)), 1 / Math.sqrt(hd)));
+  // scaling q (N x hd) is cheaper than scaling the N x N scores
+  const attn = softmax(matmul(mul(q, 1 / Math.sqrt(hd)), transpose(k)));
   const o = reshape(permute(matmul(attn, v), [0, 2, 1, 3]), [b, n, d]);
   return { out: dense(o, p.proj), attn };
 }

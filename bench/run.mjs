@@ -84,7 +84,7 @@ let torch = null;
 if (!noTorch && spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) {
   const res = join(out, 'torch.json');
   const argv = [join(here, 'torch_bench.py'), ...models.flatMap((m) => ['--model-dir', m.dir]), '--image-tensor', inputFile,
-    '--threads', String(threads), '--out', res, ...(quick ? ['--quick'] : [])];
+    '--threads', String(threads), '--out', res, '--max-item-seconds', quick ? '5' : '15', ...(quick ? ['--quick'] : [])];
   log(`running PyTorch: /usr/bin/python3 ${argv.join(' ')}`);
   const r = spawnSync('/usr/bin/python3', argv, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status === 0) torch = JSON.parse(readFileSync(res, 'utf8'));

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import jpegjs from 'jpeg-js';
 import { applyExifOrientation, decodeImage, readImageFile, sniffImageFormat, type RgbImage } from '../src/io/image.js';
 import { encodePng } from '../src/io/png.js';
+import { expectError } from './support/expect.js';
 
 // Compiled tests live in build/test/ (or build-io/test/); /work/shared is a sibling of the repo root.
 const IMAGES = new URL('../../../shared/images/', import.meta.url);
@@ -16,17 +17,6 @@ const haveImage = (f: string): boolean => {
   return ok;
 };
 
-function expectError(fn: () => unknown, ...parts: string[]): string {
-  let msg: string | undefined;
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  if (msg === undefined) assert.unreachable(`expected an error mentioning ${JSON.stringify(parts)}`);
-  for (const p of parts) assert.ok(msg!.includes(p), `error message ${JSON.stringify(msg)} should contain ${JSON.stringify(p)}`);
-  return msg!;
-}
 
 const px = (img: RgbImage, x: number, y: number): number[] => {
   const i = (y * img.width + x) * 3;

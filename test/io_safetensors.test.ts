@@ -6,23 +6,12 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bufferSource, fileSource, openSafetensors, writeSafetensors, type ByteSource } from '../src/io/safetensors.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
+import { expectError } from './support/expect.js';
 
 // Compiled tests live in build/test/ (or build-io/test/): the repo root is two
 // levels up and /work/shared is its sibling.
 const VIT_TINY = new URL('../../../shared/weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k/model.safetensors', import.meta.url);
 
-/** Calls fn, expects it to throw, and checks the message contains every part. */
-function expectError(fn: () => unknown, ...parts: string[]): string {
-  let msg: string | undefined;
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  if (msg === undefined) assert.unreachable(`expected an error mentioning ${JSON.stringify(parts)}`);
-  for (const p of parts) assert.ok(msg!.includes(p), `error message ${JSON.stringify(msg)} should contain ${JSON.stringify(p)}`);
-  return msg!;
-}
 
 /** Builds a safetensors file from a header (object or raw JSON text) and data bytes. */
 function raw(header: unknown, data: Uint8Array = new Uint8Array(0), headerLen?: number): Uint8Array {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadViT } from '../src/vit/load.js';
 import { openSafetensors, bufferSource, writeSafetensors, type F32TensorRecord } from '../src/io/safetensors.js';
 import { repoPath } from './support/fixtures.js';
+import { expectError } from './support/expect.js';
 
 const made: string[] = [];
 function copyModel(name = 'timm_plain'): string {
@@ -32,61 +33,51 @@ function editTensors(dir: string, edit: (t: Record<string, F32TensorRecord>) => 
   writeFileSync(p, writeSafetensors(t));
 }
 
-function throwsWith(fn: () => unknown, ...parts: (string | RegExp)[]): void {
-  try {
-    fn();
-  } catch (e) {
-    const msg = (e as Error).message;
-    for (const p of parts) assert.ok(typeof p === 'string' ? msg.includes(p) : p.test(msg), `message "${msg}" lacks ${p}`);
-    return;
-  }
-  assert.unreachable('expected an error');
-}
 
 test('config.json that is not JSON', () => {
   const d = copyModel();
   writeFileSync(join(d, 'config.json'), '{"architecture": ');
-  throwsWith(() => loadViT(d), 'config.json', 'not valid JSON');
+  expectError(() => loadViT(d), 'config.json', 'not valid JSON');
 });
 
 test('missing files', () => {
   const d = copyModel();
   rmSync(join(d, 'model.safetensors'));
-  throwsWith(() => loadViT(d), 'no model.safetensors');
+  expectError(() => loadViT(d), 'no model.safetensors');
   const e = copyModel();
   rmSync(join(e, 'config.json'));
-  throwsWith(() => loadViT(e), 'no config.json');
-  throwsWith(() => loadViT(join(e, 'nope')), 'not a model folder');
+  expectError(() => loadViT(e), 'no config.json');
+  expectError(() => loadViT(join(e, 'nope')), 'not a model folder');
 });
 
 test('timm config without an architecture or with an unknown head count', () => {
   const d = copyModel();
   editConfig(d, (c) => delete c['architecture']);
-  throwsWith(() => loadViT(d), 'config.json', 'architecture');
+  expectError(() => loadViT(d), 'config.json', 'architecture');
   const e = copyModel();
   editConfig(e, (c) => {
     c['architecture'] = 'mystery_net';
     delete c['model_args'];
   });
-  throwsWith(() => loadViT(e), 'head count', 'mystery_net');
+  expectError(() => loadViT(e), 'head count', 'mystery_net');
 });
 
 test('config that does not match the tensors', () => {
   const d = copyModel();
   editConfig(d, (c) => (c['model_args']['depth'] = 3));
-  throwsWith(() => loadViT(d), 'model.safetensors', 'depth = 3', 'tensors have 2');
+  expectError(() => loadViT(d), 'model.safetensors', 'depth = 3', 'tensors have 2');
   const e = copyModel();
   editConfig(e, (c) => (c['model_args']['num_heads'] = 3));
-  throwsWith(() => loadViT(e), 'not divisible by 3 heads');
+  expectError(() => loadViT(e), 'not divisible by 3 heads');
   const f = copyModel();
   editConfig(f, (c) => (c['model_args']['embed_dim'] = 32));
-  throwsWith(() => loadViT(f), 'width', '32', '16');
+  expectError(() => loadViT(f), 'width', '32', '16');
   const g = copyModel('hf_vit');
   editConfig(g, (c) => (c['id2label'] = { 0: 'a', 1: 'b' }));
-  throwsWith(() => loadViT(g), '2 labels', '5 classes');
+  expectError(() => loadViT(g), '2 labels', '5 classes');
   const h = copyModel();
   editConfig(h, (c) => (c['pretrained_cfg']['mean'] = [0.5, 0.5]));
-  throwsWith(() => loadViT(h), 'config.json', 'mean must be three numbers');
+  expectError(() => loadViT(h), 'config.json', 'mean must be three numbers');
 });
 
 test('a tensor with the wrong shape, a missing tensor, a bad position embedding', () => {
@@ -94,20 +85,20 @@ test('a tensor with the wrong shape, a missing tensor, a bad position embedding'
   editTensors(d, (t) => {
     t['blocks.0.attn.qkv.weight'] = { dtype: 'F32', shape: [48, 15], data: new Float32Array(48 * 15) };
   });
-  throwsWith(() => loadViT(d), 'model.safetensors', '"blocks.0.attn.qkv.weight"', '[48,15]');
+  expectError(() => loadViT(d), 'model.safetensors', '"blocks.0.attn.qkv.weight"', '[48,15]');
   const e = copyModel();
   editTensors(e, (t) => delete t['blocks.1.norm2.weight']);
-  throwsWith(() => loadViT(e), 'missing tensor "blocks.1.norm2.weight"');
+  expectError(() => loadViT(e), 'missing tensor "blocks.1.norm2.weight"');
   const f = copyModel();
   editTensors(f, (t) => {
     t['pos_embed'] = { dtype: 'F32', shape: [1, 20, 16], data: new Float32Array(20 * 16) };
   });
-  throwsWith(() => loadViT(f), '"pos_embed"', '20 positions');
+  expectError(() => loadViT(f), '"pos_embed"', '20 positions');
   const g = copyModel();
   editTensors(g, (t) => {
     for (const k of Object.keys(t)) if (k.startsWith('patch_embed')) delete t[k];
   });
-  throwsWith(() => loadViT(g), 'no patch embedding found');
+  expectError(() => loadViT(g), 'no patch embedding found');
 });
 
 test('a truncated safetensors file', () => {
@@ -115,14 +106,14 @@ test('a truncated safetensors file', () => {
   const p = join(d, 'model.safetensors');
   const bytes = readFileSync(p);
   writeFileSync(p, bytes.subarray(0, bytes.length - 100));
-  throwsWith(() => loadViT(d), 'model.safetensors');
+  expectError(() => loadViT(d), 'model.safetensors');
 });
 
 test('a head file of the wrong width', () => {
   const d = copyModel('timm_headless');
   const hp = join(d, 'head.safetensors');
   writeFileSync(hp, writeSafetensors({ weight: { dtype: 'F32', shape: [5, 8], data: new Float32Array(40) } }));
-  throwsWith(() => loadViT(d, { headFile: hp }), 'head.safetensors', '"weight"', 'expected [classes, 16]');
+  expectError(() => loadViT(d, { headFile: hp }), 'head.safetensors', '"weight"', 'expected [classes, 16]');
 });
 
 test('clean up', () => {

@@ -3,32 +3,25 @@
 // module emitted from TypeScript at run time (see wasm/emit.ts), running on
 // the calling thread plus, under Node, worker threads sharing its memory.
 
-import type { MatmulArgs, PartialBackend } from './backend.js';
+import type { Kernels } from './backend.js';
 import { jsBackend } from './js.js';
 import { wasmMatmul } from './wasm/matmul.js';
 import { defaultThreads } from './wasm/pool.js';
 import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
 import { Runtime } from './wasm/runtime.js';
-import type { TypedArray } from '../tensor/dtype.js';
 
 export interface WasmBackendOptions {
   /** Threads including the caller's; default min(2, cores) under Node, 1 in a browser. */
   threads?: number;
 }
 
-export interface WasmBackend extends PartialBackend {
+/** Every kernel of the interface (backend.ts), in WebAssembly. */
+export interface WasmBackend extends Kernels {
   readonly name: 'wasm';
   /** matmul honours lda/ldb and a bias itself (no dense copies or bias pass by the registry). */
   readonly matmulExtended: true;
   /** Threads that actually take part in parallel work (1 if workers are unavailable). */
   readonly threads: number;
-  matmul(p: MatmulArgs): void;
-  softmax(x: TypedArray, y: TypedArray, rows: number, cols: number): void;
-  softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
-  layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void;
-  layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
-  gelu(x: TypedArray, y: TypedArray, n: number): void;
-  geluBackward(x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void;
   /** Terminate the worker threads (they never keep the process alive anyway). */
   dispose(): void;
 }

@@ -7,6 +7,7 @@ import { GPU } from 'gpu.js';
 import { createGpujsBackend, type GpujsBackend } from '../src/kernels/gpujs.js';
 import { jsBackend } from '../src/kernels/js.js';
 import type { MatmulArgs } from '../src/kernels/backend.js';
+import { relErr } from './support/fixtures.js';
 
 // deterministic uniform(-1, 1) data
 let seed = 12345;
@@ -20,16 +21,6 @@ function randArray(n: number, scale = 1): Float32Array {
   return a;
 }
 
-/** max |got - want| / max |want| (or the plain max difference when want is all zeros). */
-function relErr(got: Float32Array, want: Float32Array): number {
-  let diff = 0;
-  let mag = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    mag = Math.max(mag, Math.abs(want[i]!));
-  }
-  return mag > 0 ? diff / mag : diff;
-}
 function maxAbsDiff(got: Float32Array, want: Float32Array): number {
   let diff = 0;
   for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(got[i]! - want[i]!));

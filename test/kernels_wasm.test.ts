@@ -6,6 +6,7 @@ import { createWasmBackend } from '../src/kernels/wasm.js';
 import { ModuleBuilder } from '../src/kernels/wasm/emit.js';
 import { buildModuleBytes, instantiate } from '../src/kernels/wasm/module.js';
 import { erf } from '../src/tensor/erf.js';
+import { relErr } from './support/fixtures.js';
 
 // deterministic inputs
 let seed = 12345;
@@ -18,16 +19,6 @@ function random(n: number): Float32Array {
   return out;
 }
 
-/** max |x - ref| / max |ref| */
-function relError(x: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / (scale || 1);
-}
 
 const backends = [createWasmBackend({ threads: 1 }), createWasmBackend({ threads: 2 })];
 
@@ -101,7 +92,7 @@ function runCase(be: (typeof backends)[number], c: Case): number {
   // untouched around C
   for (let i = 0; i < cOffset; i++) assert.is(out[i], ref[i]);
   for (let i = cOffset + batch * m * n; i < out.length; i++) assert.is(out[i], ref[i]);
-  return relError(out, ref);
+  return relErr(out, ref);
 }
 
 const shapes: Array<[number, number, number]> = [
@@ -189,7 +180,7 @@ for (const [ti, be] of backends.entries()) {
         jsBackend.matmul({ ...args, c: ref, cOffset: 1 });
         assert.is(out[0], ref[0]);
         assert.is(out[size + 1], ref[size + 1]);
-        const err = relError(out, ref);
+        const err = relErr(out, ref);
         assert.ok(err < 1e-5, `${label} ${tokens}x${heads}x${hd}: rel error ${err}`);
       };
       const view = (which: number) => ({ offset: off + which * d, stride: hd, ld: 3 * d });
@@ -235,25 +226,25 @@ for (const [ti, be] of backends.entries()) {
       const [y, yRef] = pair();
       be.softmax(x, y, rows, cols);
       jsBackend.softmax(x, yRef, rows, cols);
-      assert.ok(relError(y, yRef) < 1e-5, `softmax ${label}: ${relError(y, yRef)}`);
+      assert.ok(relErr(y, yRef) < 1e-5, `softmax ${label}: ${relErr(y, yRef)}`);
 
       const [dx, dxRef] = pair();
       be.softmaxBackward(yRef, dy, dx, rows, cols);
       jsBackend.softmaxBackward(yRef, dy, dxRef, rows, cols);
-      assert.ok(relError(dx, dxRef) < 1e-5, `softmaxBackward ${label}: ${relError(dx, dxRef)}`);
+      assert.ok(relErr(dx, dxRef) < 1e-5, `softmaxBackward ${label}: ${relErr(dx, dxRef)}`);
 
       const [ln, lnRef] = pair();
       const rstd = new Float32Array(rows);
       const rstdRef = new Float32Array(rows);
       be.layerNorm(x, ln, rstd, rows, cols, 1e-5);
       jsBackend.layerNorm(x, lnRef, rstdRef, rows, cols, 1e-5);
-      assert.ok(relError(ln, lnRef) < 1e-5, `layerNorm ${label}: ${relError(ln, lnRef)}`);
-      assert.ok(relError(rstd, rstdRef) < 1e-5, `layerNorm rstd ${label}: ${relError(rstd, rstdRef)}`);
+      assert.ok(relErr(ln, lnRef) < 1e-5, `layerNorm ${label}: ${relErr(ln, lnRef)}`);
+      assert.ok(relErr(rstd, rstdRef) < 1e-5, `layerNorm rstd ${label}: ${relErr(rstd, rstdRef)}`);
 
       const [dln, dlnRef] = pair();
       be.layerNormBackward(lnRef, rstdRef, dy, dln, rows, cols);
       jsBackend.layerNormBackward(lnRef, rstdRef, dy, dlnRef, rows, cols);
-      assert.ok(relError(dln, dlnRef) < 1e-5, `layerNormBackward ${label}: ${relError(dln, dlnRef)}`);
+      assert.ok(relErr(dln, dlnRef) < 1e-5, `layerNormBackward ${label}: ${relErr(dln, dlnRef)}`);
     }
   });
 }

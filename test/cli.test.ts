@@ -118,8 +118,6 @@ test('explain: a class index out of range fails cleanly and writes nothing', () 
   assert.is(runCli('explain', img, '--model', model, '--samples', '0', '--method', 'smooth-cdam').code, 2);
 });
 
-test('clean up', () => {
-  rmSync(tmp, { recursive: true, force: true });
-});
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

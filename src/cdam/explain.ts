@@ -6,8 +6,8 @@
 import { Tensor, add, mul, max, min, concat, allocate, normalSampler, rng, reshape } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
 import { norm } from '../vit/block.js';
-import type { ViT } from '../vit/model.js';
-import { lastAttention, lastBlock } from './lastblock.js';
+import type { ViT, HeadOutput } from '../vit/model.js';
+import { headFromLastBlock, lastBlock, type LastBlockParts } from './lastblock.js';
 import { tokenScoresAutograd, tokenScoresClosedForm, type TokenScores } from './scores.js';
 import { targetScore, describeTarget, type Target } from './target.js';
 
@@ -52,8 +52,7 @@ export class Explainer {
   /** input of the last block [1, N, D] */
   readonly x: Tensor;
   readonly grid: [number, number];
-  private headCache: Map<string, number> = new Map();
-  private logitsCache: Float32Array | null | undefined;
+  private baseCache: { head: HeadOutput; parts: LastBlockParts } | null = null;
 
   constructor(readonly vit: ViT, input: Tensor, readonly engine: ScoreEngine = 'closed-form') {
     if (input.rank !== 4 || input.shape[0] !== 1) throw new Error(`expected one image [1, 3, H, W], got [${input.shape}]`);
@@ -65,7 +64,6 @@ export class Explainer {
     return this.engine === 'closed-form' ? tokenScoresClosedForm(this.vit, x, target) : tokenScoresAutograd(this.vit, x, target);
   }
 
-  /** Patch rows of a [B, N] score block, averaged over the batch into a running sum. */
   private patchMap(values: Float32Array): PatchMap {
     return { rows: this.grid[0], cols: this.grid[1], values };
   }
@@ -76,33 +74,28 @@ export class Explainer {
     for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) acc[i] += s.scores[b * s.tokens + pre + i]!;
   }
 
-  /** The target's value on the unperturbed input. */
-  score(target: Target): number {
-    const key = JSON.stringify(target, (k, v) => (k === 'vector' ? undefined : v));
-    const hit = target.kind === 'class' || target.kind === 'difference' ? this.headCache.get(key) : undefined;
-    if (hit !== undefined) return hit;
-    const v = noGrad(() => {
-      const t = norm(this.x, lastBlock(this.vit).norm1);
-      return targetScore(target, this.vit.runHeadFromLastInput(this.x, t)).item();
-    });
-    this.headCache.set(key, v);
-    return v;
+  /** The unperturbed last block (pruned to the read-out rows) and head output: computed once. */
+  private base(): { head: HeadOutput; parts: LastBlockParts } {
+    if (!this.baseCache) {
+      this.baseCache = noGrad(() => headFromLastBlock(this.vit, this.x, norm(this.x, lastBlock(this.vit).norm1)));
+    }
+    return this.baseCache;
   }
 
-  /** Logits of the unperturbed input [C] (null without a head); computed once. */
+  /** The target's value on the unperturbed input. */
+  score(target: Target): number {
+    return noGrad(() => targetScore(target, this.base().head).item());
+  }
+
+  /** Logits of the unperturbed input [C] (null without a head). */
   logits(): Float32Array | null {
-    if (this.logitsCache === undefined) {
-      this.logitsCache = noGrad(() => {
-        const h = this.vit.runHeadFromLastInput(this.x, norm(this.x, lastBlock(this.vit).norm1));
-        return h.logits ? Float32Array.from(h.logits.contiguousData()) : null;
-      });
-    }
-    return this.logitsCache;
+    const l = this.base().head.logits;
+    return l ? Float32Array.from(l.contiguousData()) : null;
   }
 
   /** Attention map: mean over heads of the last block's [CLS] row over patch keys. Per head on request. */
   attention(head?: number): Explanation {
-    const parts = noGrad(() => lastAttention(this.vit, norm(this.x, lastBlock(this.vit).norm1)));
+    const { parts } = this.base();
     const [, h, , n] = parts.attn.shape as [number, number, number, number];
     if (head !== undefined && (!Number.isInteger(head) || head < 0 || head >= h)) throw new Error(`head ${head} out of range (the model has ${h} heads)`);
     const A = parts.attn.contiguousData();

@@ -7,7 +7,7 @@ import {
   Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
-import { block, blockFromNormed, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
+import { block, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
 import type { PreprocessConfig } from './config.js';
 
 /** How far the learned position embedding reaches. */
@@ -135,12 +135,6 @@ export class ViT {
       logits = div(add(logits, d), 2);
     }
     return { latent, logits };
-  }
-
-  /** Head output given the last block's input x and its normed tokens t (pruned to the read-out rows). */
-  runHeadFromLastInput(x: Tensor, t: Tensor): HeadOutput {
-    const out = blockFromNormed(x, t, this.params.blocks[this.config.depth - 1]!).out;
-    return this.head(out);
   }
 
   forward(image: Tensor): HeadOutput {

@@ -114,27 +114,26 @@ function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: 
 export function emitGelu(mb: ModuleBuilder): void {
   const at = (f: Func, p: Local, j: Local): void => f.i32Add(f.get(p), f.get(j));
 
-  elementwise(mb, 'gelu', 2, (f, [x, y], j) => {
+  // shared by both kernels: load x, evaluate erf(x / sqrt 2), note the sign of x
+  const prologue = (f: Func, x: Local, j: Local) => {
     const xv = f.local('v128');
     const u = f.local('v128');
     const neg = f.local('v128');
     const erf = new ErfEmitter(f);
-    f.set(xv, f.v128Load(at(f, x!, j)));
+    f.set(xv, f.v128Load(at(f, x, j)));
     f.set(u, f.f32x4Mul(f.get(xv), f.f32x4K(Math.SQRT1_2)));
     erf.emit(u);
     f.set(neg, f.f32x4Lt(f.get(xv), f.f32x4K(0)));
+    return { xv, neg, erf };
+  };
+
+  elementwise(mb, 'gelu', 2, (f, [x, y], j) => {
+    const { xv, neg, erf } = prologue(f, x!, j);
     f.v128Store(at(f, y!, j), f.f32x4Mul(f.get(xv), erf.phi(neg)));
   });
 
   elementwise(mb, 'geluBackward', 3, (f, [x, dy, dx], j) => {
-    const xv = f.local('v128');
-    const u = f.local('v128');
-    const neg = f.local('v128');
-    const erf = new ErfEmitter(f);
-    f.set(xv, f.v128Load(at(f, x!, j)));
-    f.set(u, f.f32x4Mul(f.get(xv), f.f32x4K(Math.SQRT1_2)));
-    erf.emit(u);
-    f.set(neg, f.f32x4Lt(f.get(xv), f.f32x4K(0)));
+    const { xv, neg, erf } = prologue(f, x!, j);
     // dy (Phi + x exp(-x^2/2) / sqrt(2 pi))
     f.v128Store(
       at(f, dx!, j),

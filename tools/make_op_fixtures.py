@@ -239,6 +239,20 @@ def build_ops():
     add_case("linear_nobias", "linear", {"x": randn(3, 4), "weight": randn(5, 4)},
              lambda x, weight: torch.nn.functional.linear(x, weight))
 
+    # ---- linear with the residual add and with the GELU fused in (added later:
+    # drawn from a fork of the RNG so every case above and block.json stay as they were) ----
+    state = torch.get_rng_state()
+    torch.manual_seed(1)
+    add_case("linear_residual", "linear",
+             {"x": randn(2, 3, 4), "weight": randn(5, 4), "bias": randn(5), "residual": randn(2, 3, 5)},
+             lambda x, weight, bias, residual: residual + torch.nn.functional.linear(x, weight, bias))
+    add_case("linear_residual_nobias", "linear",
+             {"x": randn(3, 4), "weight": randn(5, 4), "residual": randn(3, 5)},
+             lambda x, weight, residual: residual + torch.nn.functional.linear(x, weight))
+    add_case("linear_gelu", "linear_gelu", {"x": randn(2, 3, 4), "weight": randn(6, 4), "bias": randn(6)},
+             lambda x, weight, bias: torch.nn.functional.gelu(torch.nn.functional.linear(x, weight, bias)))
+    torch.set_rng_state(state)
+
 
 # --------------------------------------------------------------------------- #
 # block.json: one pre-norm ViT block, timm semantics

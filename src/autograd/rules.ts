@@ -101,15 +101,18 @@ export const rules: { [P in Prim]: Rule<P> } = {
     ];
   },
   // y = x W^T + b: dx = g W, dW = g^T x (over all leading dims), db = sum of g over them
+  // y = x W^T [+ b] [+ r]: dx = g W, dW = g^T x, db = sum of g's rows, dr = g
   linear: (g, n, needs) => {
     const [x, w] = n.inputs as [Tensor, Tensor];
     const out = w.shape[0]!;
     const inp = w.shape[1]!;
     const g2 = reshape(g, [-1, out]);
+    const rest = needs.slice(2);
     return [
       needs[0] ? reshape(matmul(g2, w), x.shape) : null,
       needs[1] ? matmul(transpose(g2), reshape(x, [-1, inp])) : null,
-      ...(n.inputs.length > 2 ? [needs[2] ? sum(g2, 0) : null] : []),
+      ...(n.params.bias ? [rest.shift() ? sum(g2, 0) : null] : []),
+      ...(n.params.residual ? [rest.shift() ? g : null] : []),
     ];
   },
   // y = softmax x: dx = y (g - sum(g y))  (fused)

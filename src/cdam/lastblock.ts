@@ -61,8 +61,7 @@ export function headFromAttention(vit: ViT, x: Tensor, o: Tensor): HeadOutput {
   const merged = reshape(permute(o, [0, 2, 1, 3]), [b, rows, h * hd]);
   const a = linear(merged, p.proj.weight, p.proj.bias);
   const y = add(slice(x, [0, 0], [b, rows]), p.ls1 ? mul(a, p.ls1) : a);
-  const m = mlp(norm(y, p.norm2), p);
-  return vit.head(add(y, p.ls2 ? mul(m, p.ls2) : m));
+  return vit.head(p.ls2 ? add(y, mul(mlp(norm(y, p.norm2), p), p.ls2)) : mlp(norm(y, p.norm2), p, y));
 }
 
 /** The head output of the model when the last block's input is x and its normed tokens are t. */

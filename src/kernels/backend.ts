@@ -21,6 +21,15 @@ export interface MatmulArgs {
   /** added to every row of C: c[b, i, j] += bias[biasOffset + j] */
   bias?: TypedArray;
   biasOffset?: number;
+  /** C holds an addend on entry: c = addend + op(A) op(B) [+ bias] (a residual connection in the same pass) */
+  accumulate?: boolean;
+  /** applied to every element of the finished C (after bias and addend) */
+  epilogue?: 'gelu';
+  /**
+   * B's elements will not change while its array lives (frozen weights), so
+   * a backend may keep a prepared copy of it keyed by the array's identity.
+   */
+  constantB?: boolean;
   a: TypedArray;
   aOffset: number;
   strideA: number;
@@ -43,14 +52,27 @@ export interface Kernels {
   softmax(x: TypedArray, y: TypedArray, rows: number, cols: number): void;
   /** dx = y * (dy - sum(dy * y)) per row (the fused softmax gradient). */
   softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
-  /** y = (x - mean) * rstd per row; writes rstd (length rows) for the backward. */
-  layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void;
+  /**
+   * y = (x - mean) * rstd per row; writes rstd (length rows) for the backward.
+   * With a weight (and bias, length cols) y is the affine output instead,
+   * xhat * weight + bias, in the same pass (for when no gradient needs xhat).
+   */
+  layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number, weight?: TypedArray | null, bias?: TypedArray | null): void;
   /** dx = rstd * (dy - mean(dy) - y * mean(dy * y)) per row, y the normalised output. */
   layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
   /** y = x Phi(x), exact-erf GELU, over n contiguous elements. */
   gelu(x: TypedArray, y: TypedArray, n: number): void;
   /** dx = dy (Phi(x) + x phi(x)). */
   geluBackward(x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void;
+  /**
+   * Forward-only multi-head self-attention from a fused projection: qkv is
+   * contiguous [batch, tokens, 3D] with D = heads * headDim, columns [0, D) q,
+   * [D, 2D) k, [2D, 3D) v, head h in columns h*headDim..(h+1)*headDim of each.
+   * Writes attn [batch, heads, tokens, tokens] = softmax_row(scale * q_h k_h^T)
+   * and out [batch, tokens, D], out[b, n, h*headDim + j] = sum_m attn[b, h, n, m] v[b, m, h*headDim + j]
+   * (the heads already merged back). No gradient: the tensor layer uses it only when none is recorded.
+   */
+  attention(qkv: TypedArray, out: TypedArray, attn: TypedArray, batch: number, tokens: number, heads: number, headDim: number, scale: number): void;
 }
 
 export type KernelName = keyof Kernels;

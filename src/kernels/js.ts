@@ -7,7 +7,7 @@ import { erf, erfFast } from '../tensor/erf.js';
 import type { TypedArray } from '../tensor/dtype.js';
 
 function matmul(p: MatmulArgs): void {
-  const { a, b, c, batch, m, n, k, transA, transB, bias } = p;
+  const { a, b, c, batch, m, n, k, transA, transB, bias, accumulate } = p;
   const { lda, ldb } = leadingDims(p);
   // B as a dense [k, n] scratch when it is transposed or row-strided
   const scratch = transB || ldb !== n ? new (b.constructor as { new (n: number): TypedArray })(k * n) : null;
@@ -23,8 +23,11 @@ function matmul(p: MatmulArgs): void {
     const co = p.cOffset + bi * m * n;
     for (let i = 0; i < m; i++) {
       const crow = co + i * n;
-      if (bias) for (let j = 0; j < n; j++) c[crow + j] = bias[(p.biasOffset ?? 0) + j]!;
-      else for (let j = 0; j < n; j++) c[crow + j] = 0;
+      if (bias) {
+        const bo = p.biasOffset ?? 0;
+        if (accumulate) for (let j = 0; j < n; j++) c[crow + j] += bias[bo + j]!;
+        else for (let j = 0; j < n; j++) c[crow + j] = bias[bo + j]!;
+      } else if (!accumulate) for (let j = 0; j < n; j++) c[crow + j] = 0;
       for (let q = 0; q < k; q++) {
         const av = transA ? a[ao + q * lda + i]! : a[ao + i * lda + q]!;
         if (av === 0) continue;
@@ -32,6 +35,10 @@ function matmul(p: MatmulArgs): void {
         for (let j = 0; j < n; j++) c[crow + j] += av * bb[brow + j]!;
       }
     }
+  }
+  if (p.epilogue === 'gelu') {
+    const all = c.subarray(p.cOffset, p.cOffset + batch * m * n);
+    gelu(all, all, all.length);
   }
 }
 
@@ -60,7 +67,7 @@ function softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: nu
   }
 }
 
-function layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void {
+function layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number, weight?: TypedArray | null, bias?: TypedArray | null): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let mean = 0;
@@ -73,7 +80,9 @@ function layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number,
     }
     const rs = 1 / Math.sqrt(v / cols + eps);
     rstd[r] = rs;
-    for (let j = 0; j < cols; j++) y[o + j] = (x[o + j]! - mean) * rs;
+    if (!weight) for (let j = 0; j < cols; j++) y[o + j] = (x[o + j]! - mean) * rs;
+    else if (!bias) for (let j = 0; j < cols; j++) y[o + j] = (x[o + j]! - mean) * rs * weight[j]!;
+    else for (let j = 0; j < cols; j++) y[o + j] = (x[o + j]! - mean) * rs * weight[j]! + bias[j]!;
   }
 }
 
@@ -111,6 +120,50 @@ function geluBackward(x: TypedArray, dy: TypedArray, dx: TypedArray, n: number):
 
 const INV_SQRT_2PI = 0.3989422804014327;
 
+/**
+ * Fused attention (see Kernels.attention), head by head and query row by
+ * query row: scores as dot products of contiguous q and k rows, a stable
+ * softmax (max subtracted), then the row of out as a sum of v rows.
+ */
+function attention(qkv: TypedArray, out: TypedArray, attn: TypedArray, batch: number, tokens: number, heads: number, headDim: number, scale: number): void {
+  const d = heads * headDim;
+  const ld = 3 * d;
+  for (let b = 0; b < batch; b++) {
+    const item = b * tokens * ld;
+    for (let h = 0; h < heads; h++) {
+      const q0 = item + h * headDim;
+      const k0 = q0 + d;
+      const v0 = q0 + 2 * d;
+      for (let n = 0; n < tokens; n++) {
+        const row = ((b * heads + h) * tokens + n) * tokens;
+        const qr = q0 + n * ld;
+        let mx = -Infinity;
+        for (let m = 0; m < tokens; m++) {
+          const kr = k0 + m * ld;
+          let s = 0;
+          for (let j = 0; j < headDim; j++) s += qkv[qr + j]! * qkv[kr + j]!;
+          attn[row + m] = scale * s;
+          if (attn[row + m]! > mx) mx = attn[row + m]!;
+        }
+        let sum = 0;
+        for (let m = 0; m < tokens; m++) {
+          const e = Math.exp(attn[row + m]! - mx);
+          attn[row + m] = e;
+          sum += e;
+        }
+        const inv = 1 / sum;
+        const o = (b * tokens + n) * d + h * headDim;
+        for (let j = 0; j < headDim; j++) out[o + j] = 0;
+        for (let m = 0; m < tokens; m++) {
+          const p = (attn[row + m]! *= inv);
+          const vr = v0 + m * ld;
+          for (let j = 0; j < headDim; j++) out[o + j] += p * qkv[vr + j]!;
+        }
+      }
+    }
+  }
+}
+
 export const jsBackend: Backend = {
-  name: 'js', matmulExtended: true, matmul, softmax, softmaxBackward, layerNorm, layerNormBackward, gelu, geluBackward,
+  name: 'js', matmulExtended: true, matmul, softmax, softmaxBackward, layerNorm, layerNormBackward, gelu, geluBackward, attention,
 };

@@ -11,7 +11,7 @@ const factories = new Map<string, Factory>([['js', () => jsBackend]]);
 const built = new Map<string, Backend>([['js', jsBackend]]);
 let current: Backend = jsBackend;
 
-const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward'];
+const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward', 'attention'];
 
 /**
  * Give a plain matmul (dense rows, no bias) the extended arguments: copy
@@ -25,16 +25,23 @@ export function extendMatmul(plain: (p: MatmulArgs) => void): (p: MatmulArgs) =>
     const colsA = p.transA ? p.m : p.k;
     const rowsB = p.transB ? p.n : p.k;
     const colsB = p.transB ? p.k : p.n;
-    let q: MatmulArgs = { ...p, lda: undefined, ldb: undefined, bias: undefined };
+    let q: MatmulArgs = { ...p, lda: undefined, ldb: undefined, bias: undefined, accumulate: undefined, epilogue: undefined };
     if (lda !== colsA) q = { ...q, ...densify(p.a, p.aOffset, p.strideA, lda, rowsA, colsA, p.batch, 'a') };
     if (ldb !== colsB) q = { ...q, ...densify(p.b, p.bOffset, p.strideB, ldb, rowsB, colsB, p.batch, 'b') };
+    const size = p.batch * p.m * p.n;
+    const addend = p.accumulate ? p.c.slice(p.cOffset, p.cOffset + size) : null;
     plain(q);
+    if (addend) for (let i = 0; i < size; i++) p.c[p.cOffset + i] += addend[i]!;
     if (p.bias) {
       const bo = p.biasOffset ?? 0;
       for (let r = 0; r < p.batch * p.m; r++) {
         const o = p.cOffset + r * p.n;
         for (let j = 0; j < p.n; j++) p.c[o + j] += p.bias[bo + j]!;
       }
+    }
+    if (p.epilogue === 'gelu') {
+      const all = p.c.subarray(p.cOffset, p.cOffset + size);
+      jsBackend.gelu(all, all, size);
     }
   };
 }

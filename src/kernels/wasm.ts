@@ -1,10 +1,11 @@
 // The WebAssembly SIMD backend: float32 matmul (with row-strided operands and
-// a fused bias), row kernels and GELU in a wasm
+// a fused bias), row kernels, GELU and fused forward attention in a wasm
 // module emitted from TypeScript at run time (see wasm/emit.ts), running on
 // the calling thread plus, under Node, worker threads sharing its memory.
 
 import type { Kernels } from './backend.js';
 import { jsBackend } from './js.js';
+import { wasmAttention } from './wasm/attention.js';
 import { wasmMatmul } from './wasm/matmul.js';
 import { defaultThreads } from './wasm/pool.js';
 import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
@@ -13,6 +14,8 @@ import { Runtime } from './wasm/runtime.js';
 export interface WasmBackendOptions {
   /** Threads including the caller's; default min(2, cores) under Node, 1 in a browser. */
   threads?: number;
+  /** Cap on the packed constant matrices kept between calls (default RESIDENT_CAP_BYTES, 384 MiB). */
+  residentCapBytes?: number;
 }
 
 /** Every kernel of the interface (backend.ts), in WebAssembly. */
@@ -22,13 +25,15 @@ export interface WasmBackend extends Kernels {
   readonly matmulExtended: true;
   /** Threads that actually take part in parallel work (1 if workers are unavailable). */
   readonly threads: number;
+  /** Bytes of packed constant matrices held now, and how often that store was emptied. */
+  residentStats(): { bytes: number; resets: number };
   /** Terminate the worker threads (they never keep the process alive anyway). */
   dispose(): void;
 }
 
 export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
-  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url));
+  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url), opts.residentCapBytes);
   return {
     name: 'wasm',
     matmulExtended: true,
@@ -38,10 +43,12 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     matmul: (p) => wasmMatmul(rt, p, jsBackend.matmul),
     softmax: (x, y, rows, cols) => wasmSoftmax(rt, x, y, rows, cols),
     softmaxBackward: (y, dy, dx, rows, cols) => wasmSoftmaxBackward(rt, y, dy, dx, rows, cols),
-    layerNorm: (x, y, rstd, rows, cols, eps) => wasmLayerNorm(rt, x, y, rstd, rows, cols, eps),
+    layerNorm: (x, y, rstd, rows, cols, eps, weight, bias) => wasmLayerNorm(rt, x, y, rstd, rows, cols, eps, weight, bias),
     layerNormBackward: (y, rstd, dy, dx, rows, cols) => wasmLayerNormBackward(rt, y, rstd, dy, dx, rows, cols),
     gelu: (x, y, n) => wasmGelu(rt, x, y, n),
     geluBackward: (x, dy, dx, n) => wasmGeluBackward(rt, x, dy, dx, n),
+    attention: (qkv, out, attn, batch, tokens, heads, headDim, scale) => wasmAttention(rt, qkv, out, attn, batch, tokens, heads, headDim, scale),
+    residentStats: () => ({ bytes: rt.resident.used, resets: rt.resident.resets }),
     dispose: () => rt.dispose(),
   };
 }

@@ -1,13 +1,14 @@
 // The heavy primitives, dispatched to the active backend: matmul, softmax,
 // layer norm. float64 always runs on the reference backend.
 
-import type { Kernels } from '../kernels/backend.js';
+import type { Kernels, MatmulArgs } from '../kernels/backend.js';
 import { getBackend, referenceBackend } from '../kernels/registry.js';
 import type { DType, TypedArray } from './dtype.js';
 import { allocate } from './dtype.js';
-import { record } from './node.js';
-import { broadcastShapes, sizeOf } from './shape.js';
-import { Tensor } from './tensor.js';
+import { record, wouldRecord } from './node.js';
+import { broadcastShapes, shapesEqual, sizeOf } from './shape.js';
+import { Tensor, isFrozen } from './tensor.js';
+import { gelu } from './elementwise.js';
 
 export function kernelsFor(dtype: DType): Kernels {
   return dtype === 'float32' ? getBackend() : referenceBackend;
@@ -79,6 +80,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   kernelsFor(a.dtype).matmul({
     a: A.data, aOffset: A.offset, strideA: A.stride, transA: A.trans, lda: A.ld,
     b: B.data, bOffset: B.offset, strideB: B.stride, transB: B.trans, ldb: B.ld,
+    // e.g. a frozen weight in the backward of a linear layer (dx = g W)
+    constantB: B.data === b.data && B.stride === 0 && isFrozen(b),
     c, cOffset: 0, batch, m, n, k,
   });
   return record('matmul', [a, b], {}, new Tensor(c, shape));
@@ -86,27 +89,62 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /**
  * A linear layer, x W^T + b with W stored [out, in] (PyTorch's layout): one
- * kernel call with the bias fused, over all leading dims of x at once.
+ * kernel call with the bias fused, over all leading dims of x at once. With
+ * `residual` (shaped like the output) the call computes residual + x W^T + b,
+ * a transformer block's skip connection, without a separate add pass.
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, residual?: Tensor | null): Tensor {
+  const shape = linearShape(x, weight, bias);
+  const c = allocate(x.dtype, sizeOf(shape));
+  if (residual) {
+    if (!shapesEqual(residual.shape, shape) || residual.dtype !== x.dtype) {
+      throw new Error(`linear: residual [${residual.shape}] does not match the output [${shape}]`);
+    }
+    c.set(residual.contiguousData());
+  }
+  linearKernel(x, weight, bias, c, { accumulate: !!residual });
+  const inputs = [x, weight];
+  if (bias) inputs.push(bias);
+  if (residual) inputs.push(residual);
+  return record('linear', inputs, { bias: !!bias, residual: !!residual }, new Tensor(c, shape));
+}
+
+/**
+ * gelu(x W^T + b). Where nothing needs a gradient the GELU runs inside the
+ * matmul call, on the finished tiles; otherwise it is linear then gelu, so
+ * the tape keeps the pre-activation the GELU gradient needs.
+ */
+export function linearGelu(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (wouldRecord([x, weight, bias])) return gelu(linear(x, weight, bias));
+  const shape = linearShape(x, weight, bias);
+  const c = allocate(x.dtype, sizeOf(shape));
+  linearKernel(x, weight, bias, c, { epilogue: 'gelu' });
+  return new Tensor(c, shape);
+}
+
+function linearShape(x: Tensor, weight: Tensor, bias?: Tensor | null): number[] {
   if (weight.rank !== 2) throw new Error(`linear weight must be [out, in], got [${weight.shape}]`);
   const [out, inp] = weight.shape as [number, number];
   const k = x.shape[x.rank - 1]!;
   if (k !== inp) throw new Error(`linear: input features ${k} do not match weight [${weight.shape}]`);
   if (bias && (bias.size !== out || bias.dtype !== x.dtype)) throw new Error(`linear: bias [${bias.shape}] does not fit ${out} outputs`);
   if (x.dtype !== weight.dtype) throw new Error(`dtype mismatch: ${x.dtype} and ${weight.dtype}`);
+  return [...x.shape.slice(0, -1), out];
+}
+
+function linearKernel(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, c: TypedArray, extra: Pick<MatmulArgs, 'accumulate' | 'epilogue'>): void {
+  const [out, k] = weight.shape as [number, number];
   const m = x.size / k;
   // x as [m, k] rows: no copy when its rows are evenly spaced
   const X = matOperand(rowsView(x, m, k), []);
   const W = matOperand(weight, []);
-  const c = allocate(x.dtype, m * out);
   kernelsFor(x.dtype).matmul({
     a: X.data, aOffset: X.offset, strideA: 0, transA: X.trans, lda: X.ld,
-    b: W.data, bOffset: W.offset, strideB: 0, transB: !W.trans, ldb: W.ld,
+    b: W.data, bOffset: W.offset, strideB: 0, transB: !W.trans, ldb: W.ld, constantB: isFrozen(weight),
     c, cOffset: 0, batch: 1, m, n: out, k,
     ...(bias ? { bias: bias.contiguousData(), biasOffset: 0 } : {}),
+    ...extra,
   });
-  return record('linear', bias ? [x, weight, bias] : [x, weight], {}, new Tensor(c, [...x.shape.slice(0, -1), out]));
 }
 
 /** x [..., k] seen as [m, k]: a view when the leading dims collapse to one evenly spaced axis. */
@@ -154,19 +192,24 @@ export function softmax(x: Tensor): Tensor {
 export function layerNorm(x: Tensor, eps: number, weight?: Tensor | null, bias?: Tensor | null): Tensor {
   const cols = x.shape[x.rank - 1] ?? 1;
   const rows = x.size / cols;
-  const xhat = allocate(x.dtype, x.size);
-  const rstd = allocate(x.dtype, rows);
-  kernelsFor(x.dtype).layerNorm(x.contiguousData(), xhat, rstd, rows, cols, eps);
-  const rs = new Tensor(rstd, [rows]);
-  if (!weight) {
-    if (bias) throw new Error('layerNorm: a bias needs a weight');
-    return record('layerNorm', [x], { eps }, new Tensor(xhat, x.shape), [rs]);
-  }
+  if (!weight && bias) throw new Error('layerNorm: a bias needs a weight');
   for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
     if (t && (t.size !== cols || t.dtype !== x.dtype)) throw new Error(`layerNorm: ${name} [${t.shape}] does not fit ${cols} features`);
   }
-  const w = weight.contiguousData();
+  const kernels = kernelsFor(x.dtype);
+  const w = weight ? weight.contiguousData() : null;
   const b = bias ? bias.contiguousData() : null;
+  const rstd = allocate(x.dtype, rows);
+  if (w && !wouldRecord([x, weight, bias])) {
+    // nothing will need xhat: the kernel applies the affine part in the same pass
+    const y = allocate(x.dtype, x.size);
+    kernels.layerNorm(x.contiguousData(), y, rstd, rows, cols, eps, w, b);
+    return new Tensor(y, x.shape);
+  }
+  const xhat = allocate(x.dtype, x.size);
+  kernels.layerNorm(x.contiguousData(), xhat, rstd, rows, cols, eps);
+  const rs = new Tensor(rstd, [rows]);
+  if (!weight || !w) return record('layerNorm', [x], { eps }, new Tensor(xhat, x.shape), [rs]);
   const y = allocate(x.dtype, x.size);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;

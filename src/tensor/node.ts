@@ -25,8 +25,8 @@ export interface PrimParams {
   max: { axes: number[]; keepdim: boolean };
   /** batched, broadcasting over leading dims like torch.matmul */
   matmul: Record<string, never>;
-  /** x W^T + b with W stored [out, in]; inputs x, weight[, bias]; one kernel call (bias fused) */
-  linear: Record<string, never>;
+  /** x W^T [+ b] [+ r] with W stored [out, in]; inputs x, weight[, bias][, residual r]; one kernel call */
+  linear: { bias: boolean; residual: boolean };
   /** over the last axis */
   softmax: Record<string, never>;
   /** (x - mean) / sqrt(var + eps) over the last axis [* weight + bias]; inputs x[, weight[, bias]]; saved rstd[, xhat] */
@@ -70,6 +70,13 @@ export function withGradMode<T>(enabled: boolean, fn: () => T): T {
   } finally {
     gradEnabled = prev;
   }
+}
+
+/** Whether an op on these inputs would be recorded (fused forward-only paths check this first). */
+export function wouldRecord(inputs: readonly (Tensor | null | undefined)[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t?.requiresGrad) return true;
+  return false;
 }
 
 /** Attach a tape record to `out` when grad mode is on and some input requires grad. */

@@ -77,6 +77,23 @@ export class Tensor {
   }
 }
 
+const frozenArrays = new WeakSet<TypedArray>();
+
+/**
+ * Promise that the elements under t (its whole data array) never change
+ * again, e.g. weights loaded from a file. Backends may then keep prepared
+ * copies of them between calls (the wasm backend keeps linear weights packed).
+ * Writing to a frozen array afterwards gives stale results: do not.
+ */
+export function freeze<T extends Tensor>(t: T): T {
+  frozenArrays.add(t.data);
+  return t;
+}
+
+export function isFrozen(t: Tensor): boolean {
+  return frozenArrays.has(t.data);
+}
+
 /** Copy a strided view into a dense row-major array. */
 export function copyStrided(t: Tensor, out: TypedArray): void {
   const rank = t.rank;

@@ -4,7 +4,8 @@
 // attention, and differentiate with respect to it.
 
 import {
-  Tensor, add, mul, linear, layerNormAffine, gelu, reshape, permute, select, matmul, transpose, softmax,
+  Tensor, add, mul, linear, linearGelu, layerNormAffine, reshape, permute, select, matmul, transpose, softmax,
+  attentionForward, wouldRecord,
 } from '../tensor/index.js';
 
 export interface LinearParams {
@@ -36,27 +37,38 @@ export const norm = (x: Tensor, p: NormParams): Tensor => layerNormAffine(x, p.w
 export const dense = (x: Tensor, p: LinearParams): Tensor => linear(x, p.weight, p.bias);
 
 export interface AttentionResult {
-  out: Tensor; // [B, N, D] after the output projection
+  out: Tensor; // [B, N, D] after the output projection (plus the residual, when given)
   attn: Tensor; // [B, H, N, N] softmax probabilities
 }
 
-/** Multi-head self-attention on normed tokens t [B, N, D]. */
-export function attention(t: Tensor, p: BlockParams): AttentionResult {
+/**
+ * Multi-head self-attention on normed tokens t [B, N, D]. When no gradient
+ * will flow through it, one fused kernel call (attentionForward); otherwise
+ * the composite of recorded ops. A `residual` is added in the output
+ * projection's own call.
+ */
+export function attention(t: Tensor, p: BlockParams, residual?: Tensor): AttentionResult {
   const [b, n, d] = t.shape as [number, number, number];
   const h = p.heads;
   const hd = d / h;
-  const qkv = permute(reshape(dense(t, p.qkv), [b, n, 3, h, hd]), [2, 0, 3, 1, 4]); // [3, B, H, N, hd]
+  const projected = dense(t, p.qkv); // [B, N, 3D]
+  if (!wouldRecord([projected])) {
+    const { out: o, attn } = attentionForward(projected, h);
+    return { out: linear(o, p.proj.weight, p.proj.bias, residual), attn };
+  }
+  const qkv = permute(reshape(projected, [b, n, 3, h, hd]), [2, 0, 3, 1, 4]); // [3, B, H, N, hd]
   const q = select(qkv, 0, 0);
   const k = select(qkv, 0, 1);
   const v = select(qkv, 0, 2);
   // scaling q (N x hd) is cheaper than scaling the N x N scores
   const attn = softmax(matmul(mul(q, 1 / Math.sqrt(hd)), transpose(k)));
   const o = reshape(permute(matmul(attn, v), [0, 2, 1, 3]), [b, n, d]);
-  return { out: dense(o, p.proj), attn };
+  return { out: linear(o, p.proj.weight, p.proj.bias, residual), attn };
 }
 
-export function mlp(x: Tensor, p: BlockParams): Tensor {
-  return dense(gelu(dense(x, p.fc1)), p.fc2);
+/** fc2(gelu(fc1(x))), plus `residual` in the same fc2 call when given. */
+export function mlp(x: Tensor, p: BlockParams, residual?: Tensor): Tensor {
+  return linear(linearGelu(x, p.fc1.weight, p.fc1.bias), p.fc2.weight, p.fc2.bias, residual);
 }
 
 export interface BlockResult {
@@ -66,10 +78,11 @@ export interface BlockResult {
 
 /** The rest of the block once T = LN1(X) is known: the attention branch reads T, the residual reads X. */
 export function blockFromNormed(x: Tensor, t: Tensor, p: BlockParams): BlockResult {
-  const a = attention(t, p);
-  const y = add(x, p.ls1 ? mul(a.out, p.ls1) : a.out);
-  const m = mlp(norm(y, p.norm2), p);
-  return { out: add(y, p.ls2 ? mul(m, p.ls2) : m), attn: a.attn };
+  // LayerScale (ls1, ls2) sits between a branch and its residual, so then the add stays separate
+  const a = attention(t, p, p.ls1 ? undefined : x);
+  const y = p.ls1 ? add(x, mul(a.out, p.ls1)) : a.out;
+  const out = p.ls2 ? add(y, mul(mlp(norm(y, p.norm2), p), p.ls2)) : mlp(norm(y, p.norm2), p, y);
+  return { out, attn: a.attn };
 }
 
 export function block(x: Tensor, p: BlockParams): BlockResult {

@@ -4,7 +4,7 @@
 // Maps and grids use config.numPrefix and the grid actually run, never 14x14.
 
 import {
-  Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div,
+  Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div, freeze, isFrozen,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
 import { block, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
@@ -148,7 +148,8 @@ export class ViT {
         if (v.dtype === dtype) return v;
         const d = allocate(dtype, v.size);
         d.set(v.contiguousData());
-        return new Tensor(d, v.shape);
+        const t = new Tensor(d, v.shape);
+        return isFrozen(v) ? freeze(t) : t;
       }
       if (Array.isArray(v)) return v.map(cast);
       if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cast(x)]));

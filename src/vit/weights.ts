@@ -1,7 +1,7 @@
 // Map tensor names to model parameters, for timm and Hugging Face layouts,
 // and check every shape against the config. Each mismatch names the tensor.
 
-import { Tensor, fromData, concat } from '../tensor/index.js';
+import { Tensor, fromData, concat, freeze } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import type { BlockParams, LinearParams, NormParams } from './block.js';
@@ -27,7 +27,7 @@ class Reader {
     if (expect && (expect.length !== shape.length || expect.some((d, i) => d !== -1 && d !== shape[i]))) {
       throw new Error(`${this.f.name}: tensor "${n}" has shape [${shape}], expected [${expect.map((d) => (d === -1 ? '*' : d))}]`);
     }
-    return fromData(this.f.readF32(n), shape);
+    return freeze(fromData(this.f.readF32(n), shape));
   }
   opt(n: string, expect?: readonly number[]): Tensor | null {
     return this.f.has(n) ? this.get(n, expect) : null;
@@ -112,8 +112,9 @@ function hfBlock(r: Reader, pre: string, d: number, mlp: number, heads: number, 
   if (biases.some((b) => b) && !biases.every((b) => b)) r.fail(`block "${pre}": only some of query/key/value have a bias`);
   // fuse q|k|v once at load time so one matmul serves all three
   const qkv: LinearParams = noGrad(() => ({
-    weight: concat([q.weight, k.weight, v.weight], 0),
-    bias: q.bias ? concat([q.bias, k.bias!, v.bias!], 0) : null,
+    // built once from frozen parts, so frozen too
+    weight: freeze(concat([q.weight, k.weight, v.weight], 0)),
+    bias: q.bias ? freeze(concat([q.bias, k.bias!, v.bias!], 0)) : null,
   }));
   const n1 = r.has(`${pre}layernorm_before.weight`) ? 'layernorm_before' : 'norm1';
   const n2 = r.has(`${pre}layernorm_after.weight`) ? 'layernorm_after' : 'norm2';

@@ -26,7 +26,9 @@ export function runOp(op: string, p: Params, i: Inputs): Tensor {
     case 'matmul':
       return T.matmul(p.transA ? T.transpose(i.x!) : i.x!, p.transB ? T.transpose(i.y!) : i.y!);
     case 'linear':
-      return T.linear(i.x!, i.weight!, i.bias);
+      return T.linear(i.x!, i.weight!, i.bias, i.residual);
+    case 'linear_gelu':
+      return T.linearGelu(i.x!, i.weight!, i.bias);
     case 'softmax':
       return T.softmax(i.x!);
     case 'layer_norm':

@@ -369,6 +369,13 @@ export class Func {
     this.body.byte(0);
   }
 
+  memoryCopy(_dst: Ex, _src: Ex, _len: Ex): Ex {
+    this.op(0xfc);
+    this.body.u32(10);
+    this.body.byte(0);
+    this.body.byte(0);
+  }
+
   // --- calls and structured control flow
   call(f: Func, ..._args: Ex[]): Ex {
     this.body.byte(0x10);

@@ -22,6 +22,8 @@ import { exp4 } from './rows.js';
 
 export interface GeluExports {
   gelu(x: number, y: number, i0: number, i1: number): void;
+  /** gelu over exactly count floats at addr, in place; uses 16 bytes of scratch. */
+  geluInPlace(addr: number, count: number, scratch: number): void;
   geluBackward(x: number, dy: number, dx: number, i0: number, i1: number): void;
   /** y = erf(x) as the kernels above approximate it (for tests). */
   erf(x: number, y: number, i0: number, i1: number): void;
@@ -100,7 +102,7 @@ const i32s = (n: number): I32[] => new Array<I32>(n).fill('i32');
  * An elementwise kernel over [i0, i1) of its arrays (pointer parameters
  * first): `body(j)` handles the vector at byte offset j.
  */
-function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: Func, ptrs: Local[], j: Local) => void): void {
+function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: Func, ptrs: Local[], j: Local) => void): Func {
   const f = mb.func(name, i32s(arrays + 2));
   const ptrs = Array.from({ length: arrays }, (_, i) => f.param(i));
   const [i0, i1] = [f.param(arrays), f.param(arrays + 1)];
@@ -109,6 +111,29 @@ function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: 
   // bytes, rounded up to whole vectors
   f.set(end, f.i32And(f.i32Add(f.i32Shl(f.get(i1), f.i32(2)), f.i32(15)), f.i32(~15)));
   f.hoistConstants(() => f.for(j, () => f.i32Shl(f.get(i0), f.i32(2)), () => f.get(end), 16, () => body(f, ptrs, j)));
+  return f;
+}
+
+/**
+ * GELU in place over exactly `count` floats at `addr` (gelu() would round the
+ * range up to whole vectors and touch neighbours another thread may own): the
+ * whole vectors directly, the last 1-3 floats through 16 bytes of `scratch`.
+ */
+function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): void {
+  const f = mb.func('geluInPlace', i32s(3));
+  const [addr, count, scratch] = [f.param(0), f.param(1), f.param(2)];
+  const whole = f.local('i32');
+  const tail = f.local('i32');
+  const rest = f.local('i32');
+  f.set(whole, f.i32And(f.get(count), f.i32(~3)));
+  f.call(gelu, f.get(addr), f.get(addr), f.i32(0), f.get(whole));
+  f.set(rest, f.i32Shl(f.i32And(f.get(count), f.i32(3)), f.i32(2)));
+  f.if(f.get(rest), () => {
+    f.set(tail, f.i32Add(f.get(addr), f.i32Shl(f.get(whole), f.i32(2))));
+    f.memoryCopy(f.get(scratch), f.get(tail), f.get(rest));
+    f.call(gelu, f.get(scratch), f.get(scratch), f.i32(0), f.i32(4));
+    f.memoryCopy(f.get(tail), f.get(scratch), f.get(rest));
+  });
 }
 
 export function emitGelu(mb: ModuleBuilder): void {
@@ -127,10 +152,11 @@ export function emitGelu(mb: ModuleBuilder): void {
     return { xv, neg, erf };
   };
 
-  elementwise(mb, 'gelu', 2, (f, [x, y], j) => {
+  const gelu = elementwise(mb, 'gelu', 2, (f, [x, y], j) => {
     const { xv, neg, erf } = prologue(f, x!, j);
     f.v128Store(at(f, y!, j), f.f32x4Mul(f.get(xv), erf.phi(neg)));
   });
+  emitGeluInPlace(mb, gelu);
 
   elementwise(mb, 'geluBackward', 3, (f, [x, dy, dx], j) => {
     const { xv, neg, erf } = prologue(f, x!, j);

@@ -14,6 +14,7 @@
 // front; each chunk packs only its own slice of the other one.
 
 import type { Func, Local, ModuleBuilder } from './emit.js';
+import type { GeluExports } from './gelu.js';
 
 /** Micro-tile: rows of A, columns of B. */
 export const MR = 4;
@@ -284,6 +285,12 @@ export interface GemmItem {
   ldb: number;
   /** Byte address of the bias row (n floats, readable up to whole NR panels), 0 for none. */
   bias: number;
+  /** Byte address of all of B packed as prepack(byRows) lays it out (a cached weight), 0 for none. */
+  packedB: number;
+  /** C holds an addend: add to it instead of overwriting. */
+  accumulate: boolean;
+  /** GELU over the finished C. */
+  gelu: boolean;
   transA: boolean;
   transB: boolean;
   m: number;
@@ -322,12 +329,12 @@ export function prepack(ex: GemmExports, it: GemmItem, byRows: boolean): void {
  * the other operand into `scratch` (GEMM_SCRATCH_BYTES). A column slice must
  * be at most NC wide.
  */
-export function gemmChunk(ex: GemmExports, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
+export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace'>, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
   const { m, n, k } = it;
   const tile = scratch + KC * NC * 4; // edge-tile buffer after the packed block
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc);
-    const accum = pc > 0 ? 1 : 0;
+    const accum = pc > 0 || it.accumulate ? 1 : 0;
     // the bias starts the accumulators of the first k block
     const bias = pc > 0 || !it.bias ? 0 : it.bias + (byRows ? 0 : lo * 4);
     if (byRows) {
@@ -339,13 +346,22 @@ export function gemmChunk(ex: GemmExports, it: GemmItem, byRows: boolean, lo: nu
         ex.macro(scratch, bBlock, it.c + ic * n * 4, n, mc, n, kc, accum, tile, bias);
       }
     } else {
-      const pack = it.transB ? ex.packB_t : ex.packB_n;
       const aBlock = it.packed + roundUp(m, MR) * pc * 4;
-      pack(it.b, it.ldb, lo, hi - lo, pc, kc, scratch);
+      // lo is a whole number of panels, so a cached B's slice is its panels from lo on
+      let bBlock = it.packedB + (roundUp(n, NR) * pc + lo * kc) * 4;
+      if (!it.packedB) {
+        const pack = it.transB ? ex.packB_t : ex.packB_n;
+        pack(it.b, it.ldb, lo, hi - lo, pc, kc, scratch);
+        bBlock = scratch;
+      }
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        ex.macro(aBlock + ic * kc * 4, scratch, it.c + (ic * n + lo) * 4, n, mc, hi - lo, kc, accum, tile, bias);
+        ex.macro(aBlock + ic * kc * 4, bBlock, it.c + (ic * n + lo) * 4, n, mc, hi - lo, kc, accum, tile, bias);
       }
     }
+  }
+  if (it.gelu) {
+    if (byRows) ex.geluInPlace(it.c + lo * n * 4, (hi - lo) * n, tile);
+    else for (let i = 0; i < m; i++) ex.geluInPlace(it.c + (i * n + lo) * 4, hi - lo, tile);
   }
 }

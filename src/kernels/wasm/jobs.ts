@@ -12,7 +12,8 @@
 // units with an atomic counter until none are left, so a thread that runs
 // slower (another process on its core) simply ends up doing fewer.
 
-import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmExports, type GemmItem } from './gemm.js';
+import { attentionJobFrom, runAttentionUnit, type PanelCache } from './attentionKernels.js';
+import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmItem } from './gemm.js';
 import type { KernelExports } from './module.js';
 import { runRows } from './rows.js';
 
@@ -52,7 +53,7 @@ export const slot = {
 export const CONST_TABLE = [2048, CTL_BYTES - 2048] as const;
 if (SLOTS + MAX_THREADS * SLOT_WORDS > CONST_TABLE[0] / 4) throw new Error('control block too small');
 
-export const JobKind = { Gemm: 1, Rows: 2 } as const;
+export const JobKind = { Gemm: 1, Rows: 2, Attention: 3 } as const;
 
 /** A batched GEMM whose operands are in wasm memory (byte addresses and strides). */
 export interface GemmJob {
@@ -70,6 +71,11 @@ export interface GemmJob {
   ldb: number;
   /** Byte address of the bias row, 0 for none. */
   bias: number;
+  /** Byte address of B packed whole ahead of time (a cached weight), 0 for none; shared by all items. */
+  packedB: number;
+  /** C holds an addend; GELU over the finished C. */
+  accumulate: boolean;
+  gelu: boolean;
   transA: boolean;
   transB: boolean;
   batch: number;
@@ -95,6 +101,9 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
     lda: j.lda,
     ldb: j.ldb,
     bias: j.bias,
+    packedB: j.packedB,
+    accumulate: j.accumulate,
+    gelu: j.gelu,
     transA: j.transA,
     transB: j.transB,
     m: j.m,
@@ -103,7 +112,10 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
   };
 }
 
-const gemmFields = ['a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'lda', 'ldb', 'bias', 'transA', 'transB', 'batch', 'm', 'n', 'k', 'byRows', 'chunk'] as const;
+const gemmFields = [
+  'a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'lda', 'ldb', 'bias', 'packedB', 'accumulate', 'gelu',
+  'transA', 'transB', 'batch', 'm', 'n', 'k', 'byRows', 'chunk',
+] as const;
 
 if (gemmFields.length > JOB_WORDS - 1) throw new Error('too many gemm-job fields');
 
@@ -115,7 +127,7 @@ export function writeGemmJob(ctl: Int32Array, j: GemmJob): void {
 function readGemmJob(ctl: Int32Array): GemmJob {
   const j: Record<string, number | boolean> = {};
   gemmFields.forEach((key, i) => (j[key] = ctl[JOB + 1 + i]!));
-  for (const key of ['transA', 'transB', 'byRows'] as const) j[key] = j[key] === 1;
+  for (const key of ['transA', 'transB', 'byRows', 'accumulate', 'gelu'] as const) j[key] = j[key] === 1;
   return j as unknown as GemmJob;
 }
 
@@ -124,6 +136,13 @@ export function writeRowsJob(ctl: Int32Array, params: readonly number[]): void {
   if (params.length > JOB_WORDS - 1) throw new Error('too many row-job parameters');
   ctl[JOB] = JobKind.Rows;
   for (let i = 0; i < params.length; i++) ctl[JOB + 1 + i] = params[i]!;
+}
+
+/** A fused attention job: words from attentionJobWords (attentionKernels.ts). */
+export function writeAttentionJob(ctl: Int32Array, words: readonly number[]): void {
+  if (words.length > JOB_WORDS - 1) throw new Error('too many attention-job parameters');
+  ctl[JOB] = JobKind.Attention;
+  for (let i = 0; i < words.length; i++) ctl[JOB + 1 + i] = words[i]!;
 }
 
 /**
@@ -149,7 +168,7 @@ export const jobGate = {
   },
 };
 
-function runGemmUnit(ex: GemmExports, j: GemmJob, u: number, scratch: number): void {
+function runGemmUnit(ex: KernelExports, j: GemmJob, u: number, scratch: number): void {
   const per = chunksPerItem(j);
   const item = Math.floor(u / per);
   const lo = (u - item * per) * j.chunk;
@@ -163,11 +182,15 @@ export function runShare(ex: KernelExports, ctl: Int32Array, t: number): void {
   const kind = ctl[JOB]!;
   const gemm = kind === JobKind.Gemm ? readGemmJob(ctl) : null;
   const rowParams = Array.from(ctl.subarray(JOB + 1, JOB + JOB_WORDS));
-  if (!gemm && kind !== JobKind.Rows) throw new Error(`unknown wasm job kind ${kind}`);
+  const attention = kind === JobKind.Attention ? attentionJobFrom(rowParams) : null;
+  // a head's packed K and V stay in this thread's scratch while it works on that head
+  const panelCache: PanelCache = { item: -1 };
+  if (!gemm && !attention && kind !== JobKind.Rows) throw new Error(`unknown wasm job kind ${kind}`);
   for (;;) {
     const u = Atomics.add(ctl, NEXT, 1);
     if (u >= total) return;
     if (gemm) runGemmUnit(ex, gemm, u, scratchOf(t));
+    else if (attention) runAttentionUnit(ex, attention, u, scratchOf(t), panelCache);
     else runRows(ex, rowParams, u);
   }
 }

@@ -87,7 +87,7 @@ interface Layout {
   bias: number;
 }
 
-function layout(A: Operand, B: Operand, nb: number, m: number, n: number, sizePacked: number, sharedStride: number, hasBias: boolean): Layout {
+function layout(A: Operand, B: Operand | null, nb: number, m: number, n: number, sizePacked: number, sharedStride: number, hasBias: boolean): Layout {
   let at = 0;
   const copies: Layout['copies'] = [];
   // a span region mirrors its source's alignment mod 64 bytes, so aligned rows stay aligned
@@ -111,19 +111,20 @@ function layout(A: Operand, B: Operand, nb: number, m: number, n: number, sizePa
   };
   let a: Placed;
   let b: Placed;
-  const share = A.span && B.span && A.src === B.src;
+  const share = B !== null && A.span && B.span && A.src === B.src;
   const lenA = share ? spanOf(A, nb) : 0;
   const lenB = share ? spanOf(B, nb) : 0;
-  const lo = Math.min(A.offset, B.offset);
-  const hi = Math.max(A.offset + lenA, B.offset + lenB);
+  const lo = share ? Math.min(A.offset, B.offset) : 0;
+  const hi = share ? Math.max(A.offset + lenA, B.offset + lenB) : 0;
   if (share && hi - lo <= lenA + lenB + 1024) {
     const addr = spanRegion(lo, hi - lo);
     copies.push([{ ...A, offset: lo }, addr, lo, hi - lo]);
     a = { addr: addr + (A.offset - lo) * 4, stride: A.stride * 4, ld: A.ld };
-    b = { addr: addr + (B.offset - lo) * 4, stride: B.stride * 4, ld: B.ld };
+    b = { addr: addr + (B!.offset - lo) * 4, stride: B!.stride * 4, ld: B!.ld };
   } else {
     a = place(A);
-    b = place(B);
+    // a resident B (already packed) needs no copy
+    b = B ? place(B) : { addr: 0, stride: 0, ld: 0 };
   }
   const c = align64(at);
   at = c + nb * m * n * 4;
@@ -148,9 +149,11 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
   // Split C along its longer side; the operand spanning the other side is
   // shared by all chunks and packed once up front (A for column chunks).
   const byRows = m > n;
+  // a constant B shared by all items stays packed in wasm memory between calls
+  const packedB = p.constantB && (p.strideB === 0 || batch === 1) ? residentB(rt, b, p.bOffset, ldb, p.transB, n, k) : 0;
   const sharedStride = byRows ? p.strideB : p.strideA;
   const sizeC = m * n;
-  const sizePacked = packedBytes(m, n, k, byRows) / 4;
+  const sizePacked = byRows && packedB ? 0 : packedBytes(m, n, k, byRows) / 4;
   const opA = { src: a, offset: p.aOffset, stride: p.strideA, rows: p.transA ? k : m, cols: p.transA ? m : k, ld: lda };
   const opB = { src: b, offset: p.bOffset, stride: p.strideB, rows: p.transB ? n : k, cols: p.transB ? k : n, ld: ldb };
   const A: Operand = { ...opA, span: chooseSpan(opA, batch) };
@@ -158,7 +161,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
   const plan = (b0: number, nb: number): Layout =>
     layout(
       { ...A, offset: A.offset + b0 * A.stride },
-      { ...B, offset: B.offset + b0 * B.stride },
+      packedB ? null : { ...B, offset: B.offset + b0 * B.stride },
       nb, m, n, sizePacked, sharedStride, !!bias,
     );
   // items per pass: all of them unless that would pass 1 GiB
@@ -184,13 +187,16 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
       a: base + L.a.addr,
       b: base + L.b.addr,
       c: base + L.c,
-      packed: base + L.packed,
+      packed: byRows && packedB ? packedB : base + L.packed,
       strideA: L.a.stride,
       strideB: L.b.stride,
       stridePacked: sharedStride ? sizePacked * 4 : 0,
       lda: L.a.ld,
       ldb: L.b.ld,
       bias: bias ? base + L.bias : 0,
+      packedB,
+      accumulate: !!p.accumulate,
+      gelu: p.epilogue === 'gelu',
       transA: p.transA,
       transB: p.transB,
       batch: nb,
@@ -207,12 +213,38 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
         const bo = p.biasOffset ?? 0;
         mem.set(bias.subarray(bo, bo + n), (base + L.bias) / 4);
       }
-      for (let i = 0; i < (sharedStride ? nb : 1); i++) prepack(rt.ex, gemmItem(job, i), byRows);
+      if (p.accumulate) mem.set(c.subarray(p.cOffset + b0 * sizeC, p.cOffset + (b0 + nb) * sizeC), (base + L.c) / 4);
+      if (!(byRows && packedB)) for (let i = 0; i < (sharedStride ? nb : 1); i++) prepack(rt.ex, gemmItem(job, i), byRows);
       writeGemmJob(rt.ctl, job);
     });
     const mem = rt.f32(L.bytes);
     c.set(mem.subarray(job.c / 4, job.c / 4 + nb * sizeC), p.cOffset + b0 * sizeC);
   }
+}
+
+/**
+ * Byte address of B packed whole (prepack's by-rows layout) in the resident
+ * region, packing it on first use; 0 when it does not fit there.
+ */
+function residentB(rt: Runtime, b: Float32Array, offset: number, ldb: number, transB: boolean, n: number, k: number): number {
+  const key = `${offset}:${ldb}:${transB ? 1 : 0}:${n}:${k}`;
+  const found = rt.resident.find(b, key);
+  if (found !== undefined) return found;
+  const bytes = packedBytes(0, n, k, true);
+  const addr = rt.resident.reserve(b, key, bytes);
+  if (addr === null) return 0;
+  // copy B's footprint in after the region, then pack it into the region
+  const span = ((transB ? n : k) - 1) * ldb + (transB ? k : n);
+  try {
+    const mem = rt.f32(span * 4);
+    const at = rt.base;
+    mem.set(b.subarray(offset, offset + span), at / 4);
+    prepack(rt.ex, { a: 0, b: at, c: 0, packed: addr, lda: 0, ldb, bias: 0, packedB: 0, accumulate: false, gelu: false, transA: false, transB, m: 0, n, k }, true);
+  } catch (e) {
+    rt.resident.drop(b, key, bytes);
+    throw e;
+  }
+  return addr;
 }
 
 /**

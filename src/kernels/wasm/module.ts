@@ -1,6 +1,7 @@
 // Assembles the one wasm module every thread instantiates over the same
 // linear memory, and instantiates it.
 
+import { emitAttention, type AttentionExports } from './attentionKernels.js';
 import { ModuleBuilder } from './emit.js';
 import { emitGemm, type GemmExports } from './gemm.js';
 import { emitGelu, type GeluExports } from './gelu.js';
@@ -11,13 +12,14 @@ import { emitRowKernels, type RowExports } from './rows.js';
 export const MAX_PAGES = 16384;
 export const PAGE_BYTES = 65536;
 
-export type KernelExports = GemmExports & RowExports & GeluExports;
+export type KernelExports = GemmExports & RowExports & GeluExports & AttentionExports;
 
 export function buildModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: MAX_PAGES, shared, constants: CONST_TABLE });
   emitGemm(mb);
   emitRowKernels(mb);
   emitGelu(mb);
+  emitAttention(mb);
   return mb.bytes();
 }
 

@@ -10,7 +10,8 @@ import type { GeluExports } from './gelu.js';
 export interface RowExports {
   softmax(x: number, y: number, r0: number, r1: number, cols: number): void;
   softmaxBackward(y: number, dy: number, dx: number, r0: number, r1: number, cols: number): void;
-  layerNorm(x: number, y: number, rstd: number, r0: number, r1: number, cols: number, eps: number): void;
+  /** wb: 0, or the address of weight then bias (cols floats each) for y = xhat * weight + bias. */
+  layerNorm(x: number, y: number, rstd: number, r0: number, r1: number, cols: number, eps: number, wb: number): void;
   layerNormBackward(y: number, rstd: number, dy: number, dx: number, r0: number, r1: number, cols: number): void;
 }
 
@@ -48,7 +49,7 @@ export function exp4(f: Func, x: Local, t: Local, r: Local, under: Local): void 
 }
 
 /** Helpers shared by the row kernels of one function. */
-class RowEmitter {
+export class RowEmitter {
   readonly j: Local;
   readonly vecEnd: Local;
   readonly rowBytes: Local;
@@ -159,9 +160,11 @@ function emitSoftmaxBackward(mb: ModuleBuilder): void {
 }
 
 function emitLayerNorm(mb: ModuleBuilder): void {
-  const f = mb.func('layerNorm', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32']);
-  const [x, y, rstd, r0, r1, cols, eps] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local];
+  const f = mb.func('layerNorm', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32']);
+  const [x, y, rstd, r0, r1, cols, eps, wb] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local, Local];
   const e = new RowEmitter(f, cols);
+  const bp = f.local('i32');
+  f.set(bp, f.i32Add(f.get(wb), f.get(e.rowBytes))); // the bias follows the weight
   const [r, xr, yr] = [f.local('i32'), f.local('i32'), f.local('i32')];
   const [acc, mv, d, rv] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
   const [mean, vs, rs, inv, ds] = [f.local('f32'), f.local('f32'), f.local('f32'), f.local('f32'), f.local('f32')];
@@ -188,11 +191,28 @@ function emitLayerNorm(mb: ModuleBuilder): void {
     });
     f.set(rs, f.f32Div(f.f32(1), f.f32Sqrt(f.f32Add(f.f32Mul(f.get(vs), f.get(inv)), f.get(eps)))));
     f.f32Store(f.i32Add(f.get(rstd), f.i32Shl(f.get(r), f.i32(2))), f.get(rs));
-    // y = (x - mean) * rstd
+    // y = (x - mean) * rstd [* weight + bias]
     f.set(rv, f.f32x4Splat(f.get(rs)));
-    e.cols(
-      () => f.v128Store(e.at(yr), f.f32x4Mul(f.f32x4Sub(f.v128Load(e.at(xr)), f.get(mv)), f.get(rv))),
-      () => f.f32Store(e.at(yr), f.f32Mul(f.f32Sub(f.f32Load(e.at(xr)), f.get(mean)), f.get(rs))),
+    f.if(
+      f.get(wb),
+      () =>
+        e.cols(
+          () =>
+            f.v128Store(
+              e.at(yr),
+              f.f32x4Add(f.f32x4Mul(f.f32x4Mul(f.f32x4Sub(f.v128Load(e.at(xr)), f.get(mv)), f.get(rv)), f.v128Load(e.at(wb))), f.v128Load(e.at(bp))),
+            ),
+          () =>
+            f.f32Store(
+              e.at(yr),
+              f.f32Add(f.f32Mul(f.f32Mul(f.f32Sub(f.f32Load(e.at(xr)), f.get(mean)), f.get(rs)), f.f32Load(e.at(wb))), f.f32Load(e.at(bp))),
+            ),
+        ),
+      () =>
+        e.cols(
+          () => f.v128Store(e.at(yr), f.f32x4Mul(f.f32x4Sub(f.v128Load(e.at(xr)), f.get(mv)), f.get(rv))),
+          () => f.f32Store(e.at(yr), f.f32Mul(f.f32Sub(f.f32Load(e.at(xr)), f.get(mean)), f.get(rs))),
+        ),
     );
   });
 }
@@ -265,7 +285,7 @@ export function runRows(ex: RowExports & GeluExports, q: readonly number[], u: n
   else if (op === RowOp.SoftmaxBackward) ex.softmaxBackward(p0, p1, p2, r0, r1, cols);
   else if (op === RowOp.LayerNorm) {
     bits[0] = epsBits;
-    ex.layerNorm(p0, p1, p2, r0, r1, cols, asFloat[0]!);
+    ex.layerNorm(p0, p1, p2, r0, r1, cols, asFloat[0]!, p3);
   } else if (op === RowOp.LayerNormBackward) ex.layerNormBackward(p0, p1, p2, p3, r0, r1, cols);
   else if (op === RowOp.Gelu) ex.gelu(p0, p1, r0, r1);
   else if (op === RowOp.GeluBackward) ex.geluBackward(p0, p1, p2, r0, r1);

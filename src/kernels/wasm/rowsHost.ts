@@ -34,6 +34,8 @@ interface Slot {
   data: Float32Array;
   width: number;
   out: boolean;
+  /** The same `width` floats for every row (e.g. a layer norm's weight and bias), copied in once. */
+  shared?: boolean;
 }
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
@@ -43,12 +45,13 @@ const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
  * parameter order; units of rows are multiples of `granule` rows.
  */
 function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot[], eps = 0, granule = 1): void {
-  const bytesPerRow = slots.reduce((s, x) => s + x.width * 4, 0);
+  const bytesPerRow = slots.reduce((s, x) => s + (x.shared ? 0 : x.width * 4), 0);
+  const sharedBytes = slots.reduce((s, x) => s + (x.shared ? x.width * 4 : 0), 0);
   // chunks of rows that fit in memory (everything, in practice)
-  const chunk = Math.max(1, Math.min(rows, Math.floor((rt.maxBytes - 64 * slots.length) / bytesPerRow)));
+  const chunk = Math.max(1, Math.min(rows, Math.floor((rt.maxBytes - 64 * slots.length - sharedBytes) / bytesPerRow)));
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const nr = Math.min(chunk, rows - r0);
-    const sizes = slots.map((x) => align64(nr * x.width * 4));
+    const sizes = slots.map((x) => align64((x.shared ? 1 : nr) * x.width * 4));
     const bytes = sizes.reduce((a, b) => a + b, 0);
     const ptrs: number[] = [];
     let at = rt.base;
@@ -62,7 +65,8 @@ function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot
     rt.run(Math.ceil(nr / perUnit), threads, () => {
       const mem = rt.f32(bytes);
       slots.forEach((x, i) => {
-        if (!x.out) mem.set(x.data.subarray(r0 * x.width, (r0 + nr) * x.width), ptrs[i]! / 4);
+        if (x.shared) mem.set(x.data.subarray(0, x.width), ptrs[i]! / 4);
+        else if (!x.out) mem.set(x.data.subarray(r0 * x.width, (r0 + nr) * x.width), ptrs[i]! / 4);
       });
       const params = [...ptrs];
       while (params.length < 4) params.push(0);
@@ -91,20 +95,25 @@ export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, 
   ]);
 }
 
-export function wasmLayerNorm(rt: Runtime, x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number): void {
-  if (!isF32(x) || !isF32(y) || !isF32(rstd) || rows * cols < MIN_ELEMS) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps);
-  runRowCall(
-    rt,
-    RowOp.LayerNorm,
-    rows,
-    cols,
-    [
-      { data: x, width: cols, out: false },
-      { data: y, width: cols, out: true },
-      { data: rstd, width: 1, out: true },
-    ],
-    eps,
-  );
+export function wasmLayerNorm(
+  rt: Runtime, x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number,
+  weight?: TypedArray | null, bias?: TypedArray | null,
+): void {
+  const plain = !isF32(x) || !isF32(y) || !isF32(rstd) || (weight && !isF32(weight)) || (bias && !isF32(bias));
+  if (plain || rows * cols < MIN_ELEMS) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps, weight, bias);
+  const slots: Slot[] = [
+    { data: x, width: cols, out: false },
+    { data: y, width: cols, out: true },
+    { data: rstd, width: 1, out: true },
+  ];
+  if (weight) {
+    // the kernel reads the weight and then the bias from one place
+    const wb = new Float32Array(2 * cols);
+    wb.set(weight.subarray(0, cols));
+    if (bias) wb.set(bias.subarray(0, cols), cols);
+    slots.push({ data: wb, width: 2 * cols, out: false, shared: true });
+  }
+  runRowCall(rt, RowOp.LayerNorm, rows, cols, slots, eps);
 }
 
 export function wasmLayerNormBackward(rt: Runtime, y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {

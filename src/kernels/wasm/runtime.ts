@@ -5,6 +5,7 @@
 import { CTL_BYTES, dataBase, jobGate, runShare } from './jobs.js';
 import { MAX_PAGES, PAGE_BYTES, compileModule, instantiate, type KernelExports } from './module.js';
 import { WorkerPool, poolSupported } from './pool.js';
+import { ResidentMatrices } from './resident.js';
 
 export class Runtime {
   readonly memory: WebAssembly.Memory;
@@ -13,12 +14,12 @@ export class Runtime {
   private view: Float32Array;
   /** The control block; re-created with the view, as growing a non-shared memory detaches its buffer. */
   ctl: Int32Array;
-  /** First byte free for operands. */
-  readonly base: number;
+  /** Packed constant matrices, kept between calls at the start of the operand area. */
+  readonly resident: ResidentMatrices;
 
-  constructor(threads: number, workerScript: URL) {
+  constructor(threads: number, workerScript: URL, residentCapBytes?: number) {
     const usePool = threads > 1 && poolSupported();
-    this.base = dataBase(usePool ? threads : 1);
+    this.resident = new ResidentMatrices(dataBase(usePool ? threads : 1), residentCapBytes);
     const initialPages = Math.ceil(this.base / PAGE_BYTES) + 16;
     this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: usePool });
     const module = compileModule(usePool);
@@ -26,6 +27,11 @@ export class Runtime {
     this.ctl = new Int32Array(this.memory.buffer, 0, CTL_BYTES / 4);
     this.view = new Float32Array(this.memory.buffer);
     this.pool = usePool ? new WorkerPool(module, this.memory, threads - 1, workerScript) : null;
+  }
+
+  /** First byte free for a call's operands (after the resident matrices). */
+  get base(): number {
+    return this.resident.start + this.resident.used;
   }
 
   /** Largest operand area the memory can ever hold. */

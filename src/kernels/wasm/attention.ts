@@ -1,0 +1,75 @@
+// Host side of the fused attention (see attentionKernels.ts): copy qkv into
+// wasm memory once, run one job over the threads, copy attn and out back.
+// Replaces, per call, a strided scaling pass over q, two batched GEMM calls
+// and a softmax call (each copying in and out) and the permute copy of O.
+
+import type { TypedArray } from '../../tensor/dtype.js';
+import { jsBackend } from '../js.js';
+import { attentionJobWords, panelsFit, streamingFits, type AttentionJob } from './attentionKernels.js';
+import { MC, MR } from './gemm.js';
+import { writeAttentionJob } from './jobs.js';
+import type { Runtime } from './runtime.js';
+
+/** Below this many multiply-adds the reference kernel beats the fixed cost of a wasm call (as for matmul). */
+const MIN_MACS = 2048;
+/** Below this many a second thread does not pay off (as for matmul: ~20 us of work). */
+const PARALLEL_MIN_MACS = 1 << 19;
+
+const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+export interface WasmAttentionOptions {
+  /** Force packing K and V per block instead of once per head and thread (tests the path large inputs take). */
+  streamPanels?: boolean;
+}
+
+export function wasmAttention(
+  rt: Runtime, qkv: TypedArray, out: TypedArray, attn: TypedArray,
+  batch: number, tokens: number, heads: number, headDim: number, scale: number,
+  opts: WasmAttentionOptions = {},
+): void {
+  const reference = (): void => jsBackend.attention(qkv, out, attn, batch, tokens, heads, headDim, scale);
+  if (!(qkv instanceof Float32Array && out instanceof Float32Array && attn instanceof Float32Array)) return reference();
+  if (batch <= 0 || tokens <= 0 || heads <= 0) return;
+  const macsPerItem = 2 * heads * tokens * tokens * headDim;
+  if (batch * macsPerItem < MIN_MACS) return reference(); // includes headDim = 0
+  const cachePanels = !opts.streamPanels && panelsFit(tokens, headDim);
+  if (!cachePanels && !streamingFits(headDim)) return reference(); // a head wider than ~960 columns
+
+  const d = heads * headDim;
+  const qkvFloats = tokens * 3 * d;
+  const attnFloats = heads * tokens * tokens;
+  const outFloats = tokens * d;
+  const bytesFor = (items: number): number => align64(items * qkvFloats * 4) + align64(items * attnFloats * 4) + items * outFloats * 4;
+  // batch items per pass: all of them unless that would pass 1 GiB
+  let itemsPerPass = Math.max(1, Math.min(batch, Math.floor(rt.maxBytes / bytesFor(1))));
+  while (itemsPerPass > 1 && bytesFor(itemsPerPass) > rt.maxBytes) itemsPerPass--;
+  if (bytesFor(itemsPerPass) > rt.maxBytes) return reference();
+
+  // Query rows per unit: equal blocks of at most MC rows (one packed A block),
+  // whole micro-panels; e.g. 197 tokens -> 4 blocks of 52, so ViT-Ti's 3
+  // heads give 12 units to share between two threads.
+  const blocks = Math.ceil(tokens / MC);
+  const blockRows = Math.ceil(Math.ceil(tokens / blocks) / MR) * MR;
+  const blocksPerItem = Math.ceil(tokens / blockRows);
+
+  for (let b0 = 0; b0 < batch; b0 += itemsPerPass) {
+    const nb = Math.min(itemsPerPass, batch - b0);
+    const qkvAt = rt.base;
+    const attnAt = qkvAt + align64(nb * qkvFloats * 4);
+    const outAt = attnAt + align64(nb * attnFloats * 4);
+    const job: AttentionJob = {
+      qkv: qkvAt, attn: attnAt, out: outAt,
+      batch: nb, tokens, heads, headDim, scale,
+      blockRows, blocksPerItem, cachePanels,
+    };
+    const threads = nb * macsPerItem < PARALLEL_MIN_MACS ? 1 : rt.threads;
+    rt.run(nb * heads * blocksPerItem, threads, () => {
+      const mem = rt.f32(bytesFor(nb));
+      mem.set(qkv.subarray(b0 * qkvFloats, (b0 + nb) * qkvFloats), qkvAt / 4);
+      writeAttentionJob(rt.ctl, attentionJobWords(job));
+    });
+    const mem = rt.f32(bytesFor(nb));
+    attn.set(mem.subarray(attnAt / 4, attnAt / 4 + nb * attnFloats), b0 * attnFloats);
+    out.set(mem.subarray(outAt / 4, outAt / 4 + nb * outFloats), b0 * outFloats);
+  }
+}

@@ -1,0 +1,204 @@
+// Fused multi-head attention in wasm, built from the GEMM routines (gemm.ts)
+// plus one emitted function: an in-place softmax of scaled scores. A unit of
+// an attention job is one block of query rows of one head of one batch item,
+// and runs start to end on one thread:
+//   S rows = Q rows K^T   (macro straight into the rows of attn, ldc = tokens)
+//   P rows = softmax(scale * S rows), in place
+//   O rows = P rows V     (macro straight into out's column block of the head, ldc = D)
+// so nothing is copied between the steps and the heads are merged for free.
+// K and V are read in place from the fused qkv rows (row distance 3D).
+
+import type { Local, ModuleBuilder } from './emit.js';
+import { GEMM_SCRATCH_BYTES, KC, MC, MR, NR, type GemmExports } from './gemm.js';
+import { RowEmitter, exp4 } from './rows.js';
+
+export interface AttentionExports {
+  /** Rows [r0, r1) of contiguous [rows, cols] x, in place: x = softmax(scale * x) per row. */
+  scaledSoftmax(x: number, r0: number, r1: number, cols: number, scale: number): void;
+}
+
+/**
+ * The rows are scored as m = max(scale * x), then exp(scale * x - m): both
+ * products are rounded alike, so every exponent is <= 0 (stable), and folding
+ * the scale in here costs one multiply in passes that are bound by exp anyway,
+ * where scaling q or the scores would cost a pass of its own.
+ */
+function emitScaledSoftmax(mb: ModuleBuilder): void {
+  const f = mb.func('scaledSoftmax', ['i32', 'i32', 'i32', 'i32', 'f32']);
+  const [x, r0, r1, cols, scale] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const e = new RowEmitter(f, cols);
+  const [r, xr] = [f.local('i32'), f.local('i32')];
+  const [acc, v, n, t, under, sv, mv] = [0, 1, 2, 3, 4, 5, 6].map(() => f.local('v128')) as [Local, Local, Local, Local, Local, Local, Local];
+  const [mx, s] = [f.local('f32'), f.local('f32')];
+  f.set(sv, f.f32x4Splat(f.get(scale)));
+  f.hoistConstants(() => e.rows(r, r0, r1, [[xr, x]], () => {
+    // row max of the scaled scores
+    f.set(acc, f.f32x4Const(-Infinity));
+    e.cols(() => f.set(acc, f.f32x4Pmax(f.get(acc), f.f32x4Mul(f.v128Load(e.at(xr)), f.get(sv)))), null);
+    f.set(mx, e.reduce(acc, 'max'));
+    e.cols(null, () => f.set(mx, f.f32Max(f.get(mx), f.f32Mul(f.f32Load(e.at(xr)), f.get(scale)))));
+    // x = exp(scale * x - max), summed
+    f.set(mv, f.f32x4Splat(f.get(mx)));
+    f.set(acc, f.f32x4Const(0));
+    e.cols(
+      () => {
+        f.set(v, f.f32x4Sub(f.f32x4Mul(f.v128Load(e.at(xr)), f.get(sv)), f.get(mv)));
+        exp4(f, v, n, t, under);
+        f.v128Store(e.at(xr), f.get(v));
+        f.set(acc, f.f32x4Add(f.get(acc), f.get(v)));
+      },
+      null,
+    );
+    f.set(s, e.reduce(acc, 'add'));
+    e.cols(null, () => {
+      f.set(v, f.f32x4Splat(f.f32Sub(f.f32Mul(f.f32Load(e.at(xr)), f.get(scale)), f.get(mx))));
+      exp4(f, v, n, t, under);
+      f.f32Store(e.at(xr), f.f32x4ExtractLane(f.get(v), 0));
+      f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(v), 0)));
+    });
+    // normalise
+    f.set(s, f.f32Div(f.f32(1), f.get(s)));
+    f.set(v, f.f32x4Splat(f.get(s)));
+    e.cols(
+      () => f.v128Store(e.at(xr), f.f32x4Mul(f.v128Load(e.at(xr)), f.get(v))),
+      () => f.f32Store(e.at(xr), f.f32Mul(f.f32Load(e.at(xr)), f.get(s))),
+    );
+  }));
+}
+
+/** Add the attention functions (see AttentionExports) to a module. */
+export function emitAttention(mb: ModuleBuilder): void {
+  emitScaledSoftmax(mb);
+}
+
+/** An attention job with its operands in wasm memory (byte addresses). */
+export interface AttentionJob {
+  /** [batch, tokens, 3D] q|k|v rows. */
+  qkv: number;
+  /** [batch, heads, tokens, tokens] output. */
+  attn: number;
+  /** [batch, tokens, D] output. */
+  out: number;
+  batch: number;
+  tokens: number;
+  heads: number;
+  headDim: number;
+  scale: number;
+  /** Query rows per unit; units run over (batch item, head, row block). */
+  blockRows: number;
+  blocksPerItem: number;
+  /** Pack a head's K and V once per thread and keep them in its scratch (else pack per block of k). */
+  cachePanels: boolean;
+}
+
+const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
+
+// Thread scratch layout (bytes from its start): a packed A block (Q or P rows,
+// MC x KC), the micro-kernel's edge tile, then K and V panels.
+const A_BLOCK_BYTES = MC * KC * 4;
+const TILE_BYTES = MR * NR * 4;
+const PANELS_OFFSET = A_BLOCK_BYTES + TILE_BYTES;
+/** Floats available for packed K and V panels. */
+export const PANEL_FLOATS = Math.floor((GEMM_SCRATCH_BYTES - PANELS_OFFSET) / 4);
+
+/** Whether one head's packed K and V fit the scratch together, so a thread packs them once per head. */
+export function panelsFit(tokens: number, headDim: number): boolean {
+  return roundUp(tokens, NR) * headDim + roundUp(headDim, NR) * tokens <= PANEL_FLOATS;
+}
+
+/** Columns of K packed at a time when the panels are not cached (whole panels of KC deep). */
+const STREAM_COLS = Math.floor(PANEL_FLOATS / (KC * NR)) * NR;
+
+/** Whether the uncached path can run at all: one KC-deep block of V panels must fit. */
+export function streamingFits(headDim: number): boolean {
+  return STREAM_COLS >= NR && roundUp(headDim, NR) * KC <= PANEL_FLOATS;
+}
+
+const fields = ['qkv', 'attn', 'out', 'batch', 'tokens', 'heads', 'headDim', 'scale', 'blockRows', 'blocksPerItem', 'cachePanels'] as const;
+
+const bits = new Int32Array(1);
+const asFloat = new Float32Array(bits.buffer);
+
+/** The job as Int32 words for the control block (the scale as float32 bits). */
+export function attentionJobWords(j: AttentionJob): number[] {
+  return fields.map((key) => {
+    if (key === 'scale') {
+      asFloat[0] = j.scale;
+      return bits[0]!;
+    }
+    return +j[key];
+  });
+}
+
+export function attentionJobFrom(words: readonly number[]): AttentionJob {
+  const j: Record<string, number | boolean> = {};
+  fields.forEach((key, i) => (j[key] = words[i]! | 0));
+  bits[0] = j['scale'] as number;
+  j['scale'] = asFloat[0]!;
+  j['cachePanels'] = j['cachePanels'] === 1;
+  return j as unknown as AttentionJob;
+}
+
+/** Which head's K and V panels a thread's scratch holds, within one job (-1: none). */
+export interface PanelCache {
+  item: number;
+}
+
+/** Unit u of an attention job, on the thread whose scratch starts at `scratch`. */
+export function runAttentionUnit(ex: GemmExports & AttentionExports, j: AttentionJob, u: number, scratch: number, cache: PanelCache): void {
+  const { tokens: n, heads, headDim: hd } = j;
+  const d = heads * hd;
+  const ld = 3 * d;
+  const item = Math.floor(u / j.blocksPerItem); // b * heads + h
+  const r0 = (u - item * j.blocksPerItem) * j.blockRows;
+  const r1 = Math.min(n, r0 + j.blockRows);
+  const b = Math.floor(item / heads);
+  const h = item - b * heads;
+  const q = j.qkv + (b * n * ld + h * hd) * 4;
+  const k = q + d * 4;
+  const v = q + 2 * d * 4;
+  const scores = j.attn + item * n * n * 4;
+  const out = j.out + (b * n * d + h * hd) * 4;
+  const aBlock = scratch;
+  const tile = scratch + A_BLOCK_BYTES;
+  const panels = scratch + PANELS_OFFSET;
+  // cached layout as prepack() writes it: k block pc at width * pc floats
+  const kWidth = roundUp(n, NR);
+  const vWidth = roundUp(hd, NR);
+  const vPanels = panels + kWidth * hd * 4;
+  if (j.cachePanels && cache.item !== item) {
+    for (let pc = 0; pc < hd; pc += KC) ex.packB_t(k, ld, 0, n, pc, Math.min(KC, hd - pc), panels + kWidth * pc * 4);
+    for (let pc = 0; pc < n; pc += KC) ex.packB_n(v, ld, 0, hd, pc, Math.min(KC, n - pc), vPanels + vWidth * pc * 4);
+    cache.item = item;
+  }
+  for (let ic = r0; ic < r1; ic += MC) {
+    const mc = Math.min(MC, r1 - ic);
+    const sRows = scores + ic * n * 4;
+    // S = Q K^T, K being B transposed: stored [tokens, hd]
+    for (let pc = 0; pc < hd; pc += KC) {
+      const kc = Math.min(KC, hd - pc);
+      const accum = pc > 0 ? 1 : 0;
+      ex.packA_n(q, ld, ic, mc, pc, kc, aBlock);
+      if (j.cachePanels) ex.macro(aBlock, panels + kWidth * pc * 4, sRows, n, mc, n, kc, accum, tile, 0);
+      else {
+        for (let jc = 0; jc < n; jc += STREAM_COLS) {
+          const nc = Math.min(STREAM_COLS, n - jc);
+          ex.packB_t(k, ld, jc, nc, pc, kc, panels);
+          ex.macro(aBlock, panels, sRows + jc * 4, n, mc, nc, kc, accum, tile, 0);
+        }
+      }
+    }
+    ex.scaledSoftmax(sRows, 0, mc, n, j.scale);
+    // O = P V, into the head's columns of out
+    for (let pc = 0; pc < n; pc += KC) {
+      const kc = Math.min(KC, n - pc);
+      ex.packA_n(scores, n, ic, mc, pc, kc, aBlock);
+      let vBlock = vPanels + vWidth * pc * 4;
+      if (!j.cachePanels) {
+        ex.packB_n(v, ld, 0, hd, pc, kc, panels);
+        vBlock = panels;
+      }
+      ex.macro(aBlock, vBlock, out + ic * d * 4, d, mc, hd, kc, pc > 0 ? 1 : 0, tile, 0);
+    }
+  }
+}

@@ -5,6 +5,7 @@ import { jsBackend } from '../src/kernels/js.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
 import { ModuleBuilder } from '../src/kernels/wasm/emit.js';
 import { buildModuleBytes, instantiate } from '../src/kernels/wasm/module.js';
+import { relaxedSimdAvailable } from '../src/kernels/wasm/features.js';
 import { erf } from '../src/tensor/erf.js';
 import { relErr } from './support/fixtures.js';
 
@@ -26,6 +27,38 @@ test('emitted module validates (shared and unshared memory)', () => {
   assert.ok(WebAssembly.validate(buildModuleBytes(false)));
   assert.ok(WebAssembly.validate(buildModuleBytes(true)));
 });
+
+test('relaxed SIMD: available under Node (enabled at run time on Node 20), and the FMA module validates', () => {
+  if (process.env['CDAM_WASM_RELAXED'] === '0') {
+    console.log('  (skipped: CDAM_WASM_RELAXED=0 keeps relaxed SIMD off)');
+    return;
+  }
+  assert.ok(relaxedSimdAvailable());
+  assert.ok(WebAssembly.validate(buildModuleBytes(true, true)));
+  assert.is(backends[1]!.fma, true, 'the default backend uses the FMA kernel');
+});
+
+// Both micro-kernels, whichever is the default: fused multiply-add and separate mul + add.
+for (const fma of [true, false]) {
+  test(`matmul with the ${fma ? 'FMA' : 'mul + add'} micro-kernel matches the reference`, () => {
+    if (fma && !relaxedSimdAvailable()) {
+      console.log('  (skipped: this runtime has no relaxed SIMD)');
+      return;
+    }
+    const be = createWasmBackend({ threads: 2, fma });
+    try {
+      assert.is(be.fma, fma);
+      for (const [m, n, k] of [[131, 150, 77], [197, 576, 192], [70, 40, 600], [7, 9, 300]] as const) {
+        for (const [transA, transB] of [[false, false], [true, true], [false, true]] as const) {
+          const err = runCase(be, { m, n, k, transA, transB, batch: 2, strideA: 'packed', strideB: 'zero', bias: true });
+          assert.ok(err < 1e-5, `m=${m} n=${n} k=${k} transA=${transA} transB=${transB}: rel error ${err}`);
+        }
+      }
+    } finally {
+      be.dispose();
+    }
+  });
+}
 
 test('emitter: LEB128 constants and structured control flow', () => {
   // f(x) = sum of i for i < x, plus a large negative constant, to exercise signed LEB128

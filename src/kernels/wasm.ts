@@ -16,6 +16,8 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Cap on the packed constant matrices kept between calls (default RESIDENT_CAP_BYTES, 384 MiB). */
   residentCapBytes?: number;
+  /** Fused multiply-adds in the GEMM (relaxed SIMD); default: where the runtime has it (wasm/features.ts). */
+  fma?: boolean;
 }
 
 /** Every kernel of the interface (backend.ts), in WebAssembly. */
@@ -25,6 +27,8 @@ export interface WasmBackend extends Kernels {
   readonly matmulExtended: true;
   /** Threads that actually take part in parallel work (1 if workers are unavailable). */
   readonly threads: number;
+  /** Whether the GEMM uses relaxed SIMD's fused multiply-add. */
+  readonly fma: boolean;
   /** Bytes of packed constant matrices held now, and how often that store was emptied. */
   residentStats(): { bytes: number; resets: number };
   /** Terminate the worker threads (they never keep the process alive anyway). */
@@ -33,13 +37,14 @@ export interface WasmBackend extends Kernels {
 
 export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
-  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url), opts.residentCapBytes);
+  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url), opts.residentCapBytes, opts.fma);
   return {
     name: 'wasm',
     matmulExtended: true,
     get threads() {
       return rt.threads;
     },
+    fma: rt.fma,
     matmul: (p) => wasmMatmul(rt, p, jsBackend.matmul),
     softmax: (x, y, rows, cols) => wasmSoftmax(rt, x, y, rows, cols),
     softmaxBackward: (y, dy, dx, rows, cols) => wasmSoftmaxBackward(rt, y, dy, dx, rows, cols),

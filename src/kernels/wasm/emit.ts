@@ -261,6 +261,10 @@ export class Func {
   f32x4Mul(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.f32x4Mul);
   }
+  /** a * b + c, fused or not as the hardware likes (relaxed SIMD). */
+  f32x4RelaxedMadd(_a: Ex, _b: Ex, _c: Ex): Ex {
+    this.simd(0x105);
+  }
   f32x4Div(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.f32x4Div);
   }

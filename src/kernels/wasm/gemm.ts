@@ -1,7 +1,8 @@
 // Float32 GEMM in WebAssembly SIMD, GotoBLAS style: B is packed into panels
 // NR columns wide and A into micro-panels MR rows tall, each k-major, so the
 // micro-kernel reads both with unit stride; a 4x8 register tile (eight f32x4
-// accumulators) is updated with f32x4.mul + f32x4.add per k step. The packing
+// accumulators) is updated with f32x4.mul + f32x4.add per k step, or with one
+// f32x4.relaxed_madd where the runtime has relaxed SIMD (features.ts). The packing
 // routines take the operands' row distance (lda/ldb), so row-strided views
 // (e.g. the q/k/v column blocks of a fused qkv output) pack straight from a
 // copy of their footprint. A bias row is fused by starting the accumulators
@@ -149,7 +150,7 @@ function emitPack(mb: ModuleBuilder, name: string, W: number, strided: boolean):
  * straight to C; edge tiles (mr < MR or nr < NR) go through a scratch tile.
  * A non-zero `bias` points at NR floats that start every row's accumulators.
  */
-function emitKernel(mb: ModuleBuilder): Func {
+function emitKernel(mb: ModuleBuilder, fma: boolean): Func {
   const f = mb.func('kernel', i32s(10));
   const [ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f.param(i)) as Local[] as [
     Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
@@ -177,7 +178,8 @@ function emitKernel(mb: ModuleBuilder): Func {
         f.set(av, f.load32Splat(f.get(ap), r * 4));
         for (let h = 0; h < 2; h++) {
           const a = acc[r * 2 + h]!;
-          f.set(a, f.f32x4Add(f.get(a), f.f32x4Mul(f.get(av), f.get(bv[h]!))));
+          if (fma) f.set(a, f.f32x4RelaxedMadd(f.get(av), f.get(bv[h]!), f.get(a)));
+          else f.set(a, f.f32x4Add(f.get(a), f.f32x4Mul(f.get(av), f.get(bv[h]!))));
         }
       }
       f.set(ap, f.i32Add(f.get(ap), f.i32(MR * 4)));
@@ -263,12 +265,12 @@ function emitMacro(mb: ModuleBuilder, kernel: Func): void {
 }
 
 /** Add the GEMM functions (see GemmExports) to a module. */
-export function emitGemm(mb: ModuleBuilder): void {
+export function emitGemm(mb: ModuleBuilder, opts: { fma: boolean }): void {
   emitPack(mb, 'packA_n', MR, true);
   emitPack(mb, 'packA_t', MR, false);
   emitPack(mb, 'packB_n', NR, false);
   emitPack(mb, 'packB_t', NR, true);
-  emitMacro(mb, emitKernel(mb));
+  emitMacro(mb, emitKernel(mb, opts.fma));
 }
 
 /**

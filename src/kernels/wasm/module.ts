@@ -14,17 +14,18 @@ export const PAGE_BYTES = 65536;
 
 export type KernelExports = GemmExports & RowExports & GeluExports & AttentionExports;
 
-export function buildModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+/** `fma`: the GEMM micro-kernel uses relaxed SIMD's fused multiply-add (see features.ts). */
+export function buildModuleBytes(shared: boolean, fma = false): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: MAX_PAGES, shared, constants: CONST_TABLE });
-  emitGemm(mb);
+  emitGemm(mb, { fma });
   emitRowKernels(mb);
   emitGelu(mb);
   emitAttention(mb);
   return mb.bytes();
 }
 
-export function compileModule(shared: boolean): WebAssembly.Module {
-  const bytes = buildModuleBytes(shared);
+export function compileModule(shared: boolean, fma: boolean): WebAssembly.Module {
+  const bytes = buildModuleBytes(shared, fma);
   if (!WebAssembly.validate(bytes)) throw new Error('cdam wasm backend: this runtime lacks WebAssembly SIMD');
   return new WebAssembly.Module(bytes);
 }

@@ -6,6 +6,7 @@ import { CTL_BYTES, dataBase, jobGate, runShare } from './jobs.js';
 import { MAX_PAGES, PAGE_BYTES, compileModule, instantiate, type KernelExports } from './module.js';
 import { WorkerPool, poolSupported } from './pool.js';
 import { ResidentMatrices } from './resident.js';
+import { relaxedSimdAvailable } from './features.js';
 
 export class Runtime {
   readonly memory: WebAssembly.Memory;
@@ -17,12 +18,16 @@ export class Runtime {
   /** Packed constant matrices, kept between calls at the start of the operand area. */
   readonly resident: ResidentMatrices;
 
-  constructor(threads: number, workerScript: URL, residentCapBytes?: number) {
+  /** Whether the GEMM micro-kernel uses fused multiply-adds (relaxed SIMD). */
+  readonly fma: boolean;
+
+  constructor(threads: number, workerScript: URL, residentCapBytes?: number, fma?: boolean) {
     const usePool = threads > 1 && poolSupported();
+    this.fma = fma ?? relaxedSimdAvailable();
     this.resident = new ResidentMatrices(dataBase(usePool ? threads : 1), residentCapBytes);
     const initialPages = Math.ceil(this.base / PAGE_BYTES) + 16;
     this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: usePool });
-    const module = compileModule(usePool);
+    const module = compileModule(usePool, this.fma);
     this.ex = instantiate(module, this.memory);
     this.ctl = new Int32Array(this.memory.buffer, 0, CTL_BYTES / 4);
     this.view = new Float32Array(this.memory.buffer);

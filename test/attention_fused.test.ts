@@ -1,7 +1,6 @@
-// The fused forward attention kernel (Kernels.attention, attentionForward) on
-// every backend against the composite it replaces in the block (scale q,
-// q @ k^T, softmax, @ v, merge the heads with a permute), and the block's
-// switch between the two.
+// The attention primitive (Kernels.attention forward, attentionBackward) on
+// every backend against the composite of primitives (scale q, q @ k^T,
+// softmax, @ v, merge the heads with a permute): values and gradients.
 // Tolerances, normwise relative error: float32 1e-5 (sums of <= 785 terms
 // and a float32 exp, against a float64 composite or a float32 one); float64
 // 1e-12 (the reference kernels, which differ from the composite only in
@@ -20,8 +19,8 @@ import { Runtime } from '../src/kernels/wasm/runtime.js';
 import {
   Tensor, attentionForward, contiguous, matmul, mul, permute, randn, reshape, select, softmax, transpose, type DType,
 } from '../src/tensor/index.js';
-import { enableGrad, noGrad } from '../src/autograd/index.js';
-import { attention, block, blockFromNormed, norm, type BlockParams } from '../src/vit/block.js';
+import { enableGrad, grad, noGrad } from '../src/autograd/index.js';
+import { attention, attentionComposite, block, blockFromNormed, norm, type BlockParams } from '../src/vit/block.js';
 import { expectError } from './support/expect.js';
 import { decode, loadJson, relErr, type Encoded } from './support/fixtures.js';
 
@@ -133,15 +132,32 @@ test('wasm: K and V packed per block (the path for heads too large to keep packe
   }
 });
 
-test('attentionForward refuses inputs the tape would record, and bad shapes', () => {
+test('attentionForward records on the tape when its input needs a gradient; bad shapes', () => {
   const qkv = randn([1, 7, 24], 1).requireGrad();
-  expectError(() => enableGrad(() => attentionForward(qkv, 2)), 'no gradient', 'noGrad');
-  // without recording it runs: under noGrad, or when nothing requires grad
-  noGrad(() => attentionForward(qkv, 2));
-  enableGrad(() => attentionForward(randn([1, 7, 24], 1), 2));
+  const taped = enableGrad(() => attentionForward(qkv, 2));
+  assert.ok(taped.out.requiresGrad && taped.out.node?.prim === 'attention');
+  assert.not.ok(taped.attn.requiresGrad, 'the probabilities are a side output without a gradient');
+  assert.not.ok(noGrad(() => attentionForward(qkv, 2)).out.requiresGrad);
   expectError(() => noGrad(() => attentionForward(randn([7, 24], 1), 2)), '[B, N, 3D]');
   expectError(() => noGrad(() => attentionForward(randn([1, 7, 24], 1), 5)), 'heads');
 });
+
+// The hand-fused backward against the composite's gradient (autograd through
+// matmul, softmax, permute, select), on every backend; float64 on js to 1e-12.
+for (const [name, dtype, tol] of [['js', 'float32', TOL32], ['wasm', 'float32', TOL32], ['gpujs', 'float32', TOL32], ['js', 'float64', TOL64]] as const) {
+  test(`${name}: attention gradient equals the composite's, ${dtype}`, () => {
+    withBackend(name, () => {
+      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4], [1, 5, 16, 2]] as const) {
+        const qkv = randomQkv(b, n, d, 11, dtype).requireGrad();
+        const g = randn([b, n, d], 12, dtype);
+        const [fused] = grad(enableGrad(() => attentionForward(qkv, h).out), [qkv], g);
+        const [want] = grad(enableGrad(() => composite(qkv, h).out), [qkv], g);
+        const err = relErr(fused!.contiguousData(), want!.contiguousData());
+        assert.ok(err < tol, `B=${b} N=${n} D=${d} H=${h}: ${err.toExponential(2)}`);
+      }
+    });
+  });
+}
 
 // ---- the block: fused when nothing is recorded, composite otherwise
 
@@ -166,7 +182,7 @@ function blockParams(d: number, heads: number, seed: number): BlockParams {
 }
 
 for (const name of ['js', 'wasm']) {
-  test(`${name}: block under noGrad (fused attention) equals the recorded block (composite)`, () => {
+  test(`${name}: the block's attention (one fused kernel call) equals attentionComposite, values and gradients`, () => {
     const be = getBackendByName(name);
     const kernel = be.attention;
     let calls = 0;
@@ -182,12 +198,18 @@ for (const name of ['js', 'wasm']) {
           const before = calls;
           const fused = noGrad(() => block(x, p));
           assert.is(calls, before + 1, 'one fused kernel call');
-          const xr = new Tensor(x.data, x.shape).requireGrad();
-          const taped = enableGrad(() => block(xr, p));
-          assert.is(calls, before + 1, 'the recorded block does not use it');
-          assert.ok(taped.attn.requiresGrad && !fused.attn.requiresGrad);
-          assert.ok(relErr(fused.out.contiguousData(), taped.out.contiguousData()) < TOL32, `out, N=${n}`);
-          assert.ok(relErr(fused.attn.contiguousData(), taped.attn.contiguousData()) < TOL32, `attn, N=${n}`);
+          const t = randn([b, n, d], 4).requireGrad();
+          const g = randn([b, n, d], 5);
+          const a = enableGrad(() => attention(t, p));
+          const c = enableGrad(() => attentionComposite(t, p));
+          assert.is(calls, before + 2, 'the recorded attention uses the kernel too');
+          assert.ok(a.out.requiresGrad && !a.attn.requiresGrad && c.attn.requiresGrad);
+          assert.ok(relErr(a.out.contiguousData(), c.out.contiguousData()) < TOL32, `out, N=${n}`);
+          assert.ok(relErr(a.attn.contiguousData(), c.attn.contiguousData()) < TOL32, `attn, N=${n}`);
+          const [ga] = grad(a.out, [t], g);
+          const [gc] = grad(c.out, [t], g);
+          assert.ok(relErr(ga!.contiguousData(), gc!.contiguousData()) < TOL32, `dT, N=${n}`);
+          assert.ok(fused.out.shape.length === 3);
         }
       });
     } finally {
@@ -195,18 +217,6 @@ for (const name of ['js', 'wasm']) {
     }
   });
 }
-
-test('attention(): grad mode on but nothing requiring grad takes the fused path; T requiring grad keeps the tape', () => {
-  const p = blockParams(48, 4, 30);
-  const t = randn([1, 20, 48], 4);
-  const plain = enableGrad(() => attention(t, p));
-  assert.not.ok(plain.attn.requiresGrad);
-  const tr = new Tensor(t.data, t.shape).requireGrad();
-  const taped = enableGrad(() => attention(tr, p));
-  assert.ok(taped.attn.requiresGrad && taped.attn.node !== undefined && taped.out.requiresGrad);
-  assert.ok(relErr(plain.out.contiguousData(), taped.out.contiguousData()) < TOL32);
-  assert.ok(relErr(plain.attn.contiguousData(), taped.attn.contiguousData()) < TOL32);
-});
 
 // The torch fixture of block_torch.test.ts, forward only, so through the fused path.
 interface BlockFixture {

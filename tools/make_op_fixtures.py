@@ -253,6 +253,22 @@ def build_ops():
              lambda x, weight, bias: torch.nn.functional.gelu(torch.nn.functional.linear(x, weight, bias)))
     torch.set_rng_state(state)
 
+    # ---- multi-head attention from a fused qkv projection (the attention primitive) ----
+    state = torch.get_rng_state()
+    torch.manual_seed(2)
+
+    def attention(heads):
+        def f(qkv):
+            b, n, d3 = qkv.shape
+            hd = d3 // 3 // heads
+            q, k, v = qkv.reshape(b, n, 3, heads, hd).permute(2, 0, 3, 1, 4)
+            a = torch.softmax(q @ k.transpose(-1, -2) * hd ** -0.5, dim=-1)
+            return (a @ v).transpose(1, 2).reshape(b, n, d3 // 3)
+        return f
+    add_case("attention", "attention", {"qkv": randn(2, 5, 24, scale=1.5)}, attention(2), params={"heads": 2})
+    add_case("attention_one_head", "attention", {"qkv": randn(1, 7, 12, scale=1.5)}, attention(1), params={"heads": 1})
+    torch.set_rng_state(state)
+
 
 # --------------------------------------------------------------------------- #
 # block.json: one pre-norm ViT block, timm semantics

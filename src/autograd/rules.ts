@@ -6,7 +6,7 @@
 
 import {
   Tensor, add, sub, mul, div, neg, exp, compare, where, sum, matmul, reshape, permute, transpose, expand,
-  zeros, allocate, type GradNode, type Prim, kernelsFor, broadcastedAxes, shapesEqual, slice, scalar,
+  zeros, allocate, type GradNode, type Prim, kernelsFor, broadcastedAxes, shapesEqual, slice, scalar, attentionBackward,
 } from '../tensor/index.js';
 import { assignStrided } from '../kernels/strided.js';
 
@@ -101,6 +101,8 @@ export const rules: { [P in Prim]: Rule<P> } = {
     ];
   },
   // y = x W^T + b: dx = g W, dW = g^T x (over all leading dims), db = sum of g over them
+  // hand-fused: batched matmuls over the heads, see attentionBackward
+  attention: (g, n) => [attentionBackward(n.inputs[0]!, n.saved[0]!, g, n.params.heads)],
   // y = x W^T [+ b] [+ r]: dx = g W, dW = g^T x, db = sum of g's rows, dr = g
   linear: (g, n, needs) => {
     const [x, w] = n.inputs as [Tensor, Tensor];

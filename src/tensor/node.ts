@@ -29,6 +29,12 @@ export interface PrimParams {
   linear: { bias: boolean; residual: boolean };
   /** over the last axis */
   softmax: Record<string, never>;
+  /**
+   * multi-head self-attention from a fused projection: input qkv [B, N, 3D],
+   * output the merged heads [B, N, D]; saved: the probabilities [B, H, N, N]
+   * (a side output with no gradient of its own)
+   */
+  attention: { heads: number };
   /** (x - mean) / sqrt(var + eps) over the last axis [* weight + bias]; inputs x[, weight[, bias]]; saved rstd[, xhat] */
   layerNorm: { eps: number };
   reshape: { shape: number[] };

@@ -5,7 +5,7 @@
 
 import {
   Tensor, add, mul, linear, linearGelu, layerNormAffine, reshape, permute, select, matmul, transpose, softmax,
-  attentionForward, wouldRecord,
+  attentionForward,
 } from '../tensor/index.js';
 
 export interface LinearParams {
@@ -42,21 +42,23 @@ export interface AttentionResult {
 }
 
 /**
- * Multi-head self-attention on normed tokens t [B, N, D]. When no gradient
- * will flow through it, one fused kernel call (attentionForward); otherwise
- * the composite of recorded ops. A `residual` is added in the output
- * projection's own call.
+ * Multi-head self-attention on normed tokens t [B, N, D]: the attention
+ * primitive (one fused kernel call forward, a hand-fused backward). A
+ * `residual` is added in the output projection's own call. The returned
+ * probabilities carry no gradient; use attentionComposite to differentiate
+ * with respect to them.
  */
 export function attention(t: Tensor, p: BlockParams, residual?: Tensor): AttentionResult {
+  const { out: o, attn } = attentionForward(dense(t, p.qkv), p.heads);
+  return { out: linear(o, p.proj.weight, p.proj.bias, residual), attn };
+}
+
+/** The same attention from primitives (matmul, softmax, permute): slower, but the probabilities are differentiable. */
+export function attentionComposite(t: Tensor, p: BlockParams, residual?: Tensor): AttentionResult {
   const [b, n, d] = t.shape as [number, number, number];
   const h = p.heads;
   const hd = d / h;
-  const projected = dense(t, p.qkv); // [B, N, 3D]
-  if (!wouldRecord([projected])) {
-    const { out: o, attn } = attentionForward(projected, h);
-    return { out: linear(o, p.proj.weight, p.proj.bias, residual), attn };
-  }
-  const qkv = permute(reshape(projected, [b, n, 3, h, hd]), [2, 0, 3, 1, 4]); // [3, B, H, N, hd]
+  const qkv = permute(reshape(dense(t, p.qkv), [b, n, 3, h, hd]), [2, 0, 3, 1, 4]); // [3, B, H, N, hd]
   const q = select(qkv, 0, 0);
   const k = select(qkv, 0, 1);
   const v = select(qkv, 0, 2);

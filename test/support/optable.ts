@@ -27,6 +27,8 @@ export function runOp(op: string, p: Params, i: Inputs): Tensor {
       return T.matmul(p.transA ? T.transpose(i.x!) : i.x!, p.transB ? T.transpose(i.y!) : i.y!);
     case 'linear':
       return T.linear(i.x!, i.weight!, i.bias, i.residual);
+    case 'attention':
+      return T.attentionForward(i.qkv!, p.heads as number).out;
     case 'linear_gelu':
       return T.linearGelu(i.x!, i.weight!, i.bias);
     case 'softmax':

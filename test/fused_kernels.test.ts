@@ -20,7 +20,7 @@ import { relErr } from './support/fixtures.js';
 registerAllBackends();
 const wasm1 = createWasmBackend({ threads: 1 });
 const wasm2 = createWasmBackend({ threads: 2 });
-const backends: Array<[string, Pick<Backend, 'matmul' | 'layerNorm'>]> = [
+const backends: Array<[string, Pick<Backend, 'matmul' | 'layerNorm' | 'layerNormBackward'>]> = [
   ['js', jsBackend],
   ['wasm 1 thread', wasm1],
   ['wasm 2 threads', wasm2],
@@ -183,7 +183,7 @@ for (const name of ['js', 'wasm', 'gpujs']) {
 
 for (const [name, be] of backends) {
   for (const [rows, cols, withBias] of [[197, 192, true], [9, 13, true], [300, 7, false]] as const) {
-    test(`${name}: layerNorm with the affine part in the kernel, ${rows}x${cols}${withBias ? '' : ' (no bias)'}`, () => {
+    test(`${name}: layerNorm (and its backward) with the affine part in the kernel, ${rows}x${cols}${withBias ? '' : ' (no bias)'}`, () => {
       const x = random(rows * cols);
       for (let i = 0; i < x.length; i++) x[i] = 3 * x[i]! + 0.5; // off-centre rows
       const w = random(cols);
@@ -192,12 +192,24 @@ for (const [name, be] of backends) {
       const rstd = new Float32Array(rows);
       be.layerNorm(x, y, rstd, rows, cols, 1e-6, w, b);
       const x64 = Float64Array.from(x);
-      const want = new Float64Array(rows * cols);
+      const xhat64 = new Float64Array(rows * cols);
       const rstd64 = new Float64Array(rows);
-      jsBackend.layerNorm(x64, want, rstd64, rows, cols, 1e-6);
-      for (let i = 0; i < want.length; i++) want[i] = want[i]! * w[i % cols]! + (b ? b[i % cols]! : 0);
+      jsBackend.layerNorm(x64, xhat64, rstd64, rows, cols, 1e-6);
+      const want = xhat64.map((v, i) => v * w[i % cols]! + (b ? b[i % cols]! : 0));
       assert.ok(relErr(y, want) < TOL, `relative error ${relErr(y, want)}`);
       assert.ok(relErr(rstd, rstd64) < TOL);
+      // y and xhat in one call (what the tape keeps)
+      const y2 = new Float32Array(rows * cols);
+      const xhat = new Float32Array(rows * cols).fill(NaN);
+      be.layerNorm(x, y2, rstd, rows, cols, 1e-6, w, b, xhat);
+      assert.ok(relErr(y2, want) < TOL && relErr(xhat, xhat64) < TOL, 'y and xhat');
+      // the backward with the weight applied to dy inside the kernel
+      const dy = random(rows * cols);
+      const dx = new Float32Array(rows * cols).fill(NaN);
+      be.layerNormBackward(xhat, rstd, dy, dx, rows, cols, w);
+      const dx64 = new Float64Array(rows * cols);
+      jsBackend.layerNormBackward(xhat64, rstd64, Float64Array.from(dy, (v, i) => v * w[i % cols]!), dx64, rows, cols);
+      assert.ok(relErr(dx, dx64) < TOL, `backward ${relErr(dx, dx64)}`);
     });
   }
 }

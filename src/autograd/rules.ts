@@ -136,17 +136,16 @@ export const rules: { [P in Prim]: Rule<P> } = {
     const G = g.contiguousData();
     const grads: (Tensor | null)[] = [];
     if (needs[0]) {
-      let gh = G;
-      if (affine) {
-        const w = n.inputs[1]!.contiguousData();
-        gh = allocate(x.dtype, x.size);
-        for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) gh[r * cols + j] = G[r * cols + j]! * w[j]!;
-      }
+      // the kernel multiplies g by the weight itself (g flows into xhat through it)
       const dx = allocate(x.dtype, x.size);
-      kernelsFor(x.dtype).layerNormBackward(xhat, n.saved[0]!.contiguousData(), gh, dx, rows, cols);
+      const w = affine ? n.inputs[1]!.contiguousData() : null;
+      kernelsFor(x.dtype).layerNormBackward(xhat, n.saved[0]!.contiguousData(), G, dx, rows, cols, w);
       grads.push(new Tensor(dx, x.shape));
     } else grads.push(null);
-    if (affine) {
+    if (affine && !needs[1] && !needs[2]) {
+      grads.push(null);
+      if (n.inputs.length > 2) grads.push(null);
+    } else if (affine) {
       const dw = allocate(x.dtype, cols);
       const db = allocate(x.dtype, cols);
       for (let r = 0; r < rows; r++) {

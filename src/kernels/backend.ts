@@ -55,11 +55,18 @@ export interface Kernels {
   /**
    * y = (x - mean) * rstd per row; writes rstd (length rows) for the backward.
    * With a weight (and bias, length cols) y is the affine output instead,
-   * xhat * weight + bias, in the same pass (for when no gradient needs xhat).
+   * xhat * weight + bias, in the same pass, and xhat goes to `xhat` when
+   * that is given (the tape keeps it for the backward).
    */
-  layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number, weight?: TypedArray | null, bias?: TypedArray | null): void;
-  /** dx = rstd * (dy - mean(dy) - y * mean(dy * y)) per row, y the normalised output. */
-  layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void;
+  layerNorm(
+    x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number,
+    weight?: TypedArray | null, bias?: TypedArray | null, xhat?: TypedArray | null,
+  ): void;
+  /**
+   * dx = rstd * (dy - mean(dy) - y * mean(dy * y)) per row, y the normalised
+   * output; with a weight, dy is first multiplied by it (the affine part).
+   */
+  layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number, weight?: TypedArray | null): void;
   /** y = x Phi(x), exact-erf GELU, over n contiguous elements. */
   gelu(x: TypedArray, y: TypedArray, n: number): void;
   /** dx = dy (Phi(x) + x phi(x)). */

@@ -67,7 +67,10 @@ function softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: nu
   }
 }
 
-function layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number, weight?: TypedArray | null, bias?: TypedArray | null): void {
+function layerNorm(
+  x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number,
+  weight?: TypedArray | null, bias?: TypedArray | null, xhat?: TypedArray | null,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let mean = 0;
@@ -80,25 +83,32 @@ function layerNorm(x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number,
     }
     const rs = 1 / Math.sqrt(v / cols + eps);
     rstd[r] = rs;
+    if (weight && xhat) for (let j = 0; j < cols; j++) xhat[o + j] = (x[o + j]! - mean) * rs;
     if (!weight) for (let j = 0; j < cols; j++) y[o + j] = (x[o + j]! - mean) * rs;
     else if (!bias) for (let j = 0; j < cols; j++) y[o + j] = (x[o + j]! - mean) * rs * weight[j]!;
     else for (let j = 0; j < cols; j++) y[o + j] = (x[o + j]! - mean) * rs * weight[j]! + bias[j]!;
   }
 }
 
-function layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
+function layerNormBackward(y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number, weight?: TypedArray | null): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
+    // with a weight, dy * w is what flows into xhat; dx holds it until overwritten below
+    let g = dy;
+    if (weight) {
+      for (let j = 0; j < cols; j++) dx[o + j] = dy[o + j]! * weight[j]!;
+      g = dx;
+    }
     let mdy = 0;
     let mdyy = 0;
     for (let j = 0; j < cols; j++) {
-      mdy += dy[o + j]!;
-      mdyy += dy[o + j]! * y[o + j]!;
+      mdy += g[o + j]!;
+      mdyy += g[o + j]! * y[o + j]!;
     }
     mdy /= cols;
     mdyy /= cols;
     const rs = rstd[r]!;
-    for (let j = 0; j < cols; j++) dx[o + j] = rs * (dy[o + j]! - mdy - y[o + j]! * mdyy);
+    for (let j = 0; j < cols; j++) dx[o + j] = rs * (g[o + j]! - mdy - y[o + j]! * mdyy);
   }
 }
 

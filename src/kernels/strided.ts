@@ -53,11 +53,31 @@ const RUNS: Record<BinOp, Run> = {
   },
 };
 
+type DenseRun = (out: TypedArray, A: TypedArray, pa: number, B: TypedArray, pb: number, n: number) => void;
+
+// Both operands dense: unit strides, no index multiplies (e.g. summing two
+// gradients of a residual stream in the backward).
+const DENSE: Record<BinOp, DenseRun> = {
+  add: (out, A, pa, B, pb, n) => {
+    for (let j = 0; j < n; j++) out[j] = A[pa + j]! + B[pb + j]!;
+  },
+  sub: (out, A, pa, B, pb, n) => {
+    for (let j = 0; j < n; j++) out[j] = A[pa + j]! - B[pb + j]!;
+  },
+  mul: (out, A, pa, B, pb, n) => {
+    for (let j = 0; j < n; j++) out[j] = A[pa + j]! * B[pb + j]!;
+  },
+  div: (out, A, pa, B, pb, n) => {
+    for (let j = 0; j < n; j++) out[j] = A[pa + j]! / B[pb + j]!;
+  },
+};
+
 /** Broadcasting arithmetic: like mapBinary, with a dedicated loop per op. */
 export function mapArith(a: View, b: View, shape: readonly number[], out: TypedArray, op: BinOp): void {
-  const run = RUNS[op];
   const A = a.data;
   const B = b.data;
+  if (isDense(a) && isDense(b)) return DENSE[op](out, A, a.offset, B, b.offset, out.length);
+  const run = RUNS[op];
   walk2(a, b, shape, out.length, (o, pa, sa, pb, sb, n) => run(out, o, A, pa, sa, B, pb, sb, n));
 }
 
@@ -124,21 +144,24 @@ export function walk1(x: View, n: number, run: (o: number, p: number, inner: num
   }
 }
 
+export type ReduceOp = 'sum' | 'max' | 'min';
+
 /**
  * Reduce x into out: `outStrides` has x's rank, 0 on reduced axes, so every
  * input element lands on out[sum idx*outStride]. `out` must be pre-filled
- * with the identity of `f`.
+ * with the identity of `op`. One loop per op and per case of the innermost
+ * axis (reduced into one accumulator, or kept), so the hot loops make no calls.
  */
-export function reduceInto(x: View, outStrides: readonly number[], out: TypedArray, f: (acc: number, v: number) => number): void {
+export function reduceInto(x: View, outStrides: readonly number[], out: TypedArray, op: ReduceOp): void {
   const rank = x.shape.length;
   let n = 1;
   for (const d of x.shape) n *= d;
   if (n === 0) return;
+  const src = x.data;
   if (rank === 0) {
-    out[0] = f(out[0]!, x.data[x.offset]!);
+    out[0] = combine(op, out[0]!, src[x.offset]!);
     return;
   }
-  const src = x.data;
   const inner = x.shape[rank - 1]!;
   const s = x.strides[rank - 1]!;
   const os = outStrides[rank - 1]!;
@@ -146,13 +169,8 @@ export function reduceInto(x: View, outStrides: readonly number[], out: TypedArr
   let p = x.offset;
   let q = 0;
   for (let o = 0; o < n; o += inner) {
-    if (os === 0) {
-      let acc = out[q]!;
-      for (let j = 0; j < inner; j++) acc = f(acc, src[p + j * s]!);
-      out[q] = acc;
-    } else {
-      for (let j = 0; j < inner; j++) out[q + j * os] = f(out[q + j * os]!, src[p + j * s]!);
-    }
+    if (os === 0) out[q] = foldRun(op, out[q]!, src, p, s, inner);
+    else mergeRun(op, out, q, os, src, p, s, inner);
     for (let d = rank - 2; d >= 0; d--) {
       idx[d]!++;
       p += x.strides[d]!;
@@ -161,6 +179,43 @@ export function reduceInto(x: View, outStrides: readonly number[], out: TypedArr
       p -= x.strides[d]! * x.shape[d]!;
       q -= outStrides[d]! * x.shape[d]!;
       idx[d] = 0;
+    }
+  }
+}
+
+function combine(op: ReduceOp, a: number, v: number): number {
+  return op === 'sum' ? a + v : op === 'max' ? (v > a ? v : a) : v < a ? v : a;
+}
+
+/** acc folded with src[p + j*s], j < n. */
+function foldRun(op: ReduceOp, acc: number, src: TypedArray, p: number, s: number, n: number): number {
+  if (op === 'sum') for (let j = 0; j < n; j++) acc += src[p + j * s]!;
+  else if (op === 'max') {
+    for (let j = 0; j < n; j++) {
+      const v = src[p + j * s]!;
+      if (v > acc) acc = v;
+    }
+  } else {
+    for (let j = 0; j < n; j++) {
+      const v = src[p + j * s]!;
+      if (v < acc) acc = v;
+    }
+  }
+  return acc;
+}
+
+/** out[q + j*os] folded with src[p + j*s], j < n. */
+function mergeRun(op: ReduceOp, out: TypedArray, q: number, os: number, src: TypedArray, p: number, s: number, n: number): void {
+  if (op === 'sum') for (let j = 0; j < n; j++) out[q + j * os] += src[p + j * s]!;
+  else if (op === 'max') {
+    for (let j = 0; j < n; j++) {
+      const v = src[p + j * s]!;
+      if (v > out[q + j * os]!) out[q + j * os] = v;
+    }
+  } else {
+    for (let j = 0; j < n; j++) {
+      const v = src[p + j * s]!;
+      if (v < out[q + j * os]!) out[q + j * os] = v;
     }
   }
 }

@@ -207,14 +207,13 @@ export function layerNorm(x: Tensor, eps: number, weight?: Tensor | null, bias?:
     return new Tensor(y, x.shape);
   }
   const xhat = allocate(x.dtype, x.size);
-  kernels.layerNorm(x.contiguousData(), xhat, rstd, rows, cols, eps);
   const rs = new Tensor(rstd, [rows]);
-  if (!weight || !w) return record('layerNorm', [x], { eps }, new Tensor(xhat, x.shape), [rs]);
-  const y = allocate(x.dtype, x.size);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    if (b) for (let j = 0; j < cols; j++) y[o + j] = xhat[o + j]! * w[j]! + b[j]!;
-    else for (let j = 0; j < cols; j++) y[o + j] = xhat[o + j]! * w[j]!;
+  if (!weight || !w) {
+    kernels.layerNorm(x.contiguousData(), xhat, rstd, rows, cols, eps);
+    return record('layerNorm', [x], { eps }, new Tensor(xhat, x.shape), [rs]);
   }
+  // the tape keeps xhat for the backward: the kernel writes it beside y
+  const y = allocate(x.dtype, x.size);
+  kernels.layerNorm(x.contiguousData(), y, rstd, rows, cols, eps, w, b, xhat);
   return record('layerNorm', bias ? [x, weight, bias] : [x, weight], { eps }, new Tensor(y, x.shape), [rs, new Tensor(xhat, x.shape)]);
 }

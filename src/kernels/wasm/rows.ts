@@ -10,9 +10,13 @@ import type { GeluExports } from './gelu.js';
 export interface RowExports {
   softmax(x: number, y: number, r0: number, r1: number, cols: number): void;
   softmaxBackward(y: number, dy: number, dx: number, r0: number, r1: number, cols: number): void;
-  /** wb: 0, or the address of weight then bias (cols floats each) for y = xhat * weight + bias. */
-  layerNorm(x: number, y: number, rstd: number, r0: number, r1: number, cols: number, eps: number, wb: number): void;
-  layerNormBackward(y: number, rstd: number, dy: number, dx: number, r0: number, r1: number, cols: number): void;
+  /**
+   * wb: 0, or the address of weight then bias (cols floats each) for
+   * y = xhat * weight + bias; xhat: 0, or (with wb) where xhat goes as well.
+   */
+  layerNorm(x: number, y: number, rstd: number, r0: number, r1: number, cols: number, eps: number, wb: number, xhat: number): void;
+  /** w: 0, or the address of the weight that multiplied xhat (dy is scaled by it first). */
+  layerNormBackward(y: number, rstd: number, dy: number, dx: number, r0: number, r1: number, cols: number, w: number): void;
 }
 
 /**
@@ -160,12 +164,15 @@ function emitSoftmaxBackward(mb: ModuleBuilder): void {
 }
 
 function emitLayerNorm(mb: ModuleBuilder): void {
-  const f = mb.func('layerNorm', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32']);
-  const [x, y, rstd, r0, r1, cols, eps, wb] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const f = mb.func('layerNorm', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32', 'i32']);
+  const [x, y, rstd, r0, r1, cols, eps, wb, xhat] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => f.param(i)) as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  ];
   const e = new RowEmitter(f, cols);
   const bp = f.local('i32');
   f.set(bp, f.i32Add(f.get(wb), f.get(e.rowBytes))); // the bias follows the weight
-  const [r, xr, yr] = [f.local('i32'), f.local('i32'), f.local('i32')];
+  const [r, xr, yr, hr] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const [hv, hs] = [f.local('v128'), f.local('f32')];
   const [acc, mv, d, rv] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
   const [mean, vs, rs, inv, ds] = [f.local('f32'), f.local('f32'), f.local('f32'), f.local('f32'), f.local('f32')];
   // 1 / cols, as float32
@@ -191,23 +198,25 @@ function emitLayerNorm(mb: ModuleBuilder): void {
     });
     f.set(rs, f.f32Div(f.f32(1), f.f32Sqrt(f.f32Add(f.f32Mul(f.get(vs), f.get(inv)), f.get(eps)))));
     f.f32Store(f.i32Add(f.get(rstd), f.i32Shl(f.get(r), f.i32(2))), f.get(rs));
-    // y = (x - mean) * rstd [* weight + bias]
+    // y = (x - mean) * rstd [* weight + bias], and xhat too when asked
     f.set(rv, f.f32x4Splat(f.get(rs)));
+    const affine = (keepXhat: boolean) => (): void =>
+      e.cols(
+        () => {
+          f.set(hv, f.f32x4Mul(f.f32x4Sub(f.v128Load(e.at(xr)), f.get(mv)), f.get(rv)));
+          if (keepXhat) f.v128Store(e.at(hr), f.get(hv));
+          f.v128Store(e.at(yr), f.f32x4Add(f.f32x4Mul(f.get(hv), f.v128Load(e.at(wb))), f.v128Load(e.at(bp))));
+        },
+        () => {
+          f.set(hs, f.f32Mul(f.f32Sub(f.f32Load(e.at(xr)), f.get(mean)), f.get(rs)));
+          if (keepXhat) f.f32Store(e.at(hr), f.get(hs));
+          f.f32Store(e.at(yr), f.f32Add(f.f32Mul(f.get(hs), f.f32Load(e.at(wb))), f.f32Load(e.at(bp))));
+        },
+      );
+    f.set(hr, f.i32Add(f.get(xhat), f.i32Mul(f.get(r), f.get(e.rowBytes))));
     f.if(
       f.get(wb),
-      () =>
-        e.cols(
-          () =>
-            f.v128Store(
-              e.at(yr),
-              f.f32x4Add(f.f32x4Mul(f.f32x4Mul(f.f32x4Sub(f.v128Load(e.at(xr)), f.get(mv)), f.get(rv)), f.v128Load(e.at(wb))), f.v128Load(e.at(bp))),
-            ),
-          () =>
-            f.f32Store(
-              e.at(yr),
-              f.f32Add(f.f32Mul(f.f32Mul(f.f32Sub(f.f32Load(e.at(xr)), f.get(mean)), f.get(rs)), f.f32Load(e.at(wb))), f.f32Load(e.at(bp))),
-            ),
-        ),
+      () => f.if(f.get(xhat), affine(true), affine(false)),
       () =>
         e.cols(
           () => f.v128Store(e.at(yr), f.f32x4Mul(f.f32x4Sub(f.v128Load(e.at(xr)), f.get(mv)), f.get(rv))),
@@ -218,13 +227,24 @@ function emitLayerNorm(mb: ModuleBuilder): void {
 }
 
 function emitLayerNormBackward(mb: ModuleBuilder): void {
-  const f = mb.func('layerNormBackward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [y, rstd, dy, dx, r0, r1, cols] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local];
+  const f = mb.func('layerNormBackward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [y, rstd, dy, dx, r0, r1, cols, w] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local,
+  ];
   const e = new RowEmitter(f, cols);
   const [r, yr, dyr, dxr] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const [sa, sb, va, vb, vr] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
   const [mdy, mdyy, rs, inv] = [f.local('f32'), f.local('f32'), f.local('f32'), f.local('f32')];
   e.rows(r, r0, r1, [[yr, y], [dyr, dy], [dxr, dx]], () => {
+    // with a weight, dy * w goes into the dx row first and is read from there
+    // (the last pass reads and writes each element at the same place)
+    f.if(f.get(w), () => {
+      e.cols(
+        () => f.v128Store(e.at(dxr), f.f32x4Mul(f.v128Load(e.at(dyr)), f.v128Load(e.at(w)))),
+        () => f.f32Store(e.at(dxr), f.f32Mul(f.f32Load(e.at(dyr)), f.f32Load(e.at(w)))),
+      );
+      f.set(dyr, f.get(dxr));
+    });
     // mean(dy) and mean(dy * y)
     f.set(sa, f.f32x4Const(0));
     f.set(sb, f.f32x4Const(0));
@@ -274,19 +294,19 @@ const asFloat = new Float32Array(bits.buffer);
 
 /**
  * Run unit u of a row job with parameters
- * [op, p0, p1, p2, p3, cols, epsBits, rows, rowsPerUnit]
+ * [op, p0, p1, p2, p3, p4, cols, epsBits, rows, rowsPerUnit]
  * (array pointers in bytes, in the kernel's parameter order, unused ones 0).
  */
 export function runRows(ex: RowExports & GeluExports, q: readonly number[], u: number): void {
-  const [op, p0, p1, p2, p3, cols, epsBits, rows, per] = q.map((x) => x | 0) as [number, number, number, number, number, number, number, number, number];
+  const [op, p0, p1, p2, p3, p4, cols, epsBits, rows, per] = q.map((x) => x | 0) as [number, number, number, number, number, number, number, number, number, number];
   const r0 = u * per;
   const r1 = Math.min(rows, r0 + per);
   if (op === RowOp.Softmax) ex.softmax(p0, p1, r0, r1, cols);
   else if (op === RowOp.SoftmaxBackward) ex.softmaxBackward(p0, p1, p2, r0, r1, cols);
   else if (op === RowOp.LayerNorm) {
     bits[0] = epsBits;
-    ex.layerNorm(p0, p1, p2, r0, r1, cols, asFloat[0]!, p3);
-  } else if (op === RowOp.LayerNormBackward) ex.layerNormBackward(p0, p1, p2, p3, r0, r1, cols);
+    ex.layerNorm(p0, p1, p2, r0, r1, cols, asFloat[0]!, p3, p4);
+  } else if (op === RowOp.LayerNormBackward) ex.layerNormBackward(p0, p1, p2, p3, r0, r1, cols, p4);
   else if (op === RowOp.Gelu) ex.gelu(p0, p1, r0, r1);
   else if (op === RowOp.GeluBackward) ex.geluBackward(p0, p1, p2, r0, r1);
   else throw new Error(`unknown row op ${op}`);

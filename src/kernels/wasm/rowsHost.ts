@@ -69,7 +69,7 @@ function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot
         else if (!x.out) mem.set(x.data.subarray(r0 * x.width, (r0 + nr) * x.width), ptrs[i]! / 4);
       });
       const params = [...ptrs];
-      while (params.length < 4) params.push(0);
+      while (params.length < 5) params.push(0);
       writeRowsJob(rt.ctl, [op, ...params, cols, floatBits(eps), nr, perUnit]);
     });
     const mem = rt.f32(bytes);
@@ -97,10 +97,10 @@ export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, 
 
 export function wasmLayerNorm(
   rt: Runtime, x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number,
-  weight?: TypedArray | null, bias?: TypedArray | null,
+  weight?: TypedArray | null, bias?: TypedArray | null, xhat?: TypedArray | null,
 ): void {
-  const plain = !isF32(x) || !isF32(y) || !isF32(rstd) || (weight && !isF32(weight)) || (bias && !isF32(bias));
-  if (plain || rows * cols < MIN_ELEMS) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps, weight, bias);
+  const plain = !isF32(x) || !isF32(y) || !isF32(rstd) || (weight && !isF32(weight)) || (bias && !isF32(bias)) || (xhat && !isF32(xhat));
+  if (plain || rows * cols < MIN_ELEMS) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps, weight, bias, xhat);
   const slots: Slot[] = [
     { data: x, width: cols, out: false },
     { data: y, width: cols, out: true },
@@ -112,18 +112,24 @@ export function wasmLayerNorm(
     wb.set(weight.subarray(0, cols));
     if (bias) wb.set(bias.subarray(0, cols), cols);
     slots.push({ data: wb, width: 2 * cols, out: false, shared: true });
+    if (xhat) slots.push({ data: xhat as Float32Array, width: cols, out: true });
   }
   runRowCall(rt, RowOp.LayerNorm, rows, cols, slots, eps);
 }
 
-export function wasmLayerNormBackward(rt: Runtime, y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
-  if (!isF32(y) || !isF32(rstd) || !isF32(dy) || !isF32(dx) || rows * cols < MIN_ELEMS) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols);
-  runRowCall(rt, RowOp.LayerNormBackward, rows, cols, [
+export function wasmLayerNormBackward(
+  rt: Runtime, y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number, weight?: TypedArray | null,
+): void {
+  const plain = !isF32(y) || !isF32(rstd) || !isF32(dy) || !isF32(dx) || (weight && !isF32(weight));
+  if (plain || rows * cols < MIN_ELEMS) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols, weight);
+  const slots: Slot[] = [
     { data: y, width: cols, out: false },
     { data: rstd, width: 1, out: false },
     { data: dy, width: cols, out: false },
     { data: dx, width: cols, out: true },
-  ]);
+  ];
+  if (weight) slots.push({ data: weight as Float32Array, width: cols, out: false, shared: true });
+  runRowCall(rt, RowOp.LayerNormBackward, rows, cols, slots);
 }
 
 /** Elements per GELU unit are whole vectors (the kernels round their ranges up to them). */

@@ -24,6 +24,8 @@ export interface GeluExports {
   gelu(x: number, y: number, i0: number, i1: number): void;
   /** gelu over exactly count floats at addr, in place; uses 16 bytes of scratch. */
   geluInPlace(addr: number, count: number, scratch: number): void;
+  /** geluInPlace on `rows` runs of `count` floats, ldBytes apart. */
+  geluInPlaceRows(addr: number, rows: number, count: number, ldBytes: number, scratch: number): void;
   geluBackward(x: number, dy: number, dx: number, i0: number, i1: number): void;
   /** y = erf(x) as the kernels above approximate it (for tests). */
   erf(x: number, y: number, i0: number, i1: number): void;
@@ -119,7 +121,7 @@ function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: 
  * range up to whole vectors and touch neighbours another thread may own): the
  * whole vectors directly, the last 1-3 floats through 16 bytes of `scratch`.
  */
-function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): void {
+function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): Func {
   const f = mb.func('geluInPlace', i32s(3));
   const [addr, count, scratch] = [f.param(0), f.param(1), f.param(2)];
   const whole = f.local('i32');
@@ -133,6 +135,18 @@ function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): void {
     f.memoryCopy(f.get(scratch), f.get(tail), f.get(rest));
     f.call(gelu, f.get(scratch), f.get(scratch), f.i32(0), f.i32(4));
     f.memoryCopy(f.get(tail), f.get(scratch), f.get(rest));
+  });
+  return f;
+}
+
+/** geluInPlace over `rows` runs of `count` floats, `ldBytes` apart (a column block of C), in one call. */
+function emitGeluInPlaceRows(mb: ModuleBuilder, inPlace: Func): void {
+  const f = mb.func('geluInPlaceRows', i32s(5));
+  const [addr, rows, count, ldBytes, scratch] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const r = f.local('i32');
+  f.for(r, () => f.i32(0), () => f.get(rows), 1, () => {
+    f.call(inPlace, f.get(addr), f.get(count), f.get(scratch));
+    f.set(addr, f.i32Add(f.get(addr), f.get(ldBytes)));
   });
 }
 
@@ -156,7 +170,7 @@ export function emitGelu(mb: ModuleBuilder): void {
     const { xv, neg, erf } = prologue(f, x!, j);
     f.v128Store(at(f, y!, j), f.f32x4Mul(f.get(xv), erf.phi(neg)));
   });
-  emitGeluInPlace(mb, gelu);
+  emitGeluInPlaceRows(mb, emitGeluInPlace(mb, gelu));
 
   elementwise(mb, 'geluBackward', 3, (f, [x, dy, dx], j) => {
     const { xv, neg, erf } = prologue(f, x!, j);

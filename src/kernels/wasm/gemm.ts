@@ -331,7 +331,7 @@ export function prepack(ex: GemmExports, it: GemmItem, byRows: boolean): void {
  * the other operand into `scratch` (GEMM_SCRATCH_BYTES). A column slice must
  * be at most NC wide.
  */
-export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace'>, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
+export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace' | 'geluInPlaceRows'>, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
   const { m, n, k } = it;
   const tile = scratch + KC * NC * 4; // edge-tile buffer after the packed block
   for (let pc = 0; pc < k; pc += KC) {
@@ -364,6 +364,6 @@ export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace'>, it
   }
   if (it.gelu) {
     if (byRows) ex.geluInPlace(it.c + lo * n * 4, (hi - lo) * n, tile);
-    else for (let i = 0; i < m; i++) ex.geluInPlace(it.c + (i * n + lo) * 4, hi - lo, tile);
+    else ex.geluInPlaceRows(it.c + lo * 4, m, hi - lo, n * 4, tile);
   }
 }

@@ -116,6 +116,8 @@ export class Func {
     private readonly constAddr: (bytes: readonly number[]) => number = () => {
       throw new Error('no constant table');
     },
+    /** Whether madd may use relaxed SIMD's fused multiply-add. */
+    readonly fma = false,
   ) {
     params.forEach((type, index) => this.locals.push({ index, type }));
   }
@@ -264,6 +266,21 @@ export class Func {
   /** a * b + c, fused or not as the hardware likes (relaxed SIMD). */
   f32x4RelaxedMadd(_a: Ex, _b: Ex, _c: Ex): Ex {
     this.simd(0x105);
+  }
+  /** a * b + c: one relaxed multiply-add when the module may use them, else f32x4.mul then f32x4.add. */
+  madd(a: () => void, b: () => void, c: () => void): Ex {
+    if (this.fma) {
+      a();
+      b();
+      c();
+      this.simd(0x105);
+    } else {
+      a();
+      b();
+      this.simd(SIMD.f32x4Mul);
+      c();
+      this.simd(SIMD.f32x4Add);
+    }
   }
   f32x4Div(_a: Ex, _b: Ex): Ex {
     this.simd(SIMD.f32x4Div);
@@ -479,10 +496,14 @@ export class ModuleBuilder {
   private readonly constants: number[][] = [];
   private readonly constIndex = new Map<string, number>();
 
-  constructor(private readonly memory: MemoryImport) {}
+  constructor(
+    private readonly memory: MemoryImport,
+    /** fma: functions may use relaxed SIMD's multiply-add (Func.madd). */
+    private readonly features: { fma?: boolean } = {},
+  ) {}
 
   func(name: string, params: ValType[], results: ValType[] = []): Func {
-    const f = new Func(this.funcs.length, name, params, results, (bytes) => this.constAddr(bytes));
+    const f = new Func(this.funcs.length, name, params, results, (bytes) => this.constAddr(bytes), this.features.fma ?? false);
     this.funcs.push(f);
     return f;
   }

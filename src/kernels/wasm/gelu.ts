@@ -72,7 +72,7 @@ class ErfEmitter {
     f.set(z, f.f32x4Mul(f.get(u), f.get(u)));
     // small branch: u (P(z) / 2)
     f.set(half, f.f32x4K(SMALL[0]! / 2));
-    for (const c of SMALL.slice(1)) f.set(half, f.f32x4Add(f.f32x4Mul(f.get(half), f.get(z)), f.f32x4K(c / 2)));
+    for (const c of SMALL.slice(1)) f.set(half, f.madd(() => f.get(half), () => f.get(z), () => f.f32x4K(c / 2)));
     f.set(half, f.f32x4Mul(f.get(half), f.get(u)));
     // exp(-u^2)
     f.set(e, f.f32x4Sub(f.f32x4K(0), f.get(z)));
@@ -80,9 +80,9 @@ class ErfEmitter {
     // tail: t Q(t) exp(-u^2) / 2, with z now |u|
     f.set(z, f.f32x4Abs(f.get(u)));
     f.set(small, f.f32x4Lt(f.get(z), f.f32x4K(1)));
-    f.set(t, f.f32x4Div(f.f32x4K(1), f.f32x4Add(f.f32x4Mul(f.get(z), f.f32x4K(AS_P)), f.f32x4K(1))));
+    f.set(t, f.f32x4Div(f.f32x4K(1), f.madd(() => f.get(z), () => f.f32x4K(AS_P), () => f.f32x4K(1))));
     f.set(tail, f.f32x4K(AS[0]! / 2));
-    for (const c of AS.slice(1)) f.set(tail, f.f32x4Add(f.f32x4Mul(f.get(tail), f.get(t)), f.f32x4K(c / 2)));
+    for (const c of AS.slice(1)) f.set(tail, f.madd(() => f.get(tail), () => f.get(t), () => f.f32x4K(c / 2)));
     f.set(tail, f.f32x4Mul(f.f32x4Mul(f.get(tail), f.get(t)), f.get(e)));
   }
 

@@ -150,7 +150,7 @@ function emitPack(mb: ModuleBuilder, name: string, W: number, strided: boolean):
  * straight to C; edge tiles (mr < MR or nr < NR) go through a scratch tile.
  * A non-zero `bias` points at NR floats that start every row's accumulators.
  */
-function emitKernel(mb: ModuleBuilder, fma: boolean): Func {
+function emitKernel(mb: ModuleBuilder): Func {
   const f = mb.func('kernel', i32s(10));
   const [ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f.param(i)) as Local[] as [
     Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
@@ -178,8 +178,7 @@ function emitKernel(mb: ModuleBuilder, fma: boolean): Func {
         f.set(av, f.load32Splat(f.get(ap), r * 4));
         for (let h = 0; h < 2; h++) {
           const a = acc[r * 2 + h]!;
-          if (fma) f.set(a, f.f32x4RelaxedMadd(f.get(av), f.get(bv[h]!), f.get(a)));
-          else f.set(a, f.f32x4Add(f.get(a), f.f32x4Mul(f.get(av), f.get(bv[h]!))));
+          f.set(a, f.madd(() => f.get(av), () => f.get(bv[h]!), () => f.get(a)));
         }
       }
       f.set(ap, f.i32Add(f.get(ap), f.i32(MR * 4)));
@@ -265,12 +264,12 @@ function emitMacro(mb: ModuleBuilder, kernel: Func): void {
 }
 
 /** Add the GEMM functions (see GemmExports) to a module. */
-export function emitGemm(mb: ModuleBuilder, opts: { fma: boolean }): void {
+export function emitGemm(mb: ModuleBuilder): void {
   emitPack(mb, 'packA_n', MR, true);
   emitPack(mb, 'packA_t', MR, false);
   emitPack(mb, 'packB_n', NR, false);
   emitPack(mb, 'packB_t', NR, true);
-  emitMacro(mb, emitKernel(mb, opts.fma));
+  emitMacro(mb, emitKernel(mb));
 }
 
 /**

@@ -14,10 +14,10 @@ export const PAGE_BYTES = 65536;
 
 export type KernelExports = GemmExports & RowExports & GeluExports & AttentionExports;
 
-/** `fma`: the GEMM micro-kernel uses relaxed SIMD's fused multiply-add (see features.ts). */
+/** `fma`: the kernels (GEMM micro-kernel, exp and erf polynomials) use relaxed SIMD's multiply-add (see features.ts). */
 export function buildModuleBytes(shared: boolean, fma = false): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: MAX_PAGES, shared, constants: CONST_TABLE });
-  emitGemm(mb, { fma });
+  const mb = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: MAX_PAGES, shared, constants: CONST_TABLE }, { fma });
+  emitGemm(mb);
   emitRowKernels(mb);
   emitGelu(mb);
   emitAttention(mb);

@@ -46,8 +46,8 @@ export function exp4(f: Func, x: Local, t: Local, r: Local, under: Local): void 
   const coeffs = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
   // p(r) by Horner, then e^r = p r^2 + r + 1
   f.set(x, f.f32x4K(coeffs[0]!));
-  for (const c of coeffs.slice(1)) f.set(x, f.f32x4Add(f.f32x4Mul(f.get(x), f.get(r)), f.f32x4K(c)));
-  f.set(x, f.f32x4Add(f.f32x4Add(f.f32x4Mul(f.get(x), f.f32x4Mul(f.get(r), f.get(r))), f.get(r)), f.f32x4K(1)));
+  for (const c of coeffs.slice(1)) f.set(x, f.madd(() => f.get(x), () => f.get(r), () => f.f32x4K(c)));
+  f.set(x, f.f32x4Add(f.madd(() => f.get(x), () => f.f32x4Mul(f.get(r), f.get(r)), () => f.get(r)), f.f32x4K(1)));
   f.set(x, f.f32x4Mul(f.get(x), f.i32x4Shl(f.i32x4Add(f.get(t), f.i32x4K(127)), f.i32(23))));
   f.set(x, f.v128AndNot(f.get(x), f.get(under)));
 }

@@ -3,7 +3,7 @@
 // there), each measurement in a fresh process, builds interleaved round by
 // round so that a slow phase of a shared machine hits them all alike; the
 // table gives the median over rounds.
-//   node bench/steps.mjs --build label=dir [--build label=dir ...] [--env label=VAR=value]
+//   node bench/steps.mjs --build label=dir [--build label=dir ...] [--env label=VAR=value[,VAR=value]]
 //        [--rounds 3] [--items forward,input_x_grad,forward_batch8] [--model dir]
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -19,11 +19,13 @@ args.forEach((a, i) => {
     builds.push({ label, dir, env: {} });
   }
   if (a === '--env') {
-    // --env label=VAR=value: the build named `label` again, with an environment variable
-    const [label, name, value] = args[i + 1].split('=');
+    // --env label=VAR=value[,VAR2=value2]: the build named `label` again, with environment variables
+    const spec = args[i + 1];
+    const label = spec.slice(0, spec.indexOf('='));
+    const env = Object.fromEntries(spec.slice(label.length + 1).split(',').map((kv) => kv.split('=')));
     const base = builds.find((b) => b.label === label);
     if (!base) throw new Error(`--env: no build labelled ${label} before it`);
-    builds.push({ label: `${label} ${name}=${value}`, dir: base.dir, env: { [name]: value } });
+    builds.push({ label: `${label} ${spec.slice(label.length + 1)}`, dir: base.dir, env });
   }
 });
 if (!builds.length) throw new Error('give at least one --build label=dir');

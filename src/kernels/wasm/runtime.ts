@@ -93,5 +93,6 @@ export class Runtime {
 
   dispose(): void {
     this.pool?.dispose();
+    this.resident.clear();
   }
 }

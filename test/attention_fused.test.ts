@@ -17,10 +17,10 @@ import { wasmAttention } from '../src/kernels/wasm/attention.js';
 import { panelsFit } from '../src/kernels/wasm/attentionKernels.js';
 import { Runtime } from '../src/kernels/wasm/runtime.js';
 import {
-  Tensor, attentionForward, contiguous, matmul, mul, permute, randn, reshape, select, softmax, transpose, type DType,
+  Tensor, attentionForward, attentionOutput, contiguous, matmul, mul, permute, randn, reshape, select, softmax, transpose, type DType,
 } from '../src/tensor/index.js';
 import { enableGrad, grad, noGrad } from '../src/autograd/index.js';
-import { attention, attentionComposite, block, blockFromNormed, norm, type BlockParams } from '../src/vit/block.js';
+import { attention, attentionComposite, block, blockFromNormed, blockOutput, norm, type BlockParams } from '../src/vit/block.js';
 import { expectError } from './support/expect.js';
 import { decode, loadJson, relErr, type Encoded } from './support/fixtures.js';
 
@@ -215,6 +215,30 @@ for (const name of ['js', 'wasm']) {
     } finally {
       be.attention = kernel;
     }
+  });
+}
+
+for (const name of ['js', 'wasm', 'gpujs']) {
+  test(`${name}: without the maps (attentionOutput, blockOutput) the outputs are the same`, () => {
+    withBackend(name, () => {
+      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4]] as const) {
+        const qkv = randomQkv(b, n, d, 21);
+        const full = noGrad(() => attentionForward(qkv, h).out);
+        const bare = noGrad(() => attentionOutput(qkv, h));
+        assert.ok(relErr(bare.contiguousData(), full.contiguousData()) < TOL32, `attention N=${n}`);
+        for (const layerScale of [true, false]) {
+          const p = { ...blockParams(d, h, 40), ...(layerScale ? {} : { ls1: null }) };
+          const x = randn([b, n, d], 22);
+          const want = noGrad(() => block(x, p).out);
+          const got = noGrad(() => blockOutput(x, p));
+          assert.ok(relErr(got.contiguousData(), want.contiguousData()) < TOL32, `block N=${n} layerScale=${layerScale}`);
+        }
+      }
+      // recorded: still differentiable
+      const qkv = randomQkv(1, 9, 16, 23).requireGrad();
+      const y = enableGrad(() => attentionOutput(qkv, 2));
+      assert.ok(y.requiresGrad && y.node?.prim === 'attention');
+    });
   });
 }
 

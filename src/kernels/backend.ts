@@ -72,14 +72,16 @@ export interface Kernels {
   /** dx = dy (Phi(x) + x phi(x)). */
   geluBackward(x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void;
   /**
-   * Forward-only multi-head self-attention from a fused projection: qkv is
+   * Multi-head self-attention from a fused projection, forward: qkv is
    * contiguous [batch, tokens, 3D] with D = heads * headDim, columns [0, D) q,
    * [D, 2D) k, [2D, 3D) v, head h in columns h*headDim..(h+1)*headDim of each.
    * Writes attn [batch, heads, tokens, tokens] = softmax_row(scale * q_h k_h^T)
    * and out [batch, tokens, D], out[b, n, h*headDim + j] = sum_m attn[b, h, n, m] v[b, m, h*headDim + j]
-   * (the heads already merged back). No gradient: the tensor layer uses it only when none is recorded.
+   * (the heads already merged back). attn may be null when the maps are not
+   * wanted (they are then not copied out). The backward is composed from
+   * matmul and softmaxBackward (src/tensor/attention.ts).
    */
-  attention(qkv: TypedArray, out: TypedArray, attn: TypedArray, batch: number, tokens: number, heads: number, headDim: number, scale: number): void;
+  attention(qkv: TypedArray, out: TypedArray, attn: TypedArray | null, batch: number, tokens: number, heads: number, headDim: number, scale: number): void;
 }
 
 export type KernelName = keyof Kernels;

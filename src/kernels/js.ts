@@ -135,9 +135,12 @@ const INV_SQRT_2PI = 0.3989422804014327;
  * query row: scores as dot products of contiguous q and k rows, a stable
  * softmax (max subtracted), then the row of out as a sum of v rows.
  */
-function attention(qkv: TypedArray, out: TypedArray, attn: TypedArray, batch: number, tokens: number, heads: number, headDim: number, scale: number): void {
+function attention(qkv: TypedArray, out: TypedArray, attnOut: TypedArray | null, batch: number, tokens: number, heads: number, headDim: number, scale: number): void {
   const d = heads * headDim;
   const ld = 3 * d;
+  // without an output for the maps, each row of probabilities goes through one scratch row
+  const scratch = attnOut ? null : new (qkv.constructor as { new (n: number): TypedArray })(tokens);
+  const attn = attnOut ?? scratch!;
   for (let b = 0; b < batch; b++) {
     const item = b * tokens * ld;
     for (let h = 0; h < heads; h++) {
@@ -145,7 +148,7 @@ function attention(qkv: TypedArray, out: TypedArray, attn: TypedArray, batch: nu
       const k0 = q0 + d;
       const v0 = q0 + 2 * d;
       for (let n = 0; n < tokens; n++) {
-        const row = ((b * heads + h) * tokens + n) * tokens;
+        const row = attnOut ? ((b * heads + h) * tokens + n) * tokens : 0;
         const qr = q0 + n * ld;
         let mx = -Infinity;
         for (let m = 0; m < tokens; m++) {

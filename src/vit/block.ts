@@ -5,7 +5,7 @@
 
 import {
   Tensor, add, mul, linear, linearGelu, layerNormAffine, reshape, permute, select, matmul, transpose, softmax,
-  attentionForward,
+  attentionForward, attentionOutput,
 } from '../tensor/index.js';
 
 export interface LinearParams {
@@ -82,11 +82,21 @@ export interface BlockResult {
 export function blockFromNormed(x: Tensor, t: Tensor, p: BlockParams): BlockResult {
   // LayerScale (ls1, ls2) sits between a branch and its residual, so then the add stays separate
   const a = attention(t, p, p.ls1 ? undefined : x);
-  const y = p.ls1 ? add(x, mul(a.out, p.ls1)) : a.out;
-  const out = p.ls2 ? add(y, mul(mlp(norm(y, p.norm2), p), p.ls2)) : mlp(norm(y, p.norm2), p, y);
-  return { out, attn: a.attn };
+  return { out: afterAttention(x, a.out, p), attn: a.attn };
+}
+
+/** Attention output (with the residual already in, unless LayerScale) -> the block's output. */
+function afterAttention(x: Tensor, a: Tensor, p: BlockParams): Tensor {
+  const y = p.ls1 ? add(x, mul(a, p.ls1)) : a;
+  return p.ls2 ? add(y, mul(mlp(norm(y, p.norm2), p), p.ls2)) : mlp(norm(y, p.norm2), p, y);
 }
 
 export function block(x: Tensor, p: BlockParams): BlockResult {
   return blockFromNormed(x, norm(x, p.norm1), p);
+}
+
+/** The block's output alone: its attention maps are not kept (nor copied out of the kernel when nothing is recorded). */
+export function blockOutput(x: Tensor, p: BlockParams): Tensor {
+  const o = attentionOutput(dense(norm(x, p.norm1), p.qkv), p.heads);
+  return afterAttention(x, linear(o, p.proj.weight, p.proj.bias, p.ls1 ? undefined : x), p);
 }

@@ -7,7 +7,7 @@ import {
   Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div, freeze, isFrozen,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
-import { block, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
+import { blockOutput, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
 import type { PreprocessConfig } from './config.js';
 
 /** How far the learned position embedding reaches. */
@@ -119,7 +119,7 @@ export class ViT {
 
   /** Run blocks [from, to) on tokens x. */
   runBlocks(x: Tensor, from = 0, to = this.config.depth): Tensor {
-    for (let i = from; i < to; i++) x = block(x, this.params.blocks[i]!).out;
+    for (let i = from; i < to; i++) x = blockOutput(x, this.params.blocks[i]!);
     return x;
   }
 

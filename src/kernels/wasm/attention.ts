@@ -23,12 +23,12 @@ export interface WasmAttentionOptions {
 }
 
 export function wasmAttention(
-  rt: Runtime, qkv: TypedArray, out: TypedArray, attn: TypedArray,
+  rt: Runtime, qkv: TypedArray, out: TypedArray, attn: TypedArray | null,
   batch: number, tokens: number, heads: number, headDim: number, scale: number,
   opts: WasmAttentionOptions = {},
 ): void {
   const reference = (): void => jsBackend.attention(qkv, out, attn, batch, tokens, heads, headDim, scale);
-  if (!(qkv instanceof Float32Array && out instanceof Float32Array && attn instanceof Float32Array)) return reference();
+  if (!(qkv instanceof Float32Array && out instanceof Float32Array && (attn === null || attn instanceof Float32Array))) return reference();
   if (batch <= 0 || tokens <= 0 || heads <= 0) return;
   const macsPerItem = 2 * heads * tokens * tokens * headDim;
   if (batch * macsPerItem < MIN_MACS) return reference(); // includes headDim = 0
@@ -69,7 +69,8 @@ export function wasmAttention(
       writeAttentionJob(rt.ctl, attentionJobWords(job));
     });
     const mem = rt.f32(bytesFor(nb));
-    attn.set(mem.subarray(attnAt / 4, attnAt / 4 + nb * attnFloats), b0 * attnFloats);
+    // the probabilities stay behind when nobody asked for them
+    if (attn) attn.set(mem.subarray(attnAt / 4, attnAt / 4 + nb * attnFloats), b0 * attnFloats);
     out.set(mem.subarray(outAt / 4, outAt / 4 + nb * outFloats), b0 * outFloats);
   }
 }

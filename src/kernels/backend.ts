@@ -25,6 +25,8 @@ export interface MatmulArgs {
   accumulate?: boolean;
   /** applied to every element of the finished C (after bias and addend) */
   epilogue?: 'gelu';
+  /** with an epilogue: receives C as it was before it (batch*m*n floats from 0), what a GELU's gradient needs */
+  preActivation?: TypedArray;
   /**
    * B's elements will not change while its array lives (frozen weights), so
    * a backend may keep a prepared copy of it keyed by the array's identity.

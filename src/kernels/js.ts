@@ -38,6 +38,7 @@ function matmul(p: MatmulArgs): void {
   }
   if (p.epilogue === 'gelu') {
     const all = c.subarray(p.cOffset, p.cOffset + batch * m * n);
+    p.preActivation?.set(all);
     gelu(all, all, all.length);
   }
 }

@@ -25,7 +25,7 @@ export function extendMatmul(plain: (p: MatmulArgs) => void): (p: MatmulArgs) =>
     const colsA = p.transA ? p.m : p.k;
     const rowsB = p.transB ? p.n : p.k;
     const colsB = p.transB ? p.k : p.n;
-    let q: MatmulArgs = { ...p, lda: undefined, ldb: undefined, bias: undefined, accumulate: undefined, epilogue: undefined };
+    let q: MatmulArgs = { ...p, lda: undefined, ldb: undefined, bias: undefined, accumulate: undefined, epilogue: undefined, preActivation: undefined };
     if (lda !== colsA) q = { ...q, ...densify(p.a, p.aOffset, p.strideA, lda, rowsA, colsA, p.batch, 'a') };
     if (ldb !== colsB) q = { ...q, ...densify(p.b, p.bOffset, p.strideB, ldb, rowsB, colsB, p.batch, 'b') };
     const size = p.batch * p.m * p.n;
@@ -41,6 +41,7 @@ export function extendMatmul(plain: (p: MatmulArgs) => void): (p: MatmulArgs) =>
     }
     if (p.epilogue === 'gelu') {
       const all = p.c.subarray(p.cOffset, p.cOffset + size);
+      p.preActivation?.set(all);
       jsBackend.gelu(all, all, size);
     }
   };

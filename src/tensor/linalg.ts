@@ -8,7 +8,6 @@ import { allocate } from './dtype.js';
 import { record, wouldRecord } from './node.js';
 import { broadcastShapes, shapesEqual, sizeOf } from './shape.js';
 import { Tensor, isFrozen } from './tensor.js';
-import { gelu } from './elementwise.js';
 
 export function kernelsFor(dtype: DType): Kernels {
   return dtype === 'float32' ? getBackend() : referenceBackend;
@@ -110,16 +109,23 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, residual
 }
 
 /**
- * gelu(x W^T + b). Where nothing needs a gradient the GELU runs inside the
- * matmul call, on the finished tiles; otherwise it is linear then gelu, so
- * the tape keeps the pre-activation the GELU gradient needs.
+ * gelu(x W^T + b), the GELU run inside the matmul call on the finished
+ * tiles. When a gradient is needed the same call also hands back the
+ * pre-activation, and the tape records it as a linear node followed by a gelu
+ * node, exactly as gelu(linear(x, W, b)) would.
  */
 export function linearGelu(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (wouldRecord([x, weight, bias])) return gelu(linear(x, weight, bias));
   const shape = linearShape(x, weight, bias);
   const c = allocate(x.dtype, sizeOf(shape));
-  linearKernel(x, weight, bias, c, { epilogue: 'gelu' });
-  return new Tensor(c, shape);
+  if (!wouldRecord([x, weight, bias])) {
+    linearKernel(x, weight, bias, c, { epilogue: 'gelu' });
+    return new Tensor(c, shape);
+  }
+  const pre = allocate(x.dtype, c.length);
+  linearKernel(x, weight, bias, c, { epilogue: 'gelu', preActivation: pre });
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const h = record('linear', inputs, { bias: !!bias, residual: false }, new Tensor(pre, shape));
+  return record('gelu', [h], {}, new Tensor(c, shape));
 }
 
 function linearShape(x: Tensor, weight: Tensor, bias?: Tensor | null): number[] {
@@ -132,7 +138,9 @@ function linearShape(x: Tensor, weight: Tensor, bias?: Tensor | null): number[] 
   return [...x.shape.slice(0, -1), out];
 }
 
-function linearKernel(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, c: TypedArray, extra: Pick<MatmulArgs, 'accumulate' | 'epilogue'>): void {
+function linearKernel(
+  x: Tensor, weight: Tensor, bias: Tensor | null | undefined, c: TypedArray, extra: Pick<MatmulArgs, 'accumulate' | 'epilogue' | 'preActivation'>,
+): void {
   const [out, k] = weight.shape as [number, number];
   const m = x.size / k;
   // x as [m, k] rows: no copy when its rows are evenly spaced

@@ -24,6 +24,8 @@ export interface GeluExports {
   gelu(x: number, y: number, i0: number, i1: number): void;
   /** gelu over exactly count floats at addr, in place; uses 16 bytes of scratch. */
   geluInPlace(addr: number, count: number, scratch: number): void;
+  /** memory.copy of `rows` runs of `bytes`, ldBytes apart in both source and destination. */
+  copyRows(dst: number, src: number, rows: number, bytes: number, ldBytes: number): void;
   /** geluInPlace on `rows` runs of `count` floats, ldBytes apart. */
   geluInPlaceRows(addr: number, rows: number, count: number, ldBytes: number, scratch: number): void;
   geluBackward(x: number, dy: number, dx: number, i0: number, i1: number): void;
@@ -139,6 +141,18 @@ function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): Func {
   return f;
 }
 
+/** Copy `rows` runs of `bytes` bytes, `ldBytes` apart in both places (keeps a pre-activation before the GELU). */
+function emitCopyRows(mb: ModuleBuilder): void {
+  const f = mb.func('copyRows', i32s(5));
+  const [dst, src, rows, bytes, ldBytes] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const r = f.local('i32');
+  f.for(r, () => f.i32(0), () => f.get(rows), 1, () => {
+    f.memoryCopy(f.get(dst), f.get(src), f.get(bytes));
+    f.set(dst, f.i32Add(f.get(dst), f.get(ldBytes)));
+    f.set(src, f.i32Add(f.get(src), f.get(ldBytes)));
+  });
+}
+
 /** geluInPlace over `rows` runs of `count` floats, `ldBytes` apart (a column block of C), in one call. */
 function emitGeluInPlaceRows(mb: ModuleBuilder, inPlace: Func): void {
   const f = mb.func('geluInPlaceRows', i32s(5));
@@ -171,6 +185,7 @@ export function emitGelu(mb: ModuleBuilder): void {
     f.v128Store(at(f, y!, j), f.f32x4Mul(f.get(xv), erf.phi(neg)));
   });
   emitGeluInPlaceRows(mb, emitGeluInPlace(mb, gelu));
+  emitCopyRows(mb);
 
   elementwise(mb, 'geluBackward', 3, (f, [x, dy, dx], j) => {
     const { xv, neg, erf } = prologue(f, x!, j);

@@ -292,6 +292,8 @@ export interface GemmItem {
   accumulate: boolean;
   /** GELU over the finished C. */
   gelu: boolean;
+  /** Byte address where C goes before the GELU (laid out like C), 0 for nowhere. */
+  pre: number;
   transA: boolean;
   transB: boolean;
   m: number;
@@ -330,7 +332,7 @@ export function prepack(ex: GemmExports, it: GemmItem, byRows: boolean): void {
  * the other operand into `scratch` (GEMM_SCRATCH_BYTES). A column slice must
  * be at most NC wide.
  */
-export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace' | 'geluInPlaceRows'>, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
+export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace' | 'geluInPlaceRows' | 'copyRows'>, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
   const { m, n, k } = it;
   const tile = scratch + KC * NC * 4; // edge-tile buffer after the packed block
   for (let pc = 0; pc < k; pc += KC) {
@@ -360,6 +362,10 @@ export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace' | 'g
         ex.macro(aBlock + ic * kc * 4, bBlock, it.c + (ic * n + lo) * 4, n, mc, hi - lo, kc, accum, tile, bias);
       }
     }
+  }
+  if (it.gelu && it.pre) {
+    if (byRows) ex.copyRows(it.pre + lo * n * 4, it.c + lo * n * 4, 1, (hi - lo) * n * 4, 0);
+    else ex.copyRows(it.pre + lo * 4, it.c + lo * 4, m, (hi - lo) * 4, n * 4);
   }
   if (it.gelu) {
     if (byRows) ex.geluInPlace(it.c + lo * n * 4, (hi - lo) * n, tile);

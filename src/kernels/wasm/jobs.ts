@@ -73,9 +73,10 @@ export interface GemmJob {
   bias: number;
   /** Byte address of B packed whole ahead of time (a cached weight), 0 for none; shared by all items. */
   packedB: number;
-  /** C holds an addend; GELU over the finished C. */
+  /** C holds an addend; GELU over the finished C, keeping C before it at `pre` (0: nowhere; items m*n floats apart). */
   accumulate: boolean;
   gelu: boolean;
+  pre: number;
   transA: boolean;
   transB: boolean;
   batch: number;
@@ -104,6 +105,7 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
     packedB: j.packedB,
     accumulate: j.accumulate,
     gelu: j.gelu,
+    pre: j.pre ? j.pre + item * j.m * j.n * 4 : 0,
     transA: j.transA,
     transB: j.transB,
     m: j.m,
@@ -113,7 +115,7 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
 }
 
 const gemmFields = [
-  'a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'lda', 'ldb', 'bias', 'packedB', 'accumulate', 'gelu',
+  'a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'lda', 'ldb', 'bias', 'packedB', 'accumulate', 'gelu', 'pre',
   'transA', 'transB', 'batch', 'm', 'n', 'k', 'byRows', 'chunk',
 ] as const;
 

@@ -85,9 +85,11 @@ interface Layout {
   c: number;
   packed: number;
   bias: number;
+  /** Where C goes before its epilogue (0: not kept). */
+  pre: number;
 }
 
-function layout(A: Operand, B: Operand | null, nb: number, m: number, n: number, sizePacked: number, sharedStride: number, hasBias: boolean): Layout {
+function layout(A: Operand, B: Operand | null, nb: number, m: number, n: number, sizePacked: number, sharedStride: number, hasBias: boolean, keepPre: boolean): Layout {
   let at = 0;
   const copies: Layout['copies'] = [];
   // a span region mirrors its source's alignment mod 64 bytes, so aligned rows stay aligned
@@ -136,7 +138,12 @@ function layout(A: Operand, B: Operand | null, nb: number, m: number, n: number,
     bias = align64(at);
     at = bias + Math.ceil(n / NR) * NR * 4;
   }
-  return { bytes: at, a, b, copies, c, packed, bias };
+  let pre = 0;
+  if (keepPre) {
+    pre = align64(at);
+    at = pre + nb * m * n * 4;
+  }
+  return { bytes: at, a, b, copies, c, packed, bias, pre };
 }
 
 export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs) => void): void {
@@ -153,6 +160,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
   const packedB = p.constantB && (p.strideB === 0 || batch === 1) ? residentB(rt, b, p.bOffset, ldb, p.transB, n, k) : 0;
   const sharedStride = byRows ? p.strideB : p.strideA;
   const sizeC = m * n;
+  const keepPre = p.epilogue === 'gelu' && !!p.preActivation;
   const sizePacked = byRows && packedB ? 0 : packedBytes(m, n, k, byRows) / 4;
   const opA = { src: a, offset: p.aOffset, stride: p.strideA, rows: p.transA ? k : m, cols: p.transA ? m : k, ld: lda };
   const opB = { src: b, offset: p.bOffset, stride: p.strideB, rows: p.transB ? n : k, cols: p.transB ? k : n, ld: ldb };
@@ -162,7 +170,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
     layout(
       { ...A, offset: A.offset + b0 * A.stride },
       packedB ? null : { ...B, offset: B.offset + b0 * B.stride },
-      nb, m, n, sizePacked, sharedStride, !!bias,
+      nb, m, n, sizePacked, sharedStride, !!bias, keepPre,
     );
   // items per pass: all of them unless that would pass 1 GiB
   let itemsPerPass = batch;
@@ -197,6 +205,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
       packedB,
       accumulate: !!p.accumulate,
       gelu: p.epilogue === 'gelu',
+      pre: keepPre ? base + L.pre : 0,
       transA: p.transA,
       transB: p.transB,
       batch: nb,
@@ -219,6 +228,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
     });
     const mem = rt.f32(L.bytes);
     c.set(mem.subarray(job.c / 4, job.c / 4 + nb * sizeC), p.cOffset + b0 * sizeC);
+    if (keepPre) p.preActivation!.set(mem.subarray(job.pre / 4, job.pre / 4 + nb * sizeC), b0 * sizeC);
   }
 }
 
@@ -239,7 +249,7 @@ function residentB(rt: Runtime, b: Float32Array, offset: number, ldb: number, tr
     const mem = rt.f32(span * 4);
     const at = rt.base;
     mem.set(b.subarray(offset, offset + span), at / 4);
-    prepack(rt.ex, { a: 0, b: at, c: 0, packed: addr, lda: 0, ldb, bias: 0, packedB: 0, accumulate: false, gelu: false, transA: false, transB, m: 0, n, k }, true);
+    prepack(rt.ex, { a: 0, b: at, c: 0, packed: addr, lda: 0, ldb, bias: 0, packedB: 0, accumulate: false, gelu: false, pre: 0, transA: false, transB, m: 0, n, k }, true);
   } catch (e) {
     rt.resident.drop(b, key, bytes);
     throw e;

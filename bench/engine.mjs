@@ -1,6 +1,7 @@
 // Engine bench: matmul GFLOP/s per backend on the ViT shapes, and one
 // transformer block forward / forward+backward in ms per backend, and the
-// fused forward attention against the composite ops (bench/attention.mjs).
+// fused attention forward and backward against the ops they replaced
+// (bench/attention.mjs).
 // Run: npm run build && node bench/engine.mjs [--quick]
 import { setBackend, backendNames, disposeBackends } from '../build/src/kernels/index.js';
 import { registerAllBackends } from '../build/src/kernels/all.js';
@@ -8,7 +9,7 @@ import { Tensor, randn, matmul, sum, mul } from '../build/src/tensor/index.js';
 import { grad, enableGrad, noGrad } from '../build/src/autograd/index.js';
 import { block } from '../build/src/vit/block.js';
 import { timeIt } from './timing.mjs';
-import { benchAttention } from './attention.mjs';
+import { benchAttention, benchAttentionBackward } from './attention.mjs';
 
 const quick = process.argv.includes('--quick');
 registerAllBackends();
@@ -66,4 +67,5 @@ for (const [name, d, h, nTok] of models) {
   console.log(`| ${name} | forward+backward (to input) | ${backends.map((b) => fb[b].toFixed(2)).join(' | ')} |`);
 }
 benchAttention(backends.filter((b) => b !== 'gpujs'), time); // gpujs has no attention kernel: it runs the js one
+benchAttentionBackward(backends.filter((b) => b !== 'gpujs'), time);
 disposeBackends();

@@ -1,6 +1,7 @@
-// The attention primitive (Kernels.attention forward, attentionBackward) on
-// every backend against the composite of primitives (scale q, q @ k^T,
-// softmax, @ v, merge the heads with a permute): values and gradients.
+// The attention primitive (Kernels.attention forward, Kernels.attentionBackward
+// and attentionBackward) on every backend against the composite of
+// primitives (scale q, q @ k^T, softmax, @ v, merge the heads with a
+// permute): values and gradients.
 // Tolerances, normwise relative error: float32 1e-5 (sums of <= 785 terms
 // and a float32 exp, against a float64 composite or a float32 one); float64
 // 1e-12 (the reference kernels, which differ from the composite only in
@@ -14,6 +15,8 @@ import { registerAllBackends } from '../src/kernels/all.js';
 import { getBackendByName, withBackend } from '../src/kernels/registry.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
 import { wasmAttention } from '../src/kernels/wasm/attention.js';
+import { wasmAttentionBackward } from '../src/kernels/wasm/attentionBackward.js';
+import { backwardPanelsFit } from '../src/kernels/wasm/attentionBackwardKernels.js';
 import { panelsFit } from '../src/kernels/wasm/attentionKernels.js';
 import { Runtime } from '../src/kernels/wasm/runtime.js';
 import {
@@ -30,7 +33,7 @@ const TOL64 = 1e-12;
 
 const wasm1 = createWasmBackend({ threads: 1 });
 const wasm2 = createWasmBackend({ threads: 2 });
-const backends: Array<[string, Pick<Backend, 'attention'>]> = [
+const backends: Array<[string, Pick<Backend, 'attention' | 'attentionBackward'>]> = [
   ['js', jsBackend],
   ['wasm 1 thread', wasm1],
   ['wasm 2 threads', wasm2],
@@ -93,6 +96,73 @@ for (const name of ['js', 'wasm', 'gpujs']) {
     });
   });
 }
+
+/**
+ * Inputs of the gradient kernel in float32 (the probabilities from the
+ * float64 composite, rounded) and, as the answer, dqkv by autograd through
+ * the float64 composite; the float64 inputs too.
+ */
+function backwardCase(b: number, n: number, d: number, h: number, seed: number) {
+  const qkv = randomQkv(b, n, d, seed);
+  const g = randn([b, n, d], seed + 1);
+  const qkv64 = new Tensor(Float64Array.from(qkv.contiguousData()), qkv.shape).requireGrad();
+  const g64 = new Tensor(Float64Array.from(g.contiguousData()), g.shape);
+  const { out, attn } = enableGrad(() => composite(qkv64, h));
+  const [want] = grad(out, [qkv64], g64);
+  return {
+    qkv: qkv.contiguousData() as Float32Array,
+    attn: Float32Array.from(attn.contiguousData()),
+    g: g.contiguousData() as Float32Array,
+    want: want!.contiguousData(),
+    f64: { qkv: qkv64.contiguousData(), attn: attn.contiguousData(), g: g64.contiguousData() },
+  };
+}
+
+const nanFilled = (length: number): Float32Array => new Float32Array(length).fill(NaN);
+
+for (const [b, n, d, h] of shapes) {
+  const label = `B=${b} N=${n} D=${d} H=${h}`;
+  test(`gradient kernel on every backend vs autograd through the float64 composite, ${label}`, () => {
+    const c = backwardCase(b, n, d, h, 2 * n + d);
+    const hd = d / h;
+    for (const [name, be] of backends) {
+      const dqkv = nanFilled(b * n * 3 * d);
+      be.attentionBackward(c.qkv, c.attn, c.g, dqkv, b, n, h, hd, 1 / Math.sqrt(hd));
+      assert.ok(dqkv.every(Number.isFinite), `${name}: every element of dqkv written`);
+      const err = relErr(dqkv, c.want);
+      assert.ok(err < TOL32, `${name}: ${err.toExponential(2)}`);
+    }
+    const dqkv64 = new Float64Array(b * n * 3 * d).fill(NaN);
+    jsBackend.attentionBackward(c.f64.qkv, c.f64.attn, c.f64.g, dqkv64, b, n, h, hd, 1 / Math.sqrt(hd));
+    const err = relErr(dqkv64, c.want);
+    assert.ok(err < TOL64, `js float64: ${err.toExponential(2)}`);
+  });
+}
+
+test('wasm gradient: B operands packed per block (the path for heads too large to keep packed) equals the cached path', () => {
+  for (const threads of [1, 2]) {
+    const rt = new Runtime(threads, new URL('../src/kernels/wasm/worker.js', import.meta.url));
+    try {
+      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 300, 72, 2]] as const) {
+        assert.ok(backwardPanelsFit(n, d / h), 'the default path caches these');
+        const c = backwardCase(b, n, d, h, 9);
+        const hd = d / h;
+        const run = (streamPanels: boolean) => {
+          const dqkv = nanFilled(b * n * 3 * d);
+          wasmAttentionBackward(rt, c.qkv, c.attn, c.g, dqkv, b, n, h, hd, 1 / Math.sqrt(hd), { streamPanels });
+          return dqkv;
+        };
+        const cached = run(false);
+        const streamed = run(true);
+        assert.ok(streamed.every(Number.isFinite) && relErr(streamed, cached) < 1e-6, `threads ${threads}, N=${n}`);
+        assert.ok(relErr(streamed, c.want) < TOL32, `threads ${threads}, N=${n} vs float64`);
+      }
+      assert.not.ok(backwardPanelsFit(2000, 64), 'a 2000-token head streams');
+    } finally {
+      rt.dispose();
+    }
+  }
+});
 
 test('float64 attentionForward (reference kernel) equals the float64 composite', () => {
   for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4], [2, 61, 36, 3], [1, 5, 16, 2]] as const) {

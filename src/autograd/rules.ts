@@ -101,7 +101,7 @@ export const rules: { [P in Prim]: Rule<P> } = {
     ];
   },
   // y = x W^T + b: dx = g W, dW = g^T x (over all leading dims), db = sum of g over them
-  // hand-fused: batched matmuls over the heads, see attentionBackward
+  // one fused kernel call (Kernels.attentionBackward) for all items and heads
   attention: (g, n) => [attentionBackward(n.inputs[0]!, n.saved[0]!, g, n.params.heads)],
   // y = x W^T [+ b] [+ r]: dx = g W, dW = g^T x, db = sum of g's rows, dr = g
   linear: (g, n, needs) => {

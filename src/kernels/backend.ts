@@ -80,10 +80,22 @@ export interface Kernels {
    * Writes attn [batch, heads, tokens, tokens] = softmax_row(scale * q_h k_h^T)
    * and out [batch, tokens, D], out[b, n, h*headDim + j] = sum_m attn[b, h, n, m] v[b, m, h*headDim + j]
    * (the heads already merged back). attn may be null when the maps are not
-   * wanted (they are then not copied out). The backward is composed from
-   * matmul and softmaxBackward (src/tensor/attention.ts).
+   * wanted (they are then not copied out). The backward is attentionBackward.
    */
   attention(qkv: TypedArray, out: TypedArray, attn: TypedArray | null, batch: number, tokens: number, heads: number, headDim: number, scale: number): void;
+  /**
+   * The gradient of attention with respect to qkv, from the probabilities
+   * attn it wrote and the gradient g [batch, tokens, D] of out. Per item and
+   * head, with P = attn, dO = g's columns of the head and Q, K, V its q, k,
+   * v columns:
+   *   dV = P^T dO,  dP = dO V^T,  dS = scale * P * (dP - rowsum(dP * P)),  dQ = dS K,  dK = dS^T Q
+   * written to dqkv [batch, tokens, 3D] laid out like qkv (every element is
+   * overwritten).
+   */
+  attentionBackward(
+    qkv: TypedArray, attn: TypedArray, g: TypedArray, dqkv: TypedArray,
+    batch: number, tokens: number, heads: number, headDim: number, scale: number,
+  ): void;
 }
 
 export type KernelName = keyof Kernels;

@@ -178,6 +178,60 @@ function attention(qkv: TypedArray, out: TypedArray, attnOut: TypedArray | null,
   }
 }
 
+/**
+ * Attention's gradient (see Kernels.attentionBackward), head by head and
+ * query row by query row: the row of dP as dot products of contiguous dO
+ * and v rows, the row of dS in place of it, then the row of dQ as a sum of
+ * k rows while the rows of dK and dV gather that row's contributions.
+ */
+function attentionBackward(
+  qkv: TypedArray, attn: TypedArray, g: TypedArray, dqkv: TypedArray,
+  batch: number, tokens: number, heads: number, headDim: number, scale: number,
+): void {
+  const d = heads * headDim;
+  const ld = 3 * d;
+  const dS = new (qkv.constructor as { new (n: number): TypedArray })(tokens);
+  for (let b = 0; b < batch; b++) {
+    const item = b * tokens * ld;
+    for (let h = 0; h < heads; h++) {
+      const q0 = item + h * headDim;
+      const k0 = q0 + d;
+      const v0 = q0 + 2 * d;
+      // dK and dV gather over the query rows
+      for (let m = 0; m < tokens; m++) {
+        for (let j = 0; j < headDim; j++) dqkv[k0 + m * ld + j] = dqkv[v0 + m * ld + j] = 0;
+      }
+      for (let n = 0; n < tokens; n++) {
+        const row = ((b * heads + h) * tokens + n) * tokens;
+        const gr = (b * tokens + n) * d + h * headDim;
+        let dot = 0;
+        for (let m = 0; m < tokens; m++) {
+          const vr = v0 + m * ld;
+          let s = 0;
+          for (let j = 0; j < headDim; j++) s += g[gr + j]! * qkv[vr + j]!;
+          dS[m] = s;
+          dot += s * attn[row + m]!;
+        }
+        // q, k, v rows sit at the same places in qkv and dqkv
+        const qr = q0 + n * ld;
+        for (let j = 0; j < headDim; j++) dqkv[qr + j] = 0;
+        for (let m = 0; m < tokens; m++) {
+          const p = attn[row + m]!;
+          const ds = scale * p * (dS[m]! - dot);
+          const kr = k0 + m * ld;
+          const vr = v0 + m * ld;
+          for (let j = 0; j < headDim; j++) {
+            dqkv[qr + j] += ds * qkv[kr + j]!;
+            dqkv[kr + j] += ds * qkv[qr + j]!;
+            dqkv[vr + j] += p * g[gr + j]!;
+          }
+        }
+      }
+    }
+  }
+}
+
 export const jsBackend: Backend = {
   name: 'js', matmulExtended: true, matmul, softmax, softmaxBackward, layerNorm, layerNormBackward, gelu, geluBackward, attention,
+  attentionBackward,
 };

@@ -11,7 +11,7 @@ const factories = new Map<string, Factory>([['js', () => jsBackend]]);
 const built = new Map<string, Backend>([['js', jsBackend]]);
 let current: Backend = jsBackend;
 
-const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward', 'attention'];
+const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward', 'attention', 'attentionBackward'];
 
 /**
  * Give a plain matmul (dense rows, no bias) the extended arguments: copy

@@ -1,11 +1,13 @@
 // The WebAssembly SIMD backend: float32 matmul (with row-strided operands and
-// a fused bias), row kernels, GELU and fused forward attention in a wasm
-// module emitted from TypeScript at run time (see wasm/emit.ts), running on
-// the calling thread plus, under Node, worker threads sharing its memory.
+// a fused bias), row kernels, GELU and fused attention (forward and
+// backward) in a wasm module emitted from TypeScript at run time (see
+// wasm/emit.ts), running on the calling thread plus, under Node, worker
+// threads sharing its memory.
 
 import type { Kernels } from './backend.js';
 import { jsBackend } from './js.js';
 import { wasmAttention } from './wasm/attention.js';
+import { wasmAttentionBackward } from './wasm/attentionBackward.js';
 import { wasmMatmul } from './wasm/matmul.js';
 import { defaultThreads } from './wasm/pool.js';
 import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
@@ -53,6 +55,8 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     gelu: (x, y, n) => wasmGelu(rt, x, y, n),
     geluBackward: (x, dy, dx, n) => wasmGeluBackward(rt, x, dy, dx, n),
     attention: (qkv, out, attn, batch, tokens, heads, headDim, scale) => wasmAttention(rt, qkv, out, attn, batch, tokens, heads, headDim, scale),
+    attentionBackward: (qkv, attn, g, dqkv, batch, tokens, heads, headDim, scale) =>
+      wasmAttentionBackward(rt, qkv, attn, g, dqkv, batch, tokens, heads, headDim, scale),
     residentStats: () => ({ bytes: rt.resident.used, resets: rt.resident.resets }),
     dispose: () => rt.dispose(),
   };

@@ -43,7 +43,7 @@ export interface AttentionResult {
 
 /**
  * Multi-head self-attention on normed tokens t [B, N, D]: the attention
- * primitive (one fused kernel call forward, a hand-fused backward). A
+ * primitive (one fused kernel call forward, one backward). A
  * `residual` is added in the output projection's own call. The returned
  * probabilities carry no gradient; use attentionComposite to differentiate
  * with respect to them.

@@ -95,9 +95,9 @@ const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 // Thread scratch layout (bytes from its start): a packed A block (Q or P rows,
 // MC x KC), the micro-kernel's edge tile, then K and V panels.
-const A_BLOCK_BYTES = MC * KC * 4;
+export const A_BLOCK_BYTES = MC * KC * 4;
 const TILE_BYTES = MR * NR * 4;
-const PANELS_OFFSET = A_BLOCK_BYTES + TILE_BYTES;
+export const PANELS_OFFSET = A_BLOCK_BYTES + TILE_BYTES;
 /** Floats available for packed K and V panels. */
 export const PANEL_FLOATS = Math.floor((GEMM_SCRATCH_BYTES - PANELS_OFFSET) / 4);
 
@@ -107,7 +107,7 @@ export function panelsFit(tokens: number, headDim: number): boolean {
 }
 
 /** Columns of K packed at a time when the panels are not cached (whole panels of KC deep). */
-const STREAM_COLS = Math.floor(PANEL_FLOATS / (KC * NR)) * NR;
+export const STREAM_COLS = Math.floor(PANEL_FLOATS / (KC * NR)) * NR;
 
 /** Whether the uncached path can run at all: one KC-deep block of V panels must fit. */
 export function streamingFits(headDim: number): boolean {

@@ -12,6 +12,7 @@
 // units with an atomic counter until none are left, so a thread that runs
 // slower (another process on its core) simply ends up doing fewer.
 
+import { attentionBackwardJobFrom, runAttentionBackwardUnit } from './attentionBackwardKernels.js';
 import { attentionJobFrom, runAttentionUnit, type PanelCache } from './attentionKernels.js';
 import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmItem } from './gemm.js';
 import type { KernelExports } from './module.js';
@@ -53,7 +54,7 @@ export const slot = {
 export const CONST_TABLE = [2048, CTL_BYTES - 2048] as const;
 if (SLOTS + MAX_THREADS * SLOT_WORDS > CONST_TABLE[0] / 4) throw new Error('control block too small');
 
-export const JobKind = { Gemm: 1, Rows: 2, Attention: 3 } as const;
+export const JobKind = { Gemm: 1, Rows: 2, Attention: 3, AttentionBackward: 4 } as const;
 
 /** A batched GEMM whose operands are in wasm memory (byte addresses and strides). */
 export interface GemmJob {
@@ -147,6 +148,13 @@ export function writeAttentionJob(ctl: Int32Array, words: readonly number[]): vo
   for (let i = 0; i < words.length; i++) ctl[JOB + 1 + i] = words[i]!;
 }
 
+/** One phase of an attention-gradient job: words from attentionBackwardJobWords (attentionBackwardKernels.ts). */
+export function writeAttentionBackwardJob(ctl: Int32Array, words: readonly number[]): void {
+  if (words.length > JOB_WORDS - 1) throw new Error('too many attention-gradient-job parameters');
+  ctl[JOB] = JobKind.AttentionBackward;
+  for (let i = 0; i < words.length; i++) ctl[JOB + 1 + i] = words[i]!;
+}
+
 /**
  * A job's life: open() before waking the workers, release() once its
  * operands and header are in memory; workers awaitRelease() before starting.
@@ -185,14 +193,16 @@ export function runShare(ex: KernelExports, ctl: Int32Array, t: number): void {
   const gemm = kind === JobKind.Gemm ? readGemmJob(ctl) : null;
   const rowParams = Array.from(ctl.subarray(JOB + 1, JOB + JOB_WORDS));
   const attention = kind === JobKind.Attention ? attentionJobFrom(rowParams) : null;
-  // a head's packed K and V stay in this thread's scratch while it works on that head
+  const attentionBackward = kind === JobKind.AttentionBackward ? attentionBackwardJobFrom(rowParams) : null;
+  // a head's packed K and V (or the gradient's B operands) stay in this thread's scratch while it works on that head
   const panelCache: PanelCache = { item: -1 };
-  if (!gemm && !attention && kind !== JobKind.Rows) throw new Error(`unknown wasm job kind ${kind}`);
+  if (!gemm && !attention && !attentionBackward && kind !== JobKind.Rows) throw new Error(`unknown wasm job kind ${kind}`);
   for (;;) {
     const u = Atomics.add(ctl, NEXT, 1);
     if (u >= total) return;
     if (gemm) runGemmUnit(ex, gemm, u, scratchOf(t));
     else if (attention) runAttentionUnit(ex, attention, u, scratchOf(t), panelCache);
+    else if (attentionBackward) runAttentionBackwardUnit(ex, attentionBackward, u, scratchOf(t), panelCache);
     else runRows(ex, rowParams, u);
   }
 }

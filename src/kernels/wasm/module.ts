@@ -1,6 +1,7 @@
 // Assembles the one wasm module every thread instantiates over the same
 // linear memory, and instantiates it.
 
+import { emitAttentionBackward, type AttentionBackwardExports } from './attentionBackwardKernels.js';
 import { emitAttention, type AttentionExports } from './attentionKernels.js';
 import { ModuleBuilder } from './emit.js';
 import { emitGemm, type GemmExports } from './gemm.js';
@@ -12,7 +13,7 @@ import { emitRowKernels, type RowExports } from './rows.js';
 export const MAX_PAGES = 16384;
 export const PAGE_BYTES = 65536;
 
-export type KernelExports = GemmExports & RowExports & GeluExports & AttentionExports;
+export type KernelExports = GemmExports & RowExports & GeluExports & AttentionExports & AttentionBackwardExports;
 
 /** `fma`: the kernels (GEMM micro-kernel, exp and erf polynomials) use relaxed SIMD's multiply-add (see features.ts). */
 export function buildModuleBytes(shared: boolean, fma = false): Uint8Array<ArrayBuffer> {
@@ -21,6 +22,7 @@ export function buildModuleBytes(shared: boolean, fma = false): Uint8Array<Array
   emitRowKernels(mb);
   emitGelu(mb);
   emitAttention(mb);
+  emitAttentionBackward(mb);
   return mb.bytes();
 }
 

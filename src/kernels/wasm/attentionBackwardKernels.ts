@@ -1,0 +1,222 @@
+// The gradient of the fused attention in wasm, from the GEMM routines
+// (gemm.ts) plus one emitted row function, in two jobs over the same
+// operands. A unit runs start to end on one thread.
+// Phase 1, a unit per block of query rows of one head of one batch item:
+//   dP rows = dO rows V^T                      (macro into the rows of dS, ldc = tokens)
+//   dS rows = scale * P * (dP - rowsum(dP * P)), in place
+//   dQ rows = dS rows K                        (macro into dqkv's q columns of the head, ldc = 3D)
+// Phase 2, once all of dS is there, a unit per block of key rows:
+//   dK rows = (dS^T) rows Q,  dV rows = (P^T) rows dO   (A packed transposed, into dqkv's k and v columns)
+// so every element of dqkv is written by exactly one unit, and nothing is
+// copied between the steps. q, k, v and dO are read in place (row distance 3D or D).
+
+import type { Local, ModuleBuilder } from './emit.js';
+import { KC, MC, NR, type GemmExports } from './gemm.js';
+import { A_BLOCK_BYTES, PANELS_OFFSET, PANEL_FLOATS, STREAM_COLS, panelsFit, type PanelCache } from './attentionKernels.js';
+import { RowEmitter } from './rows.js';
+
+export interface AttentionBackwardExports {
+  /** Rows [r0, r1) of contiguous [rows, cols] p and g, g in place: g = scale * p * (g - sum(g * p)) per row. */
+  scaledSoftmaxBackward(p: number, g: number, r0: number, r1: number, cols: number, scale: number): void;
+}
+
+/** The softmax gradient of the scaled scores: the scale folded into the pass that writes dS anyway. */
+function emitScaledSoftmaxBackward(mb: ModuleBuilder): void {
+  const f = mb.func('scaledSoftmaxBackward', ['i32', 'i32', 'i32', 'i32', 'i32', 'f32']);
+  const [p, g, r0, r1, cols, scale] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local];
+  const e = new RowEmitter(f, cols);
+  const [r, pr, gr] = [f.local('i32'), f.local('i32'), f.local('i32')];
+  const [acc, dv, sv] = [f.local('v128'), f.local('v128'), f.local('v128')];
+  const dot = f.local('f32');
+  f.set(sv, f.f32x4Splat(f.get(scale)));
+  e.rows(r, r0, r1, [[pr, p], [gr, g]], () => {
+    // dot = sum(g * p)
+    f.set(acc, f.f32x4Const(0));
+    e.cols(() => f.set(acc, f.f32x4Add(f.get(acc), f.f32x4Mul(f.v128Load(e.at(gr)), f.v128Load(e.at(pr))))), null);
+    f.set(dot, e.reduce(acc, 'add'));
+    e.cols(null, () => f.set(dot, f.f32Add(f.get(dot), f.f32Mul(f.f32Load(e.at(gr)), f.f32Load(e.at(pr))))));
+    // g = scale * p * (g - dot)
+    f.set(dv, f.f32x4Splat(f.get(dot)));
+    e.cols(
+      () => f.v128Store(e.at(gr), f.f32x4Mul(f.f32x4Mul(f.v128Load(e.at(pr)), f.get(sv)), f.f32x4Sub(f.v128Load(e.at(gr)), f.get(dv)))),
+      () => f.f32Store(e.at(gr), f.f32Mul(f.f32Mul(f.f32Load(e.at(pr)), f.get(scale)), f.f32Sub(f.f32Load(e.at(gr)), f.get(dot)))),
+    );
+  });
+}
+
+/** Add the attention-gradient functions (see AttentionBackwardExports) to a module. */
+export function emitAttentionBackward(mb: ModuleBuilder): void {
+  emitScaledSoftmaxBackward(mb);
+}
+
+/** An attention-gradient job with its operands in wasm memory (byte addresses). */
+export interface AttentionBackwardJob {
+  /** [batch, tokens, 3D] q|k|v rows. */
+  qkv: number;
+  /** [batch, heads, tokens, tokens] probabilities. */
+  attn: number;
+  /** [batch, tokens, D] gradient of the merged heads. */
+  g: number;
+  /** [batch, heads, tokens, tokens]: phase 1 writes dS, phase 2 reads it. */
+  dS: number;
+  /** [batch, tokens, 3D] output. */
+  dqkv: number;
+  batch: number;
+  tokens: number;
+  heads: number;
+  headDim: number;
+  scale: number;
+  /** 1: dS and dQ by query rows; 2: dK and dV by key rows. */
+  phase: number;
+  /** Rows per unit; units run over (batch item, head, row block). */
+  blockRows: number;
+  blocksPerItem: number;
+  /** Pack a head's B operands once per thread and keep them in its scratch (else pack per block of k). */
+  cachePanels: boolean;
+}
+
+const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
+
+/** Whether one head's packed B operands of either phase fit a thread's scratch together. */
+export function backwardPanelsFit(tokens: number, headDim: number): boolean {
+  return panelsFit(tokens, headDim) && 2 * roundUp(headDim, NR) * tokens <= PANEL_FLOATS;
+}
+
+const fields = [
+  'qkv', 'attn', 'g', 'dS', 'dqkv', 'batch', 'tokens', 'heads', 'headDim', 'scale', 'phase', 'blockRows', 'blocksPerItem', 'cachePanels',
+] as const;
+
+const bits = new Int32Array(1);
+const asFloat = new Float32Array(bits.buffer);
+
+/** The job as Int32 words for the control block (the scale as float32 bits). */
+export function attentionBackwardJobWords(j: AttentionBackwardJob): number[] {
+  return fields.map((key) => {
+    if (key === 'scale') {
+      asFloat[0] = j.scale;
+      return bits[0]!;
+    }
+    return +j[key];
+  });
+}
+
+export function attentionBackwardJobFrom(words: readonly number[]): AttentionBackwardJob {
+  const j: Record<string, number | boolean> = {};
+  fields.forEach((key, i) => (j[key] = words[i]! | 0));
+  bits[0] = j['scale'] as number;
+  j['scale'] = asFloat[0]!;
+  j['cachePanels'] = j['cachePanels'] === 1;
+  return j as unknown as AttentionBackwardJob;
+}
+
+/** Where unit u works: its (item, head), its rows, and byte addresses of the head's columns. */
+function unitOperands(j: AttentionBackwardJob, u: number) {
+  const { tokens: n, heads, headDim: hd } = j;
+  const d = heads * hd;
+  const ld = 3 * d;
+  const item = Math.floor(u / j.blocksPerItem); // b * heads + h
+  const r0 = (u - item * j.blocksPerItem) * j.blockRows;
+  const b = Math.floor(item / heads);
+  const h = item - b * heads;
+  const q = (b * n * ld + h * hd) * 4; // offset of the head's q columns, in qkv and in dqkv alike
+  return {
+    n, hd, d, ld, item, r0, r1: Math.min(n, r0 + j.blockRows),
+    q: j.qkv + q, k: j.qkv + q + d * 4, v: j.qkv + q + 2 * d * 4,
+    dQ: j.dqkv + q, dK: j.dqkv + q + d * 4, dV: j.dqkv + q + 2 * d * 4,
+    dO: j.g + (b * n * d + h * hd) * 4,
+    probs: j.attn + item * n * n * 4,
+    dS: j.dS + item * n * n * 4,
+  };
+}
+
+/** Unit u of an attention-gradient job of either phase, on the thread whose scratch starts at `scratch`. */
+export function runAttentionBackwardUnit(
+  ex: GemmExports & AttentionBackwardExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache,
+): void {
+  if (j.phase === 1) runQueryRows(ex, j, u, scratch, cache);
+  else runKeyRows(ex, j, u, scratch, cache);
+}
+
+/** dS and dQ for a block of query rows: the forward's structure, with dO, V^T and K in place of Q, K^T and V. */
+function runQueryRows(ex: GemmExports & AttentionBackwardExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache): void {
+  const { n, hd, d, ld, item, r0, r1, k, v, dQ, dO, probs, dS } = unitOperands(j, u);
+  const aBlock = scratch;
+  const tile = scratch + A_BLOCK_BYTES;
+  const panels = scratch + PANELS_OFFSET;
+  // cached: V as B transposed (k = hd), then K (k = tokens); block pc at width * pc floats
+  const vWidth = roundUp(n, NR);
+  const kWidth = roundUp(hd, NR);
+  const kPanels = panels + vWidth * hd * 4;
+  if (j.cachePanels && cache.item !== item) {
+    for (let pc = 0; pc < hd; pc += KC) ex.packB_t(v, ld, 0, n, pc, Math.min(KC, hd - pc), panels + vWidth * pc * 4);
+    for (let pc = 0; pc < n; pc += KC) ex.packB_n(k, ld, 0, hd, pc, Math.min(KC, n - pc), kPanels + kWidth * pc * 4);
+    cache.item = item;
+  }
+  for (let ic = r0; ic < r1; ic += MC) {
+    const mc = Math.min(MC, r1 - ic);
+    const dsRows = dS + ic * n * 4;
+    // dP = dO V^T
+    for (let pc = 0; pc < hd; pc += KC) {
+      const kc = Math.min(KC, hd - pc);
+      const accum = pc > 0 ? 1 : 0;
+      ex.packA_n(dO, d, ic, mc, pc, kc, aBlock);
+      if (j.cachePanels) ex.macro(aBlock, panels + vWidth * pc * 4, dsRows, n, mc, n, kc, accum, tile, 0);
+      else {
+        for (let jc = 0; jc < n; jc += STREAM_COLS) {
+          const nc = Math.min(STREAM_COLS, n - jc);
+          ex.packB_t(v, ld, jc, nc, pc, kc, panels);
+          ex.macro(aBlock, panels, dsRows + jc * 4, n, mc, nc, kc, accum, tile, 0);
+        }
+      }
+    }
+    ex.scaledSoftmaxBackward(probs + ic * n * 4, dsRows, 0, mc, n, j.scale);
+    // dQ = dS K, into the head's q columns of dqkv; k = tokens, in KC blocks
+    for (let pc = 0; pc < n; pc += KC) {
+      const kc = Math.min(KC, n - pc);
+      ex.packA_n(dS, n, ic, mc, pc, kc, aBlock);
+      let kBlock = kPanels + kWidth * pc * 4;
+      if (!j.cachePanels) {
+        ex.packB_n(k, ld, 0, hd, pc, kc, panels);
+        kBlock = panels;
+      }
+      ex.macro(aBlock, kBlock, dQ + ic * ld * 4, ld, mc, hd, kc, pc > 0 ? 1 : 0, tile, 0);
+    }
+  }
+}
+
+/** dK and dV for a block of key rows: columns of dS and P read as rows of their transposes by packA_t. */
+function runKeyRows(ex: GemmExports & AttentionBackwardExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache): void {
+  const { n, hd, d, ld, item, r0, r1, q, dK, dV, dO, probs, dS } = unitOperands(j, u);
+  const aBlock = scratch;
+  const tile = scratch + A_BLOCK_BYTES;
+  const panels = scratch + PANELS_OFFSET;
+  // cached: Q, then dO, both as B (k = tokens); block pc at width * pc floats
+  const width = roundUp(hd, NR);
+  const dOPanels = panels + width * n * 4;
+  if (j.cachePanels && cache.item !== item) {
+    for (let pc = 0; pc < n; pc += KC) {
+      const kc = Math.min(KC, n - pc);
+      ex.packB_n(q, ld, 0, hd, pc, kc, panels + width * pc * 4);
+      ex.packB_n(dO, d, 0, hd, pc, kc, dOPanels + width * pc * 4);
+    }
+    cache.item = item;
+  }
+  // C rows [ic, ic + mc) = (A^T rows) B, A stored [tokens, tokens] and B [tokens, hd] (rows ldb apart)
+  const product = (a: number, b: number, ldb: number, cached: number, c: number, ic: number, mc: number): void => {
+    for (let pc = 0; pc < n; pc += KC) {
+      const kc = Math.min(KC, n - pc);
+      ex.packA_t(a, n, ic, mc, pc, kc, aBlock);
+      let bBlock = cached + width * pc * 4;
+      if (!j.cachePanels) {
+        ex.packB_n(b, ldb, 0, hd, pc, kc, panels);
+        bBlock = panels;
+      }
+      ex.macro(aBlock, bBlock, c + ic * ld * 4, ld, mc, hd, kc, pc > 0 ? 1 : 0, tile, 0);
+    }
+  };
+  for (let ic = r0; ic < r1; ic += MC) {
+    const mc = Math.min(MC, r1 - ic);
+    product(dS, q, ld, panels, dK, ic, mc); // dK = dS^T Q
+    product(probs, dO, d, dOPanels, dV, ic, mc); // dV = P^T dO
+  }
+}

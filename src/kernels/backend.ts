@@ -48,6 +48,33 @@ export interface MatmulArgs {
   k: number;
 }
 
+/**
+ * A transformer MLP, out = residual + gelu(x W1^T + b1) W2^T + b2, with the
+ * weights in PyTorch's [out, in] layout, dense from their offsets. Only the
+ * forward: the hidden activations need not leave the kernel.
+ */
+export interface MlpArgs {
+  /** Dense [rows, d]. */
+  x: TypedArray;
+  rows: number;
+  d: number;
+  hidden: number;
+  /** [hidden, d] from w1Offset; [d, hidden] from w2Offset. */
+  w1: TypedArray;
+  w1Offset: number;
+  w2: TypedArray;
+  w2Offset: number;
+  /** Length hidden and d, or null. */
+  b1: TypedArray | null;
+  b2: TypedArray | null;
+  /** Dense [rows, d] added to the output, or null. */
+  residual: TypedArray | null;
+  /** Dense [rows, d], every element written. */
+  out: TypedArray;
+  /** Both weights are frozen (a backend may keep prepared copies, as for MatmulArgs.constantB). */
+  constant: boolean;
+}
+
 export interface Kernels {
   matmul(p: MatmulArgs): void;
   /** Row softmax of a contiguous [rows, cols] block. */
@@ -96,6 +123,8 @@ export interface Kernels {
     qkv: TypedArray, attn: TypedArray, g: TypedArray, dqkv: TypedArray,
     batch: number, tokens: number, heads: number, headDim: number, scale: number,
   ): void;
+  /** A transformer MLP forward in one call (see MlpArgs); the registry composes it from matmul where a backend has none. */
+  mlp(p: MlpArgs): void;
 }
 
 export type KernelName = keyof Kernels;

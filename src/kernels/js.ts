@@ -5,6 +5,7 @@
 import { leadingDims, type Backend, type MatmulArgs } from './backend.js';
 import { erf, erfFast } from '../tensor/erf.js';
 import type { TypedArray } from '../tensor/dtype.js';
+import { composedMlp } from './mlp.js';
 
 function matmul(p: MatmulArgs): void {
   const { a, b, c, batch, m, n, k, transA, transB, bias, accumulate } = p;
@@ -234,4 +235,5 @@ function attentionBackward(
 export const jsBackend: Backend = {
   name: 'js', matmulExtended: true, matmul, softmax, softmaxBackward, layerNorm, layerNormBackward, gelu, geluBackward, attention,
   attentionBackward,
+  mlp: (p) => composedMlp(matmul, p),
 };

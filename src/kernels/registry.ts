@@ -2,16 +2,17 @@
 // use of a backend builds it (workers, GPU contexts) and fills the kernels it
 // lacks from the reference backend.
 
-import { leadingDims, type Backend, type PartialBackend, type Kernels, type KernelName, type MatmulArgs } from './backend.js';
+import { leadingDims, type Backend, type PartialBackend, type Kernels, type KernelName, type MatmulArgs, type MlpArgs } from './backend.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import { jsBackend } from './js.js';
+import { composedMlp } from './mlp.js';
 
 type Factory = () => PartialBackend;
 const factories = new Map<string, Factory>([['js', () => jsBackend]]);
 const built = new Map<string, Backend>([['js', jsBackend]]);
 let current: Backend = jsBackend;
 
-const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward', 'attention', 'attentionBackward'];
+const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward', 'attention', 'attentionBackward', 'mlp'];
 
 /**
  * Give a plain matmul (dense rows, no bias) the extended arguments: copy
@@ -64,6 +65,11 @@ function complete(p: PartialBackend): Backend {
   const out: Record<string, unknown> = { name: p.name, matmulExtended: true };
   for (const k of kernelNames) out[k] = (p[k] ?? jsBackend[k]) as Kernels[typeof k];
   if (p.matmul && !p.matmulExtended) out['matmul'] = extendMatmul(p.matmul.bind(p));
+  // without a fused MLP, compose it from this backend's own matmul (not the reference's)
+  if (!p.mlp) {
+    const mm = out['matmul'] as Kernels['matmul'];
+    out['mlp'] = (q: MlpArgs) => composedMlp(mm, q);
+  }
   if (p.dispose) out['dispose'] = p.dispose.bind(p);
   return out as unknown as Backend;
 }

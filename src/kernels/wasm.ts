@@ -1,14 +1,16 @@
 // The WebAssembly SIMD backend: float32 matmul (with row-strided operands and
-// a fused bias), row kernels, GELU and fused attention (forward and
-// backward) in a wasm module emitted from TypeScript at run time (see
-// wasm/emit.ts), running on the calling thread plus, under Node, worker
-// threads sharing its memory.
+// a fused bias), row kernels, GELU, fused attention (forward and backward)
+// and a fused MLP forward, in a wasm module emitted from TypeScript at run
+// time (see wasm/emit.ts), running on the calling thread plus, under Node,
+// worker threads sharing its memory.
 
-import type { Kernels } from './backend.js';
+import type { Kernels, MatmulArgs } from './backend.js';
 import { jsBackend } from './js.js';
 import { wasmAttention } from './wasm/attention.js';
 import { wasmAttentionBackward } from './wasm/attentionBackward.js';
 import { wasmMatmul } from './wasm/matmul.js';
+import { wasmMlp } from './wasm/mlp.js';
+import { composedMlp } from './mlp.js';
 import { defaultThreads } from './wasm/pool.js';
 import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
 import { Runtime } from './wasm/runtime.js';
@@ -40,6 +42,7 @@ export interface WasmBackend extends Kernels {
 export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
   const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url), opts.residentCapBytes, opts.fma);
+  const matmul = (p: MatmulArgs): void => wasmMatmul(rt, p, jsBackend.matmul);
   return {
     name: 'wasm',
     matmulExtended: true,
@@ -47,7 +50,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
       return rt.threads;
     },
     fma: rt.fma,
-    matmul: (p) => wasmMatmul(rt, p, jsBackend.matmul),
+    matmul,
     softmax: (x, y, rows, cols) => wasmSoftmax(rt, x, y, rows, cols),
     softmaxBackward: (y, dy, dx, rows, cols) => wasmSoftmaxBackward(rt, y, dy, dx, rows, cols),
     layerNorm: (x, y, rstd, rows, cols, eps, weight, bias, xhat) => wasmLayerNorm(rt, x, y, rstd, rows, cols, eps, weight, bias, xhat),
@@ -57,6 +60,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     attention: (qkv, out, attn, batch, tokens, heads, headDim, scale) => wasmAttention(rt, qkv, out, attn, batch, tokens, heads, headDim, scale),
     attentionBackward: (qkv, attn, g, dqkv, batch, tokens, heads, headDim, scale) =>
       wasmAttentionBackward(rt, qkv, attn, g, dqkv, batch, tokens, heads, headDim, scale),
+    mlp: (p) => wasmMlp(rt, p, (q) => composedMlp(matmul, q)),
     residentStats: () => ({ bytes: rt.resident.used, resets: rt.resident.resets }),
     dispose: () => rt.dispose(),
   };

@@ -6,7 +6,7 @@ export * from './shape.js';
 export { isGradEnabled, withGradMode, wouldRecord, type Prim, type PrimParams, type GradNode } from './node.js';
 export { add, sub, mul, div, neg, exp, log, sqrt, tanh, erf, gelu, relu, clamp, where, compare, broadcastView, type Operand } from './elementwise.js';
 export { sum, max, min } from './reduce.js';
-export { matmul, linear, linearGelu, softmax, layerNorm, kernelsFor } from './linalg.js';
+export { matmul, linear, linearGelu, linearGeluLinear, softmax, layerNorm, kernelsFor } from './linalg.js';
 export { attentionForward, attentionOutput, attentionBackward, type AttentionForward } from './attention.js';
 export { reshape, permute, transpose, expand, slice, concat, gather, select, contiguous, copy } from './movement.js';
 export * from './nn.js';

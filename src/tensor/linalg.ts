@@ -128,6 +128,35 @@ export function linearGelu(x: Tensor, weight: Tensor, bias?: Tensor | null): Ten
   return record('gelu', [h], {}, new Tensor(c, shape));
 }
 
+/**
+ * A transformer MLP, linear(linearGelu(x, w1, b1), w2, b2, residual). Where
+ * nothing is recorded (and the weights are dense, fc2 back to x's width)
+ * it is one kernel call, Kernels.mlp, which may keep the hidden activations
+ * to itself; otherwise exactly that composition, with its gradients.
+ */
+export function linearGeluLinear(
+  x: Tensor, w1: Tensor, b1: Tensor | null | undefined, w2: Tensor, b2: Tensor | null | undefined, residual?: Tensor | null,
+): Tensor {
+  const composite = (): Tensor => linear(linearGelu(x, w1, b1), w2, b2, residual);
+  if (wouldRecord([x, w1, b1, w2, b2, residual]) || !w1.isContiguous() || !w2.isContiguous()) return composite();
+  const hShape = linearShape(x, w1, b1);
+  const hidden = hShape[hShape.length - 1]!;
+  const d = x.shape[x.rank - 1]!;
+  // errors (and any other shape) are the composition's
+  if (w2.rank !== 2 || w2.shape[0] !== d || w2.shape[1] !== hidden || w2.dtype !== x.dtype) return composite();
+  if (b2 && (b2.size !== d || b2.dtype !== x.dtype)) return composite();
+  if (residual && (!shapesEqual(residual.shape, x.shape) || residual.dtype !== x.dtype)) return composite();
+  const out = allocate(x.dtype, x.size);
+  kernelsFor(x.dtype).mlp({
+    x: x.contiguousData(), rows: x.size / d, d, hidden,
+    w1: w1.data, w1Offset: w1.offset, w2: w2.data, w2Offset: w2.offset,
+    b1: b1 ? b1.contiguousData() : null, b2: b2 ? b2.contiguousData() : null,
+    residual: residual ? residual.contiguousData() : null,
+    out, constant: isFrozen(w1) && isFrozen(w2),
+  });
+  return new Tensor(out, x.shape);
+}
+
 function linearShape(x: Tensor, weight: Tensor, bias?: Tensor | null): number[] {
   if (weight.rank !== 2) throw new Error(`linear weight must be [out, in], got [${weight.shape}]`);
   const [out, inp] = weight.shape as [number, number];

@@ -4,7 +4,7 @@
 // attention, and differentiate with respect to it.
 
 import {
-  Tensor, add, mul, linear, linearGelu, layerNormAffine, reshape, permute, select, matmul, transpose, softmax,
+  Tensor, add, mul, linear, linearGeluLinear, layerNormAffine, reshape, permute, select, matmul, transpose, softmax,
   attentionForward, attentionOutput,
 } from '../tensor/index.js';
 
@@ -70,7 +70,7 @@ export function attentionComposite(t: Tensor, p: BlockParams, residual?: Tensor)
 
 /** fc2(gelu(fc1(x))), plus `residual` in the same fc2 call when given. */
 export function mlp(x: Tensor, p: BlockParams, residual?: Tensor): Tensor {
-  return linear(linearGelu(x, p.fc1.weight, p.fc1.bias), p.fc2.weight, p.fc2.bias, residual);
+  return linearGeluLinear(x, p.fc1.weight, p.fc1.bias, p.fc2.weight, p.fc2.bias, residual);
 }
 
 export interface BlockResult {

@@ -18,9 +18,9 @@ import { chunksPerItem, gemmItem, writeGemmJob, type GemmJob } from './jobs.js';
 import type { Runtime } from './runtime.js';
 
 /** Below this many multiply-adds a second thread does not pay off (measured: ~20 us of work). */
-const PARALLEL_MIN_MACS = 1 << 19;
+export const PARALLEL_MIN_MACS = 1 << 19;
 /** Below this many the reference kernel beats the fixed cost (~4 us) of a wasm call. */
-const MIN_MACS = 2048;
+export const MIN_MACS = 2048;
 
 /** Chunks narrower than this many panels spend too long outside the micro-kernel. */
 const MIN_CHUNK_PANELS = 4;
@@ -236,7 +236,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
  * Byte address of B packed whole (prepack's by-rows layout) in the resident
  * region, packing it on first use; 0 when it does not fit there.
  */
-function residentB(rt: Runtime, b: Float32Array, offset: number, ldb: number, transB: boolean, n: number, k: number): number {
+export function residentB(rt: Runtime, b: Float32Array, offset: number, ldb: number, transB: boolean, n: number, k: number): number {
   const key = `${offset}:${ldb}:${transB ? 1 : 0}:${n}:${k}`;
   const found = rt.resident.find(b, key);
   if (found !== undefined) return found;
@@ -262,7 +262,7 @@ function residentB(rt: Runtime, b: Float32Array, offset: number, ldb: number, tr
  * so that claiming them balances the load, but not so thin that the
  * micro-kernel loops get short; at most `max` (a column chunk's packed B must fit NC).
  */
-function chunkLength(batch: number, extent: number, panel: number, threads: number, max: number): number {
+export function chunkLength(batch: number, extent: number, panel: number, threads: number, max: number): number {
   const panels = Math.ceil(extent / panel);
   const maxPanels = Math.min(panels, Math.floor(max / panel));
   if (threads === 1) return maxPanels * panel;

@@ -8,12 +8,8 @@ import { jsBackend } from '../js.js';
 import { attentionJobWords, panelsFit, streamingFits, type AttentionJob } from './attentionKernels.js';
 import { MC, MR } from './gemm.js';
 import { writeAttentionJob } from './jobs.js';
+import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.js'; // the same thresholds as matmul's
 import type { Runtime } from './runtime.js';
-
-/** Below this many multiply-adds the reference kernel beats the fixed cost of a wasm call (as for matmul). */
-const MIN_MACS = 2048;
-/** Below this many a second thread does not pay off (as for matmul: ~20 us of work). */
-const PARALLEL_MIN_MACS = 1 << 19;
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
@@ -40,17 +36,9 @@ export function wasmAttention(
   const attnFloats = heads * tokens * tokens;
   const outFloats = tokens * d;
   const bytesFor = (items: number): number => align64(items * qkvFloats * 4) + align64(items * attnFloats * 4) + items * outFloats * 4;
-  // batch items per pass: all of them unless that would pass 1 GiB
-  let itemsPerPass = Math.max(1, Math.min(batch, Math.floor(rt.maxBytes / bytesFor(1))));
-  while (itemsPerPass > 1 && bytesFor(itemsPerPass) > rt.maxBytes) itemsPerPass--;
-  if (bytesFor(itemsPerPass) > rt.maxBytes) return reference();
-
-  // Query rows per unit: equal blocks of at most MC rows (one packed A block),
-  // whole micro-panels; e.g. 197 tokens -> 4 blocks of 52, so ViT-Ti's 3
-  // heads give 12 units to share between two threads.
-  const blocks = Math.ceil(tokens / MC);
-  const blockRows = Math.ceil(Math.ceil(tokens / blocks) / MR) * MR;
-  const blocksPerItem = Math.ceil(tokens / blockRows);
+  const itemsPerPass = passItems(rt, batch, bytesFor);
+  if (itemsPerPass === 0) return reference();
+  const { blockRows, blocksPerItem } = rowBlocks(tokens);
 
   for (let b0 = 0; b0 < batch; b0 += itemsPerPass) {
     const nb = Math.min(itemsPerPass, batch - b0);
@@ -73,4 +61,22 @@ export function wasmAttention(
     if (attn) attn.set(mem.subarray(attnAt / 4, attnAt / 4 + nb * attnFloats), b0 * attnFloats);
     out.set(mem.subarray(outAt / 4, outAt / 4 + nb * outFloats), b0 * outFloats);
   }
+}
+
+/** Batch items per pass: all of them unless that would pass the memory's limit (1 GiB); 0 when not even one fits. */
+export function passItems(rt: Runtime, batch: number, bytesFor: (items: number) => number): number {
+  let items = Math.max(1, Math.min(batch, Math.floor(rt.maxBytes / bytesFor(1))));
+  while (items > 1 && bytesFor(items) > rt.maxBytes) items--;
+  return bytesFor(items) > rt.maxBytes ? 0 : items;
+}
+
+/**
+ * Query rows per unit: equal blocks of at most MC rows (one packed A block),
+ * whole micro-panels; e.g. 197 tokens -> 4 blocks of 52, so ViT-Ti's 3
+ * heads give 12 units to share between two threads.
+ */
+export function rowBlocks(tokens: number): { blockRows: number; blocksPerItem: number } {
+  const blocks = Math.ceil(tokens / MC);
+  const blockRows = Math.ceil(Math.ceil(tokens / blocks) / MR) * MR;
+  return { blockRows, blocksPerItem: Math.ceil(tokens / blockRows) };
 }

@@ -9,14 +9,10 @@ import type { TypedArray } from '../../tensor/dtype.js';
 import { jsBackend } from '../js.js';
 import { attentionBackwardJobWords, backwardPanelsFit, type AttentionBackwardJob } from './attentionBackwardKernels.js';
 import { streamingFits } from './attentionKernels.js';
-import { MC, MR } from './gemm.js';
+import { passItems, rowBlocks } from './attention.js';
 import { writeAttentionBackwardJob } from './jobs.js';
+import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.js'; // the same thresholds as matmul's
 import type { Runtime } from './runtime.js';
-
-/** Below this many multiply-adds the reference kernel beats the fixed cost of a wasm call (as for the forward). */
-const MIN_MACS = 2048;
-/** Below this many a second thread does not pay off (as for the forward). */
-const PARALLEL_MIN_MACS = 1 << 19;
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
@@ -47,16 +43,10 @@ export function wasmAttentionBackward(
   // qkv, attn, g, dS (like attn), dqkv (like qkv)
   const bytesFor = (items: number): number =>
     align64(items * qkvFloats * 4) + 2 * align64(items * attnFloats * 4) + align64(items * gFloats * 4) + items * qkvFloats * 4;
-  // batch items per pass: all of them unless that would pass 1 GiB
-  let itemsPerPass = Math.max(1, Math.min(batch, Math.floor(rt.maxBytes / bytesFor(1))));
-  while (itemsPerPass > 1 && bytesFor(itemsPerPass) > rt.maxBytes) itemsPerPass--;
-  if (bytesFor(itemsPerPass) > rt.maxBytes) return reference();
-
-  // Rows per unit as in the forward: e.g. 197 tokens -> 4 blocks of 52, so
-  // ViT-Ti's 3 heads give 12 units per phase to share between two threads.
-  const blocks = Math.ceil(tokens / MC);
-  const blockRows = Math.ceil(Math.ceil(tokens / blocks) / MR) * MR;
-  const blocksPerItem = Math.ceil(tokens / blockRows);
+  const itemsPerPass = passItems(rt, batch, bytesFor);
+  if (itemsPerPass === 0) return reference();
+  // rows per unit as in the forward (12 units per phase for ViT-Ti)
+  const { blockRows, blocksPerItem } = rowBlocks(tokens);
 
   for (let b0 = 0; b0 < batch; b0 += itemsPerPass) {
     const nb = Math.min(itemsPerPass, batch - b0);

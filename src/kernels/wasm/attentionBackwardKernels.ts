@@ -11,8 +11,8 @@
 // copied between the steps. q, k, v and dO are read in place (row distance 3D or D).
 
 import type { Local, ModuleBuilder } from './emit.js';
-import { KC, MC, NR, type GemmExports } from './gemm.js';
-import { A_BLOCK_BYTES, PANELS_OFFSET, PANEL_FLOATS, STREAM_COLS, panelsFit, type PanelCache } from './attentionKernels.js';
+import { MC, NR, type GemmExports } from './gemm.js';
+import { PANEL_FLOATS, headScratch, jobFromWords, jobWords, packWhole, panelsFit, productAB, productABt, type PanelCache } from './attentionKernels.js';
 import { RowEmitter } from './rows.js';
 
 export interface AttentionBackwardExports {
@@ -86,27 +86,13 @@ const fields = [
   'qkv', 'attn', 'g', 'dS', 'dqkv', 'batch', 'tokens', 'heads', 'headDim', 'scale', 'phase', 'blockRows', 'blocksPerItem', 'cachePanels',
 ] as const;
 
-const bits = new Int32Array(1);
-const asFloat = new Float32Array(bits.buffer);
-
-/** The job as Int32 words for the control block (the scale as float32 bits). */
+/** The job as Int32 words for the control block. */
 export function attentionBackwardJobWords(j: AttentionBackwardJob): number[] {
-  return fields.map((key) => {
-    if (key === 'scale') {
-      asFloat[0] = j.scale;
-      return bits[0]!;
-    }
-    return +j[key];
-  });
+  return jobWords(fields, j);
 }
 
 export function attentionBackwardJobFrom(words: readonly number[]): AttentionBackwardJob {
-  const j: Record<string, number | boolean> = {};
-  fields.forEach((key, i) => (j[key] = words[i]! | 0));
-  bits[0] = j['scale'] as number;
-  j['scale'] = asFloat[0]!;
-  j['cachePanels'] = j['cachePanels'] === 1;
-  return j as unknown as AttentionBackwardJob;
+  return jobFromWords<AttentionBackwardJob>(fields, words);
 }
 
 /** Where unit u works: its (item, head), its rows, and byte addresses of the head's columns. */
@@ -140,83 +126,36 @@ export function runAttentionBackwardUnit(
 /** dS and dQ for a block of query rows: the forward's structure, with dO, V^T and K in place of Q, K^T and V. */
 function runQueryRows(ex: GemmExports & AttentionBackwardExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache): void {
   const { n, hd, d, ld, item, r0, r1, k, v, dQ, dO, probs, dS } = unitOperands(j, u);
-  const aBlock = scratch;
-  const tile = scratch + A_BLOCK_BYTES;
-  const panels = scratch + PANELS_OFFSET;
-  // cached: V as B transposed (k = hd), then K (k = tokens); block pc at width * pc floats
-  const vWidth = roundUp(n, NR);
-  const kWidth = roundUp(hd, NR);
-  const kPanels = panels + vWidth * hd * 4;
+  const sc = headScratch(scratch);
+  // V as B transposed (k = hd), then K (k = tokens)
+  const kPanels = sc.panels + roundUp(n, NR) * hd * 4;
   if (j.cachePanels && cache.item !== item) {
-    for (let pc = 0; pc < hd; pc += KC) ex.packB_t(v, ld, 0, n, pc, Math.min(KC, hd - pc), panels + vWidth * pc * 4);
-    for (let pc = 0; pc < n; pc += KC) ex.packB_n(k, ld, 0, hd, pc, Math.min(KC, n - pc), kPanels + kWidth * pc * 4);
+    packWhole(ex, v, ld, n, hd, true, sc.panels);
+    packWhole(ex, k, ld, n, hd, false, kPanels);
     cache.item = item;
   }
   for (let ic = r0; ic < r1; ic += MC) {
     const mc = Math.min(MC, r1 - ic);
-    const dsRows = dS + ic * n * 4;
-    // dP = dO V^T
-    for (let pc = 0; pc < hd; pc += KC) {
-      const kc = Math.min(KC, hd - pc);
-      const accum = pc > 0 ? 1 : 0;
-      ex.packA_n(dO, d, ic, mc, pc, kc, aBlock);
-      if (j.cachePanels) ex.macro(aBlock, panels + vWidth * pc * 4, dsRows, n, mc, n, kc, accum, tile, 0);
-      else {
-        for (let jc = 0; jc < n; jc += STREAM_COLS) {
-          const nc = Math.min(STREAM_COLS, n - jc);
-          ex.packB_t(v, ld, jc, nc, pc, kc, panels);
-          ex.macro(aBlock, panels, dsRows + jc * 4, n, mc, nc, kc, accum, tile, 0);
-        }
-      }
-    }
-    ex.scaledSoftmaxBackward(probs + ic * n * 4, dsRows, 0, mc, n, j.scale);
-    // dQ = dS K, into the head's q columns of dqkv; k = tokens, in KC blocks
-    for (let pc = 0; pc < n; pc += KC) {
-      const kc = Math.min(KC, n - pc);
-      ex.packA_n(dS, n, ic, mc, pc, kc, aBlock);
-      let kBlock = kPanels + kWidth * pc * 4;
-      if (!j.cachePanels) {
-        ex.packB_n(k, ld, 0, hd, pc, kc, panels);
-        kBlock = panels;
-      }
-      ex.macro(aBlock, kBlock, dQ + ic * ld * 4, ld, mc, hd, kc, pc > 0 ? 1 : 0, tile, 0);
-    }
+    productABt(ex, sc, dO, d, v, ld, dS, n, ic, mc, n, hd, j.cachePanels ? sc.panels : 0); // dP = dO V^T
+    ex.scaledSoftmaxBackward(probs + ic * n * 4, dS + ic * n * 4, 0, mc, n, j.scale);
+    productAB(ex, sc, dS, false, k, ld, dQ, ld, ic, mc, n, hd, j.cachePanels ? kPanels : 0); // dQ = dS K, into the head's q columns
   }
 }
 
 /** dK and dV for a block of key rows: columns of dS and P read as rows of their transposes by packA_t. */
 function runKeyRows(ex: GemmExports & AttentionBackwardExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache): void {
   const { n, hd, d, ld, item, r0, r1, q, dK, dV, dO, probs, dS } = unitOperands(j, u);
-  const aBlock = scratch;
-  const tile = scratch + A_BLOCK_BYTES;
-  const panels = scratch + PANELS_OFFSET;
-  // cached: Q, then dO, both as B (k = tokens); block pc at width * pc floats
-  const width = roundUp(hd, NR);
-  const dOPanels = panels + width * n * 4;
+  const sc = headScratch(scratch);
+  // Q, then dO, both as B (k = tokens)
+  const dOPanels = sc.panels + roundUp(hd, NR) * n * 4;
   if (j.cachePanels && cache.item !== item) {
-    for (let pc = 0; pc < n; pc += KC) {
-      const kc = Math.min(KC, n - pc);
-      ex.packB_n(q, ld, 0, hd, pc, kc, panels + width * pc * 4);
-      ex.packB_n(dO, d, 0, hd, pc, kc, dOPanels + width * pc * 4);
-    }
+    packWhole(ex, q, ld, n, hd, false, sc.panels);
+    packWhole(ex, dO, d, n, hd, false, dOPanels);
     cache.item = item;
   }
-  // C rows [ic, ic + mc) = (A^T rows) B, A stored [tokens, tokens] and B [tokens, hd] (rows ldb apart)
-  const product = (a: number, b: number, ldb: number, cached: number, c: number, ic: number, mc: number): void => {
-    for (let pc = 0; pc < n; pc += KC) {
-      const kc = Math.min(KC, n - pc);
-      ex.packA_t(a, n, ic, mc, pc, kc, aBlock);
-      let bBlock = cached + width * pc * 4;
-      if (!j.cachePanels) {
-        ex.packB_n(b, ldb, 0, hd, pc, kc, panels);
-        bBlock = panels;
-      }
-      ex.macro(aBlock, bBlock, c + ic * ld * 4, ld, mc, hd, kc, pc > 0 ? 1 : 0, tile, 0);
-    }
-  };
   for (let ic = r0; ic < r1; ic += MC) {
     const mc = Math.min(MC, r1 - ic);
-    product(dS, q, ld, panels, dK, ic, mc); // dK = dS^T Q
-    product(probs, dO, d, dOPanels, dV, ic, mc); // dV = P^T dO
+    productAB(ex, sc, dS, true, q, ld, dK, ld, ic, mc, n, hd, j.cachePanels ? sc.panels : 0); // dK = dS^T Q
+    productAB(ex, sc, probs, true, dO, d, dV, ld, ic, mc, n, hd, j.cachePanels ? dOPanels : 0); // dV = P^T dO
   }
 }

@@ -119,24 +119,34 @@ const fields = ['qkv', 'attn', 'out', 'batch', 'tokens', 'heads', 'headDim', 'sc
 const bits = new Int32Array(1);
 const asFloat = new Float32Array(bits.buffer);
 
-/** The job as Int32 words for the control block (the scale as float32 bits). */
-export function attentionJobWords(j: AttentionJob): number[] {
-  return fields.map((key) => {
+/** A job of either attention kind as Int32 words for the control block, in `order` (its scale as float32 bits). */
+export function jobWords<K extends string>(order: readonly K[], j: Record<K, number | boolean>): number[] {
+  return order.map((key) => {
     if (key === 'scale') {
-      asFloat[0] = j.scale;
+      asFloat[0] = j[key] as number;
       return bits[0]!;
     }
     return +j[key];
   });
 }
 
-export function attentionJobFrom(words: readonly number[]): AttentionJob {
+/** jobWords read back: the scale from its bits, cachePanels as a boolean. */
+export function jobFromWords<J>(order: readonly string[], words: readonly number[]): J {
   const j: Record<string, number | boolean> = {};
-  fields.forEach((key, i) => (j[key] = words[i]! | 0));
+  order.forEach((key, i) => (j[key] = words[i]! | 0));
   bits[0] = j['scale'] as number;
   j['scale'] = asFloat[0]!;
   j['cachePanels'] = j['cachePanels'] === 1;
-  return j as unknown as AttentionJob;
+  return j as unknown as J;
+}
+
+/** The job as Int32 words for the control block. */
+export function attentionJobWords(j: AttentionJob): number[] {
+  return jobWords(fields, j);
+}
+
+export function attentionJobFrom(words: readonly number[]): AttentionJob {
+  return jobFromWords<AttentionJob>(fields, words);
 }
 
 /** Which head's K and V panels a thread's scratch holds, within one job (-1: none). */
@@ -159,46 +169,91 @@ export function runAttentionUnit(ex: GemmExports & AttentionExports, j: Attentio
   const v = q + 2 * d * 4;
   const scores = j.attn + item * n * n * 4;
   const out = j.out + (b * n * d + h * hd) * 4;
-  const aBlock = scratch;
-  const tile = scratch + A_BLOCK_BYTES;
-  const panels = scratch + PANELS_OFFSET;
-  // cached layout as prepack() writes it: k block pc at width * pc floats
-  const kWidth = roundUp(n, NR);
-  const vWidth = roundUp(hd, NR);
-  const vPanels = panels + kWidth * hd * 4;
+  const sc = headScratch(scratch);
+  // K as B transposed (k = hd), then V (k = tokens)
+  const vPanels = sc.panels + roundUp(n, NR) * hd * 4;
   if (j.cachePanels && cache.item !== item) {
-    for (let pc = 0; pc < hd; pc += KC) ex.packB_t(k, ld, 0, n, pc, Math.min(KC, hd - pc), panels + kWidth * pc * 4);
-    for (let pc = 0; pc < n; pc += KC) ex.packB_n(v, ld, 0, hd, pc, Math.min(KC, n - pc), vPanels + vWidth * pc * 4);
+    packWhole(ex, k, ld, n, hd, true, sc.panels);
+    packWhole(ex, v, ld, n, hd, false, vPanels);
     cache.item = item;
   }
   for (let ic = r0; ic < r1; ic += MC) {
     const mc = Math.min(MC, r1 - ic);
-    const sRows = scores + ic * n * 4;
-    // S = Q K^T, K being B transposed: stored [tokens, hd]
-    for (let pc = 0; pc < hd; pc += KC) {
-      const kc = Math.min(KC, hd - pc);
-      const accum = pc > 0 ? 1 : 0;
-      ex.packA_n(q, ld, ic, mc, pc, kc, aBlock);
-      if (j.cachePanels) ex.macro(aBlock, panels + kWidth * pc * 4, sRows, n, mc, n, kc, accum, tile, 0);
-      else {
-        for (let jc = 0; jc < n; jc += STREAM_COLS) {
-          const nc = Math.min(STREAM_COLS, n - jc);
-          ex.packB_t(k, ld, jc, nc, pc, kc, panels);
-          ex.macro(aBlock, panels, sRows + jc * 4, n, mc, nc, kc, accum, tile, 0);
-        }
+    productABt(ex, sc, q, ld, k, ld, scores, n, ic, mc, n, hd, j.cachePanels ? sc.panels : 0); // S = Q K^T
+    ex.scaledSoftmax(scores + ic * n * 4, 0, mc, n, j.scale);
+    productAB(ex, sc, scores, false, v, ld, out, d, ic, mc, n, hd, j.cachePanels ? vPanels : 0); // O = P V, into the head's columns of out
+  }
+}
+
+// The two products of attention and its gradient, on one block of rows of
+// one head: n = tokens, hd = head dim, byte addresses throughout.
+
+/** A thread's scratch: a packed A block (MC x KC), the micro-kernel's edge tile, then B panels. */
+export interface HeadScratch {
+  aBlock: number;
+  tile: number;
+  panels: number;
+}
+
+export function headScratch(scratch: number): HeadScratch {
+  return { aBlock: scratch, tile: scratch + A_BLOCK_BYTES, panels: scratch + PANELS_OFFSET };
+}
+
+/**
+ * B [n, hd] (rows ldb apart) packed whole at dst, as prepack() lays it out
+ * (KC-deep block pc at width * pc floats): transposed for productABt
+ * (k = hd, width n), else for productAB (k = n, width hd).
+ */
+export function packWhole(ex: GemmExports, b: number, ldb: number, n: number, hd: number, transposed: boolean, dst: number): void {
+  if (transposed) for (let pc = 0; pc < hd; pc += KC) ex.packB_t(b, ldb, 0, n, pc, Math.min(KC, hd - pc), dst + roundUp(n, NR) * pc * 4);
+  else for (let pc = 0; pc < n; pc += KC) ex.packB_n(b, ldb, 0, hd, pc, Math.min(KC, n - pc), dst + roundUp(hd, NR) * pc * 4);
+}
+
+/**
+ * Rows [ic, ic + mc) of C = A B^T (C [.., n] rows ldc apart from c; A [.., hd]
+ * rows lda apart; B [n, hd] rows ldb apart). B comes packed whole from
+ * `cached` (packWhole, transposed) or, when that is 0, STREAM_COLS columns at
+ * a time through the panels.
+ */
+export function productABt(
+  ex: GemmExports, sc: HeadScratch, a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
+  ic: number, mc: number, n: number, hd: number, cached: number,
+): void {
+  const rows = c + ic * ldc * 4;
+  for (let pc = 0; pc < hd; pc += KC) {
+    const kc = Math.min(KC, hd - pc);
+    const accum = pc > 0 ? 1 : 0;
+    ex.packA_n(a, lda, ic, mc, pc, kc, sc.aBlock);
+    if (cached) ex.macro(sc.aBlock, cached + roundUp(n, NR) * pc * 4, rows, ldc, mc, n, kc, accum, sc.tile, 0);
+    else {
+      for (let jc = 0; jc < n; jc += STREAM_COLS) {
+        const nc = Math.min(STREAM_COLS, n - jc);
+        ex.packB_t(b, ldb, jc, nc, pc, kc, sc.panels);
+        ex.macro(sc.aBlock, sc.panels, rows + jc * 4, ldc, mc, nc, kc, accum, sc.tile, 0);
       }
     }
-    ex.scaledSoftmax(sRows, 0, mc, n, j.scale);
-    // O = P V, into the head's columns of out
-    for (let pc = 0; pc < n; pc += KC) {
-      const kc = Math.min(KC, n - pc);
-      ex.packA_n(scores, n, ic, mc, pc, kc, aBlock);
-      let vBlock = vPanels + vWidth * pc * 4;
-      if (!j.cachePanels) {
-        ex.packB_n(v, ld, 0, hd, pc, kc, panels);
-        vBlock = panels;
-      }
-      ex.macro(aBlock, vBlock, out + ic * d * 4, d, mc, hd, kc, pc > 0 ? 1 : 0, tile, 0);
+  }
+}
+
+/**
+ * Rows [ic, ic + mc) of C = A B, or A^T B with `transA` (C [.., hd] rows ldc
+ * apart from c; A [n, n] dense; B [n, hd] rows ldb apart). B comes packed
+ * whole from `cached` (packWhole, not transposed) or, when that is 0, one
+ * KC block at a time through the panels.
+ */
+export function productAB(
+  ex: GemmExports, sc: HeadScratch, a: number, transA: boolean, b: number, ldb: number, c: number, ldc: number,
+  ic: number, mc: number, n: number, hd: number, cached: number,
+): void {
+  const packA = transA ? ex.packA_t : ex.packA_n;
+  for (let pc = 0; pc < n; pc += KC) {
+    const kc = Math.min(KC, n - pc);
+    packA(a, n, ic, mc, pc, kc, sc.aBlock);
+    let bBlock = cached + roundUp(hd, NR) * pc * 4;
+    if (!cached) {
+      ex.packB_n(b, ldb, 0, hd, pc, kc, sc.panels);
+      bBlock = sc.panels;
     }
+    ex.macro(sc.aBlock, bBlock, c + ic * ldc * 4, ldc, mc, hd, kc, pc > 0 ? 1 : 0, sc.tile, 0);
   }
 }

@@ -1,14 +1,14 @@
 // Peak resident memory of one item in a fresh process:
 //   node bench/memory.mjs MODEL_DIR ITEM [STEPS]
 // ITEM: cdam | integrated (with STEPS) | smooth (with STEPS samples). Prints JSON.
-import { loadViT } from '../build/src/vit/load.js';
+import { loadViTFolder } from '../build/src/vit/load.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 import { randn } from '../build/src/tensor/index.js';
 import { Explainer } from '../build/src/cdam/explain.js';
 
 const [dir, item, stepsArg] = process.argv.slice(2);
 useFastestBackend(process.env.CDAM_BACKEND);
-const vit = loadViT(dir);
+const vit = loadViTFolder(dir);
 const [h, w] = vit.config.preprocess.size;
 const x = randn([1, 3, h, w], 1);
 const before = process.resourceUsage().maxRSS;

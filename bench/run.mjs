@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { loadViT } from '../build/src/vit/load.js';
+import { loadViTFolder } from '../build/src/vit/load.js';
 import { readImageFile } from '../build/src/io/image.js';
 import { prepareImage } from '../build/src/vit/preprocess.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
@@ -41,7 +41,7 @@ const s8 = randomVit(join(out, 'models', 'vit_small_patch8_224.random'), 'vit_sm
 const backend = useFastestBackend(process.env.CDAM_BACKEND);
 log(`backend: ${backend.name}`);
 const imgPath = join(shared, 'images', 'catcoffee_224.png');
-const first = loadViT(models[0].dir);
+const first = loadViTFolder(models[0].dir);
 const input = existsSync(imgPath) ? prepareImage(readImageFile(imgPath), first.config.preprocess, 'squash').input : randn([1, 3, 224, 224], 1);
 const inputFile = join(out, 'input.f32');
 writeFileSync(inputFile, Buffer.from(Float32Array.from(input.contiguousData()).buffer));
@@ -49,7 +49,7 @@ writeFileSync(inputFile, Buffer.from(Float32Array.from(input.contiguousData()).b
 // ---- our side ---------------------------------------------------------------------
 const ours = {};
 for (const m of models) {
-  const vit = loadViT(m.dir);
+  const vit = loadViTFolder(m.dir);
   const cls = topClass(vit, input);
   const items = makeItems(vit, input, cls);
   ours[m.name] = {};

@@ -8,7 +8,8 @@ import { timeIt } from './timing.mjs';
 
 const [buildDir, item, modelDir] = process.argv.slice(2);
 const load = (p) => import(pathToFileURL(join(buildDir, 'src', p)).href);
-const { loadViT } = await load('vit/load.js');
+const loadMod = await load('vit/load.js');
+const loadViT = loadMod.loadViTFolder ?? loadMod.loadViT; // older builds named it loadViT
 const { useFastestBackend } = await load('kernels/default.js');
 const { Tensor, randn, concat, select, full, mean, mul } = await load('tensor/index.js');
 const { noGrad, grad, enableGrad } = await load('autograd/index.js');

@@ -5,10 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Explainer } from '../src/cdam/explain.js';
 import { select, sub, mul, sum, tensor, reshape } from '../src/tensor/index.js';
-import { loadViT } from '../src/vit/load.js';
+import { loadViTFolder } from '../src/vit/load.js';
 import { relErr, repoPath, loadJson, decode, type Encoded } from './support/fixtures.js';
 
-const vit = loadViT(repoPath('test/fixtures/vit/timm_reg_ls'));
+const vit = loadViTFolder(repoPath('test/fixtures/vit/timm_reg_ls'));
 const input = decode(loadJson<{ input: Encoded }>('test/fixtures/vit/timm_reg_ls/expected.json').input);
 
 for (const engine of ['closed-form', 'autograd'] as const) {
@@ -36,16 +36,16 @@ test('bad targets are clear errors', () => {
   assert.throws(() => ex.cdam({ kind: 'class', index: 5 }), /class index 5 is out of range: the model has 5 classes/);
   assert.throws(() => ex.cdam({ kind: 'concept', vector: tensor([1, 2, 3]) }), /concept vector has 3 entries but the model's latent has 16/);
   assert.throws(() => ex.cdam({ kind: 'custom', name: 'bad', score: (h) => h.logits! }), /one score per sample/);
-  const headless = new Explainer(loadViT(repoPath('test/fixtures/vit/timm_headless')), input);
+  const headless = new Explainer(loadViTFolder(repoPath('test/fixtures/vit/timm_headless')), input);
   assert.throws(() => headless.cdam({ kind: 'class', index: 0 }), /needs a classifier head/);
 });
 
 test('the distilled model (two read-out tokens): closed form = autograd', () => {
-  const dist = loadViT(repoPath('test/fixtures/vit/timm_distilled'));
+  const dist = loadViTFolder(repoPath('test/fixtures/vit/timm_distilled'));
   const a = new Explainer(dist, input, 'autograd').cdam({ kind: 'class', index: 2 });
   const c = new Explainer(dist, input, 'closed-form').cdam({ kind: 'class', index: 2 });
   assert.ok(relErr(c.map.values, Array.from(a.map.values)) < 1e-5);
-  const hf = loadViT(repoPath('test/fixtures/vit/hf_vit'));
+  const hf = loadViTFolder(repoPath('test/fixtures/vit/hf_vit'));
   const ha = new Explainer(hf, input, 'autograd').integrated({ kind: 'class', index: 0 }, { steps: 6 });
   const hc = new Explainer(hf, input, 'closed-form').integrated({ kind: 'class', index: 0 }, { steps: 6 });
   assert.ok(relErr(hc.map.values, Array.from(ha.map.values)) < 1e-5);

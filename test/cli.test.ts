@@ -28,8 +28,10 @@ test('classify prints the top classes and writes JSON', () => {
   const r = runCli('classify', img, '--model', model, '--top', '3', '--json', json);
   assert.is(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
-  assert.is(lines.length, 4);
-  assert.match(lines[0]!, /index\s+label\s+logit\s+prob/);
+  assert.is(lines.length, 6);
+  assert.match(lines[0]!, /^model: /);
+  assert.match(lines[1]!, /^preprocessing: 16x16 used as is/);
+  assert.match(lines[2]!, /index\s+label\s+logit\s+prob/);
   const j = JSON.parse(readFileSync(json, 'utf8'));
   assert.is(j.top.length, 3);
   for (const e of j.top) assert.ok(typeof e.index === 'number' && typeof e.label === 'string' && typeof e.logit === 'number' && e.prob > 0 && e.prob < 1);
@@ -40,7 +42,7 @@ test('classify prints the top classes and writes JSON', () => {
 test('usage errors exit 2; bad inputs exit 1 with the file named and no output file', () => {
   assert.is(runCli().code, 2);
   assert.is(runCli('frobnicate').code, 2);
-  assert.is(runCli('classify', img).code, 2, '--model is required');
+  assert.is(runCli('classify').code, 2, 'an image is required');
   assert.is(runCli('classify', img, '--model', model, '--top', 'x').code, 2);
   const json = join(tmp, 'never.json');
   const missing = runCli('classify', join(tmp, 'nope.png'), '--model', model, '--json', json);

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { noGrad } from '../src/autograd/index.js';
 import { useFastestBackend } from '../src/kernels/default.js';
-import { loadViT } from '../src/vit/load.js';
+import { loadViTFolder } from '../src/vit/load.js';
 import { readImageFile } from '../src/io/image.js';
 import { prepareImage } from '../src/vit/preprocess.js';
 import { loadJson, decode, assertClose, repoPath, sharedPath, type Encoded } from './support/fixtures.js';
@@ -31,7 +31,7 @@ const layouts: [string, Record<string, string>][] = [
 
 for (const [name, opts] of layouts) {
   test(`layout ${name}: logits and latent match PyTorch`, () => {
-    const vit = loadViT(repoPath(`test/fixtures/vit/${name}`), opts.headFile ? { headFile: repoPath(opts.headFile) } : {});
+    const vit = loadViTFolder(repoPath(`test/fixtures/vit/${name}`), opts.headFile ? { headFile: repoPath(opts.headFile) } : {});
     const fx = loadJson<Expected>(`test/fixtures/vit/${name}/expected.json`);
     const out = noGrad(() => vit.forward(decode(fx.input)));
     assertClose(out.logits!, fx.logits, 1e-5, `${name} logits`);
@@ -40,26 +40,26 @@ for (const [name, opts] of layouts) {
 }
 
 test('layout details are read from the tensors and configs', () => {
-  const reg = loadViT(repoPath('test/fixtures/vit/timm_reg_ls'));
+  const reg = loadViTFolder(repoPath('test/fixtures/vit/timm_reg_ls'));
   assert.is(reg.config.numRegisters, 4);
   assert.is(reg.config.numPrefix, 5);
   assert.is(reg.config.posCoverage, 'patches');
   assert.ok(reg.params.blocks[0]!.ls1 !== null);
-  const dist = loadViT(repoPath('test/fixtures/vit/timm_distilled'));
+  const dist = loadViTFolder(repoPath('test/fixtures/vit/timm_distilled'));
   assert.is(dist.config.hasDistToken, true);
   assert.is(dist.config.numPrefix, 2);
-  const hf = loadViT(repoPath('test/fixtures/vit/hf_vit'));
+  const hf = loadViTFolder(repoPath('test/fixtures/vit/hf_vit'));
   assert.is(hf.config.layout, 'hf');
   assert.is(hf.config.eps, 1e-12);
   assert.is(hf.config.heads, 2);
   assert.is(hf.label(0), 'zero');
   assert.equal(hf.config.grid, [4, 4]);
-  const headless = loadViT(repoPath('test/fixtures/vit/timm_headless'));
+  const headless = loadViTFolder(repoPath('test/fixtures/vit/timm_headless'));
   assert.is(headless.params.head, null, 'a backbone loads without a head (concept mode)');
 });
 
 test('position embeddings are resampled bicubically (timm, antialias) for another input size', () => {
-  const vit = loadViT(repoPath('test/fixtures/vit/timm_plain'));
+  const vit = loadViTFolder(repoPath('test/fixtures/vit/timm_plain'));
   const fx = loadJson<Expected>('test/fixtures/vit/timm_plain/expected_posinterp.json');
   assert.equal(fx.input.shape, [1, 3, 24, 20]);
   const out = noGrad(() => vit.forward(decode(fx.input)));
@@ -81,7 +81,7 @@ test('real ViT-Ti and DeiT-Ti: logits on catcoffee_224 match PyTorch within 1e-4
   }
   const fx = loadJson<RealLogits>('test/fixtures/vit/real_logits.json');
   for (const [name, ref] of Object.entries(fx.models)) {
-    const vit = loadViT(`${weights}/${name}`);
+    const vit = loadViTFolder(`${weights}/${name}`);
     const { input } = prepareImage(readImageFile(`${images}/catcoffee_224.png`), vit.config.preprocess, 'crop');
     const logits = noGrad(() => vit.forward(input).logits!).toArray();
     let worst = 0;
@@ -97,7 +97,7 @@ test('real ViT-Ti and DeiT-Ti classify the shared photos as listed in ../shared/
   }
   const expected: Record<string, number> = { 'chelsea.png': 285, 'coffee.png': 967, 'dog.jpg': 249, 'catcoffee_224.png': 967 };
   for (const name of ['vit_tiny_patch16_224.augreg_in21k_ft_in1k', 'deit_tiny_patch16_224.fb_in1k']) {
-    const vit = loadViT(`${weights}/${name}`);
+    const vit = loadViTFolder(`${weights}/${name}`);
     for (const [img, cls] of Object.entries(expected)) {
       const { input } = prepareImage(readImageFile(`${images}/${img}`), vit.config.preprocess, 'crop');
       const l = noGrad(() => vit.forward(input).logits!).toArray();

@@ -10,6 +10,7 @@ import type { ViT, HeadOutput } from '../vit/model.js';
 import { headFromLastBlock, lastBlock, type LastBlockParts } from './lastblock.js';
 import { tokenScoresAutograd, tokenScoresClosedForm, type TokenScores } from './scores.js';
 import { targetScore, describeTarget, type Target } from './target.js';
+import { CDAM_DEFAULTS } from './defaults.js';
 
 export interface PatchMap {
   rows: number;
@@ -25,27 +26,49 @@ export interface Explanation {
   /** the target's value on the unperturbed input (a raw logit for class targets) */
   score: number | null;
   map: PatchMap;
+  /** one map per head, when asked for (CDAM's closed form is a sum of one term per head) */
+  heads?: PatchMap[];
+}
+
+/** A token of the last block's input whose norm is far above the rest (an artefact of some supervised ViTs). */
+export interface HighNormToken {
+  /** index in the patch map (row-major) */
+  index: number;
+  row: number;
+  col: number;
+  norm: number;
+}
+
+/** Options every CDAM-family method takes. */
+export interface FamilyOptions {
+  /** also return one map per head (closed-form engine only) */
+  perHead?: boolean;
 }
 
 export type ScoreEngine = 'closed-form' | 'autograd';
 
-export interface SmoothOptions {
-  /** noise level relative to the range of X (default 0.05) */
+export interface SmoothOptions extends FamilyOptions {
+  /** noise level relative to the range of X (default CDAM_DEFAULTS.noise) */
   nu?: number;
-  /** samples (default 50) */
+  /** samples (default CDAM_DEFAULTS.samples) */
   samples?: number;
   seed?: number;
-  /** samples per batched pass (memory bound; default 16) */
+  /** samples per batched pass (memory bound; default CDAM_DEFAULTS.batch) */
   batch?: number;
   /** called after each batch with (samples done, samples in all) */
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface IntegratedOptions {
-  /** m: the path is split into m steps, alpha = k/m for k = 1..m-1 (default 50) */
+export interface IntegratedOptions extends FamilyOptions {
+  /** m: the path is split into m steps, alpha = k/m for k = 1..m-1 (default CDAM_DEFAULTS.steps) */
   steps?: number;
   batch?: number;
   onProgress?: (done: number, total: number) => void;
+}
+
+interface MapSums {
+  total: Float32Array;
+  heads: Float32Array[] | null;
 }
 
 export class Explainer {
@@ -68,10 +91,53 @@ export class Explainer {
     return { rows: this.grid[0], cols: this.grid[1], values };
   }
 
-  private accumulate(acc: Float32Array, s: TokenScores): void {
+  /** Sums of patch scores over samples: the total, and per head when asked for. */
+  private sums(perHead: boolean | undefined): MapSums {
+    if (perHead && this.engine !== 'closed-form') throw new Error('per-head CDAM comes from the closed form: use the closed-form engine');
+    const p = this.grid[0] * this.grid[1];
+    return { total: new Float32Array(p), heads: perHead ? Array.from({ length: this.vit.config.heads }, () => new Float32Array(p)) : null };
+  }
+
+  private accumulate(acc: MapSums, s: TokenScores): void {
     const pre = this.vit.numPrefix;
-    const p = acc.length;
-    for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) acc[i] += s.scores[b * s.tokens + pre + i]!;
+    const p = acc.total.length;
+    for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) acc.total[i] += s.scores[b * s.tokens + pre + i]!;
+    if (!acc.heads) return;
+    if (!s.perHead) throw new Error('internal: per-head scores missing');
+    acc.heads.forEach((hm, h) => {
+      for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) hm[i] += s.perHead![(b * s.heads + h) * s.tokens + pre + i]!;
+    });
+  }
+
+  private explanation(method: string, target: Target, score: number, acc: MapSums, count: number): Explanation {
+    const scale = (a: Float32Array) => {
+      if (count !== 1) for (let i = 0; i < a.length; i++) a[i]! /= count;
+      return this.patchMap(a);
+    };
+    const e: Explanation = { method, target: describeTarget(target, (i) => this.vit.label(i)), score, map: scale(acc.total) };
+    if (acc.heads) e.heads = acc.heads.map(scale);
+    return e;
+  }
+
+  /**
+   * Patch tokens of the last block's input whose norm is more than `factor`
+   * times the median patch-token norm: the high-norm artefact tokens some
+   * supervised ViTs grow (on the embedded ViT-Ti, the four corners).
+   */
+  highNormTokens(factor = 5): HighNormToken[] {
+    const [, n, d] = this.x.shape as [number, number, number];
+    const X = this.x.contiguousData();
+    const pre = this.vit.numPrefix;
+    const norms: number[] = [];
+    for (let i = pre; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += X[i * d + j]! ** 2;
+      norms.push(Math.sqrt(s));
+    }
+    const sorted = [...norms].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const cols = this.grid[1];
+    return norms.flatMap((v, index) => (v > factor * median ? [{ index, row: Math.floor(index / cols), col: index % cols, norm: v }] : []));
   }
 
   /** The unperturbed last block (pruned to the read-out rows) and head output: computed once. */
@@ -108,23 +174,24 @@ export class Explainer {
   }
 
   /** Vanilla CDAM for any scalar target. */
-  cdam(target: Target): Explanation {
+  cdam(target: Target, opts: FamilyOptions = {}): Explanation {
     const s = this.scores(this.x, target);
-    const acc = new Float32Array(this.grid[0] * this.grid[1]);
+    const acc = this.sums(opts.perHead);
     this.accumulate(acc, s);
-    return { method: 'cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: s.value[0]!, map: this.patchMap(acc) };
+    return this.explanation('cdam', target, s.value[0]!, acc, 1);
   }
 
   /** Smooth CDAM: mean of CDAM over noisy copies X + eps, eps ~ N(0, (nu (max X - min X))^2). */
   smooth(target: Target, opts: SmoothOptions = {}): Explanation {
-    const nu = opts.nu ?? 0.05;
-    const n = opts.samples ?? 50;
-    const batch = Math.max(1, opts.batch ?? 16);
+    const nu = opts.nu ?? CDAM_DEFAULTS.noise;
+    const n = opts.samples ?? CDAM_DEFAULTS.samples;
+    const batch = Math.max(1, opts.batch ?? CDAM_DEFAULTS.batch);
     if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
     const x = this.x;
     const sigma = nu * (noGrad(() => max(x)).item() - noGrad(() => min(x)).item());
-    const normal = normalSampler(rng(opts.seed ?? 0));
-    const acc = new Float32Array(this.grid[0] * this.grid[1]);
+    if (!Number.isFinite(sigma)) throw new Error(`Smooth CDAM: the noise scale is ${sigma} (nu ${nu}, range of X not finite)`);
+    const normal = normalSampler(rng(opts.seed ?? CDAM_DEFAULTS.seed));
+    const acc = this.sums(opts.perHead);
     const X = x.contiguousData();
     for (let done = 0; done < n; done += batch) {
       const k = Math.min(batch, n - done);
@@ -133,35 +200,34 @@ export class Explainer {
       this.accumulate(acc, this.scores(new Tensor(noisy, [k, ...x.shape.slice(1)]), target));
       opts.onProgress?.(done + k, n);
     }
-    for (let i = 0; i < acc.length; i++) acc[i]! /= n;
-    return { method: 'smooth-cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: this.score(target), map: this.patchMap(acc) };
+    return this.explanation('smooth-cdam', target, this.score(target), acc, n);
   }
 
   /** Integrated CDAM: mean of CDAM at X_k = (k/m) X for k = 1..m-1 (the reference's definition). */
   integrated(target: Target, opts: IntegratedOptions = {}): Explanation {
-    const m = opts.steps ?? 50;
-    const batch = Math.max(1, opts.batch ?? 16);
+    const m = opts.steps ?? CDAM_DEFAULTS.steps;
+    const batch = Math.max(1, opts.batch ?? CDAM_DEFAULTS.batch);
     if (!(m >= 2) || !Number.isInteger(m)) throw new Error(`steps must be an integer >= 2, got ${m}`);
-    const acc = new Float32Array(this.grid[0] * this.grid[1]);
+    const acc = this.sums(opts.perHead);
     for (let k0 = 1; k0 < m; k0 += batch) {
       const ks = Array.from({ length: Math.min(batch, m - k0) }, (_, i) => k0 + i);
       const xs = noGrad(() => concat(ks.map((k) => mul(this.x, k / m)), 0));
       this.accumulate(acc, this.scores(xs, target));
       opts.onProgress?.(k0 + ks.length - 1, m - 1);
     }
-    for (let i = 0; i < acc.length; i++) acc[i]! /= m - 1;
-    return { method: 'integrated-cdam', target: describeTarget(target, (i) => this.vit.label(i)), score: this.score(target), map: this.patchMap(acc) };
+    return this.explanation('integrated-cdam', target, this.score(target), acc, m - 1);
   }
 }
 
 /** Concept vector l_c = mean of the latents (normed [CLS]) of example inputs [1, 3, H, W]. */
-export function conceptVector(vit: ViT, inputs: readonly Tensor[]): Tensor {
+export function conceptVector(vit: ViT, inputs: readonly Tensor[], onProgress?: (done: number, total: number) => void): Tensor {
   if (inputs.length === 0) throw new Error('a concept needs at least one example image');
   return noGrad(() => {
     let acc: Tensor | null = null;
-    for (const input of inputs) {
+    for (const [i, input] of inputs.entries()) {
       const z = vit.forward(input).latent;
       acc = acc ? add(acc, z) : z;
+      onProgress?.(i + 1, inputs.length);
     }
     return reshape(mul(acc!, 1 / inputs.length), [vit.config.dim]);
   });

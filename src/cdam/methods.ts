@@ -10,7 +10,7 @@ export type Method = (typeof METHODS)[number];
 export interface MethodOptions {
   smooth?: SmoothOptions;
   integrated?: IntegratedOptions;
-  /** attention: one map per head instead of the mean */
+  /** one map per head instead of the mean (attention) or the sum over heads (the CDAM family) */
   perHead?: boolean;
 }
 
@@ -18,19 +18,29 @@ export function isMethod(m: string): m is Method {
   return (METHODS as readonly string[]).includes(m);
 }
 
-/** Run a method; the attention map ignores the target (it has none). */
+/**
+ * Run a method: one explanation, or one per head with perHead. The attention
+ * map ignores the target (it has none).
+ */
 export function runMethod(ex: Explainer, method: Method, target: Target, opts: MethodOptions = {}): Explanation[] {
+  const perHead = opts.perHead ?? false;
   switch (method) {
     case 'attention': {
-      if (!opts.perHead) return [ex.attention()];
+      if (!perHead) return [ex.attention()];
       const heads = ex.vit.config.heads;
       return Array.from({ length: heads }, (_, h) => ex.attention(h));
     }
     case 'cdam':
-      return [ex.cdam(target)];
+      return splitHeads(ex.cdam(target, { perHead }));
     case 'smooth-cdam':
-      return [ex.smooth(target, opts.smooth)];
+      return splitHeads(ex.smooth(target, { ...opts.smooth, perHead }));
     case 'integrated-cdam':
-      return [ex.integrated(target, opts.integrated)];
+      return splitHeads(ex.integrated(target, { ...opts.integrated, perHead }));
   }
+}
+
+/** One explanation per head ("cdam-head0", ...) when the heads were computed; the total otherwise. */
+function splitHeads(e: Explanation): Explanation[] {
+  if (!e.heads) return [e];
+  return e.heads.map((map, h) => ({ method: `${e.method}-head${h}`, target: e.target, score: e.score, map }));
 }

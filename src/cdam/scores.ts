@@ -18,6 +18,9 @@ export interface TokenScores {
   value: Float32Array;
   batch: number;
   tokens: number;
+  /** the closed form's one term per head, S^h_i [B, H, N] (sum over h = scores); null from autograd */
+  perHead: Float32Array | null;
+  heads: number;
 }
 
 /** dF/dT by autograd, then the sum over features of T * dF/dT. */
@@ -35,7 +38,7 @@ export function tokenScoresAutograd(vit: ViT, x: Tensor, target: Target, scoreBi
     for (let j = 0; j < d; j++) acc += T[i * d + j]! * G[i * d + j]!;
     s[i] = acc;
   }
-  return { scores: s, value: Float32Array.from(score.contiguousData()), batch: b, tokens: n };
+  return { scores: s, value: Float32Array.from(score.contiguousData()), batch: b, tokens: n, perHead: null, heads: p.heads };
 }
 
 /**
@@ -66,6 +69,7 @@ export function tokenScoresClosedForm(vit: ViT, x: Tensor, target: Target, score
   const G = g!.contiguousData();
   const bias = p.qkv.bias ? p.qkv.bias.contiguousData() : null;
   const s = allocate('float32', b * n) as Float32Array;
+  const sh = allocate('float32', b * h * n) as Float32Array;
   const vb = new Float64Array(hd);
   const kb = new Float64Array(hd);
   for (let bi = 0; bi < b; bi++) {
@@ -94,10 +98,12 @@ export function tokenScoresClosedForm(vit: ViT, x: Tensor, target: Target, score
             gvb += G[qo + j]! * vb[j]!;
             qk += Q[qo + j]! * K[ko + j]!;
           }
-          s[bi * n + i] += A[ao + i]! * (gv - gvb + c * (qk - qbk) * (gv - go));
+          const term = A[ao + i]! * (gv - gvb + c * (qk - qbk) * (gv - go));
+          s[bi * n + i] += term;
+          sh[(bi * h + hh) * n + i] += term;
         }
       }
     }
   }
-  return { scores: s, value: Float32Array.from(score.contiguousData()), batch: b, tokens: n };
+  return { scores: s, value: Float32Array.from(score.contiguousData()), batch: b, tokens: n, perHead: sh, heads: h };
 }

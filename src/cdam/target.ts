@@ -60,3 +60,55 @@ export function describeTarget(t: Target, label: (i: number) => string): string 
       return t.name;
   }
 }
+
+/** What parseTarget needs to know of the model. */
+export interface ClassInfo {
+  numClasses: number;
+  labels: readonly string[] | null;
+}
+
+function classIndex(i: number, m: ClassInfo, spec: string): number {
+  if (m.numClasses === 0) throw new Error('class targets need a classifier head; this model has none (use a concept, or give a head)');
+  if (!Number.isInteger(i) || i < 0 || i >= m.numClasses) {
+    throw new Error(`target "${spec}": class index ${i} is out of range: the model has ${m.numClasses} classes (0..${m.numClasses - 1})`);
+  }
+  return i;
+}
+
+/**
+ * A class by label: an exact (case-insensitive) label, else a unique prefix,
+ * else a unique substring. Ambiguous names list the candidates.
+ */
+export function classByLabel(name: string, m: ClassInfo): number {
+  const s = name.trim();
+  if (!s) throw new Error('an empty target: give a class index or a label');
+  const labels = m.labels;
+  if (!labels) throw new Error(`target "${name}" is not a class index and the model has no labels`);
+  const want = s.toLowerCase();
+  const all = labels.map((l, i) => [l.toLowerCase(), i] as const);
+  const exact = all.filter(([l]) => l === want);
+  if (exact.length >= 1) return exact[0]![1];
+  for (const match of [(l: string) => l.startsWith(want), (l: string) => l.includes(want)]) {
+    const near = all.filter(([l]) => match(l));
+    if (near.length === 1) return near[0]![1];
+    if (near.length > 1) {
+      const shown = near.slice(0, 12).map(([, i]) => `${i} ${labels[i]}`).join(', ');
+      throw new Error(`target "${name}" is ambiguous: ${near.length} labels match (${shown}${near.length > 12 ? ', ...' : ''}); give more of the name or an index`);
+    }
+  }
+  throw new Error(`target "${name}" matches no label (give a class index 0..${m.numClasses - 1} or part of a label, e.g. "${labels[0]}")`);
+}
+
+/** Parse a target: a class index, a label (or a unique part of one), or "A-B" (the difference of two classes, indices or labels). */
+export function parseTarget(spec: string, m: ClassInfo): Target {
+  const s = spec.trim();
+  if (/^[+-]?\d+$/.test(s)) return { kind: 'class', index: classIndex(Number(s), m, spec) };
+  const diff = /^(\d+)\s*-\s*(\d+)$/.exec(s);
+  if (diff) return { kind: 'difference', a: classIndex(Number(diff[1]), m, spec), b: classIndex(Number(diff[2]), m, spec) };
+  if (m.numClasses === 0) classIndex(0, m, spec);
+  if (m.labels && !m.labels.some((l) => l.toLowerCase().includes(s.toLowerCase())) && s.includes(' - ')) {
+    const [a, b] = s.split(' - ') as [string, string];
+    return { kind: 'difference', a: classByLabel(a, m), b: classByLabel(b, m) };
+  }
+  return { kind: 'class', index: classByLabel(s, m) };
+}

@@ -14,10 +14,36 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>): Parsed {
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** `cmd --help` / `cmd -h` anywhere among a command's arguments. */
+export function wantsHelp(argv: string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/**
+ * "--target -3" reads as "--target=-3", so that a value that starts with a
+ * dash (a negative number) gets a range message instead of the parser's
+ * "ambiguous" one.
+ */
+function joinDashValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const o = a.startsWith('--') && !a.includes('=') ? options[a.slice(2)] : undefined;
+    const next = argv[i + 1];
+    if (o?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+export function parse(argv: string[], options: Options): Parsed {
   let r;
   try {
-    r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    r = parseArgs({ args: joinDashValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -34,14 +60,14 @@ export function parse(argv: string[], options: NonNullable<ParseArgsConfig['opti
 export function intOpt(v: string | undefined, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${v}"`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${v}"`);
   return n;
 }
 
 export function numOpt(v: string | undefined, name: string, def: number, min = -Infinity, max = Infinity): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got "${v}"`);
   return n;
 }
 

@@ -1,16 +1,18 @@
 // Concept vectors: computed from a folder of example images, saved to and
 // read from a small safetensors file ("concept" [D] + metadata).
-import { readdirSync, statSync, readFileSync } from 'node:fs';
+import { readdirSync, statSync, readFileSync, existsSync } from 'node:fs';
 import { join, extname, basename } from 'node:path';
 import { conceptVector } from '../cdam/explain.js';
 import { readImageFile } from '../io/image.js';
 import { bufferSource, openSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputPaths, writeFileAtomic } from '../io/atomic.js';
 import { fromData, type Tensor } from '../tensor/index.js';
 import type { ViT } from '../vit/model.js';
-import { prepareImage, type ResizeMode } from '../vit/preprocess.js';
-import { parse, choiceOpt, UsageError } from './args.js';
-import { loadViT } from '../vit/load.js';
+import { DEFAULT_RESIZE, RESIZE_MODES, prepareImage, type ResizeMode } from '../vit/preprocess.js';
+import { parse, choiceOpt, wantsHelp, UsageError } from './args.js';
+import { loadModel, modelUsage } from './model.js';
+import { resizeUsage } from './classify.js';
+import { progressBar } from './progress.js';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -28,11 +30,8 @@ export interface Concept {
 
 export function conceptFromFolder(vit: ViT, dir: string, resize: ResizeMode, progress?: (i: number, n: number) => void): Concept {
   const files = imagesIn(dir);
-  const inputs = files.map((f, i) => {
-    progress?.(i + 1, files.length);
-    return prepareImage(readImageFile(f), vit.config.preprocess, resize).input;
-  });
-  return { vector: conceptVector(vit, inputs), name: basename(dir), examples: files.length };
+  const inputs = files.map((f) => prepareImage(readImageFile(f), vit.config.preprocess, resize).input);
+  return { vector: conceptVector(vit, inputs, progress), name: basename(dir), examples: files.length };
 }
 
 export function saveConcept(path: string, c: Concept, vit: ViT): void {
@@ -58,20 +57,29 @@ export function loadConcept(path: string, vit: ViT): Concept {
 
 /** --concept DIR|FILE */
 export function resolveConcept(spec: string, vit: ViT, resize: ResizeMode, progress?: (i: number, n: number) => void): Concept {
+  if (!existsSync(spec)) throw new Error(`--concept ${spec}: no such folder or file`);
   return statSync(spec).isDirectory() ? conceptFromFolder(vit, spec, resize, progress) : loadConcept(spec, vit);
 }
 
-export const conceptUsage = `usage: cdam concept DIR --model DIR --out FILE [--resize squash|crop]
+export const conceptUsage = `usage: cdam concept DIR --out FILE [--model DIR] [--resize squash|crop] [--quiet]
   Averages the latent (final-normed [CLS]) of the example images in DIR into a
-  concept vector and saves it (safetensors) for explain --concept FILE.`;
+  concept vector and saves it (safetensors) for explain --concept FILE.
+${modelUsage}
+${resizeUsage}`;
 
-export function runConcept(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
-  const { values, positionals } = parse(argv, { model: { type: 'string' }, out: { type: 'string' }, resize: { type: 'string' } });
+export function runConcept(argv: string[], out: (s: string) => void): void {
+  if (wantsHelp(argv)) return out(conceptUsage);
+  const { values, flags, positionals } = parse(argv, {
+    model: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' }, resize: { type: 'string' }, quiet: { type: 'boolean' },
+  });
   if (positionals.length !== 1) throw new UsageError(`concept takes one DIR of example images\n${conceptUsage}`);
-  if (!values['model'] || !values['out']) throw new UsageError(`--model and --out are required\n${conceptUsage}`);
-  const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', ['squash', 'crop'], 'squash');
-  const vit = loadViT(values['model']);
-  const c = conceptFromFolder(vit, positionals[0]!, resize, (i, n) => err(`  embedding example ${i}/${n}`));
+  if (!values['out']) throw new UsageError(`--out FILE is required\n${conceptUsage}`);
+  const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
+  checkOutputPaths([{ option: '--out', path: values['out'] }]);
+  const dir = positionals[0]!;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder of example images`);
+  const { vit } = loadModel(values['model'], values['head']);
+  const c = conceptFromFolder(vit, dir, resize, progressBar('embedding examples', process.stderr, flags['quiet']!));
   saveConcept(values['out'], c, vit);
   out(`concept "${c.name}" from ${c.examples} images (${vit.config.dim} dims) -> ${values['out']}`);
 }

@@ -1,139 +1,214 @@
-// cdam explain IMAGE --model DIR [--method M[,M...]] [--target T[,T...]] ...
-import { readImageFile } from '../io/image.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { Explainer, type Explanation } from '../cdam/explain.js';
+// cdam explain IMAGE [--model DIR] [--method M[,M...]] [--target T[,T...]] ...
+import { readImageFile, type RgbImage } from '../io/image.js';
+import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
+import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain.js';
 import { METHODS, isMethod, runMethod, type Method } from '../cdam/methods.js';
-import { describeTarget, type Target } from '../cdam/target.js';
-import type { ViT } from '../vit/model.js';
-import { renderOverlay, renderGrid, renderImagePanel, toPng } from '../render/index.js';
-import { loadViT } from '../vit/load.js';
-import { prepareImage, type ResizeMode } from '../vit/preprocess.js';
-import { parse, intOpt, numOpt, choiceOpt, UsageError } from './args.js';
-import { parseTarget } from './targets.js';
+import { CDAM_DEFAULTS } from '../cdam/defaults.js';
+import { describeTarget, parseTarget, type Target } from '../cdam/target.js';
+import { activeBackend } from '../kernels/index.js';
+import { topClasses } from '../vit/classes.js';
+import { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type DisplayRange } from '../render/index.js';
+import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, resizeRgb, type ResizeMode } from '../vit/preprocess.js';
+import { parse, intOpt, numOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { resolveConcept } from './concept.js';
+import { loadModel, modelUsage } from './model.js';
+import { resizeUsage } from './classify.js';
+import { progressBar } from './progress.js';
 
-export const explainUsage = `usage: cdam explain IMAGE --model DIR [options]
+const D = CDAM_DEFAULTS;
+const SCALES = ['column', 'cell'] as const;
+
+export const explainUsage = `usage: cdam explain IMAGE [--model DIR] [options]
   --method M        ${METHODS.join(' | ')} (default cdam); a comma list with --compare
-  --target T        class index, label, or A-B (difference of two logits); default: the top-1 class;
-                    a comma list with --compare
+  --target T        class index, label (or a unique part of one), or A-B (difference of two logits);
+                    default: the top-1 class (the top two with --compare); a comma list with --compare
   --concept X       explain a concept: a folder of example images or a file from 'cdam concept'
-  --samples N       Smooth CDAM samples (default 50)     --noise F   Smooth CDAM nu (default 0.05)
-  --steps N         Integrated CDAM steps m (default 50) --seed N    noise seed (default 0)
-  --per-head        attention: one map per head
-  --resize MODE     squash (default, as the CDAM reference) or crop (timm eval)
-  --out FILE.png    the image with the map overlaid (a grid with --compare)
+  --samples N       Smooth CDAM samples (default ${D.samples})     --noise F   Smooth CDAM nu (default ${D.noise})
+  --steps N         Integrated CDAM steps m (default ${D.steps}) --seed N    noise seed (default ${D.seed})
+  --per-head        one map per head (attention, and each CDAM method: its closed form is a sum over heads)
+${resizeUsage}
+  --out FILE.png    the photo with the map over it (a grid with --compare)
   --json FILE       {"method","target","logit","map":{"rows","cols","values"}} (raw scores, row-major)
   --compare         several methods and/or targets side by side
+  --scale S         colour scale of a --compare grid: column (default: one per method, shared by
+                    its targets) or cell (one per picture)
+  --clip-outliers   leave high-norm artefact tokens out of the colour scale (they saturate;
+                    the raw map and --json keep them)
   --engine E        closed-form (default) or autograd: how dF/dT is obtained
-  --head FILE       linear head for a backbone without one`;
+  --quiet           no progress bar and no notes on stderr
+${modelUsage}`;
 
-interface Job {
-  method: Method;
+interface Row {
   target: Target;
+  cells: Explanation[];
+}
+
+/** Longest side of the photo in the picture. */
+const DISPLAY_SIDE = 448;
+
+/**
+ * The picture under the map: with squash, the photo itself at its own aspect
+ * ratio (the map's cells stretch with it); with crop, the square the model saw.
+ */
+function displayImage(photo: RgbImage, modelView: RgbImage, mode: ResizeMode): RgbImage {
+  if (mode === 'crop') return modelView;
+  const long = Math.max(photo.width, photo.height);
+  if (long <= DISPLAY_SIDE) return photo;
+  const f = DISPLAY_SIDE / long;
+  return resizeRgb(photo, Math.max(1, Math.round(photo.width * f)), Math.max(1, Math.round(photo.height * f)), 'bilinear');
+}
+
+const isSigned = (e: Explanation) => !e.method.startsWith('attention');
+
+/** One display range over several maps, leaving out the cells in `skip`. */
+function sharedRange(es: Explanation[], skip: Set<number>): DisplayRange {
+  const vals: number[] = [];
+  for (const e of es) e.map.values.forEach((v, i) => {
+    if (!skip.has(i)) vals.push(v);
+  });
+  return displayRange(vals, isSigned(es[0]!));
+}
+
+function cellName(t: HighNormToken): string {
+  return `r${t.row}c${t.col}`;
 }
 
 export function runExplain(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
+  if (wantsHelp(argv)) return out(explainUsage);
   const { values, flags, positionals } = parse(argv, {
     model: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, concept: { type: 'string' },
     samples: { type: 'string' }, noise: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' },
     resize: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' },
-    'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' },
+    'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' },
+    'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError(`explain takes one IMAGE, got ${positionals.length}\n${explainUsage}`);
-  if (!values['model']) throw new UsageError(`--model DIR is required\n${explainUsage}`);
   const methods = (values['method'] ?? 'cdam').split(',').map((m) => m.trim());
   for (const m of methods) if (!isMethod(m)) throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got "${m}"`);
-  const targetSpecs = values['target'] ? values['target'].split(',') : [];
-  if (!flags['compare'] && (methods.length > 1 || targetSpecs.length > 1)) {
+  if (values['target'] !== undefined && values['target'].trim() === '') throw new UsageError('--target is empty: give a class index, a label or A-B');
+  const targetSpecs = values['target'] ? values['target'].split(',').map((t) => t.trim()) : [];
+  if (targetSpecs.some((t) => t === '')) throw new UsageError(`--target "${values['target']}" has an empty entry`);
+  const compare = flags['compare']!;
+  if (!compare && (methods.length > 1 || targetSpecs.length > 1)) {
     throw new UsageError('several methods or targets need --compare (they are drawn side by side)');
   }
   if (values['concept'] && targetSpecs.length) throw new UsageError('give either --target or --concept, not both');
-  const samples = intOpt(values['samples'], 'samples', 50, 1, 100000);
-  const nu = numOpt(values['noise'], 'noise', 0.05, 0);
-  const steps = intOpt(values['steps'], 'steps', 50, 2, 100000);
-  const seed = intOpt(values['seed'], 'seed', 0, 0, 2 ** 32 - 1);
-  const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', ['squash', 'crop'], 'squash');
+  const samples = intOpt(values['samples'], 'samples', D.samples, 1, 100000);
+  const nu = numOpt(values['noise'], 'noise', D.noise, 0, 10);
+  const steps = intOpt(values['steps'], 'steps', D.steps, 2, 100000);
+  const seed = intOpt(values['seed'], 'seed', D.seed, 0, 2 ** 32 - 1);
+  const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
   const engine = choiceOpt(values['engine'], 'engine', ['closed-form', 'autograd'] as const, 'closed-form');
+  const scale = choiceOpt(values['scale'], 'scale', SCALES, 'column');
+  const perHead = flags['per-head']!;
+  if (perHead && engine === 'autograd' && methods.some((m) => m !== 'attention')) {
+    throw new UsageError('--per-head CDAM comes from the closed form: drop --engine autograd');
+  }
+  const quiet = flags['quiet']!;
+  const note = (s: string) => {
+    if (!quiet) err(s);
+  };
   if (values['out'] && !/\.png$/i.test(values['out'])) throw new UsageError(`--out must name a .png file, got "${values['out']}"`);
+  const outputs = [
+    ...(values['json'] ? [{ option: '--json', path: values['json'] }] : []),
+    ...(values['out'] ? [{ option: '--out', path: values['out'] }] : []),
+  ];
+  checkOutputPaths(outputs); // before any work: a bad path fails now, not minutes later
 
-  const vit = loadViT(values['model'], values['head'] ? { headFile: values['head'] } : {});
-  const image = readImageFile(positionals[0]!);
-  const prepared = prepareImage(image, vit.config.preprocess, resize);
+  const { vit, name } = loadModel(values['model'], values['head']);
+  const photo = readImageFile(positionals[0]!);
+  const prepared = prepareImage(photo, vit.config.preprocess, resize);
   const ex = new Explainer(vit, prepared.input, engine);
+  out(`model: ${name}`);
+  out(`preprocessing: ${describePreprocessing(photo, vit.config.preprocess, resize)}`);
 
+  const logits = ex.logits();
+  const top = logits ? topClasses(logits, (i) => vit.label(i), 5) : [];
+  if (top.length) out(`top: ${top.map((c) => `${c.index} ${c.label} (${c.prob.toFixed(3)})`).join(', ')}`);
   let targets: Target[];
   if (values['concept']) {
-    const c = resolveConcept(values['concept'], vit, resize, (i, n) => err(`  concept example ${i}/${n}`));
+    const c = resolveConcept(values['concept'], vit, resize, progressBar('concept examples', process.stderr, quiet));
     targets = [{ kind: 'concept', vector: c.vector, name: c.name }];
   } else if (targetSpecs.length) {
-    targets = targetSpecs.map((t) => parseTarget(t, vit));
+    const info = { numClasses: vit.config.numClasses, labels: vit.config.labels };
+    targets = targetSpecs.map((t) => parseTarget(t, info));
   } else {
-    const logits = ex.logits();
-    if (!logits) throw new Error('the model has no classifier head: give --concept (or --head FILE)');
-    targets = [{ kind: 'class', index: logits.indexOf(Math.max(...logits)) }];
+    if (!top.length) throw new Error('the model has no classifier head: give --concept (or --head FILE)');
+    targets = top.slice(0, compare ? 2 : 1).map((c) => ({ kind: 'class', index: c.index }));
   }
-  const logits = ex.logits();
-  if (logits) {
-    const top = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!).slice(0, 3);
-    out(`top: ${top.map((i) => `${i} ${vit.label(i)} (${logits[i]!.toFixed(2)})`).join(', ')}`);
+  out(`backend: ${activeBackend()}`);
+
+  const highNorm = ex.highNormTokens();
+  if (highNorm.length) {
+    const norms = highNorm.map((t) => t.norm);
+    note(`note: ${highNorm.length} patch token${highNorm.length > 1 ? 's' : ''} with an artefact-high norm (${highNorm.map(cellName).join(', ')}; ` +
+      `${Math.min(...norms).toFixed(0)}-${Math.max(...norms).toFixed(0)}, over 5x the median): they often carry the largest scores ` +
+      `(README: "Bright corners")${flags['clip-outliers'] ? '; left out of the colour scale' : '; --clip-outliers leaves them out of the colour scale'}`);
   }
 
-  const jobs: Job[] = [];
-  for (const method of methods as Method[]) for (const target of targets) jobs.push({ method, target });
-  const progress = (label: string) => (done: number, total: number) => {
-    if (process.stderr.isTTY) process.stderr.write(`\r  ${label} ${done}/${total}${done === total ? '\n' : ''}`);
-  };
-  // results[t][m]: one row per target, one column per method (per-head attention adds columns)
-  const grid: Explanation[][] = targets.map(() => []);
+  const rows: Row[] = targets.map((target) => ({ target, cells: [] }));
   let attention: Explanation[] | null = null;
-  for (const j of jobs) {
-    const t0 = performance.now();
-    const r: Explanation[] = j.method === 'attention' && attention ? attention : runMethod(ex, j.method, j.target, {
-      perHead: flags['per-head'],
-      smooth: { samples, nu, seed, onProgress: progress('smooth-cdam') },
-      integrated: { steps, onProgress: progress('integrated-cdam') },
-    });
-    if (j.method === 'attention') attention = r;
-    const ms = performance.now() - t0;
-    grid[targets.indexOf(j.target)]!.push(...r);
-    for (const e of r) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const v of e.map.values) {
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
+  for (const method of methods as Method[]) {
+    for (const row of rows) {
+      const t0 = performance.now();
+      const fresh = !(method === 'attention' && attention);
+      const r: Explanation[] = fresh ? runMethod(ex, method, row.target, {
+        perHead,
+        smooth: { samples, nu, seed, onProgress: progressBar('smooth-cdam', process.stderr, quiet) },
+        integrated: { steps, onProgress: progressBar('integrated-cdam', process.stderr, quiet) },
+      }) : attention!;
+      if (method === 'attention') attention = r;
+      row.cells.push(...r);
+      if (!fresh) continue;
+      const ms = performance.now() - t0;
+      for (const e of r) {
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (const v of e.map.values) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+        if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error(`${e.method}: the map has non-finite values`);
+        out(`${e.method}${e.target ? ` | target ${e.target}` : ''}${e.score !== null ? ` | score ${e.score.toFixed(3)}` : ''} | map ${e.map.rows}x${e.map.cols} in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}] | ${ms.toFixed(0)} ms`);
       }
-      out(`${e.method}${e.target ? ` | target ${e.target}` : ''}${e.score !== null ? ` | score ${e.score.toFixed(3)}` : ''} | map ${e.map.rows}x${e.map.cols} in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}] | ${ms.toFixed(0)} ms`);
     }
   }
-  const results = grid.flat();
+  const results = rows.flatMap((r) => r.cells);
 
-  const asJson = (e: Explanation) => ({
-    method: e.method, target: e.target, logit: e.score, map: { rows: e.map.rows, cols: e.map.cols, values: Array.from(e.map.values) },
-  });
-  const caption = (e: Explanation) => `${e.method}${e.target ? ` | ${e.target}` : ''}`;
-  let png: Uint8Array | null = null;
+  const files: { path: string; data: Uint8Array | string }[] = [];
+  if (values['json']) {
+    const asJson = (e: Explanation) => ({
+      method: e.method, target: e.target, logit: e.score, map: { rows: e.map.rows, cols: e.map.cols, values: Array.from(e.map.values) },
+    });
+    const body = results.length === 1 ? asJson(results[0]!) : { explanations: results.map(asJson) };
+    files.push({ path: values['json'], data: JSON.stringify(body) + '\n' });
+  }
   if (values['out']) {
+    const shown = displayImage(photo, prepared.rgb, resize);
+    const skip = new Set(flags['clip-outliers'] ? highNorm.map((t) => t.index) : []);
+    const cellRange = (e: Explanation) => sharedRange([e], skip);
+    let png: Uint8Array;
     if (results.length === 1) {
       const e = results[0]!;
-      png = toPng(renderOverlay(prepared.rgb, e.map, { title: `${caption(e)}${e.score !== null ? ` | score ${e.score.toFixed(2)}` : ''}` }));
+      const title = `${e.method}${e.target ? ` | ${e.target}` : ''}${e.score !== null ? ` | score ${e.score.toFixed(2)}` : ''}`;
+      png = toPng(renderOverlay(shown, e.map, { title, signed: isSigned(e), range: cellRange(e) }));
     } else {
-      // a row per target: the input (named by the target), then each method
-      const panels = grid.flatMap((row, t) => [
-        { image: renderImagePanel(prepared.rgb), label: `input | ${targetName(targets[t]!, vit)}` },
-        ...row.map((e) => ({ image: renderOverlay(prepared.rgb, e.map), label: e.method })),
+      // a row per target: the input (named by the target), then each method; one colour scale per column unless --scale cell
+      const columns = rows[0]!.cells.length;
+      const columnRange = Array.from({ length: columns }, (_, c) => sharedRange(rows.map((r) => r.cells[c]!), skip));
+      const panels = rows.flatMap((row) => [
+        { image: renderImagePanel(shown), label: `input | ${describeTarget(row.target, (i) => vit.label(i))}` },
+        ...row.cells.map((e, c) => ({
+          image: renderOverlay(shown, e.map, { signed: isSigned(e), range: scale === 'cell' ? cellRange(e) : columnRange[c]! }),
+          label: e.method,
+        })),
       ]);
-      png = toPng(renderGrid(panels, { columns: 1 + grid[0]!.length }));
+      png = toPng(renderGrid(panels, { columns: 1 + columns }));
     }
+    files.push({ path: values['out'], data: png });
   }
-  // everything is computed before anything is written: no partial outputs
-  if (values['json']) {
-    const body = results.length === 1 ? asJson(results[0]!) : { explanations: results.map(asJson) };
-    writeFileAtomic(values['json'], JSON.stringify(body) + '\n');
-  }
-  if (png && values['out']) writeFileAtomic(values['out'], png);
-}
-
-function targetName(t: Target, vit: ViT): string {
-  return describeTarget(t, (i) => vit.label(i));
+  // everything is computed before anything is written; all files or none
+  writeFilesAtomic(files);
+  for (const f of files) out(`wrote ${f.path}`);
+  if (!files.length) note('note: nothing was written; add --out FILE.png for a picture, --json FILE for the raw map');
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // cdam command-line entry: dispatch to a subcommand; usage errors exit 2,
 // failures exit 1 with a one-line message naming the file and the problem.
+import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { runClassify, classifyUsage } from './classify.js';
 import { runExplain, explainUsage } from './explain.js';
@@ -8,11 +9,12 @@ import { runConcept, conceptUsage } from './concept.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
-usage: cdam <command> [options]
+usage: cdam <command> [options]      (cdam <command> --help for one command)
 commands:
   classify   top classes of an image
   explain    class-discriminative attention maps (and the other methods) as JSON and pictures
   concept    save a concept vector from example images
+Without --model, the embedded ViT-Ti/16 ImageNet classifier is used.
 
 ${classifyUsage}
 
@@ -22,21 +24,33 @@ ${conceptUsage}
 
 Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
 
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 export function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');
   try {
-    useFastestBackend(process.env['CDAM_BACKEND']);
     switch (cmd) {
       case 'classify':
+        useFastestBackend(process.env['CDAM_BACKEND']);
         runClassify(rest, out);
         return 0;
       case 'explain':
+        useFastestBackend(process.env['CDAM_BACKEND']);
         runExplain(rest, out, err);
         return 0;
       case 'concept':
-        runConcept(rest, out, err);
+        useFastestBackend(process.env['CDAM_BACKEND']);
+        runConcept(rest, out);
+        return 0;
+      case '--version':
+      case '-v':
+      case 'version':
+        out(`cdam ${version()}`);
         return 0;
       case undefined:
       case '-h':
@@ -52,5 +66,11 @@ export function main(argv: string[]): number {
     return e instanceof UsageError ? 2 : 1;
   }
 }
+
+// a closed pipe (cdam ... | head -1) ends the program quietly
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 process.exitCode = main(process.argv.slice(2));

@@ -373,13 +373,43 @@ function parse(src: ByteSource): SafetensorsFile {
 // Writer
 
 export interface F32TensorRecord {
-  dtype: 'F32';
+  /** F32 is stored as given; F16 is rounded from the float32 values (nearest, ties to even) */
+  dtype: 'F32' | 'F16';
   shape: number[];
   data: Float32Array;
 }
 
+const f32Bits = new Uint32Array(1);
+const f32View = new Float32Array(f32Bits.buffer);
+
+/** IEEE half-precision bits of a float32 value, rounded to nearest (ties to even); overflow gives +-Infinity. */
+export function float32ToF16Bits(v: number): number {
+  f32View[0] = v;
+  const x = f32Bits[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf, NaN
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign; // below half the smallest subnormal
+    const m = mant | 0x800000; // implicit 1
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = m & ((1 << shift) - 1);
+    let r = m >>> shift;
+    if (rest > half || (rest === half && (r & 1))) r++;
+    return sign | r;
+  }
+  let r = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) r++; // may carry into the exponent: still correct
+  return sign | r;
+}
+
 /**
- * Serialises F32 tensors (in object key order) into safetensors bytes. The
+ * Serialises F32 or F16 tensors (in object key order) into safetensors bytes. The
  * header is space-padded to a multiple of 8 bytes, as the reference writer
  * does, so tensor data is 8-byte aligned relative to the file start.
  */
@@ -392,10 +422,10 @@ export function writeSafetensors(tensors: Record<string, F32TensorRecord>, metad
     header.__metadata__ = { ...metadata };
   }
   let offset = 0;
-  const parts: Array<[number, Float32Array]> = [];
+  const parts: Array<[number, F32TensorRecord]> = [];
   for (const [name, t] of Object.entries(tensors)) {
     if (name === '__metadata__') throw new Error(`writeSafetensors: '__metadata__' is reserved and cannot be a tensor name`);
-    if (t.dtype !== 'F32') throw new Error(`writeSafetensors: tensor '${name}': only F32 is supported, got ${String(t.dtype)}`);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16') throw new Error(`writeSafetensors: tensor '${name}': only F32 and F16 are supported, got ${String(t.dtype)}`);
     let count = 1;
     for (const d of t.shape) {
       if (!isNonNegInt(d)) throw new Error(`writeSafetensors: tensor '${name}': invalid shape ${JSON.stringify(t.shape)}`);
@@ -404,9 +434,10 @@ export function writeSafetensors(tensors: Record<string, F32TensorRecord>, metad
     if (count !== t.data.length) {
       throw new Error(`writeSafetensors: tensor '${name}': shape ${JSON.stringify(t.shape)} needs ${count} values, data has ${t.data.length}`);
     }
-    header[name] = { dtype: 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + 4 * count] };
-    parts.push([offset, t.data]);
-    offset += 4 * count;
+    const bytes = DTYPE_SIZES[t.dtype] * count;
+    header[name] = { dtype: t.dtype, shape: t.shape.slice(), data_offsets: [offset, offset + bytes] };
+    parts.push([offset, t]);
+    offset += bytes;
   }
   let headerBytes = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(headerBytes.length / 8) * 8;
@@ -421,11 +452,13 @@ export function writeSafetensors(tensors: Record<string, F32TensorRecord>, metad
   dv.setUint32(4, Math.floor(padded / 2 ** 32), true);
   out.set(headerBytes, 8);
   const base = 8 + padded;
-  for (const [off, data] of parts) {
-    if (LITTLE_ENDIAN) {
+  for (const [off, { dtype, data }] of parts) {
+    if (dtype === 'F16') {
+      for (let i = 0; i < data.length; i++) dv.setUint16(base + off + 2 * i, float32ToF16Bits(data[i]!), true);
+    } else if (LITTLE_ENDIAN) {
       out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), base + off);
     } else {
-      for (let i = 0; i < data.length; i++) dv.setFloat32(base + off + 4 * i, data[i], true);
+      for (let i = 0; i < data.length; i++) dv.setFloat32(base + off + 4 * i, data[i]!, true);
     }
   }
   return out;

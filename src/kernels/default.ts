@@ -1,7 +1,9 @@
 // Choose the float32 backend: the one named, or the fastest measured on this
 // machine (bench/engine.mjs): wasm where WebAssembly SIMD is available, else js.
+// Importing this module also makes "the fastest" the choice on first use when
+// nobody picked a backend (the package entry imports it).
 import { registerAllBackends } from './all.js';
-import { backendNames, setBackend, type Backend } from './index.js';
+import { backendNames, setBackend, setAutoChooser, type Backend } from './index.js';
 
 export const PREFERRED_ORDER = ['wasm', 'js'] as const;
 
@@ -18,3 +20,11 @@ export function useFastestBackend(name?: string): Backend {
   }
   return setBackend('js');
 }
+
+/** CDAM_BACKEND from the environment (Node), if set. */
+export function backendFromEnv(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.['CDAM_BACKEND'] || undefined;
+}
+
+setAutoChooser(() => useFastestBackend(backendFromEnv()));

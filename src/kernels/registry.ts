@@ -10,7 +10,9 @@ import { composedMlp } from './mlp.js';
 type Factory = () => PartialBackend;
 const factories = new Map<string, Factory>([['js', () => jsBackend]]);
 const built = new Map<string, Backend>([['js', jsBackend]]);
-let current: Backend = jsBackend;
+/** null until a backend is set or first used; then the auto chooser (if any) picks one */
+let current: Backend | null = null;
+let autoChoose: (() => Backend) | null = null;
 
 const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward', 'attention', 'attentionBackward', 'mlp'];
 
@@ -100,7 +102,7 @@ export function setBackend(name: string): Backend {
 
 /** Run fn with a backend, restoring the previous one afterwards. */
 export function withBackend<T>(name: string, fn: () => T): T {
-  const prev = current;
+  const prev = getBackend();
   current = getBackendByName(name);
   try {
     return fn();
@@ -109,8 +111,22 @@ export function withBackend<T>(name: string, fn: () => T): T {
   }
 }
 
+/**
+ * How the backend is chosen on first use when nobody set one (the package
+ * entry installs "the fastest measured here"; without a chooser: the reference).
+ */
+export function setAutoChooser(choose: (() => Backend) | null): void {
+  autoChoose = choose;
+}
+
 export function getBackend(): Backend {
+  if (!current) current = autoChoose ? autoChoose() : jsBackend;
   return current;
+}
+
+/** The name of the backend that runs float32 kernels (choosing it now if none was chosen yet). */
+export function activeBackend(): string {
+  return getBackend().name;
 }
 
 /** The backend that runs float64 work: always the reference. */
@@ -122,5 +138,5 @@ export function disposeBackends(): void {
   }
   built.clear();
   built.set('js', jsBackend);
-  current = jsBackend;
+  current = null;
 }

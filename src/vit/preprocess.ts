@@ -11,6 +11,22 @@ import { resizeMatrix, Tensor, allocate } from '../tensor/index.js';
 import type { Interpolation, PreprocessConfig } from './config.js';
 
 export type ResizeMode = 'squash' | 'crop';
+export const RESIZE_MODES: readonly ResizeMode[] = ['squash', 'crop'];
+
+/**
+ * The one default for classifying and explaining: squash keeps the whole photo
+ * (the map covers everything the user sees) and is what the CDAM reference
+ * code does; crop is timm's evaluation transform.
+ */
+export const DEFAULT_RESIZE: ResizeMode = 'squash';
+
+/** One line saying what was done to the image ("squash 451x300 -> 224x224, bicubic"). */
+export function describePreprocessing(img: { width: number; height: number }, cfg: PreprocessConfig, mode: ResizeMode): string {
+  const [h, w] = cfg.size;
+  if (img.width === w && img.height === h) return `${img.width}x${img.height} used as is (already the model size)`;
+  const how = mode === 'squash' ? `squash ${img.width}x${img.height} -> ${w}x${h}` : `crop: short side to ${Math.floor(Math.min(h, w) / cfg.cropPct)}, centre ${w}x${h} of ${img.width}x${img.height}`;
+  return `${how}, ${cfg.interpolation}`;
+}
 
 /** Pillow's fixed-point precision for 8-bit resampling (32 - 8 - 2 bits). */
 const PRECISION_BITS = 22;
@@ -109,7 +125,7 @@ export interface Prepared {
   input: Tensor;
 }
 
-export function prepareImage(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode = 'crop'): Prepared {
+export function prepareImage(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode = DEFAULT_RESIZE): Prepared {
   const rgb = toModelResolution(img, cfg, mode);
   return { rgb, input: normalise(rgb, cfg) };
 }

@@ -1,5 +1,5 @@
 // The real ViT-Ti on the cat|espresso image, loaded once per test file (or null when ../shared is absent).
-import { loadViT } from '../../src/vit/load.js';
+import { loadViTFolder } from '../../src/vit/load.js';
 import { readImageFile } from '../../src/io/image.js';
 import { prepareImage, type Prepared } from '../../src/vit/preprocess.js';
 import type { ViT } from '../../src/vit/model.js';
@@ -22,7 +22,7 @@ export function catcoffee(): RealCase | null {
     cached = null;
     return null;
   }
-  const vit = loadViT(w);
+  const vit = loadViTFolder(w);
   cached = { vit, prepared: prepareImage(readImageFile(img), vit.config.preprocess, 'crop') };
   return cached;
 }

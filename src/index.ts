@@ -1,0 +1,43 @@
+// The package entry ("cdam"). Everything here also loads in a browser: the
+// Node-only helpers (loadViT of a folder, readImageFile, writeFileAtomic)
+// reach Node's file system lazily and say so when it is missing.
+//
+//   import { loadViT, readImageFile, explainImage } from 'cdam';
+//   const vit = await loadViT();                       // the embedded ViT-Ti/16
+//   const r = await explainImage(vit, readImageFile('cat.png'), { method: 'cdam', target: 285 });
+//   r.map // { rows, cols, values }
+
+import './kernels/default.js'; // the fastest backend on first use
+
+// One call each
+export { loadViT, type ModelSource, type LoadViTOptions } from './api/load.js';
+export {
+  explainImage, classifyImage, resolveTarget,
+  type ExplainOptions, type ExplainResult, type ClassifyOptions, type ClassifyResult, type ImageInput,
+} from './api/explain.js';
+
+// Models and images
+export { ViT, type ViTConfig, type ViTParams, type HeadOutput } from './vit/model.js';
+export { loadViTFolder, loadViTFromBytes, EMBEDDED_MODEL_URL, EMBEDDED_MODEL_NAME, type ModelBytes } from './vit/load.js';
+export { prepareImage, normalise, resizeRgb, DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, type ResizeMode, type Prepared } from './vit/preprocess.js';
+export { topClasses, type TopClass } from './vit/classes.js';
+export { decodeImage, readImageFile, type RgbImage } from './io/image.js';
+export { writeFileAtomic } from './io/atomic.js';
+export { openSafetensors, bufferSource, fileSource, writeSafetensors, type SafetensorsFile } from './io/safetensors.js';
+
+// The methods, for people who audit the math
+export { Explainer, conceptVector, type Explanation, type PatchMap, type HighNormToken, type ScoreEngine, type SmoothOptions, type IntegratedOptions } from './cdam/explain.js';
+export { METHODS, isMethod, runMethod, type Method, type MethodOptions } from './cdam/methods.js';
+export { CDAM_DEFAULTS } from './cdam/defaults.js';
+export { parseTarget, classByLabel, describeTarget, targetScore, type Target } from './cdam/target.js';
+export { tokenScoresClosedForm, tokenScoresAutograd, type TokenScores } from './cdam/scores.js';
+
+// Pictures
+export { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type OverlayOptions, type GridPanel } from './render/index.js';
+
+// The engine
+export { Tensor, tensor, fromData, zeros, full, randn, fromNdarray, toNdarray, type DType } from './tensor/index.js';
+export * as ops from './tensor/index.js';
+export { grad, noGrad, enableGrad } from './autograd/index.js';
+export { setBackend, activeBackend, backendNames, disposeBackends } from './kernels/index.js';
+export { useFastestBackend } from './kernels/default.js';

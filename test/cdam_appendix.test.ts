@@ -13,7 +13,7 @@ import { targetScore, type Target } from '../src/cdam/target.js';
 import { Tensor, full, mul } from '../src/tensor/index.js';
 import { norm } from '../src/vit/block.js';
 import { relErr } from './support/fixtures.js';
-import { catcoffee, skipNote } from './support/real.js';
+import { catcoffee } from './support/real.js';
 
 useFastestBackend();
 const real = catcoffee();
@@ -24,7 +24,6 @@ const targets: Target[] = [
 ];
 
 test('(1) closed form = autograd CDAM on every patch token, to float32 precision', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   const pre = real.vit.numPrefix;
   for (const t of targets) {
@@ -36,7 +35,6 @@ test('(1) closed form = autograd CDAM on every patch token, to float32 precision
 });
 
 test('(2) zero attention gives zero CDAM', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   const n = ex.x.shape[1]!;
   const masked = [1 + 5 * 14 + 3, 1 + 9 * 14 + 10]; // two patch tokens
@@ -54,7 +52,6 @@ test('(2) zero attention gives zero CDAM', () => {
 });
 
 test('(3) sum_i T_i . dF/dT_i over all tokens = d/da F(a T) at a = 1 (float64, central differences)', () => {
-  if (!real) return skipNote();
   const vit64 = real.vit.to('float64');
   const ex = new Explainer(real.vit, real.prepared.input);
   const x = new Tensor(Float64Array.from(ex.x.contiguousData()), ex.x.shape);

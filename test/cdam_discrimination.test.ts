@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { useFastestBackend } from '../src/kernels/default.js';
 import { Explainer, type PatchMap } from '../src/cdam/explain.js';
 import { runMethod } from '../src/cdam/methods.js';
-import { catcoffee, skipNote } from './support/real.js';
+import { catcoffee } from './support/real.js';
 
 useFastestBackend();
 const real = catcoffee();
@@ -25,7 +25,6 @@ function positiveMass(m: PatchMap): { left: number; right: number } {
 }
 
 test('CDAM for cat lights the left half, for espresso the right half', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   const cat = positiveMass(ex.cdam({ kind: 'class', index: 285 }).map);
   const esp = positiveMass(ex.cdam({ kind: 'class', index: 967 }).map);
@@ -37,7 +36,6 @@ test('CDAM for cat lights the left half, for espresso the right half', () => {
 });
 
 test('the attention map is identical for both targets (it has no target)', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   const [cat] = runMethod(ex, 'attention', { kind: 'class', index: 285 });
   const [esp] = runMethod(ex, 'attention', { kind: 'class', index: 967 });
@@ -50,7 +48,6 @@ test('the attention map is identical for both targets (it has no target)', () =>
 });
 
 test('class index out of range is a clear error', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   assert.throws(() => ex.cdam({ kind: 'class', index: 1000 }), /class index 1000 is out of range: the model has 1000 classes/);
   assert.throws(() => ex.cdam({ kind: 'class', index: -1 }), /out of range/);

@@ -8,7 +8,7 @@ import { useFastestBackend } from '../src/kernels/default.js';
 import { Explainer, conceptVector } from '../src/cdam/explain.js';
 import { Tensor, tensor, allocate } from '../src/tensor/index.js';
 import { loadJson, relErr } from './support/fixtures.js';
-import { catcoffee, skipNote } from './support/real.js';
+import { catcoffee } from './support/real.js';
 
 useFastestBackend();
 
@@ -34,7 +34,6 @@ function close(a: Float32Array, b: number[], what: string) {
 const real = catcoffee();
 
 test('attention map (mean and per head) matches the reference', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   const a = ex.attention();
   assert.is(a.map.rows, 14);
@@ -45,7 +44,6 @@ test('attention map (mean and per head) matches the reference', () => {
 
 for (const engine of ['closed-form', 'autograd'] as const) {
   test(`CDAM (${engine}): classes 285 and 967, a logit difference, and a concept`, () => {
-    if (!real) return skipNote();
     const ex = new Explainer(real.vit, real.prepared.input, engine);
     for (const c of ['285', '967']) {
       const r = ex.cdam({ kind: 'class', index: Number(c) });
@@ -57,7 +55,6 @@ for (const engine of ['closed-form', 'autograd'] as const) {
 }
 
 test('concept CDAM: concept vector from two example images, dot-product score', () => {
-  if (!real) return skipNote();
   const input = real.prepared.input;
   // the second example is the image mirrored left-right (in the normalised tensor)
   const [, c, h, w] = input.shape as number[];
@@ -73,14 +70,12 @@ test('concept CDAM: concept vector from two example images, dot-product score', 
 });
 
 test('Integrated CDAM (m = 50, alpha = k/m for k = 1..49) matches the reference', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   assert.is(fx.integrated.m, 50);
   close(ex.integrated({ kind: 'class', index: fx.integrated.target }, { steps: 50 }).map.values, fx.integrated.map, 'integrated');
 });
 
 test('Smooth CDAM with the same noise (n = 8, nu = 0.05, seed 1234) matches the reference', () => {
-  if (!real) return skipNote();
   const ex = new Explainer(real.vit, real.prepared.input);
   const s = fx.smooth;
   const r = ex.smooth({ kind: 'class', index: s.target }, { samples: s.n, nu: s.nu, seed: s.seed, batch: 3 });

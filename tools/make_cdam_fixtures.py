@@ -1,13 +1,13 @@
 #!/usr/bin/python3
-"""Generate the CDAM reference fixture on the real ViT-Ti (float64 torch).
+"""Generate the CDAM reference fixture on the embedded ViT-Ti (float64 torch).
 
 Run with:  /usr/bin/python3 tools/make_cdam_fixtures.py        (from anywhere)
 
-Reads  /work/shared/weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k/ (never copied)
-       /work/shared/images/catcoffee_224.png (224x224: no resampling)
+Reads  weights/ (the embedded ViT-Ti/16, F16 tensors, upcast exactly)
+       examples/catcoffee_224.png (224x224: no resampling)
 Writes test/fixtures/cdam/catcoffee_vit_tiny.json (one key per line, float reprs).
 
-Follows /work/shared/spec/cdam.md. Everything is computed in float64: the float32
+Follows spec/cdam.md (in the shared folder). Everything is computed in float64: the F16
 weights and the float32 input tensor ((pixel/255 - 0.5)/0.5, CHW, rounded once to
 float32) are upcast. Notation: X = input of the last block (all 197 tokens), T = LN1(X).
 Gradients: T is made a leaf (T = LN1(X).detach().requires_grad_()), the last block
@@ -46,8 +46,8 @@ from torch_vit import load_model_dir, load_rgb, to_tensor  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "cdam", "catcoffee_vit_tiny.json")
 MODEL = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
-WEIGHTS = os.path.join("/work/shared/weights", MODEL)
-IMAGE = "/work/shared/images/catcoffee_224.png"
+WEIGHTS = os.path.join(ROOT, "weights")
+IMAGE = os.path.join(ROOT, "examples", "catcoffee_224.png")
 CAT, ESPRESSO = 285, 967
 SMOOTH_N, SMOOTH_NU, SMOOTH_SEED = 8, 0.05, 1234
 INTEGRATED_M = 50
@@ -218,7 +218,7 @@ def main():
         print(f"  {nm:10s} left/right sums {halves(m)}")
 
     res = {
-        "model": MODEL,
+        "model": "weights/ (embedded " + MODEL + ", F16)",
         "image": os.path.basename(IMAGE),
         "preprocess": "no resampling; (pixel/255 - 0.5)/0.5 per channel, CHW, rounded once to float32",
         "compute": "float64 torch (weights and input upcast from float32); gradients by autograd w.r.t. "

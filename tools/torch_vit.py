@@ -43,7 +43,7 @@ import torch.nn.functional as F
 # --------------------------------------------------------------------------- #
 # safetensors
 # --------------------------------------------------------------------------- #
-_DT = {"F32": (np.float32, torch.float32), "F64": (np.float64, torch.float64)}
+_DT = {"F16": (np.float16, torch.float16), "F32": (np.float32, torch.float32), "F64": (np.float64, torch.float64)}
 
 
 def read_safetensors(path):

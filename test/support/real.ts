@@ -1,9 +1,10 @@
-// The real ViT-Ti on the cat|espresso image, loaded once per test file (or null when ../shared is absent).
-import { loadViTFolder } from '../../src/vit/load.js';
+// The embedded ViT-Ti/16 (weights/) on the cat|espresso photo (examples/), loaded once per test file.
+// Both ship with the repository, so these tests run (and assert) on every clone.
+import { loadViTFolder, EMBEDDED_MODEL_URL } from '../../src/vit/load.js';
 import { readImageFile } from '../../src/io/image.js';
 import { prepareImage, type Prepared } from '../../src/vit/preprocess.js';
 import type { ViT } from '../../src/vit/model.js';
-import { sharedPath } from './fixtures.js';
+import { repoPath } from './fixtures.js';
 
 export const VIT_TINY = 'vit_tiny_patch16_224.augreg_in21k_ft_in1k';
 
@@ -12,21 +13,11 @@ export interface RealCase {
   prepared: Prepared;
 }
 
-let cached: RealCase | null | undefined;
+let cached: RealCase | undefined;
 
-export function catcoffee(): RealCase | null {
-  if (cached !== undefined) return cached;
-  const w = sharedPath(`weights/${VIT_TINY}`);
-  const img = sharedPath('images/catcoffee_224.png');
-  if (!w || !img) {
-    cached = null;
-    return null;
-  }
-  const vit = loadViTFolder(w);
-  cached = { vit, prepared: prepareImage(readImageFile(img), vit.config.preprocess, 'crop') };
+export function catcoffee(): RealCase {
+  if (cached) return cached;
+  const vit = loadViTFolder(EMBEDDED_MODEL_URL);
+  cached = { vit, prepared: prepareImage(readImageFile(repoPath('examples/catcoffee_224.png')), vit.config.preprocess, 'crop') };
   return cached;
-}
-
-export function skipNote(): void {
-  console.log('  skipped: ../shared/weights (ViT-Ti) or ../shared/images/catcoffee_224.png is not beside the repository');
 }

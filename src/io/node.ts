@@ -45,7 +45,7 @@ if (isNode) {
   }
 }
 
-/** Node's `fs`, or a clear error naming the helper that needed it. */
+/** Node's `fs`, or a clear error naming the helper that needed it. @internal (kept out of the published types, which need no @types/node) */
 export function nodeFs(what: string): typeof FsModule {
   if (!fsModule) {
     throw new Error(`${what} needs Node.js file system access (node:fs), which is not available in this environment`);
@@ -53,7 +53,7 @@ export function nodeFs(what: string): typeof FsModule {
   return fsModule;
 }
 
-/** Node's `path`, or a clear error naming the helper that needed it. */
+/** Node's `path`, or a clear error naming the helper that needed it. @internal */
 export function nodePath(what: string): typeof PathModule {
   if (!pathModule) {
     throw new Error(`${what} needs Node.js (node:path), which is not available in this environment`);

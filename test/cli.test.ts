@@ -2,21 +2,16 @@
 // stdout, JSON files, and no partial output on failure.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePng } from '../src/io/png.js';
 import { repoPath } from './support/fixtures.js';
+import { runCli } from './support/cli.js';
 
-const cli = repoPath('build/src/cli/main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'cdam-cli-'));
 const model = repoPath('test/fixtures/vit/timm_plain');
 
-export function runCli(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, CDAM_BACKEND: 'js' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 // a 16x16 test image (the tiny fixture model's input size)
 const img = join(tmp, 'img.png');

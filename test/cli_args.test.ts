@@ -1,0 +1,168 @@
+// The rough edges a new user hit: help and version, ranges instead of the
+// parser's wording, labels by name, outputs checked before any work, all or
+// none written, hints, per-head CDAM, one preprocessing for both commands,
+// pictures at the photo's aspect ratio, shared colour scales, the progress bar.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pngjs from 'pngjs';
+import { encodePng } from '../src/io/png.js';
+import { parseTarget } from '../src/cdam/target.js';
+import { IMAGENET_LABELS } from '../src/vit/imagenet-labels.js';
+import { progressBar, progressLine } from '../src/cli/progress.js';
+import { expectError } from './support/expect.js';
+import { repoPath } from './support/fixtures.js';
+import { runCli } from './support/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cdam-args-'));
+const model = repoPath('test/fixtures/vit/timm_plain');
+const px = (w: number, h: number) => new Uint8Array(w * h * 3).map((_, i) => (i * 37) % 256);
+const img = join(tmp, 'img.png');
+writeFileSync(img, encodePng({ width: 16, height: 16, data: px(16, 16), channels: 3 }));
+const wide = join(tmp, 'wide.png');
+writeFileSync(wide, encodePng({ width: 48, height: 24, data: px(48, 24), channels: 3 }));
+const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
+
+test('--help for every command, --version', () => {
+  for (const cmd of ['classify', 'explain', 'concept']) {
+    const r = runCli(cmd, '--help');
+    assert.is(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`^usage: cdam ${cmd}`));
+    assert.is(runCli(cmd, 'x.png', '-h').code, 0);
+  }
+  assert.match(runCli('explain', '--help').out, /--samples N\s+Smooth CDAM samples \(default 50\)/, 'defaults in the usage come from CDAM_DEFAULTS');
+  const v = runCli('--version');
+  assert.is(v.code, 0);
+  assert.is(v.out.trim(), `cdam ${pkg.version}`);
+});
+
+test('values that start with a dash get a range message, not "ambiguous"', () => {
+  const t = runCli('explain', img, '--model', model, '--target', '-3');
+  assert.is(t.code, 1);
+  assert.match(t.err, /class index -3 is out of range: the model has 5 classes \(0\.\.4\)/);
+  assert.not.match(t.err, /ambiguous/);
+  const n = runCli('explain', img, '--model', model, '--method', 'smooth-cdam', '--noise', '-1');
+  assert.is(n.code, 2);
+  assert.match(n.err, /--noise must be a number in \[0, 10\], got "-1"/);
+  assert.match(runCli('classify', img, '--model', model, '--top', '-2').err, /--top must be an integer in \[1, /);
+  const empty = runCli('explain', img, '--model', model, '--target', '');
+  assert.is(empty.code, 2);
+  assert.match(empty.err, /--target is empty/);
+});
+
+test('targets by label: exact, case-insensitive, unique prefix or part; ambiguous ones listed', () => {
+  const m = { numClasses: 1000, labels: IMAGENET_LABELS };
+  assert.equal(parseTarget('Egyptian cat', m), { kind: 'class', index: 285 });
+  assert.equal(parseTarget('egyptian CAT', m), { kind: 'class', index: 285 });
+  assert.equal(parseTarget('egypt', m), { kind: 'class', index: 285 });
+  assert.equal(parseTarget('espresso', m), { kind: 'class', index: 967 }, 'exact beats "espresso maker"');
+  assert.equal(parseTarget('285-967', m), { kind: 'difference', a: 285, b: 967 });
+  assert.equal(parseTarget('Egyptian cat - espresso', m), { kind: 'difference', a: 285, b: 967 });
+  const amb = expectError(() => parseTarget('tig', m), 'ambiguous', '3 tiger shark', '282 tiger cat');
+  assert.match(amb, /\d+ labels match/);
+  expectError(() => parseTarget('zzzz', m), 'matches no label');
+  expectError(() => parseTarget('1000', m), 'class index 1000 is out of range');
+  expectError(() => parseTarget('cat', { numClasses: 0, labels: null }), 'need a classifier head');
+});
+
+test('output paths are checked before any work and named as given; the same path twice is refused', () => {
+  const missing = runCli('explain', img, '--model', model, '--out', join(tmp, 'nope', 'x.png'));
+  assert.is(missing.code, 1);
+  assert.match(missing.err, /--out .*nope\/x\.png: the folder .*nope does not exist/);
+  assert.not.match(missing.err, /\.tmp/);
+  assert.is(missing.out, '', 'nothing computed or printed before the check');
+  const twice = runCli('explain', img, '--model', model, '--json', join(tmp, 'a.png'), '--out', join(tmp, 'a.png'));
+  assert.is(twice.code, 1);
+  assert.match(twice.err, /the same file as --json/);
+  const json = join(tmp, 'a.json');
+  const half = runCli('explain', img, '--model', model, '--json', json, '--out', join(tmp, 'missing', 'x.png'));
+  assert.is(half.code, 1);
+  assert.not.ok(existsSync(json), 'no JSON left behind when the PNG cannot be written');
+  assert.equal(readdirSync(tmp).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
+});
+
+test('explain with no output says so (unless --quiet)', () => {
+  const r = runCli('explain', img, '--model', model);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.err, /nothing was written; add --out FILE\.png/);
+  assert.is(runCli('explain', img, '--model', model, '--quiet').err, '');
+});
+
+test('--per-head with the CDAM family: one map per head, summing to the map', () => {
+  const json = join(tmp, 'heads.json');
+  const r = runCli('explain', img, '--model', model, '--target', '2', '--per-head', '--json', json);
+  assert.is(r.code, 0, r.err);
+  const heads = JSON.parse(readFileSync(json, 'utf8')).explanations as { method: string; map: { values: number[] } }[];
+  assert.equal(heads.map((h) => h.method), ['cdam-head0', 'cdam-head1']);
+  const whole = join(tmp, 'whole.json');
+  assert.is(runCli('explain', img, '--model', model, '--target', '2', '--json', whole).code, 0);
+  const total = JSON.parse(readFileSync(whole, 'utf8')).map.values as number[];
+  total.forEach((v, i) => assert.ok(Math.abs(heads[0]!.map.values[i]! + heads[1]!.map.values[i]! - v) < 1e-6 * Math.max(1, Math.abs(v))));
+  assert.is(runCli('explain', img, '--model', model, '--per-head', '--engine', 'autograd').code, 2);
+});
+
+test('classify and explain preprocess alike by default and print how', () => {
+  const c = runCli('classify', wide, '--model', model);
+  const e = runCli('explain', wide, '--model', model);
+  const line = (s: string) => s.split('\n').find((l) => l.startsWith('preprocessing:'));
+  assert.is(line(c.out), 'preprocessing: squash 48x24 -> 16x16, bicubic');
+  assert.is(line(e.out), line(c.out));
+  const top1 = (s: string) => /^\s*(\d+)\s/m.exec(s.split('\n').slice(3).join('\n'))![1];
+  assert.match(e.out, new RegExp(`^top: ${top1(c.out)} `, 'm'), 'the same top-1 class');
+});
+
+test('the picture shows the photo at its own aspect ratio', () => {
+  const out = join(tmp, 'wide_map.png');
+  assert.is(runCli('explain', wide, '--model', model, '--out', out).code, 0);
+  const p = pngjs.PNG.sync.read(readFileSync(out));
+  // a 2:1 photo: the panel is about twice as wide as tall (margins, title and colour bar aside)
+  assert.ok(p.width > 1.6 * p.height, `${p.width}x${p.height}`);
+});
+
+test('--compare: one colour scale per method column by default, per picture with --scale cell', () => {
+  const col = join(tmp, 'col.png');
+  const cell = join(tmp, 'cell.png');
+  const args = ['explain', img, '--model', model, '--target', '0,3', '--compare'];
+  assert.is(runCli(...args, '--out', col).code, 0);
+  assert.is(runCli(...args, '--scale', 'cell', '--out', cell).code, 0);
+  assert.not.equal(readFileSync(col), readFileSync(cell), 'the two targets have different ranges, so the pictures differ');
+  assert.is(runCli(...args, '--scale', 'row').code, 2);
+  const dflt = runCli('explain', img, '--model', model, '--compare', '--json', join(tmp, 'two.json'));
+  assert.is(dflt.code, 0, dflt.err);
+  assert.is(JSON.parse(readFileSync(join(tmp, 'two.json'), 'utf8')).explanations.length, 2, 'the top two classes by default');
+});
+
+test('the embedded model: high-norm corner tokens are named; stdout closed early exits quietly', () => {
+  const cc = repoPath('examples/catcoffee_224.png');
+  const r = runCli('explain', cc, '--target', 'Egyptian cat', '--clip-outliers', '--out', join(tmp, 'cc.png'));
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /^model: ViT-Ti\/16 AugReg \(ImageNet-1k, F16, embedded\)$/m);
+  assert.match(r.err, /4 patch tokens with an artefact-high norm \(r0c0, r0c13, r13c0, r13c13;/);
+  const cli = repoPath('build/src/cli/main.js');
+  const p = spawnSync('bash', ['-c', `node ${cli} classify ${cc} --top 1000 | head -1`], { encoding: 'utf8' });
+  assert.is(p.stdout, 'model: ViT-Ti/16 AugReg (ImageNet-1k, F16, embedded)\n');
+  assert.is(p.stderr, '', 'no EPIPE stack trace');
+});
+
+test('progress bar: count, rate and time left on a terminal; nothing otherwise', () => {
+  assert.is(progressLine('smooth-cdam', 20, 50, 2000), `  smooth-cdam [=========>              ] 20/50  10.0/s  0:03 left`);
+  assert.match(progressLine('x', 50, 50, 1000), /\[={24}\] 50\/50  50\.0\/s  done$/);
+  const writes: string[] = [];
+  let t = 0;
+  const tty = { isTTY: true, columns: 80, write: (s: string) => writes.push(s) };
+  const bar = progressBar('smooth-cdam', tty, false, () => (t += 100));
+  for (let i = 1; i <= 5; i++) bar(i, 5);
+  assert.ok(writes.length >= 2 && writes.every((w) => w.startsWith('\r')));
+  assert.ok(writes.at(-1)!.endsWith('\n') && writes.at(-1)!.includes('5/5'));
+  const none: string[] = [];
+  progressBar('x', { isTTY: false, write: (s: string) => none.push(s) }, false)(1, 2);
+  progressBar('x', { ...tty, write: (s: string) => none.push(s) }, true)(1, 2);
+  assert.equal(none, []);
+});
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test.run();

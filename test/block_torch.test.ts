@@ -2,11 +2,10 @@
 // output, attention probabilities, and gradients for the input, every
 // parameter and the normed tokens T (the tensor CDAM differentiates).
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { grad, enableGrad } from '../src/autograd/index.js';
-import { withBackend, backendNames } from '../src/kernels/index.js';
-import { registerAllBackends } from '../src/kernels/all.js';
-
-registerAllBackends();
+import { withBackend } from '../src/kernels/index.js';
+import { parityBackends, ownCalls, ownKernelsOf, primsOf } from './support/backends.js';
 import type { DType, Tensor } from '../src/tensor/index.js';
 import { blockFromNormed, norm, type BlockParams } from '../src/vit/block.js';
 import { loadJson, decode, assertClose, type Encoded } from './support/fixtures.js';
@@ -50,13 +49,19 @@ function run(dtype: DType, tol: number, label: string) {
   assertClose(gs[0]!, fx.grads.input!, tol, `${label} d/dinput`);
   assertClose(gs[1]!, fx.grad_norm1_out, tol, `${label} d/dT`);
   names.forEach((n, i) => assertClose(gs[i + 2]!, fx.grads[n]!, tol, `${label} d/d${n}`));
+  return r.out;
 }
 
-for (const be of backendNames()) {
-  test(`transformer block vs torch, float32, backend ${be}`, () => {
-    withBackend(be, () => run('float32', 1e-5, be));
+for (const be of parityBackends()) {
+  test(`transformer block vs torch, float32, on ${be} (and run by it)`, () => {
+    const before = ownCalls(be);
+    const out = withBackend(be, () => run('float32', 1e-5, be));
+    const kernels = ownKernelsOf(primsOf(out), be);
+    if (be !== 'js') assert.ok(kernels.length > 0 && ownCalls(be) - before >= kernels.length, `${be} ran ${ownCalls(be) - before} calls (${kernels.join(', ')})`);
   });
 }
-test('transformer block vs torch, float64', () => run('float64', 1e-10, 'f64'));
+test('transformer block vs torch, float64', () => {
+  run('float64', 1e-10, 'f64');
+});
 
 test.run();

@@ -269,6 +269,12 @@ def build_ops():
     add_case("attention_one_head", "attention", {"qkv": randn(1, 7, 12, scale=1.5)}, attention(1), params={"heads": 1})
     torch.set_rng_state(state)
 
+    # ---- a dense copy of a transposed view (the copy primitive), from its own RNG fork ----
+    state = torch.get_rng_state()
+    torch.manual_seed(3)
+    add_case("copy_transposed", "copy", {"x": randn(3, 4)}, lambda x: x.t().contiguous(), params={"transpose": True})
+    torch.set_rng_state(state)
+
 
 # --------------------------------------------------------------------------- #
 # block.json: one pre-norm ViT block, timm semantics

@@ -135,10 +135,12 @@ export interface Backend extends Kernels {
   readonly matmulExtended?: boolean;
   /** Release worker threads, GPU contexts and so on. */
   dispose?(): void;
+  /** Kernel calls this backend ran itself, not handed to the reference (tests prove the named backend ran). */
+  ownCalls?(): number;
 }
 
 /** A backend may implement only some kernels; the rest come from the reference. */
-export type PartialBackend = Partial<Kernels> & { readonly name: string; readonly matmulExtended?: boolean; dispose?(): void };
+export type PartialBackend = Partial<Kernels> & { readonly name: string; readonly matmulExtended?: boolean; dispose?(): void; ownCalls?(): number };
 
 /** Row distance of the stored A and B of a matmul (dense unless lda/ldb say otherwise). */
 export function leadingDims(p: MatmulArgs): { lda: number; ldb: number } {

@@ -4,6 +4,7 @@
 // nobody picked a backend (the package entry imports it).
 import { registerAllBackends } from './all.js';
 import { backendNames, setBackend, setAutoChooser, type Backend } from './index.js';
+import { WasmSimdUnavailable } from './wasm/module.js';
 
 export const PREFERRED_ORDER = ['wasm', 'js'] as const;
 
@@ -14,11 +15,19 @@ export function useFastestBackend(name?: string): Backend {
     if (!backendNames().includes(n)) continue;
     try {
       return setBackend(n);
-    } catch {
-      // not available in this runtime; try the next
+    } catch (e) {
+      // only a runtime without the feature falls back; a broken kernel is a bug and fails loudly
+      if (!(e instanceof WasmSimdUnavailable)) throw e;
+      warn(`cdam: ${e.message}; using the js reference kernels (about 10x slower)`);
     }
   }
   return setBackend('js');
+}
+
+function warn(s: string): void {
+  const stderr = (globalThis as { process?: { stderr?: { write(s: string): unknown } } }).process?.stderr;
+  if (stderr) stderr.write(s + '\n');
+  else console.warn(s);
 }
 
 /** CDAM_BACKEND from the environment (Node), if set. */

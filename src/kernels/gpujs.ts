@@ -229,6 +229,9 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     return e;
   }
 
+  /** kernel runs on gpu.js (not handed to the reference) */
+  let calls = 0;
+
   function matmul(p: MatmulArgs): void {
     const { a, b, c, batch, m, n, k } = p;
     if (!(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)) {
@@ -241,6 +244,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       return;
     }
     const e = matmulEntry(p);
+    calls++;
     const out = e.run(a.subarray(p.aOffset, p.aOffset + e.aSpan), b.subarray(p.bOffset, p.bOffset + e.bSpan));
     if (batch > 1) {
       const items = out as Float32Array[][];
@@ -271,6 +275,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       softmaxes.set(key, e);
     }
     const xs = x.subarray(0, rows * cols);
+    calls++;
     // pass 1: per-row max and sum of exp(x - max), flattened for pass 2
     const stats = e.stats(xs) as Float32Array[];
     for (let r = 0; r < rows; r++) e.flatStats.set(stats[r]!, r * 2);
@@ -295,6 +300,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       softmaxBackwards.set(key, e);
     }
     const ys = y.subarray(0, rows * cols);
+    calls++;
     const dys = dy.subarray(0, rows * cols);
     // pass 1: sum(dy * y) per row (a 1-D output comes back as one Float32Array)
     const dot = e.dot(ys, dys) as Float32Array;
@@ -324,5 +330,6 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     softmax,
     softmaxBackward,
     dispose,
+    ownCalls: () => calls,
   };
 }

@@ -10,11 +10,22 @@ import { composedMlp } from './mlp.js';
 type Factory = () => PartialBackend;
 const factories = new Map<string, Factory>([['js', () => jsBackend]]);
 const built = new Map<string, Backend>([['js', jsBackend]]);
+/** The kernels each built backend implements itself (the rest are the reference's). */
+const own = new Map<string, ReadonlySet<KernelName>>([['js', new Set(Object.keys(jsBackend) as KernelName[])]]);
 /** null until a backend is set or first used; then the auto chooser (if any) picks one */
 let current: Backend | null = null;
 let autoChoose: (() => Backend) | null = null;
 
-const kernelNames: KernelName[] = ['matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward', 'attention', 'attentionBackward', 'mlp'];
+/**
+ * Every kernel of the interface, as a record over its names: a kernel added
+ * to Kernels (backend.ts) and not here is a compile error, not a kernel the
+ * registry silently drops.
+ */
+const KERNELS: { readonly [K in KernelName]: true } = {
+  matmul: true, softmax: true, softmaxBackward: true, layerNorm: true, layerNormBackward: true,
+  gelu: true, geluBackward: true, attention: true, attentionBackward: true, mlp: true,
+};
+export const kernelNames = Object.keys(KERNELS) as readonly KernelName[];
 
 /**
  * Give a plain matmul (dense rows, no bias) the extended arguments: copy
@@ -73,6 +84,7 @@ function complete(p: PartialBackend): Backend {
     out['mlp'] = (q: MlpArgs) => composedMlp(mm, q);
   }
   if (p.dispose) out['dispose'] = p.dispose.bind(p);
+  if (p.ownCalls) out['ownCalls'] = p.ownCalls.bind(p);
   return out as unknown as Backend;
 }
 
@@ -89,10 +101,21 @@ export function getBackendByName(name: string): Backend {
   if (!b) {
     const f = factories.get(name);
     if (!f) throw new Error(`unknown backend "${name}" (known: ${backendNames().join(', ')})`);
-    b = complete(f());
+    const partial = f();
+    b = complete(partial);
     built.set(name, b);
+    const mine = new Set(kernelNames.filter((k) => partial[k]));
+    // a composed MLP runs on the backend's own matmul
+    if (mine.has('matmul')) mine.add('mlp');
+    own.set(name, mine);
   }
   return b;
+}
+
+/** The kernels a backend implements itself (it is built if it was not yet). */
+export function ownKernels(name: string): ReadonlySet<KernelName> {
+  getBackendByName(name);
+  return own.get(name)!;
 }
 
 export function setBackend(name: string): Backend {

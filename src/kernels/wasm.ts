@@ -22,6 +22,12 @@ export interface WasmBackendOptions {
   residentCapBytes?: number;
   /** Fused multiply-adds in the GEMM (relaxed SIMD); default: where the runtime has it (wasm/features.ts). */
   fma?: boolean;
+  /**
+   * Scale of the sizes below which a call goes to the reference kernels
+   * (default 1, the measured thresholds; 0 runs every float32 call in wasm,
+   * which the parity tests use on their small cases).
+   */
+  minWork?: number;
 }
 
 /** Every kernel of the interface (backend.ts), in WebAssembly. */
@@ -35,13 +41,15 @@ export interface WasmBackend extends Kernels {
   readonly fma: boolean;
   /** Bytes of packed constant matrices held now, and how often that store was emptied. */
   residentStats(): { bytes: number; resets: number };
+  /** wasm jobs run so far (calls handed to the reference kernels are not counted). */
+  ownCalls(): number;
   /** Terminate the worker threads (they never keep the process alive anyway). */
   dispose(): void;
 }
 
 export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
-  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url), opts.residentCapBytes, opts.fma);
+  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url), opts.residentCapBytes, opts.fma, opts.minWork ?? 1);
   const matmul = (p: MatmulArgs): void => wasmMatmul(rt, p, jsBackend.matmul);
   return {
     name: 'wasm',
@@ -62,6 +70,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
       wasmAttentionBackward(rt, qkv, attn, g, dqkv, batch, tokens, heads, headDim, scale),
     mlp: (p) => wasmMlp(rt, p, (q) => composedMlp(matmul, q)),
     residentStats: () => ({ bytes: rt.resident.used, resets: rt.resident.resets }),
+    ownCalls: () => rt.jobs,
     dispose: () => rt.dispose(),
   };
 }

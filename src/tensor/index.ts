@@ -11,3 +11,4 @@ export { attentionForward, attentionOutput, attentionBackward, type AttentionFor
 export { reshape, permute, transpose, expand, slice, concat, gather, select, contiguous, copy } from './movement.js';
 export * from './nn.js';
 export { fromNdarray, toNdarray } from './ndarray.js';
+export { PRIM_KERNELS } from './kernelUse.js';

@@ -45,6 +45,8 @@ export function runOp(op: string, p: Params, i: Inputs): Tensor {
       return T.reshape(i.x!, p.shape as number[]);
     case 'permute':
       return T.permute(i.x!, p.perm as number[]);
+    case 'copy':
+      return T.copy(p.transpose ? T.transpose(i.x!) : i.x!);
     case 'expand':
       return T.expand(i.x!, p.shape as number[]);
     case 'patch_embed':

@@ -27,7 +27,7 @@ export function wasmAttention(
   if (!(qkv instanceof Float32Array && out instanceof Float32Array && (attn === null || attn instanceof Float32Array))) return reference();
   if (batch <= 0 || tokens <= 0 || heads <= 0) return;
   const macsPerItem = 2 * heads * tokens * tokens * headDim;
-  if (batch * macsPerItem < MIN_MACS) return reference(); // includes headDim = 0
+  if (headDim === 0 || rt.small(batch * macsPerItem, MIN_MACS)) return reference();
   const cachePanels = !opts.streamPanels && panelsFit(tokens, headDim);
   if (!cachePanels && !streamingFits(headDim)) return reference(); // a head wider than ~960 columns
 

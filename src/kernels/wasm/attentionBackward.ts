@@ -32,7 +32,7 @@ export function wasmAttentionBackward(
   if (batch <= 0 || tokens <= 0 || heads <= 0) return;
   // dP, dQ, dK and dV: four products of this size per item
   const macsPerItem = 4 * heads * tokens * tokens * headDim;
-  if (batch * macsPerItem < MIN_MACS) return reference(); // includes headDim = 0
+  if (headDim === 0 || rt.small(batch * macsPerItem, MIN_MACS)) return reference();
   const cachePanels = !opts.streamPanels && backwardPanelsFit(tokens, headDim);
   if (!cachePanels && !streamingFits(headDim)) return reference(); // a head wider than ~960 columns
 

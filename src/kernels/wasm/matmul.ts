@@ -151,7 +151,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
   if (!(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)) return fallback(p);
   if (bias && !(bias instanceof Float32Array)) return fallback(p);
   if (batch <= 0 || m <= 0 || n <= 0) return;
-  if (batch * m * n * k < MIN_MACS) return fallback(p); // includes k = 0
+  if (k === 0 || rt.small(batch * m * n * k, MIN_MACS)) return fallback(p);
   const { lda, ldb } = leadingDims(p);
   // Split C along its longer side; the operand spanning the other side is
   // shared by all chunks and packed once up front (A for column chunks).

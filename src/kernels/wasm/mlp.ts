@@ -22,7 +22,7 @@ export function wasmMlp(rt: Runtime, p: MlpArgs, composed: (p: MlpArgs) => void)
     return composed(p);
   }
   if (rows <= 0 || d <= 0) return;
-  if (!p.constant || rows * d * hidden < MIN_MACS) return composed(p);
+  if (!p.constant || rows * d * hidden === 0 || rt.small(rows * d * hidden, MIN_MACS)) return composed(p);
   // both weights packed in the resident region; packing the second must not have emptied it of the first
   const p1 = residentB(rt, w1, p.w1Offset, d, true, hidden, d);
   const resets = rt.resident.resets;

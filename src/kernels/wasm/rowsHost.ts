@@ -82,12 +82,12 @@ function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot
 const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
 
 export function wasmSoftmax(rt: Runtime, x: TypedArray, y: TypedArray, rows: number, cols: number): void {
-  if (!isF32(x) || !isF32(y) || rows * cols < MIN_ELEMS) return jsBackend.softmax(x, y, rows, cols);
+  if (!isF32(x) || !isF32(y) || rt.small(rows * cols, MIN_ELEMS)) return jsBackend.softmax(x, y, rows, cols);
   runRowCall(rt, RowOp.Softmax, rows, cols, [{ data: x, width: cols, out: false }, { data: y, width: cols, out: true }]);
 }
 
 export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
-  if (!isF32(y) || !isF32(dy) || !isF32(dx) || rows * cols < MIN_ELEMS) return jsBackend.softmaxBackward(y, dy, dx, rows, cols);
+  if (!isF32(y) || !isF32(dy) || !isF32(dx) || rt.small(rows * cols, MIN_ELEMS)) return jsBackend.softmaxBackward(y, dy, dx, rows, cols);
   runRowCall(rt, RowOp.SoftmaxBackward, rows, cols, [
     { data: y, width: cols, out: false },
     { data: dy, width: cols, out: false },
@@ -100,7 +100,7 @@ export function wasmLayerNorm(
   weight?: TypedArray | null, bias?: TypedArray | null, xhat?: TypedArray | null,
 ): void {
   const plain = !isF32(x) || !isF32(y) || !isF32(rstd) || (weight && !isF32(weight)) || (bias && !isF32(bias)) || (xhat && !isF32(xhat));
-  if (plain || rows * cols < MIN_ELEMS) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps, weight, bias, xhat);
+  if (plain || rt.small(rows * cols, MIN_ELEMS)) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps, weight, bias, xhat);
   const slots: Slot[] = [
     { data: x, width: cols, out: false },
     { data: y, width: cols, out: true },
@@ -121,7 +121,7 @@ export function wasmLayerNormBackward(
   rt: Runtime, y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number, weight?: TypedArray | null,
 ): void {
   const plain = !isF32(y) || !isF32(rstd) || !isF32(dy) || !isF32(dx) || (weight && !isF32(weight));
-  if (plain || rows * cols < MIN_ELEMS) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols, weight);
+  if (plain || rt.small(rows * cols, MIN_ELEMS)) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols, weight);
   const slots: Slot[] = [
     { data: y, width: cols, out: false },
     { data: rstd, width: 1, out: false },
@@ -136,12 +136,12 @@ export function wasmLayerNormBackward(
 const VEC = 4;
 
 export function wasmGelu(rt: Runtime, x: TypedArray, y: TypedArray, n: number): void {
-  if (!isF32(x) || !isF32(y) || n < GELU_MIN_ELEMS) return jsBackend.gelu(x, y, n);
+  if (!isF32(x) || !isF32(y) || rt.small(n, GELU_MIN_ELEMS)) return jsBackend.gelu(x, y, n);
   runRowCall(rt, RowOp.Gelu, n, 1, [{ data: x, width: 1, out: false }, { data: y, width: 1, out: true }], 0, VEC);
 }
 
 export function wasmGeluBackward(rt: Runtime, x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void {
-  if (!isF32(x) || !isF32(dy) || !isF32(dx) || n < GELU_MIN_ELEMS) return jsBackend.geluBackward(x, dy, dx, n);
+  if (!isF32(x) || !isF32(dy) || !isF32(dx) || rt.small(n, GELU_MIN_ELEMS)) return jsBackend.geluBackward(x, dy, dx, n);
   runRowCall(
     rt,
     RowOp.GeluBackward,

@@ -20,8 +20,14 @@ export class Runtime {
 
   /** Whether the GEMM micro-kernel uses fused multiply-adds (relaxed SIMD). */
   readonly fma: boolean;
+  /** Jobs run in wasm so far. */
+  jobs = 0;
 
-  constructor(threads: number, workerScript: URL, residentCapBytes?: number, fma?: boolean) {
+  /**
+   * @param minWork scales every size below which a kernel hands the call to
+   *   the reference kernels (1: the measured thresholds; 0: every float32 call runs in wasm)
+   */
+  constructor(threads: number, workerScript: URL, residentCapBytes?: number, fma?: boolean, readonly minWork = 1) {
     const usePool = threads > 1 && poolSupported();
     this.fma = fma ?? relaxedSimdAvailable();
     this.resident = new ResidentMatrices(dataBase(usePool ? threads : 1), residentCapBytes);
@@ -61,6 +67,11 @@ export class Runtime {
     return this.view;
   }
 
+  /** Whether work of this size is below a kernel's threshold (scaled by minWork), so the reference kernels should take it. */
+  small(work: number, threshold: number): boolean {
+    return work < threshold * this.minWork;
+  }
+
   /** Threads that would take part in a parallel job (including this one). */
   get threads(): number {
     return 1 + (this.pool?.available().length ?? 0);
@@ -73,6 +84,7 @@ export class Runtime {
    * wake-up overlaps the copying.
    */
   run(units: number, maxThreads: number, prepare: () => void): void {
+    this.jobs++;
     const workers = this.pool && maxThreads > 1 && units > 1 ? this.pool.available().slice(0, maxThreads - 1) : [];
     jobGate.open(this.ctl, units);
     if (workers.length) this.pool!.start(workers);

@@ -2,20 +2,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import jpegjs from 'jpeg-js';
 import { applyExifOrientation, decodeImage, readImageFile, sniffImageFormat, type RgbImage } from '../src/io/image.js';
 import { encodePng } from '../src/io/png.js';
 import { expectError } from './support/expect.js';
+import { repoPath } from './support/fixtures.js';
+import { sharedTest } from './support/shared.js';
 
-// Compiled tests live in build/test/ (or build-io/test/); /work/shared is a sibling of the repo root.
-const IMAGES = new URL('../../../shared/images/', import.meta.url);
-const imagePath = (f: string): string => fileURLToPath(new URL(f, IMAGES));
-const haveImage = (f: string): boolean => {
-  const ok = fs.existsSync(imagePath(f));
-  if (!ok) console.log(`SKIP: ${imagePath(f)} not found`);
-  return ok;
-};
+// The sample photos ship in examples/; the other photos are in ../shared (sharedTest skips without them).
+const example = (f: string): string => repoPath(`examples/${f}`);
 
 
 const px = (img: RgbImage, x: number, y: number): number[] => {
@@ -84,8 +80,7 @@ function buildPng(width: number, height: number, bitDepth: number, colorType: nu
 // Real images
 
 test('chelsea.png decodes to 451x300 RGB', () => {
-  if (!haveImage('chelsea.png')) return;
-  const img = readImageFile(imagePath('chelsea.png'));
+  const img = readImageFile(example('chelsea.png'));
   assert.is(img.width, 451);
   assert.is(img.height, 300);
   assert.is(img.data.length, 451 * 300 * 3);
@@ -99,29 +94,28 @@ test('chelsea.png decodes to 451x300 RGB', () => {
   assert.ok(max - min > 100, 'has real contrast');
 });
 
-test('dog.jpg decodes to 768x576 RGB (also via file: URL)', () => {
-  if (!haveImage('dog.jpg')) return;
-  const img = readImageFile(new URL('dog.jpg', IMAGES));
+sharedTest('dog.jpg decodes to 768x576 RGB (also via file: URL)', ['images/dog.jpg'], (dogPath) => {
+  const img = readImageFile(pathToFileURL(dogPath!));
   assert.is(img.width, 768);
   assert.is(img.height, 576);
   assert.is(img.data.length, 768 * 576 * 3);
-  const bytes = fs.readFileSync(imagePath('dog.jpg'));
+  const bytes = fs.readFileSync(dogPath!);
   assert.is(sniffImageFormat(bytes), 'jpeg');
   // same result from bytes with a misleading name: format comes from the magic bytes
   const again = decodeImage(bytes, 'dog.png');
   assert.equal(again.data, img.data);
 });
 
-test('other sample images decode with the documented sizes', () => {
-  const sizes: Array<[string, number, number]> = [
-    ['coffee.png', 600, 400],
-    ['rocket.jpg', 640, 427],
-    ['eagle.jpg', 773, 512],
-    ['catcoffee_224.png', 224, 224],
-  ];
-  for (const [f, w, h] of sizes) {
-    if (!haveImage(f)) continue;
-    const img = readImageFile(imagePath(f));
+test('the other sample photos decode with the documented sizes', () => {
+  for (const [f, w, h] of [['coffee.png', 600, 400], ['catcoffee_224.png', 224, 224]] as const) {
+    const img = readImageFile(example(f));
+    assert.equal([img.width, img.height, img.data.length], [w, h, w * h * 3], f);
+  }
+});
+
+sharedTest('the JPEG photos in ../shared decode with the documented sizes', ['images/rocket.jpg', 'images/eagle.jpg'], (rocket, eagle) => {
+  for (const [f, w, h] of [[rocket!, 640, 427], [eagle!, 773, 512]] as const) {
+    const img = readImageFile(f);
     assert.equal([img.width, img.height, img.data.length], [w, h, w * h * 3], f);
   }
 });
@@ -195,10 +189,8 @@ test('truncated or corrupt PNG -> clear error', () => {
   const bad = png.slice();
   bad[bad.length - 20] ^= 0xff; // inside IDAT: CRC mismatch
   expectError(() => decodeImage(bad, 'crc.png'), 'crc.png', 'corrupt PNG');
-  if (haveImage('chelsea.png')) {
-    const real = fs.readFileSync(imagePath('chelsea.png'));
-    expectError(() => decodeImage(real.subarray(0, real.length >> 1), 'half-chelsea.png'), 'half-chelsea.png', 'truncated PNG');
-  }
+  const real = fs.readFileSync(example('chelsea.png'));
+  expectError(() => decodeImage(real.subarray(0, real.length >> 1), 'half-chelsea.png'), 'half-chelsea.png', 'truncated PNG');
 });
 
 // ---------------------------------------------------------------------------
@@ -356,14 +348,15 @@ test('truncated JPEG -> clear error, never a partly grey image', () => {
   for (const cut of [3, 30, Math.floor(small.length / 2), small.length - 10, small.length - 2, small.length - 1]) {
     expectError(() => decodeImage(small.subarray(0, cut), 'cut.jpg'), 'cut.jpg', 'truncated');
   }
-  if (haveImage('dog.jpg')) {
-    const dog = fs.readFileSync(imagePath('dog.jpg'));
-    for (const frac of [0.05, 0.5, 0.9, 0.999]) {
-      expectError(() => decodeImage(dog.subarray(0, Math.floor(dog.length * frac)), 'dog-cut.jpg'), 'dog-cut.jpg', 'truncated');
-    }
-    // only the final EOI marker missing
-    expectError(() => decodeImage(dog.subarray(0, dog.length - 2), 'dog-noeoi.jpg'), 'dog-noeoi.jpg', 'truncated');
+});
+
+sharedTest('a truncated real JPEG -> clear error', ['images/dog.jpg'], (dogPath) => {
+  const dog = fs.readFileSync(dogPath!);
+  for (const frac of [0.05, 0.5, 0.9, 0.999]) {
+    expectError(() => decodeImage(dog.subarray(0, Math.floor(dog.length * frac)), 'dog-cut.jpg'), 'dog-cut.jpg', 'truncated');
   }
+  // only the final EOI marker missing
+  expectError(() => decodeImage(dog.subarray(0, dog.length - 2), 'dog-noeoi.jpg'), 'dog-noeoi.jpg', 'truncated');
 });
 
 test('zero-size JPEG is rejected', () => {

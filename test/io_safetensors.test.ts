@@ -3,14 +3,12 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bufferSource, fileSource, openSafetensors, writeSafetensors, type ByteSource } from '../src/io/safetensors.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { expectError } from './support/expect.js';
 
-// Compiled tests live in build/test/ (or build-io/test/): the repo root is two
-// levels up and /work/shared is its sibling.
-const VIT_TINY = new URL('../../../shared/weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k/model.safetensors', import.meta.url);
+import { sharedTest } from './support/shared.js';
+import { VIT_TINY } from './support/real.js';
 
 
 /** Builds a safetensors file from a header (object or raw JSON text) and data bytes. */
@@ -173,16 +171,10 @@ test('the source is closed when validation fails', () => {
 // ---------------------------------------------------------------------------
 // The real checkpoint
 
-test('real ViT-Ti checkpoint opens and reads', () => {
-  const p = fileURLToPath(VIT_TINY);
-  if (!fs.existsSync(p)) {
-    console.log(`SKIP real checkpoint test: ${p} not found`);
-    return;
-  }
-  const f = openSafetensors(fileSource(VIT_TINY));
+sharedTest('real ViT-Ti checkpoint opens and reads', [`weights/${VIT_TINY}/model.safetensors`], (p) => {
+  const f = openSafetensors(fileSource(p!));
   try {
     const names = f.names();
-    console.log(`  ${p}: ${names.length} tensors`);
     assert.is(names.length, 152);
     assert.equal(f.metadata, { format: 'pt' });
     assert.equal(f.info('cls_token').shape, [1, 1, 192]);

@@ -10,7 +10,9 @@ import { useFastestBackend } from '../src/kernels/default.js';
 import { loadViTFolder } from '../src/vit/load.js';
 import { readImageFile } from '../src/io/image.js';
 import { prepareImage } from '../src/vit/preprocess.js';
-import { loadJson, decode, assertClose, repoPath, sharedPath, type Encoded } from './support/fixtures.js';
+import { dirname } from 'node:path';
+import { loadJson, decode, assertClose, repoPath, type Encoded } from './support/fixtures.js';
+import { sharedTest } from './support/shared.js';
 
 useFastestBackend();
 
@@ -71,14 +73,11 @@ interface RealLogits {
   models: Record<string, { mean: number[]; std: number[]; top5: number[]; logits: number[] }>;
 }
 
-const weights = sharedPath('weights');
-const images = sharedPath('images');
+const REAL = ['weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k', 'weights/deit_tiny_patch16_224.fb_in1k', 'images'];
 
-test('real ViT-Ti and DeiT-Ti: logits on catcoffee_224 match PyTorch within 1e-4 absolute', () => {
-  if (!weights || !images) {
-    console.log('  skipped: ../shared/weights or ../shared/images is not beside the repository');
-    return;
-  }
+sharedTest('real ViT-Ti and DeiT-Ti: logits on catcoffee_224 match PyTorch within 1e-4 absolute', REAL, (vitDir, deitDir, images) => {
+  const weights = dirname(vitDir!);
+  assert.is(dirname(deitDir!), weights);
   const fx = loadJson<RealLogits>('test/fixtures/vit/real_logits.json');
   for (const [name, ref] of Object.entries(fx.models)) {
     const vit = loadViTFolder(`${weights}/${name}`);
@@ -90,11 +89,8 @@ test('real ViT-Ti and DeiT-Ti: logits on catcoffee_224 match PyTorch within 1e-4
   }
 });
 
-test('real ViT-Ti and DeiT-Ti classify the shared photos as listed in ../shared/weights/README.md', () => {
-  if (!weights || !images) {
-    console.log('  skipped: ../shared/weights or ../shared/images is not beside the repository');
-    return;
-  }
+sharedTest('real ViT-Ti and DeiT-Ti classify the shared photos as listed in ../shared/weights/README.md', REAL, (vitDir, _deitDir, images) => {
+  const weights = dirname(vitDir!);
   const expected: Record<string, number> = { 'chelsea.png': 285, 'coffee.png': 967, 'dog.jpg': 249, 'catcoffee_224.png': 967 };
   for (const name of ['vit_tiny_patch16_224.augreg_in21k_ft_in1k', 'deit_tiny_patch16_224.fb_in1k']) {
     const vit = loadViTFolder(`${weights}/${name}`);

@@ -29,6 +29,7 @@ export { openSafetensors, bufferSource, fileSource, writeSafetensors, type Safet
 export { Explainer, conceptVector, type Explanation, type PatchMap, type HighNormToken, type ScoreEngine, type SmoothOptions, type IntegratedOptions } from './cdam/explain.js';
 export { METHODS, isMethod, runMethod, type Method, type MethodOptions } from './cdam/methods.js';
 export { CDAM_DEFAULTS } from './cdam/defaults.js';
+export { encodeConcept, decodeConcept, type Concept } from './cdam/concept.js';
 export { parseTarget, classByLabel, describeTarget, targetScore, type Target } from './cdam/target.js';
 export { tokenScoresClosedForm, tokenScoresAutograd, type TokenScores } from './cdam/scores.js';
 

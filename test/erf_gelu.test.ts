@@ -3,7 +3,7 @@
 // values and gradients.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { erf, erfFast } from '../src/tensor/erf.js';
+import { erf, erfFast } from '../src/kernels/erf.js';
 import { gelu, geluComposite, tensor, randn, mul, linear, linearComposite, layerNormAffine, layerNormAffineComposite, slice, matmul, transpose, copy, contiguous } from '../src/tensor/index.js';
 import { backendNames, withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';

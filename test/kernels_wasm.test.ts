@@ -6,7 +6,7 @@ import { createWasmBackend } from '../src/kernels/wasm.js';
 import { ModuleBuilder } from '../src/kernels/wasm/emit.js';
 import { buildModuleBytes, instantiate } from '../src/kernels/wasm/module.js';
 import { relaxedSimdAvailable } from '../src/kernels/wasm/features.js';
-import { erf } from '../src/tensor/erf.js';
+import { erf } from '../src/kernels/erf.js';
 import { relErr } from './support/fixtures.js';
 
 // deterministic inputs

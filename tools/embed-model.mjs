@@ -5,6 +5,7 @@
 //   weights/config.json        its timm config, plus label_names (the 1000 ImageNet classes)
 //   weights/LICENSE            Apache-2.0 (the checkpoint's licence)
 //   examples/*.png             CC0 photos (licence lines in examples/README.md)
+//   src/vit/imagenet-labels.ts the same 1000 labels, for 1000-class models whose config has none
 // Run after `npm run build`:  node tools/embed-model.mjs [SHARED_DIR]
 // Then measure the effect of F16 for the model card: node tools/measure-f16.mjs
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
@@ -49,6 +50,11 @@ writeFileSync(join(out, 'model.safetensors'), bytes);
 writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 if (existsSync(APACHE)) writeFileSync(join(out, 'LICENSE'), readFileSync(APACHE));
 else console.error(`embed-model: ${APACHE} missing; weights/LICENSE left as it is`);
+
+writeFileSync(join(root, 'src', 'vit', 'imagenet-labels.ts'),
+  '// The 1000 ImageNet-1k class names in index order (first synonym of each synset).\n' +
+  '// Written by tools/embed-model.mjs from the ImageNet synset list, with weights/config.json; do not edit.\n' +
+  `export const IMAGENET_LABELS: readonly string[] = [\n${labels.map((l) => `  ${JSON.stringify(l)},`).join('\n')}\n];\n`);
 
 mkdirSync(join(root, 'examples'), { recursive: true });
 for (const e of EXAMPLES) writeFileSync(join(root, "examples", e), readFileSync(join(shared, "images", e)));

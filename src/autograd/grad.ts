@@ -71,10 +71,3 @@ export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[]
   });
   return wrt.map((t) => grads.get(t) ?? full(t.shape, 0, t.dtype));
 }
-
-/** grad for a scalar function of some inputs: returns [value, gradients]. */
-export function valueAndGrad(fn: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[]): [Tensor, Tensor[]] {
-  const leaves = xs.map((x) => new Tensor(x.data, x.shape, x.strides, x.offset).requireGrad());
-  const y = enableGrad(() => fn(...leaves));
-  return [y, grad(y, leaves)];
-}

@@ -1,2 +1,2 @@
-export { grad, noGrad, enableGrad, valueAndGrad } from './grad.js';
+export { grad, noGrad, enableGrad } from './grad.js';
 export { rules, unbroadcast, type Rule } from './rules.js';

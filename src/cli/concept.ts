@@ -4,9 +4,8 @@ import { readdirSync, statSync, readFileSync, existsSync } from 'node:fs';
 import { join, extname, basename } from 'node:path';
 import { conceptVector } from '../cdam/explain.js';
 import { readImageFile } from '../io/image.js';
-import { bufferSource, openSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { encodeConcept, decodeConcept, type Concept } from '../cdam/concept.js';
 import { checkOutputPaths, writeFileAtomic } from '../io/atomic.js';
-import { fromData, type Tensor } from '../tensor/index.js';
 import type { ViT } from '../vit/model.js';
 import { DEFAULT_RESIZE, RESIZE_MODES, prepareImage, type ResizeMode } from '../vit/preprocess.js';
 import { parse, choiceOpt, wantsHelp, UsageError } from './args.js';
@@ -22,12 +21,6 @@ export function imagesIn(dir: string): string[] {
   return files;
 }
 
-export interface Concept {
-  vector: Tensor;
-  name: string;
-  examples: number;
-}
-
 export function conceptFromFolder(vit: ViT, dir: string, resize: ResizeMode, progress?: (i: number, n: number) => void): Concept {
   const files = imagesIn(dir);
   const inputs = files.map((f) => prepareImage(readImageFile(f), vit.config.preprocess, resize).input);
@@ -35,24 +28,12 @@ export function conceptFromFolder(vit: ViT, dir: string, resize: ResizeMode, pro
 }
 
 export function saveConcept(path: string, c: Concept, vit: ViT): void {
-  const data = Float32Array.from(c.vector.contiguousData());
-  writeFileAtomic(path, writeSafetensors({ concept: { dtype: 'F32', shape: [data.length], data } }, {
-    format: 'cdam-concept', model: vit.config.name, dim: String(vit.config.dim), name: c.name, examples: String(c.examples),
-  }));
+  writeFileAtomic(path, encodeConcept(c, vit));
 }
 
 export function loadConcept(path: string, vit: ViT): Concept {
-  const f = openSafetensors(bufferSource(readFileSync(path), path));
-  try {
-    if (!f.has('concept')) throw new Error(`${path}: not a concept file (no "concept" tensor)`);
-    const shape = f.info('concept').shape;
-    if (shape.length !== 1 || shape[0] !== vit.config.dim) {
-      throw new Error(`${path}: concept has shape [${shape}] but the model's latent has ${vit.config.dim} entries (made with model "${f.metadata['model'] ?? '?'}")`);
-    }
-    return { vector: fromData(f.readF32('concept'), shape), name: f.metadata['name'] ?? basename(path), examples: Number(f.metadata['examples'] ?? 0) };
-  } finally {
-    f.close();
-  }
+  const c = decodeConcept(readFileSync(path), path, vit);
+  return c.name === path ? { ...c, name: basename(path) } : c;
 }
 
 /** --concept DIR|FILE */

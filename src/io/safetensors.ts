@@ -122,10 +122,6 @@ export type SafetensorsDtype = keyof typeof DTYPE_SIZES;
 /** Dtypes {@link SafetensorsFile.readF32} can convert to float32. */
 const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set<SafetensorsDtype>(['F32', 'F16', 'BF16', 'F64']);
 
-export function dtypeSize(dtype: SafetensorsDtype): number {
-  return DTYPE_SIZES[dtype];
-}
-
 function isDtype(s: string): s is SafetensorsDtype {
   return Object.prototype.hasOwnProperty.call(DTYPE_SIZES, s);
 }

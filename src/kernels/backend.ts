@@ -3,7 +3,7 @@
 // the reference kernels shared by all backends. Backends work on float32;
 // float64 always runs on the reference backend (it exists for gradient checks).
 
-import type { TypedArray } from '../tensor/dtype.js';
+import type { TypedArray } from './dtype.js';
 
 /**
  * c[b] = op(A[b]) @ op(B[b]) for b < batch, with A stored row-major as [m, k]

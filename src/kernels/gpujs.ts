@@ -23,7 +23,7 @@
 import { GPU } from 'gpu.js';
 import type { IKernelRunShortcut, IGPUKernelSettings } from 'gpu.js';
 import type { MatmulArgs, PartialBackend } from './backend.js';
-import type { TypedArray } from '../tensor/dtype.js';
+import type { TypedArray } from './dtype.js';
 import { jsBackend } from './js.js';
 
 export interface GpujsBackendOptions {

@@ -3,8 +3,8 @@
 // inner loop streams through contiguous memory).
 
 import { leadingDims, type Backend, type MatmulArgs } from './backend.js';
-import { erf, erfFast } from '../tensor/erf.js';
-import type { TypedArray } from '../tensor/dtype.js';
+import { erf, erfFast } from './erf.js';
+import type { TypedArray } from './dtype.js';
 import { composedMlp } from './mlp.js';
 
 function matmul(p: MatmulArgs): void {

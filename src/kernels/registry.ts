@@ -3,7 +3,7 @@
 // lacks from the reference backend.
 
 import { leadingDims, type Backend, type PartialBackend, type Kernels, type KernelName, type MatmulArgs, type MlpArgs } from './backend.js';
-import type { TypedArray } from '../tensor/dtype.js';
+import type { TypedArray } from './dtype.js';
 import { jsBackend } from './js.js';
 import { composedMlp } from './mlp.js';
 

@@ -2,7 +2,7 @@
 // maps and reductions. Each walks the output in row-major order with an
 // odometer over the outer dims and a tight loop over the innermost one.
 
-import type { TypedArray } from '../tensor/dtype.js';
+import type { TypedArray } from './dtype.js';
 
 export interface View {
   readonly data: TypedArray;

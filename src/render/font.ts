@@ -154,11 +154,6 @@ export function textWidth(text: string, scale = 1): number {
   return text.length === 0 ? 0 : (text.length * ADVANCE - 1) * scale;
 }
 
-/** Height in pixels of the glyph box (including descenders) at a scale. */
-export function textHeight(scale = 1): number {
-  return GLYPH_HEIGHT * scale;
-}
-
 export interface TextOptions {
   color?: Rgb;
   /** Integer pixel scale (default 1). */

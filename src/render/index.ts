@@ -21,7 +21,6 @@ export {
   LINE_HEIGHT,
   drawText,
   glyphRows,
-  textHeight,
   textWidth,
   wrapText,
   type TextOptions,

@@ -11,7 +11,7 @@
  */
 import type { RgbImage } from '../io/image.js';
 import { encodePng } from '../io/png.js';
-import { colormapLut, displayRange, type DisplayRange, type MapKind, type Rgb, type ScoreMap } from './colormap.js';
+import { colormapLut, displayRange, normalizeScore, type DisplayRange, type MapKind, type Rgb, type ScoreMap } from './colormap.js';
 import { CAP_HEIGHT, LINE_HEIGHT, drawText, textWidth, wrapText } from './font.js';
 
 export interface Rect {
@@ -267,7 +267,6 @@ export function renderOverlay(image: RgbImage, map: ScoreMap, opts: OverlayOptio
   const lut = colormapLut(kind, N);
   const base = image.data;
   const blended = new Uint8Array(W * H * 3);
-  const mag = Math.max(Math.abs(range.lo), Math.abs(range.hi));
   for (let i = 0; i < W * H; i++) {
     let r = base[3 * i];
     let g = base[3 * i + 1];
@@ -280,20 +279,9 @@ export function renderOverlay(image: RgbImage, map: ScoreMap, opts: OverlayOptio
       blended[3 * i + 2] = b;
       continue;
     }
-    let t: number; // position in the colour map, [0, 1]
-    let a: number;
-    if (signed) {
-      let n = v / mag;
-      if (n > 1) n = 1;
-      else if (n < -1) n = -1;
-      t = (n + 1) / 2;
-      a = alpha * Math.abs(n);
-    } else {
-      t = (v - range.lo) / (range.hi - range.lo);
-      if (t < 0) t = 0;
-      else if (t > 1) t = 1;
-      a = alpha;
-    }
+    const n = normalizeScore(v, range, signed);
+    const t = signed ? (n + 1) / 2 : n; // position in the colour map, [0, 1]
+    const a = signed ? alpha * Math.abs(n) : alpha;
     const k = 3 * Math.round(t * (N - 1));
     blended[3 * i] = Math.round(r + a * (lut[k] - r));
     blended[3 * i + 1] = Math.round(g + a * (lut[k + 1] - g));

@@ -8,7 +8,7 @@
 // src/vit/block.ts).
 
 import { record, wouldRecord } from './node.js';
-import { allocate } from './dtype.js';
+import { allocate } from '../kernels/dtype.js';
 import { kernelsFor } from './linalg.js';
 import { Tensor } from './tensor.js';
 

@@ -1,8 +1,8 @@
 // Elementwise primitives with NumPy broadcasting, and the non-differentiable
 // comparisons that gradient rules use as masks.
 
-import { allocate } from './dtype.js';
-import { erf as erfExact, erfFast } from './erf.js';
+import { allocate } from '../kernels/dtype.js';
+import { erf as erfExact, erfFast } from '../kernels/erf.js';
 import { kernelsFor } from './linalg.js';
 import { record } from './node.js';
 import { broadcastShapes, sizeOf } from './shape.js';

@@ -3,8 +3,8 @@
 
 import type { Kernels, MatmulArgs } from '../kernels/backend.js';
 import { getBackend, referenceBackend } from '../kernels/registry.js';
-import type { DType, TypedArray } from './dtype.js';
-import { allocate } from './dtype.js';
+import type { DType, TypedArray } from '../kernels/dtype.js';
+import { allocate } from '../kernels/dtype.js';
 import { record, wouldRecord } from './node.js';
 import { broadcastShapes, shapesEqual, sizeOf } from './shape.js';
 import { Tensor, isFrozen } from './tensor.js';

@@ -1,7 +1,7 @@
 // Movement primitives. reshape, permute, expand and slice return views that
 // share storage; concat, gather and copy allocate.
 
-import { allocate } from './dtype.js';
+import { allocate } from '../kernels/dtype.js';
 import { record } from './node.js';
 import { normAxis, shapesEqual, sizeOf, contiguousStrides } from './shape.js';
 import { Tensor } from './tensor.js';

@@ -6,7 +6,7 @@ import { reshape, permute, transpose } from './movement.js';
 import { sum } from './reduce.js';
 import { normAxes } from './shape.js';
 import { Tensor, fromData } from './tensor.js';
-import { allocate, type DType } from './dtype.js';
+import { allocate, type DType } from '../kernels/dtype.js';
 
 /** Mean over `axes` (all when omitted). */
 export function mean(x: Tensor, axes?: number | readonly number[] | null, keepdim = false): Tensor {

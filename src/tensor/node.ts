@@ -63,10 +63,6 @@ export interface GradNode<P extends Prim = Prim> {
 let gradEnabled = true;
 let nextId = 0;
 
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
 /** Run `fn` with recording switched on or off, restoring the previous state. */
 export function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const prev = gradEnabled;

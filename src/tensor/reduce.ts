@@ -1,6 +1,6 @@
 // Reductions over axes, with keepdim.
 
-import { allocate } from './dtype.js';
+import { allocate } from '../kernels/dtype.js';
 import { record } from './node.js';
 import { contiguousStrides, normAxes, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';

@@ -3,7 +3,7 @@
 // need contiguous memory ask for `contiguousData()`, which copies only when the
 // view is not already row-major and dense.
 
-import { allocate, dtypeOf, type DType, type TypedArray } from './dtype.js';
+import { allocate, dtypeOf, type DType, type TypedArray } from '../kernels/dtype.js';
 import { contiguousStrides, sizeOf, type Shape } from './shape.js';
 import type { GradNode } from './node.js';
 

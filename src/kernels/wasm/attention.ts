@@ -3,7 +3,7 @@
 // Replaces, per call, a strided scaling pass over q, two batched GEMM calls
 // and a softmax call (each copying in and out) and the permute copy of O.
 
-import type { TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../dtype.js';
 import { jsBackend } from '../js.js';
 import { attentionJobWords, panelsFit, streamingFits, type AttentionJob } from './attentionKernels.js';
 import { MC, MR } from './gemm.js';

@@ -5,7 +5,7 @@
 // copying in and out and waking the workers) and the scatter of dq, dk, dv
 // into their columns.
 
-import type { TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../dtype.js';
 import { jsBackend } from '../js.js';
 import { attentionBackwardJobWords, backwardPanelsFit, type AttentionBackwardJob } from './attentionBackwardKernels.js';
 import { streamingFits } from './attentionKernels.js';

@@ -5,7 +5,7 @@
 // erf(u) comes from two approximations, both evaluated in every lane and
 // selected per lane (no branches):
 //  - |u| < 1: Cephes erff, u P(u^2) with P of degree 6 (1.5e-7 abs in float32);
-//  - else:    Abramowitz-Stegun 7.1.26 as in erfFast (src/tensor/erf.ts),
+//  - else:    Abramowitz-Stegun 7.1.26 as in erfFast (src/kernels/erf.ts),
 //             erfc(|u|) = t Q(t) exp(-u^2), t = 1 / (1 + p |u|), whose float32
 //             rounding near u = 0 (up to 6e-7) is why the small branch exists.
 // Max abs error of the erf they make, against float64: about 2e-7 over

@@ -3,7 +3,7 @@
 // to the reference kernels.
 
 import { jsBackend } from '../js.js';
-import type { TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../dtype.js';
 import { writeRowsJob } from './jobs.js';
 import { RowOp, floatBits } from './rows.js';
 import type { Runtime } from './runtime.js';

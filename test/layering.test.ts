@@ -1,0 +1,60 @@
+// The layering the README states, checked on the sources: each folder imports
+// only itself and the folders below it; kernels import nothing above them,
+// cdam knows nothing of files or the command line, nothing imports cli.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+import { repoPath } from './support/fixtures.js';
+
+const src = repoPath('src');
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  kernels: [],
+  tensor: ['kernels'],
+  autograd: ['tensor', 'kernels'],
+  io: [],
+  vit: ['io', 'autograd', 'tensor', 'kernels'],
+  cdam: ['vit', 'io', 'autograd', 'tensor', 'kernels'], // io for byte formats (the concept file), never for files
+  render: ['io'],
+  api: ['cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
+  cli: ['api', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
+  '.': ['api', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const layerOf = (file: string): string => {
+  const rel = relative(src, file).split('/');
+  return rel.length === 1 ? '.' : rel[0]!;
+};
+
+test('every folder of src/ has a place in the layering', () => {
+  const folders = readdirSync(src).filter((f) => statSync(join(src, f)).isDirectory());
+  for (const f of folders) assert.ok(f in MAY_IMPORT, `src/${f} is not in the layer table`);
+  const readme = readFileSync(repoPath('README.md'), 'utf8');
+  for (const f of folders) assert.ok(readme.includes(`\`src/${f}\``), `the README's layer table lists src/${f}`);
+});
+
+test('imports go only downwards', () => {
+  const bad: string[] = [];
+  let checked = 0;
+  for (const file of files(src)) {
+    const from = layerOf(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm)) {
+      checked++;
+      const to = layerOf(resolve(dirname(file), m[1]!));
+      if (to !== from && !MAY_IMPORT[from]!.includes(to)) bad.push(`${relative(src, file)} imports ${m[1]} (${from} -> ${to})`);
+      if (from === 'cdam' && /io\/(atomic|node|image)\.js$/.test(m[1]!)) bad.push(`${relative(src, file)} reaches files through ${m[1]}`);
+    }
+  }
+  assert.ok(checked > 200, `read ${checked} relative imports`);
+  assert.equal(bad, []);
+});
+
+test.run();

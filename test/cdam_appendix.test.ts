@@ -8,10 +8,8 @@ import { useFastestBackend } from '../src/kernels/default.js';
 import { noGrad } from '../src/autograd/index.js';
 import { Explainer } from '../src/cdam/explain.js';
 import { tokenScoresAutograd, tokenScoresClosedForm } from '../src/cdam/scores.js';
-import { headFromLastBlock, lastBlock } from '../src/cdam/lastblock.js';
 import { targetScore, type Target } from '../src/cdam/target.js';
 import { Tensor, full, mul } from '../src/tensor/index.js';
-import { norm } from '../src/vit/block.js';
 import { relErr } from './support/fixtures.js';
 import { catcoffee } from './support/real.js';
 
@@ -60,8 +58,8 @@ test('(3) sum_i T_i . dF/dT_i over all tokens = d/da F(a T) at a = 1 (float64, c
     // tokenScores rounds to float32 at the end; recompute F(a T) in float64
     const F = (a: number) =>
       noGrad(() => {
-        const T = mul(norm(x, lastBlock(vit64).norm1), a);
-        return targetScore(t, headFromLastBlock(vit64, x, T).head).item();
+        const T = mul(vit64.normedLast(x), a);
+        return targetScore(t, vit64.readout(x, T).head).item();
       });
     const h = 1e-4;
     const fd = (F(1 + h) - F(1 - h)) / (2 * h);

@@ -5,9 +5,8 @@
 
 import { Tensor, add, mul, max, min, concat, allocate, normalSampler, rng, reshape } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
-import { norm } from '../vit/block.js';
 import type { ViT, HeadOutput } from '../vit/model.js';
-import { headFromLastBlock, lastBlock, type LastBlockParts } from './lastblock.js';
+import type { ReadoutParts } from '../vit/block.js';
 import { tokenScoresAutograd, tokenScoresClosedForm, type TokenScores } from './scores.js';
 import { targetScore, describeTarget, type Target } from './target.js';
 import { CDAM_DEFAULTS } from './defaults.js';
@@ -75,7 +74,7 @@ export class Explainer {
   /** input of the last block [1, N, D] */
   readonly x: Tensor;
   readonly grid: [number, number];
-  private baseCache: { head: HeadOutput; parts: LastBlockParts } | null = null;
+  private baseCache: { head: HeadOutput; parts: ReadoutParts } | null = null;
 
   constructor(readonly vit: ViT, input: Tensor, readonly engine: ScoreEngine = 'closed-form') {
     if (input.rank !== 4 || input.shape[0] !== 1) throw new Error(`expected one image [1, 3, H, W], got [${input.shape}]`);
@@ -141,9 +140,9 @@ export class Explainer {
   }
 
   /** The unperturbed last block (pruned to the read-out rows) and head output: computed once. */
-  private base(): { head: HeadOutput; parts: LastBlockParts } {
+  private base(): { head: HeadOutput; parts: ReadoutParts } {
     if (!this.baseCache) {
-      this.baseCache = noGrad(() => headFromLastBlock(this.vit, this.x, norm(this.x, lastBlock(this.vit).norm1)));
+      this.baseCache = noGrad(() => this.vit.readout(this.x));
     }
     return this.baseCache;
   }

@@ -6,9 +6,8 @@
 
 import { Tensor, allocate, full } from '../tensor/index.js';
 import { grad, noGrad, enableGrad } from '../autograd/index.js';
-import { norm } from '../vit/block.js';
 import type { ViT } from '../vit/model.js';
-import { headFromLastBlock, headFromAttention, lastAttention, lastBlock } from './lastblock.js';
+import { readoutAttention } from '../vit/block.js';
 import { targetScore, type Target } from './target.js';
 
 export interface TokenScores {
@@ -25,9 +24,8 @@ export interface TokenScores {
 
 /** dF/dT by autograd, then the sum over features of T * dF/dT. */
 export function tokenScoresAutograd(vit: ViT, x: Tensor, target: Target, scoreBias?: Tensor): TokenScores {
-  const p = lastBlock(vit);
-  const t = noGrad(() => norm(x, p.norm1)).requireGrad();
-  const score = enableGrad(() => targetScore(target, headFromLastBlock(vit, x, t, scoreBias).head));
+  const t = noGrad(() => vit.normedLast(x)).requireGrad();
+  const score = enableGrad(() => targetScore(target, vit.readout(x, t, scoreBias).head));
   const [g] = grad(score, [t], full(score.shape, 1, score.dtype));
   const [b, n, d] = t.shape as [number, number, number];
   const T = t.contiguousData();
@@ -38,7 +36,7 @@ export function tokenScoresAutograd(vit: ViT, x: Tensor, target: Target, scoreBi
     for (let j = 0; j < d; j++) acc += T[i * d + j]! * G[i * d + j]!;
     s[i] = acc;
   }
-  return { scores: s, value: Float32Array.from(score.contiguousData()), batch: b, tokens: n, perHead: null, heads: p.heads };
+  return { scores: s, value: Float32Array.from(score.contiguousData()), batch: b, tokens: n, perHead: null, heads: vit.config.heads };
 }
 
 /**
@@ -49,12 +47,11 @@ export function tokenScoresAutograd(vit: ViT, x: Tensor, target: Target, scoreBi
  * Exact for patch tokens; prefix rows (which also feed q) are left at 0.
  */
 export function tokenScoresClosedForm(vit: ViT, x: Tensor, target: Target, scoreBias?: Tensor): TokenScores {
-  const p = lastBlock(vit);
+  const p = vit.lastBlock;
   const { parts, o, score } = noGrad(() => {
-    const t = norm(x, p.norm1);
-    const parts = lastAttention(vit, t, scoreBias);
+    const parts = readoutAttention(vit.normedLast(x), p, vit.readoutRows, scoreBias);
     const o = new Tensor(parts.o.data, parts.o.shape, parts.o.strides, parts.o.offset).requireGrad();
-    return { parts, o, score: enableGrad(() => targetScore(target, headFromAttention(vit, x, o))) };
+    return { parts, o, score: enableGrad(() => targetScore(target, vit.headFromReadout(x, o))) };
   });
   const [g] = grad(score, [o], full(score.shape, 1, score.dtype));
   const [b, h, rows, hd] = o.shape as [number, number, number, number];

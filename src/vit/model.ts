@@ -7,7 +7,7 @@ import {
   Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div, freeze, isFrozen,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
-import { blockOutput, norm, type BlockParams, type LinearParams, type NormParams } from './block.js';
+import { blockOutput, norm, readoutAttention, readoutTail, type BlockParams, type LinearParams, type NormParams, type ReadoutParts } from './block.js';
 import type { PreprocessConfig } from './config.js';
 
 /** How far the learned position embedding reaches. */
@@ -123,6 +123,35 @@ export class ViT {
     return x;
   }
 
+  /** How many leading rows the head reads: [CLS], plus the distillation token for DeiT-distilled. */
+  get readoutRows(): number {
+    return this.config.hasDistToken ? 2 : 1;
+  }
+
+  get lastBlock(): BlockParams {
+    return this.params.blocks[this.config.depth - 1]!;
+  }
+
+  /** T = LN1(x) of the last block, for its input x: the normed tokens CDAM differentiates. */
+  normedLast(x: Tensor): Tensor {
+    return norm(x, this.lastBlock.norm1);
+  }
+
+  /**
+   * The last block in read-out mode (only the rows the head reads), then the
+   * head, from the last block's input x and its normed tokens t (give t to
+   * differentiate with respect to it). Every full forward ends here too.
+   */
+  readout(x: Tensor, t: Tensor = this.normedLast(x), scoreBias?: Tensor): { head: HeadOutput; parts: ReadoutParts } {
+    const parts = readoutAttention(t, this.lastBlock, this.readoutRows, scoreBias);
+    return { head: this.headFromReadout(x, parts.o), parts };
+  }
+
+  /** The head output from the last block's input x and its read-out rows' per-head attention output o [B, H, R, hd]. */
+  headFromReadout(x: Tensor, o: Tensor): HeadOutput {
+    return this.head(readoutTail(x, o, this.lastBlock));
+  }
+
   /** Final norm, [CLS] readout and the linear head (timm DeiT-distilled: mean of both heads). */
   head(xL: Tensor): HeadOutput {
     const P = this.params;
@@ -138,7 +167,7 @@ export class ViT {
   }
 
   forward(image: Tensor): HeadOutput {
-    return this.head(this.runBlocks(this.embed(image)));
+    return this.readout(this.runBlocks(this.embed(image), 0, this.config.depth - 1)).head;
   }
 
   /** A copy of the model with every parameter in `dtype` (float64 for auditing gradients to full precision). */

@@ -5,9 +5,10 @@
 
 import type { TypedArray } from '../dtype.js';
 import { jsBackend } from '../js.js';
-import { attentionJobWords, panelsFit, streamingFits, type AttentionJob } from './attentionKernels.js';
+import { panelsFit, streamingFits } from './attentionKernels.js';
+import { attentionJob, type AttentionJob } from './codec.js';
 import { MC, MR } from './gemm.js';
-import { writeAttentionJob } from './jobs.js';
+import { writeJob } from './jobs.js';
 import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.js'; // the same thresholds as matmul's
 import type { Runtime } from './runtime.js';
 
@@ -54,7 +55,7 @@ export function wasmAttention(
     rt.run(nb * heads * blocksPerItem, threads, () => {
       const mem = rt.f32(bytesFor(nb));
       mem.set(qkv.subarray(b0 * qkvFloats, (b0 + nb) * qkvFloats), qkvAt / 4);
-      writeAttentionJob(rt.ctl, attentionJobWords(job));
+      writeJob(rt.ctl, attentionJob, job);
     });
     const mem = rt.f32(bytesFor(nb));
     // the probabilities stay behind when nobody asked for them

@@ -7,10 +7,11 @@
 
 import type { TypedArray } from '../dtype.js';
 import { jsBackend } from '../js.js';
-import { attentionBackwardJobWords, backwardPanelsFit, type AttentionBackwardJob } from './attentionBackwardKernels.js';
+import { backwardPanelsFit } from './attentionBackwardKernels.js';
+import { attentionBackwardJob, type AttentionBackwardJob } from './codec.js';
 import { streamingFits } from './attentionKernels.js';
 import { passItems, rowBlocks } from './attention.js';
-import { writeAttentionBackwardJob } from './jobs.js';
+import { writeJob } from './jobs.js';
 import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.js'; // the same thresholds as matmul's
 import type { Runtime } from './runtime.js';
 
@@ -67,10 +68,10 @@ export function wasmAttentionBackward(
       mem.set(qkv.subarray(b0 * qkvFloats, (b0 + nb) * qkvFloats), qkvAt / 4);
       mem.set(attn.subarray(b0 * attnFloats, (b0 + nb) * attnFloats), attnAt / 4);
       mem.set(g.subarray(b0 * gFloats, (b0 + nb) * gFloats), gAt / 4);
-      writeAttentionBackwardJob(rt.ctl, attentionBackwardJobWords(job));
+      writeJob(rt.ctl, attentionBackwardJob, job);
     });
     // dK and dV read all of dS's rows: only once every unit of phase 1 is done
-    rt.run(units, threads, () => writeAttentionBackwardJob(rt.ctl, attentionBackwardJobWords({ ...job, phase: 2 })));
+    rt.run(units, threads, () => writeJob(rt.ctl, attentionBackwardJob, { ...job, phase: 2 }));
     const mem = rt.f32(bytesFor(nb));
     dqkv.set(mem.subarray(dqkvAt / 4, dqkvAt / 4 + nb * qkvFloats), b0 * qkvFloats);
   }

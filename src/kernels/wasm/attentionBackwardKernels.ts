@@ -12,7 +12,8 @@
 
 import type { Local, ModuleBuilder } from './emit.js';
 import { MC, NR, type GemmExports } from './gemm.js';
-import { PANEL_FLOATS, headScratch, jobFromWords, jobWords, packWhole, panelsFit, productAB, productABt, type PanelCache } from './attentionKernels.js';
+import { PANEL_FLOATS, headScratch, packWhole, panelsFit, productAB, productABt, type PanelCache } from './attentionKernels.js';
+import type { AttentionBackwardJob } from './codec.js';
 import { RowEmitter } from './rows.js';
 
 export interface AttentionBackwardExports {
@@ -49,50 +50,11 @@ export function emitAttentionBackward(mb: ModuleBuilder): void {
   emitScaledSoftmaxBackward(mb);
 }
 
-/** An attention-gradient job with its operands in wasm memory (byte addresses). */
-export interface AttentionBackwardJob {
-  /** [batch, tokens, 3D] q|k|v rows. */
-  qkv: number;
-  /** [batch, heads, tokens, tokens] probabilities. */
-  attn: number;
-  /** [batch, tokens, D] gradient of the merged heads. */
-  g: number;
-  /** [batch, heads, tokens, tokens]: phase 1 writes dS, phase 2 reads it. */
-  dS: number;
-  /** [batch, tokens, 3D] output. */
-  dqkv: number;
-  batch: number;
-  tokens: number;
-  heads: number;
-  headDim: number;
-  scale: number;
-  /** 1: dS and dQ by query rows; 2: dK and dV by key rows. */
-  phase: number;
-  /** Rows per unit; units run over (batch item, head, row block). */
-  blockRows: number;
-  blocksPerItem: number;
-  /** Pack a head's B operands once per thread and keep them in its scratch (else pack per block of k). */
-  cachePanels: boolean;
-}
-
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 /** Whether one head's packed B operands of either phase fit a thread's scratch together. */
 export function backwardPanelsFit(tokens: number, headDim: number): boolean {
   return panelsFit(tokens, headDim) && 2 * roundUp(headDim, NR) * tokens <= PANEL_FLOATS;
-}
-
-const fields = [
-  'qkv', 'attn', 'g', 'dS', 'dqkv', 'batch', 'tokens', 'heads', 'headDim', 'scale', 'phase', 'blockRows', 'blocksPerItem', 'cachePanels',
-] as const;
-
-/** The job as Int32 words for the control block. */
-export function attentionBackwardJobWords(j: AttentionBackwardJob): number[] {
-  return jobWords(fields, j);
-}
-
-export function attentionBackwardJobFrom(words: readonly number[]): AttentionBackwardJob {
-  return jobFromWords<AttentionBackwardJob>(fields, words);
 }
 
 /** Where unit u works: its (item, head), its rows, and byte addresses of the head's columns. */

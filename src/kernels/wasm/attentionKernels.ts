@@ -11,6 +11,7 @@
 import type { Local, ModuleBuilder } from './emit.js';
 import { GEMM_SCRATCH_BYTES, KC, MC, MR, NR, type GemmExports } from './gemm.js';
 import { RowEmitter, exp4 } from './rows.js';
+import type { AttentionJob } from './codec.js';
 
 export interface AttentionExports {
   /** Rows [r0, r1) of contiguous [rows, cols] x, in place: x = softmax(scale * x) per row. */
@@ -71,26 +72,6 @@ export function emitAttention(mb: ModuleBuilder): void {
   emitScaledSoftmax(mb);
 }
 
-/** An attention job with its operands in wasm memory (byte addresses). */
-export interface AttentionJob {
-  /** [batch, tokens, 3D] q|k|v rows. */
-  qkv: number;
-  /** [batch, heads, tokens, tokens] output. */
-  attn: number;
-  /** [batch, tokens, D] output. */
-  out: number;
-  batch: number;
-  tokens: number;
-  heads: number;
-  headDim: number;
-  scale: number;
-  /** Query rows per unit; units run over (batch item, head, row block). */
-  blockRows: number;
-  blocksPerItem: number;
-  /** Pack a head's K and V once per thread and keep them in its scratch (else pack per block of k). */
-  cachePanels: boolean;
-}
-
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 // Thread scratch layout (bytes from its start): a packed A block (Q or P rows,
@@ -112,41 +93,6 @@ export const STREAM_COLS = Math.floor(PANEL_FLOATS / (KC * NR)) * NR;
 /** Whether the uncached path can run at all: one KC-deep block of V panels must fit. */
 export function streamingFits(headDim: number): boolean {
   return STREAM_COLS >= NR && roundUp(headDim, NR) * KC <= PANEL_FLOATS;
-}
-
-const fields = ['qkv', 'attn', 'out', 'batch', 'tokens', 'heads', 'headDim', 'scale', 'blockRows', 'blocksPerItem', 'cachePanels'] as const;
-
-const bits = new Int32Array(1);
-const asFloat = new Float32Array(bits.buffer);
-
-/** A job of either attention kind as Int32 words for the control block, in `order` (its scale as float32 bits). */
-export function jobWords<K extends string>(order: readonly K[], j: Record<K, number | boolean>): number[] {
-  return order.map((key) => {
-    if (key === 'scale') {
-      asFloat[0] = j[key] as number;
-      return bits[0]!;
-    }
-    return +j[key];
-  });
-}
-
-/** jobWords read back: the scale from its bits, cachePanels as a boolean. */
-export function jobFromWords<J>(order: readonly string[], words: readonly number[]): J {
-  const j: Record<string, number | boolean> = {};
-  order.forEach((key, i) => (j[key] = words[i]! | 0));
-  bits[0] = j['scale'] as number;
-  j['scale'] = asFloat[0]!;
-  j['cachePanels'] = j['cachePanels'] === 1;
-  return j as unknown as J;
-}
-
-/** The job as Int32 words for the control block. */
-export function attentionJobWords(j: AttentionJob): number[] {
-  return jobWords(fields, j);
-}
-
-export function attentionJobFrom(words: readonly number[]): AttentionJob {
-  return jobFromWords<AttentionJob>(fields, words);
 }
 
 /** Which head's K and V panels a thread's scratch holds, within one job (-1: none). */

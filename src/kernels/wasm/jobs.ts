@@ -12,8 +12,12 @@
 // units with an atomic counter until none are left, so a thread that runs
 // slower (another process on its core) simply ends up doing fewer.
 
-import { attentionBackwardJobFrom, runAttentionBackwardUnit } from './attentionBackwardKernels.js';
-import { attentionJobFrom, runAttentionUnit, type PanelCache } from './attentionKernels.js';
+import { runAttentionBackwardUnit } from './attentionBackwardKernels.js';
+import { runAttentionUnit, type PanelCache } from './attentionKernels.js';
+import {
+  attentionBackwardJob, attentionJob, gemmJob, jobCodec, rowsJob,
+  type AttentionBackwardJob, type AttentionJob, type GemmJob, type JobCodec, type JobOf, type RowsJob,
+} from './codec.js';
 import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmItem } from './gemm.js';
 import type { KernelExports } from './module.js';
 import { runRows } from './rows.js';
@@ -54,42 +58,6 @@ export const slot = {
 export const CONST_TABLE = [2048, CTL_BYTES - 2048] as const;
 if (SLOTS + MAX_THREADS * SLOT_WORDS > CONST_TABLE[0] / 4) throw new Error('control block too small');
 
-export const JobKind = { Gemm: 1, Rows: 2, Attention: 3, AttentionBackward: 4 } as const;
-
-/** A batched GEMM whose operands are in wasm memory (byte addresses and strides). */
-export interface GemmJob {
-  a: number;
-  b: number;
-  c: number;
-  /** The shared operand, packed by prepack() for every batch item. */
-  packed: number;
-  /** Distance between batch items; 0 broadcasts. C items are m*n floats apart. */
-  strideA: number;
-  strideB: number;
-  stridePacked: number;
-  /** Element distance between stored rows of A and of B. */
-  lda: number;
-  ldb: number;
-  /** Byte address of the bias row, 0 for none. */
-  bias: number;
-  /** Byte address of B packed whole ahead of time (a cached weight), 0 for none; shared by all items. */
-  packedB: number;
-  /** C holds an addend; GELU over the finished C, keeping C before it at `pre` (0: nowhere; items m*n floats apart). */
-  accumulate: boolean;
-  gelu: boolean;
-  pre: number;
-  transA: boolean;
-  transB: boolean;
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  /** Chunks are rows of C (else columns). */
-  byRows: boolean;
-  /** Rows or columns per chunk. */
-  chunk: number;
-}
-
 export function chunksPerItem(j: Pick<GemmJob, 'byRows' | 'm' | 'n' | 'chunk'>): number {
   return Math.ceil((j.byRows ? j.m : j.n) / j.chunk);
 }
@@ -115,44 +83,22 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
   };
 }
 
-const gemmFields = [
-  'a', 'b', 'c', 'packed', 'strideA', 'strideB', 'stridePacked', 'lda', 'ldb', 'bias', 'packedB', 'accumulate', 'gelu', 'pre',
-  'transA', 'transB', 'batch', 'm', 'n', 'k', 'byRows', 'chunk',
+/** Every kind of job: its codec and how a thread runs one unit of it. */
+const JOBS = [
+  { codec: gemmJob, run: (ex: KernelExports, j: GemmJob, u: number, scratch: number) => runGemmUnit(ex, j, u, scratch) },
+  { codec: rowsJob, run: (ex: KernelExports, j: RowsJob, u: number) => runRows(ex, j, u) },
+  { codec: attentionJob, run: (ex: KernelExports, j: AttentionJob, u: number, scratch: number, cache: PanelCache) => runAttentionUnit(ex, j, u, scratch, cache) },
+  {
+    codec: attentionBackwardJob,
+    run: (ex: KernelExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache) => runAttentionBackwardUnit(ex, j, u, scratch, cache),
+  },
 ] as const;
+for (const { codec } of JOBS) if (codec.words > JOB_WORDS - 1) throw new Error(`job kind ${codec.kind} has too many fields`);
 
-if (gemmFields.length > JOB_WORDS - 1) throw new Error('too many gemm-job fields');
-
-export function writeGemmJob(ctl: Int32Array, j: GemmJob): void {
-  ctl[JOB] = JobKind.Gemm;
-  gemmFields.forEach((key, i) => (ctl[JOB + 1 + i] = +j[key]));
-}
-
-function readGemmJob(ctl: Int32Array): GemmJob {
-  const j: Record<string, number | boolean> = {};
-  gemmFields.forEach((key, i) => (j[key] = ctl[JOB + 1 + i]!));
-  for (const key of ['transA', 'transB', 'byRows', 'accumulate', 'gelu'] as const) j[key] = j[key] === 1;
-  return j as unknown as GemmJob;
-}
-
-/** A row-wise job (softmax, layer norm): see runRows for the parameters. */
-export function writeRowsJob(ctl: Int32Array, params: readonly number[]): void {
-  if (params.length > JOB_WORDS - 1) throw new Error('too many row-job parameters');
-  ctl[JOB] = JobKind.Rows;
-  for (let i = 0; i < params.length; i++) ctl[JOB + 1 + i] = params[i]!;
-}
-
-/** A fused attention job: words from attentionJobWords (attentionKernels.ts). */
-export function writeAttentionJob(ctl: Int32Array, words: readonly number[]): void {
-  if (words.length > JOB_WORDS - 1) throw new Error('too many attention-job parameters');
-  ctl[JOB] = JobKind.Attention;
-  for (let i = 0; i < words.length; i++) ctl[JOB + 1 + i] = words[i]!;
-}
-
-/** One phase of an attention-gradient job: words from attentionBackwardJobWords (attentionBackwardKernels.ts). */
-export function writeAttentionBackwardJob(ctl: Int32Array, words: readonly number[]): void {
-  if (words.length > JOB_WORDS - 1) throw new Error('too many attention-gradient-job parameters');
-  ctl[JOB] = JobKind.AttentionBackward;
-  for (let i = 0; i < words.length; i++) ctl[JOB + 1 + i] = words[i]!;
+/** Write a job into the control block: its kind, then its fields as the codec lays them out. */
+export function writeJob<L extends Parameters<typeof jobCodec>[1]>(ctl: Int32Array, codec: JobCodec<L>, j: JobOf<L>): void {
+  ctl[JOB] = codec.kind;
+  codec.write(ctl, JOB + 1, j);
 }
 
 /**
@@ -190,19 +136,15 @@ function runGemmUnit(ex: KernelExports, j: GemmJob, u: number, scratch: number):
 export function runShare(ex: KernelExports, ctl: Int32Array, t: number): void {
   const total = ctl[TOTAL]!;
   const kind = ctl[JOB]!;
-  const gemm = kind === JobKind.Gemm ? readGemmJob(ctl) : null;
-  const rowParams = Array.from(ctl.subarray(JOB + 1, JOB + JOB_WORDS));
-  const attention = kind === JobKind.Attention ? attentionJobFrom(rowParams) : null;
-  const attentionBackward = kind === JobKind.AttentionBackward ? attentionBackwardJobFrom(rowParams) : null;
+  const job = JOBS.find((k) => k.codec.kind === kind);
+  if (!job) throw new Error(`unknown wasm job kind ${kind}`);
+  const j = job.codec.read(ctl, JOB + 1);
+  const run = job.run as (ex: KernelExports, j: unknown, u: number, scratch: number, cache: PanelCache) => void;
   // a head's packed K and V (or the gradient's B operands) stay in this thread's scratch while it works on that head
   const panelCache: PanelCache = { item: -1 };
-  if (!gemm && !attention && !attentionBackward && kind !== JobKind.Rows) throw new Error(`unknown wasm job kind ${kind}`);
   for (;;) {
     const u = Atomics.add(ctl, NEXT, 1);
     if (u >= total) return;
-    if (gemm) runGemmUnit(ex, gemm, u, scratchOf(t));
-    else if (attention) runAttentionUnit(ex, attention, u, scratchOf(t), panelCache);
-    else if (attentionBackward) runAttentionBackwardUnit(ex, attentionBackward, u, scratchOf(t), panelCache);
-    else runRows(ex, rowParams, u);
+    run(ex, j, u, scratchOf(t), panelCache);
   }
 }

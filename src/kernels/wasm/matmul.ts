@@ -14,7 +14,8 @@
 import type { MatmulArgs } from '../backend.js';
 import { leadingDims } from '../backend.js';
 import { MR, NC, NR, packedBytes, prepack } from './gemm.js';
-import { chunksPerItem, gemmItem, writeGemmJob, type GemmJob } from './jobs.js';
+import { chunksPerItem, gemmItem, writeJob } from './jobs.js';
+import { gemmJob, type GemmJob } from './codec.js';
 import type { Runtime } from './runtime.js';
 
 /** Below this many multiply-adds a second thread does not pay off (measured: ~20 us of work). */
@@ -224,7 +225,7 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
       }
       if (p.accumulate) mem.set(c.subarray(p.cOffset + b0 * sizeC, p.cOffset + (b0 + nb) * sizeC), (base + L.c) / 4);
       if (!(byRows && packedB)) for (let i = 0; i < (sharedStride ? nb : 1); i++) prepack(rt.ex, gemmItem(job, i), byRows);
-      writeGemmJob(rt.ctl, job);
+      writeJob(rt.ctl, gemmJob, job);
     });
     const mem = rt.f32(L.bytes);
     c.set(mem.subarray(job.c / 4, job.c / 4 + nb * sizeC), p.cOffset + b0 * sizeC);

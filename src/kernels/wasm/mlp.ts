@@ -9,7 +9,8 @@
 
 import type { MlpArgs } from '../backend.js';
 import { MR, NC, NR, packedBytes, prepack } from './gemm.js';
-import { gemmItem, writeGemmJob, chunksPerItem, type GemmJob } from './jobs.js';
+import { gemmItem, writeJob, chunksPerItem } from './jobs.js';
+import { gemmJob, type GemmJob } from './codec.js';
 import { MIN_MACS, PARALLEL_MIN_MACS, chunkLength, residentB } from './matmul.js';
 import type { Runtime } from './runtime.js';
 
@@ -65,14 +66,14 @@ export function wasmMlp(rt: Runtime, p: MlpArgs, composed: (p: MlpArgs) => void)
     mem.set(x.subarray(0, rows * d), xAt / 4);
     if (b1) mem.set(b1.subarray(0, hidden), b1At / 4);
     if (!rows1) prepack(rt.ex, gemmItem(fc1, 0), false);
-    writeGemmJob(rt.ctl, fc1);
+    writeJob(rt.ctl, gemmJob, fc1);
   });
   rt.run(chunksPerItem(fc2), threads, () => {
     const mem = rt.f32(bytes);
     if (residual) mem.set(residual.subarray(0, rows * d), oAt / 4);
     if (b2) mem.set(b2.subarray(0, d), b2At / 4);
     if (!rows2) prepack(rt.ex, gemmItem(fc2, 0), false);
-    writeGemmJob(rt.ctl, fc2);
+    writeJob(rt.ctl, gemmJob, fc2);
   });
   const mem = rt.f32(bytes);
   out.set(mem.subarray(oAt / 4, oAt / 4 + rows * d));

@@ -6,6 +6,7 @@
 
 import type { Ex, Func, Local, ModuleBuilder } from './emit.js';
 import type { GeluExports } from './gelu.js';
+import type { RowsJob } from './codec.js';
 
 export interface RowExports {
   softmax(x: number, y: number, r0: number, r1: number, cols: number): void;
@@ -289,31 +290,17 @@ export function emitRowKernels(mb: ModuleBuilder): void {
   emitLayerNormBackward(mb);
 }
 
-const bits = new Int32Array(1);
-const asFloat = new Float32Array(bits.buffer);
-
-/**
- * Run unit u of a row job with parameters
- * [op, p0, p1, p2, p3, p4, cols, epsBits, rows, rowsPerUnit]
- * (array pointers in bytes, in the kernel's parameter order, unused ones 0).
- */
-export function runRows(ex: RowExports & GeluExports, q: readonly number[], u: number): void {
-  const [op, p0, p1, p2, p3, p4, cols, epsBits, rows, per] = q.map((x) => x | 0) as [number, number, number, number, number, number, number, number, number, number];
+/** Run unit u of a row job (codec.ts: array pointers p0..p4 in the kernel's parameter order, unused ones 0). */
+export function runRows(ex: RowExports & GeluExports, j: RowsJob, u: number): void {
+  const { op, p0, p1, p2, p3, p4, cols, eps, rows, per } = j;
   const r0 = u * per;
   const r1 = Math.min(rows, r0 + per);
   if (op === RowOp.Softmax) ex.softmax(p0, p1, r0, r1, cols);
   else if (op === RowOp.SoftmaxBackward) ex.softmaxBackward(p0, p1, p2, r0, r1, cols);
-  else if (op === RowOp.LayerNorm) {
-    bits[0] = epsBits;
-    ex.layerNorm(p0, p1, p2, r0, r1, cols, asFloat[0]!, p3, p4);
-  } else if (op === RowOp.LayerNormBackward) ex.layerNormBackward(p0, p1, p2, p3, r0, r1, cols, p4);
+  else if (op === RowOp.LayerNorm) ex.layerNorm(p0, p1, p2, r0, r1, cols, eps, p3, p4);
+  else if (op === RowOp.LayerNormBackward) ex.layerNormBackward(p0, p1, p2, p3, r0, r1, cols, p4);
   else if (op === RowOp.Gelu) ex.gelu(p0, p1, r0, r1);
   else if (op === RowOp.GeluBackward) ex.geluBackward(p0, p1, p2, r0, r1);
   else throw new Error(`unknown row op ${op}`);
 }
 
-/** Float32 bits of eps, for the integer control block. */
-export function floatBits(v: number): number {
-  asFloat[0] = v;
-  return bits[0]!;
-}

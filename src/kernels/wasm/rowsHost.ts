@@ -4,8 +4,9 @@
 
 import { jsBackend } from '../js.js';
 import type { TypedArray } from '../dtype.js';
-import { writeRowsJob } from './jobs.js';
-import { RowOp, floatBits } from './rows.js';
+import { writeJob } from './jobs.js';
+import { rowsJob } from './codec.js';
+import { RowOp } from './rows.js';
 import type { Runtime } from './runtime.js';
 
 type Op = (typeof RowOp)[keyof typeof RowOp];
@@ -68,9 +69,8 @@ function runRowCall(rt: Runtime, op: Op, rows: number, cols: number, slots: Slot
         if (x.shared) mem.set(x.data.subarray(0, x.width), ptrs[i]! / 4);
         else if (!x.out) mem.set(x.data.subarray(r0 * x.width, (r0 + nr) * x.width), ptrs[i]! / 4);
       });
-      const params = [...ptrs];
-      while (params.length < 5) params.push(0);
-      writeRowsJob(rt.ctl, [op, ...params, cols, floatBits(eps), nr, perUnit]);
+      const [p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0] = ptrs;
+      writeJob(rt.ctl, rowsJob, { op, p0, p1, p2, p3, p4, cols, eps, rows: nr, per: perUnit });
     });
     const mem = rt.f32(bytes);
     slots.forEach((x, i) => {

@@ -8,10 +8,11 @@ import { WasmSimdUnavailable } from './wasm/module.js';
 
 export const PREFERRED_ORDER = ['wasm', 'js'] as const;
 
-export function useFastestBackend(name?: string): Backend {
+/** The named backend, or the first of `order` this runtime can run (order: fastest first, as measured). */
+export function useFastestBackend(name?: string, order: readonly string[] = PREFERRED_ORDER): Backend {
   registerAllBackends();
   if (name) return setBackend(name);
-  for (const n of PREFERRED_ORDER) {
+  for (const n of order) {
     if (!backendNames().includes(n)) continue;
     try {
       return setBackend(n);

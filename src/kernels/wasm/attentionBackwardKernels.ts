@@ -10,21 +10,22 @@
 // so every element of dqkv is written by exactly one unit, and nothing is
 // copied between the steps. q, k, v and dO are read in place (row distance 3D or D).
 
-import type { Local, ModuleBuilder } from './emit.js';
+import { signature, type ExportsOf, type ModuleBuilder } from './emit.js';
 import { MC, NR, type GemmExports } from './gemm.js';
 import { PANEL_FLOATS, headScratch, packWhole, panelsFit, productAB, productABt, type PanelCache } from './attentionKernels.js';
 import type { AttentionBackwardJob } from './codec.js';
 import { RowEmitter } from './rows.js';
 
-export interface AttentionBackwardExports {
-  /** Rows [r0, r1) of contiguous [rows, cols] p and g, g in place: g = scale * p * (g - sum(g * p)) per row. */
-  scaledSoftmaxBackward(p: number, g: number, r0: number, r1: number, cols: number, scale: number): void;
-}
+/** The attention-gradient functions, declared once (their exports' types come from here). */
+export const ATTENTION_BACKWARD_FUNCS = {
+  /** scaledSoftmaxBackward(p, g, r0, r1, cols, scale): rows [r0, r1) of contiguous [rows, cols] p and g, g in place: g = scale * p * (g - sum(g * p)) per row */
+  scaledSoftmaxBackward: signature(['i32', 'i32', 'i32', 'i32', 'i32', 'f32']),
+};
+export type AttentionBackwardExports = ExportsOf<typeof ATTENTION_BACKWARD_FUNCS>;
 
 /** The softmax gradient of the scaled scores: the scale folded into the pass that writes dS anyway. */
 function emitScaledSoftmaxBackward(mb: ModuleBuilder): void {
-  const f = mb.func('scaledSoftmaxBackward', ['i32', 'i32', 'i32', 'i32', 'i32', 'f32']);
-  const [p, g, r0, r1, cols, scale] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local];
+  const { f, params: [p, g, r0, r1, cols, scale] } = mb.declare(ATTENTION_BACKWARD_FUNCS, 'scaledSoftmaxBackward');
   const e = new RowEmitter(f, cols);
   const [r, pr, gr] = [f.local('i32'), f.local('i32'), f.local('i32')];
   const [acc, dv, sv] = [f.local('v128'), f.local('v128'), f.local('v128')];

@@ -8,15 +8,17 @@
 // so nothing is copied between the steps and the heads are merged for free.
 // K and V are read in place from the fused qkv rows (row distance 3D).
 
-import type { Local, ModuleBuilder } from './emit.js';
+import { signature, type ExportsOf, type Local, type ModuleBuilder } from './emit.js';
 import { GEMM_SCRATCH_BYTES, KC, MC, MR, NR, type GemmExports } from './gemm.js';
 import { RowEmitter, exp4 } from './rows.js';
 import type { AttentionJob } from './codec.js';
 
-export interface AttentionExports {
-  /** Rows [r0, r1) of contiguous [rows, cols] x, in place: x = softmax(scale * x) per row. */
-  scaledSoftmax(x: number, r0: number, r1: number, cols: number, scale: number): void;
-}
+/** The attention functions, declared once (their exports' types come from here). */
+export const ATTENTION_FUNCS = {
+  /** scaledSoftmax(x, r0, r1, cols, scale): rows [r0, r1) of contiguous [rows, cols] x, in place: x = softmax(scale * x) per row */
+  scaledSoftmax: signature(['i32', 'i32', 'i32', 'i32', 'f32']),
+};
+export type AttentionExports = ExportsOf<typeof ATTENTION_FUNCS>;
 
 /**
  * The rows are scored as m = max(scale * x), then exp(scale * x - m): both
@@ -25,8 +27,7 @@ export interface AttentionExports {
  * where scaling q or the scores would cost a pass of its own.
  */
 function emitScaledSoftmax(mb: ModuleBuilder): void {
-  const f = mb.func('scaledSoftmax', ['i32', 'i32', 'i32', 'i32', 'f32']);
-  const [x, r0, r1, cols, scale] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const { f, params: [x, r0, r1, cols, scale] } = mb.declare(ATTENTION_FUNCS, 'scaledSoftmax');
   const e = new RowEmitter(f, cols);
   const [r, xr] = [f.local('i32'), f.local('i32')];
   const [acc, v, n, t, under, sv, mv] = [0, 1, 2, 3, 4, 5, 6].map(() => f.local('v128')) as [Local, Local, Local, Local, Local, Local, Local];

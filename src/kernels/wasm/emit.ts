@@ -24,6 +24,36 @@ export interface Local {
   readonly type: ValType;
 }
 
+/**
+ * A function's signature, declared once: the emitted wasm type comes from it
+ * (ModuleBuilder.declare) and so does the TypeScript type of its export
+ * (ExportsOf), so the two cannot drift apart.
+ */
+export interface Signature {
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
+type Repeat<T, N extends number, A extends T[] = []> = A['length'] extends N ? A : Repeat<T, N, [...A, T]>;
+
+/** n i32 parameters, as a tuple type of that length. */
+export function i32s<N extends number>(n: N): Repeat<'i32', N> {
+  return new Array(n).fill('i32') as Repeat<'i32', N>;
+}
+
+export function signature<const P extends readonly ValType[], const R extends readonly ValType[] = readonly []>(params: P, results?: R): { readonly params: P; readonly results: R } {
+  return { params, results: (results ?? []) as R };
+}
+
+type JsArgs<P extends readonly ValType[]> = { -readonly [I in keyof P]: number };
+/** The JavaScript view of exported functions with these signatures (every parameter and result is an i32 or f32 number). */
+export type ExportsOf<T extends Record<string, Signature>> = {
+  [K in keyof T]: (...args: JsArgs<T[K]['params']>) => T[K]['results'] extends readonly [] ? void : number;
+};
+/** A function's parameters as a tuple of locals, one per declared parameter. */
+type LocalsOf<P extends readonly ValType[]> = { -readonly [I in keyof P]: Local };
+export type ParamsOf<S extends Signature> = LocalsOf<S['params']>;
+
 /** A structured control label: branch targets are resolved to depths. */
 export interface Label {
   readonly depth: number;
@@ -501,6 +531,13 @@ export class ModuleBuilder {
     /** fma: functions may use relaxed SIMD's multiply-add (Func.madd). */
     private readonly features: { fma?: boolean } = {},
   ) {}
+
+  /** Emit the function `name` of a signature record: the export gets the record's name and signature. */
+  declare<T extends Record<string, Signature>, K extends keyof T & string>(sigs: T, name: K): { f: Func; params: ParamsOf<T[K]> } {
+    const s = sigs[name]!;
+    const f = this.func(name, [...s.params], [...s.results]);
+    return { f, params: s.params.map((_, i) => f.param(i)) as ParamsOf<T[K]> };
+  }
 
   func(name: string, params: ValType[], results: ValType[] = []): Func {
     const f = new Func(this.funcs.length, name, params, results, (bytes) => this.constAddr(bytes), this.features.fma ?? false);

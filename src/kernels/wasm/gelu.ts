@@ -17,21 +17,25 @@
 // Each function processes elements [i0, i1) rounded up to whole vectors: the
 // arrays must be readable (and the output writable) up to a multiple of 4.
 
-import type { Func, Local, ModuleBuilder } from './emit.js';
+import { i32s, signature, type ExportsOf, type Func, type Local, type ModuleBuilder } from './emit.js';
 import { exp4 } from './rows.js';
 
-export interface GeluExports {
-  gelu(x: number, y: number, i0: number, i1: number): void;
-  /** gelu over exactly count floats at addr, in place; uses 16 bytes of scratch. */
-  geluInPlace(addr: number, count: number, scratch: number): void;
-  /** memory.copy of `rows` runs of `bytes`, ldBytes apart in both source and destination. */
-  copyRows(dst: number, src: number, rows: number, bytes: number, ldBytes: number): void;
-  /** geluInPlace on `rows` runs of `count` floats, ldBytes apart. */
-  geluInPlaceRows(addr: number, rows: number, count: number, ldBytes: number, scratch: number): void;
-  geluBackward(x: number, dy: number, dx: number, i0: number, i1: number): void;
-  /** y = erf(x) as the kernels above approximate it (for tests). */
-  erf(x: number, y: number, i0: number, i1: number): void;
-}
+/** The GELU functions, declared once (their exports' types come from here). */
+export const GELU_FUNCS = {
+  /** gelu(x, y, i0, i1) */
+  gelu: signature(i32s(4)),
+  /** geluInPlace(addr, count, scratch): gelu over exactly count floats at addr, in place; uses 16 bytes of scratch */
+  geluInPlace: signature(i32s(3)),
+  /** copyRows(dst, src, rows, bytes, ldBytes): memory.copy of `rows` runs of `bytes`, ldBytes apart in both source and destination */
+  copyRows: signature(i32s(5)),
+  /** geluInPlaceRows(addr, rows, count, ldBytes, scratch): geluInPlace on `rows` runs of `count` floats, ldBytes apart */
+  geluInPlaceRows: signature(i32s(5)),
+  /** geluBackward(x, dy, dx, i0, i1) */
+  geluBackward: signature(i32s(5)),
+  /** erf(x, y, i0, i1): y = erf(x) as the kernels above approximate it (for tests) */
+  erf: signature(i32s(4)),
+};
+export type GeluExports = ExportsOf<typeof GELU_FUNCS>;
 
 // Cephes erff, |x| < 1: erf(x) = x P(x^2), highest power first
 const SMALL = [7.853861353153693e-5, -8.010193625184903e-4, 5.188327685732524e-3, -2.685381193529856e-2, 1.128358514861418e-1, -3.7612625824233e-1, 1.12837916572671];
@@ -99,17 +103,14 @@ class ErfEmitter {
   }
 }
 
-type I32 = 'i32';
-const i32s = (n: number): I32[] => new Array<I32>(n).fill('i32');
-
 /**
  * An elementwise kernel over [i0, i1) of its arrays (pointer parameters
  * first): `body(j)` handles the vector at byte offset j.
  */
-function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: Func, ptrs: Local[], j: Local) => void): Func {
-  const f = mb.func(name, i32s(arrays + 2));
-  const ptrs = Array.from({ length: arrays }, (_, i) => f.param(i));
-  const [i0, i1] = [f.param(arrays), f.param(arrays + 1)];
+function elementwise(mb: ModuleBuilder, name: 'gelu' | 'geluBackward' | 'erf', body: (f: Func, ptrs: Local[], j: Local) => void): Func {
+  const { f, params } = mb.declare(GELU_FUNCS, name);
+  const ptrs = params.slice(0, -2);
+  const [i0, i1] = params.slice(-2) as [Local, Local];
   const j = f.local('i32');
   const end = f.local('i32');
   // bytes, rounded up to whole vectors
@@ -124,8 +125,7 @@ function elementwise(mb: ModuleBuilder, name: string, arrays: number, body: (f: 
  * whole vectors directly, the last 1-3 floats through 16 bytes of `scratch`.
  */
 function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): Func {
-  const f = mb.func('geluInPlace', i32s(3));
-  const [addr, count, scratch] = [f.param(0), f.param(1), f.param(2)];
+  const { f, params: [addr, count, scratch] } = mb.declare(GELU_FUNCS, 'geluInPlace');
   const whole = f.local('i32');
   const tail = f.local('i32');
   const rest = f.local('i32');
@@ -143,8 +143,7 @@ function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): Func {
 
 /** Copy `rows` runs of `bytes` bytes, `ldBytes` apart in both places (keeps a pre-activation before the GELU). */
 function emitCopyRows(mb: ModuleBuilder): void {
-  const f = mb.func('copyRows', i32s(5));
-  const [dst, src, rows, bytes, ldBytes] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const { f, params: [dst, src, rows, bytes, ldBytes] } = mb.declare(GELU_FUNCS, 'copyRows');
   const r = f.local('i32');
   f.for(r, () => f.i32(0), () => f.get(rows), 1, () => {
     f.memoryCopy(f.get(dst), f.get(src), f.get(bytes));
@@ -155,8 +154,7 @@ function emitCopyRows(mb: ModuleBuilder): void {
 
 /** geluInPlace over `rows` runs of `count` floats, `ldBytes` apart (a column block of C), in one call. */
 function emitGeluInPlaceRows(mb: ModuleBuilder, inPlace: Func): void {
-  const f = mb.func('geluInPlaceRows', i32s(5));
-  const [addr, rows, count, ldBytes, scratch] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const { f, params: [addr, rows, count, ldBytes, scratch] } = mb.declare(GELU_FUNCS, 'geluInPlaceRows');
   const r = f.local('i32');
   f.for(r, () => f.i32(0), () => f.get(rows), 1, () => {
     f.call(inPlace, f.get(addr), f.get(count), f.get(scratch));
@@ -180,14 +178,14 @@ export function emitGelu(mb: ModuleBuilder): void {
     return { xv, neg, erf };
   };
 
-  const gelu = elementwise(mb, 'gelu', 2, (f, [x, y], j) => {
+  const gelu = elementwise(mb, 'gelu', (f, [x, y], j) => {
     const { xv, neg, erf } = prologue(f, x!, j);
     f.v128Store(at(f, y!, j), f.f32x4Mul(f.get(xv), erf.phi(neg)));
   });
   emitGeluInPlaceRows(mb, emitGeluInPlace(mb, gelu));
   emitCopyRows(mb);
 
-  elementwise(mb, 'geluBackward', 3, (f, [x, dy, dx], j) => {
+  elementwise(mb, 'geluBackward', (f, [x, dy, dx], j) => {
     const { xv, neg, erf } = prologue(f, x!, j);
     // dy (Phi + x exp(-x^2/2) / sqrt(2 pi))
     f.v128Store(
@@ -199,7 +197,7 @@ export function emitGelu(mb: ModuleBuilder): void {
     );
   });
 
-  elementwise(mb, 'erf', 2, (f, [x, y], j) => {
+  elementwise(mb, 'erf', (f, [x, y], j) => {
     const u = f.local('v128');
     const neg = f.local('v128');
     const erf = new ErfEmitter(f);

@@ -14,7 +14,7 @@
 // chunks share (B for row chunks, A for column chunks) is packed once, up
 // front; each chunk packs only its own slice of the other one.
 
-import type { Func, Local, ModuleBuilder } from './emit.js';
+import { i32s, signature, type ExportsOf, type Func, type Local, type ModuleBuilder } from './emit.js';
 import type { GeluExports } from './gelu.js';
 
 /** Micro-tile: rows of A, columns of B. */
@@ -28,24 +28,26 @@ export const NC = 1024;
 /** Bytes of per-thread scratch: one packed block of A (MC x KC) or B (KC x NC), one edge tile. */
 export const GEMM_SCRATCH_BYTES = (Math.max(MC * KC, KC * NC) + MR * NR) * 4;
 
-export interface GemmExports {
-  /** Pack rows [x0, x0+xc) x k [k0, k0+kc) of A ([m,k], rows ld >= k floats apart) into MR-row micro-panels. */
-  packA_n(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
-  /** Same for a transposed A stored [k, m] (ld >= m). */
-  packA_t(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
-  /** Pack columns [x0, x0+xc) x k [k0, k0+kc) of B ([k,n], ld >= n) into NR-column panels. */
-  packB_n(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
-  /** Same for a transposed B stored [n, k] (ld >= k). */
-  packB_t(src: number, ld: number, x0: number, xc: number, k0: number, kc: number, dst: number): void;
+/** The GEMM functions, declared once (their exports' types come from here). */
+export const GEMM_FUNCS = {
+  /** packA_n(src, ld, x0, xc, k0, kc, dst): pack rows [x0, x0+xc) x k [k0, k0+kc) of A ([m,k], rows ld >= k floats apart) into MR-row micro-panels */
+  packA_n: signature(i32s(7)),
+  /** the same for a transposed A stored [k, m] (ld >= m) */
+  packA_t: signature(i32s(7)),
+  /** packB_n(src, ld, x0, xc, k0, kc, dst): pack columns [x0, x0+xc) x k [k0, k0+kc) of B ([k,n], ld >= n) into NR-column panels */
+  packB_n: signature(i32s(7)),
+  /** the same for a transposed B stored [n, k] (ld >= k) */
+  packB_t: signature(i32s(7)),
+  /** kernel(ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias): one micro-tile (used by macro) */
+  kernel: signature(i32s(10)),
   /**
-   * C[mc, nc] (row stride ldc elements) = or += packed A block @ packed B
-   * block, plus the row at `bias` (nc floats readable up to whole panels) unless it is 0.
+   * macro(ap, bp, c, ldc, mc, nc, kc, accum, scratch, bias): C[mc, nc] (row
+   * stride ldc elements) = or += packed A block @ packed B block, plus the row
+   * at `bias` (nc floats readable up to whole panels) unless it is 0
    */
-  macro(ap: number, bp: number, c: number, ldc: number, mc: number, nc: number, kc: number, accum: number, scratch: number, bias: number): void;
-}
-
-type I32 = 'i32';
-const i32s = (n: number): I32[] => new Array<I32>(n).fill('i32');
+  macro: signature(i32s(10)),
+};
+export type GemmExports = ExportsOf<typeof GEMM_FUNCS>;
 
 /**
  * Packing into panels W wide: dst[p][q][w] = X(x0 + W*p + w, k0 + q), zero
@@ -53,9 +55,8 @@ const i32s = (n: number): I32[] => new Array<I32>(n).fill('i32');
  * are rows in memory: transposed 4x4 at a time with shuffles); otherwise
  * X(x, q) = src[q*ld + x] and each k step is a straight v128 copy.
  */
-function emitPack(mb: ModuleBuilder, name: string, W: number, strided: boolean): void {
-  const f = mb.func(name, i32s(7));
-  const [src, ld, x0, xc, k0, kc, dst] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local];
+function emitPack(mb: ModuleBuilder, name: 'packA_n' | 'packA_t' | 'packB_n' | 'packB_t', W: number, strided: boolean): void {
+  const { f, params: [src, ld, x0, xc, k0, kc, dst] } = mb.declare(GEMM_FUNCS, name);
   const p = f.local('i32');
   const d = f.local('i32');
   const dd = f.local('i32');
@@ -151,10 +152,7 @@ function emitPack(mb: ModuleBuilder, name: string, W: number, strided: boolean):
  * A non-zero `bias` points at NR floats that start every row's accumulators.
  */
 function emitKernel(mb: ModuleBuilder): Func {
-  const f = mb.func('kernel', i32s(10));
-  const [ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f.param(i)) as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
-  ];
+  const { f, params: [ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias] } = mb.declare(GEMM_FUNCS, 'kernel');
   const acc: Local[] = [];
   for (let i = 0; i < MR * (NR / 4); i++) acc.push(f.local('v128')); // zero-initialised
   const bv = [f.local('v128'), f.local('v128')];
@@ -228,10 +226,7 @@ function emitKernel(mb: ModuleBuilder): Func {
 
 /** All micro-tiles of an mc x nc block: B panels outer (kept in L1), A micro-panels inner. */
 function emitMacro(mb: ModuleBuilder, kernel: Func): void {
-  const f = mb.func('macro', i32s(10));
-  const [ap, bp, c, ldc, mc, nc, kc, accum, scratch, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f.param(i)) as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
-  ];
+  const { f, params: [ap, bp, c, ldc, mc, nc, kc, accum, scratch, bias] } = mb.declare(GEMM_FUNCS, 'macro');
   const biasJ = f.local('i32');
   const jp = f.local('i32');
   const ip = f.local('i32');

@@ -1,19 +1,21 @@
 // Assembles the one wasm module every thread instantiates over the same
 // linear memory, and instantiates it.
 
-import { emitAttentionBackward, type AttentionBackwardExports } from './attentionBackwardKernels.js';
-import { emitAttention, type AttentionExports } from './attentionKernels.js';
-import { ModuleBuilder } from './emit.js';
-import { emitGemm, type GemmExports } from './gemm.js';
-import { emitGelu, type GeluExports } from './gelu.js';
+import { ATTENTION_BACKWARD_FUNCS, emitAttentionBackward } from './attentionBackwardKernels.js';
+import { ATTENTION_FUNCS, emitAttention } from './attentionKernels.js';
+import { ModuleBuilder, type ExportsOf } from './emit.js';
+import { GEMM_FUNCS, emitGemm } from './gemm.js';
+import { GELU_FUNCS, emitGelu } from './gelu.js';
 import { CONST_TABLE } from './jobs.js';
-import { emitRowKernels, type RowExports } from './rows.js';
+import { ROW_FUNCS, emitRowKernels } from './rows.js';
 
 /** 64 KiB pages; a shared memory needs a maximum: 1 GiB. */
 export const MAX_PAGES = 16384;
 export const PAGE_BYTES = 65536;
 
-export type KernelExports = GemmExports & RowExports & GeluExports & AttentionExports & AttentionBackwardExports;
+/** Every function the module exports, with its signature. */
+export const KERNEL_FUNCS = { ...GEMM_FUNCS, ...ROW_FUNCS, ...GELU_FUNCS, ...ATTENTION_FUNCS, ...ATTENTION_BACKWARD_FUNCS };
+export type KernelExports = ExportsOf<typeof KERNEL_FUNCS>;
 
 /** `fma`: the kernels (GEMM micro-kernel, exp and erf polynomials) use relaxed SIMD's multiply-add (see features.ts). */
 export function buildModuleBytes(shared: boolean, fma = false, emitMore?: (mb: ModuleBuilder) => void): Uint8Array<ArrayBuffer> {
@@ -58,5 +60,9 @@ export function compileModule(shared: boolean, fma: boolean): WebAssembly.Module
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
+  // the module exports exactly the declared functions (so the type below is true)
+  const names = Object.keys(inst.exports).filter((n) => typeof inst.exports[n] === 'function').sort();
+  const declared = Object.keys(KERNEL_FUNCS).sort();
+  if (names.join() !== declared.join()) throw new Error(`wasm module exports [${names}] but declares [${declared}]`);
   return inst.exports as unknown as KernelExports;
 }

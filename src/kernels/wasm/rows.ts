@@ -4,21 +4,26 @@
 // at a time, then a scalar tail. Same formulas as the reference in js.ts, in
 // float32 instead of float64 accumulation.
 
-import type { Ex, Func, Local, ModuleBuilder } from './emit.js';
+import { i32s, signature, type Ex, type ExportsOf, type Func, type Local, type ModuleBuilder } from './emit.js';
 import type { GeluExports } from './gelu.js';
 import type { RowsJob } from './codec.js';
 
-export interface RowExports {
-  softmax(x: number, y: number, r0: number, r1: number, cols: number): void;
-  softmaxBackward(y: number, dy: number, dx: number, r0: number, r1: number, cols: number): void;
+/** The row functions, declared once (their exports' types come from here). */
+export const ROW_FUNCS = {
+  /** softmax(x, y, r0, r1, cols) */
+  softmax: signature(i32s(5)),
+  /** softmaxBackward(y, dy, dx, r0, r1, cols) */
+  softmaxBackward: signature(i32s(6)),
   /**
-   * wb: 0, or the address of weight then bias (cols floats each) for
-   * y = xhat * weight + bias; xhat: 0, or (with wb) where xhat goes as well.
+   * layerNorm(x, y, rstd, r0, r1, cols, eps, wb, xhat): wb is 0, or the address
+   * of weight then bias (cols floats each) for y = xhat * weight + bias; xhat
+   * is 0, or (with wb) where xhat goes as well
    */
-  layerNorm(x: number, y: number, rstd: number, r0: number, r1: number, cols: number, eps: number, wb: number, xhat: number): void;
-  /** w: 0, or the address of the weight that multiplied xhat (dy is scaled by it first). */
-  layerNormBackward(y: number, rstd: number, dy: number, dx: number, r0: number, r1: number, cols: number, w: number): void;
-}
+  layerNorm: signature(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32', 'i32']),
+  /** layerNormBackward(y, rstd, dy, dx, r0, r1, cols, w): w is 0, or the weight that multiplied xhat (dy is scaled by it first) */
+  layerNormBackward: signature(i32s(8)),
+};
+export type RowExports = ExportsOf<typeof ROW_FUNCS>;
 
 /**
  * Row operations, as encoded in a row job. The elementwise GELU kernels (see
@@ -101,8 +106,7 @@ export class RowEmitter {
 }
 
 function emitSoftmax(mb: ModuleBuilder): void {
-  const f = mb.func('softmax', ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [x, y, r0, r1, cols] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const { f, params: [x, y, r0, r1, cols] } = mb.declare(ROW_FUNCS, 'softmax');
   const e = new RowEmitter(f, cols);
   const [r, xr, yr] = [f.local('i32'), f.local('i32'), f.local('i32')];
   const [acc, v, n, t, under] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
@@ -143,8 +147,7 @@ function emitSoftmax(mb: ModuleBuilder): void {
 }
 
 function emitSoftmaxBackward(mb: ModuleBuilder): void {
-  const f = mb.func('softmaxBackward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [y, dy, dx, r0, r1, cols] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i)) as [Local, Local, Local, Local, Local, Local];
+  const { f, params: [y, dy, dx, r0, r1, cols] } = mb.declare(ROW_FUNCS, 'softmaxBackward');
   const e = new RowEmitter(f, cols);
   const [r, yr, dyr, dxr] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const [acc, dv] = [f.local('v128'), f.local('v128')];
@@ -165,10 +168,7 @@ function emitSoftmaxBackward(mb: ModuleBuilder): void {
 }
 
 function emitLayerNorm(mb: ModuleBuilder): void {
-  const f = mb.func('layerNorm', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32', 'i32']);
-  const [x, y, rstd, r0, r1, cols, eps, wb, xhat] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => f.param(i)) as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local, Local,
-  ];
+  const { f, params: [x, y, rstd, r0, r1, cols, eps, wb, xhat] } = mb.declare(ROW_FUNCS, 'layerNorm');
   const e = new RowEmitter(f, cols);
   const bp = f.local('i32');
   f.set(bp, f.i32Add(f.get(wb), f.get(e.rowBytes))); // the bias follows the weight
@@ -228,10 +228,7 @@ function emitLayerNorm(mb: ModuleBuilder): void {
 }
 
 function emitLayerNormBackward(mb: ModuleBuilder): void {
-  const f = mb.func('layerNormBackward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [y, rstd, dy, dx, r0, r1, cols, w] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local,
-  ];
+  const { f, params: [y, rstd, dy, dx, r0, r1, cols, w] } = mb.declare(ROW_FUNCS, 'layerNormBackward');
   const e = new RowEmitter(f, cols);
   const [r, yr, dyr, dxr] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const [sa, sb, va, vb, vr] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];

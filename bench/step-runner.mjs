@@ -13,6 +13,7 @@ const loadViT = loadMod.loadViTFolder ?? loadMod.loadViT; // older builds named 
 const { useFastestBackend } = await load('kernels/default.js');
 const { Tensor, randn, concat, select, full, mean, mul } = await load('tensor/index.js');
 const { noGrad, grad, enableGrad } = await load('autograd/index.js');
+const { Explainer } = await load('cdam/explain.js');
 
 useFastestBackend();
 const vit = loadViT(modelDir);
@@ -21,6 +22,8 @@ const x8 = concat(Array(8).fill(x), 0);
 const items = {
   forward: () => noGrad(() => vit.forward(x)),
   forward_batch8: () => noGrad(() => vit.forward(x8)),
+  cdam: () => new Explainer(vit, x).cdam({ kind: 'class', index: 285 }),
+  smooth_cdam: () => new Explainer(vit, x).smooth({ kind: 'class', index: 285 }, { samples: 50 }),
   input_x_grad: () => {
     const xi = new Tensor(x.data, x.shape).requireGrad();
     const logit = enableGrad(() => select(vit.forward(xi).logits, 1, 0));

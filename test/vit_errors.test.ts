@@ -1,37 +1,11 @@
 // Bad model folders fail with a clear message naming the file and the problem.
 import { test } from 'uvu';
-import { mkdtempSync, cpSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadViTFolder } from '../src/vit/load.js';
-import { openSafetensors, bufferSource, writeSafetensors, type F32TensorRecord } from '../src/io/safetensors.js';
-import { repoPath } from './support/fixtures.js';
+import { writeSafetensors } from '../src/io/safetensors.js';
+import { copyModel, editConfig, editTensors, removeModels } from './support/models.js';
 import { expectError } from './support/expect.js';
-
-const made: string[] = [];
-function copyModel(name = 'timm_plain'): string {
-  const d = mkdtempSync(join(tmpdir(), 'cdam-vit-'));
-  cpSync(repoPath(`test/fixtures/vit/${name}`), d, { recursive: true });
-  made.push(d);
-  return d;
-}
-
-function editConfig(dir: string, edit: (c: Record<string, any>) => void): void {
-  const p = join(dir, 'config.json');
-  const c = JSON.parse(readFileSync(p, 'utf8'));
-  edit(c);
-  writeFileSync(p, JSON.stringify(c));
-}
-
-function editTensors(dir: string, edit: (t: Record<string, F32TensorRecord>) => void): void {
-  const p = join(dir, 'model.safetensors');
-  const f = openSafetensors(bufferSource(readFileSync(p), p));
-  const t: Record<string, F32TensorRecord> = {};
-  for (const n of f.names()) t[n] = { dtype: 'F32', shape: f.info(n).shape, data: f.readF32(n) };
-  edit(t);
-  writeFileSync(p, writeSafetensors(t));
-}
-
 
 test('config.json that is not JSON', () => {
   const d = copyModel();
@@ -116,7 +90,7 @@ test('a head file of the wrong width', () => {
 });
 
 test.after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
+  removeModels();
 });
 
 test.run();

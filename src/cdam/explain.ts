@@ -80,6 +80,10 @@ export class Explainer {
     if (input.rank !== 4 || input.shape[0] !== 1) throw new Error(`expected one image [1, 3, H, W], got [${input.shape}]`);
     this.grid = vit.gridFor(input.shape[2]!, input.shape[3]!);
     this.x = noGrad(() => vit.runBlocks(vit.embed(input), 0, vit.config.depth - 1));
+    const X = this.x.contiguousData();
+    for (let i = 0; i < X.length; i++) {
+      if (!Number.isFinite(X[i]!)) throw new Error(`the tokens entering the last block have a non-finite value (${X[i]} at token ${Math.floor(i / vit.config.dim)}): check the input and the weights`);
+    }
   }
 
   private scores(x: Tensor, target: Target): TokenScores {

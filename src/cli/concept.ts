@@ -1,6 +1,7 @@
 // Concept vectors: computed from a folder of example images, saved to and
 // read from a small safetensors file ("concept" [D] + metadata).
-import { readdirSync, statSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { READ_LIMITS, readRegularFile } from '../io/node.js';
 import { join, extname, basename } from 'node:path';
 import { conceptVector } from '../cdam/explain.js';
 import { readImageFile } from '../io/image.js';
@@ -32,7 +33,7 @@ export function saveConcept(path: string, c: Concept, vit: ViT): void {
 }
 
 export function loadConcept(path: string, vit: ViT): Concept {
-  const c = decodeConcept(readFileSync(path), path, vit);
+  const c = decodeConcept(readRegularFile(path, 'a concept file', READ_LIMITS.concept), path, vit);
   return c.name === path ? { ...c, name: basename(path) } : c;
 }
 

@@ -16,7 +16,7 @@
  */
 import pngjs from 'pngjs';
 import jpegjs from 'jpeg-js';
-import { nodeFs, pathToString, type PathLike } from './node.js';
+import { READ_LIMITS, pathToString, readRegularFile, type PathLike } from './node.js';
 
 export interface RgbImage {
   width: number;
@@ -69,15 +69,8 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
 
 /** Node helper: reads and decodes an image file (path or file: URL). */
 export function readImageFile(path: PathLike): RgbImage {
-  const fs = nodeFs('readImageFile');
   const name = pathToString(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(name);
-  } catch (e) {
-    throw new Error(`image ${name}: cannot read: ${(e as Error).message}`);
-  }
-  return decodeImage(bytes, name);
+  return decodeImage(readRegularFile(name, 'an image', READ_LIMITS.image), name);
 }
 
 // ---------------------------------------------------------------------------

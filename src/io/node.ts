@@ -71,3 +71,56 @@ export function pathToString(p: PathLike): string {
   if (!urlModule) throw new Error(`reading ${p.href} needs Node.js (node:url), which is not available in this environment`);
   return urlModule.fileURLToPath(p);
 }
+
+/** Read limits per kind of file (bytes); a file over its limit is refused before it is read. */
+export const READ_LIMITS = {
+  /** config.json, preprocessor_config.json */
+  config: 16 << 20,
+  /** a PNG or JPEG file */
+  image: 256 << 20,
+  /** a concept file from `cdam concept` */
+  concept: 16 << 20,
+} as const;
+
+/**
+ * Open a path for reading only if it is a regular file: a FIFO, a device
+ * (/dev/zero) or a folder is refused by name before anything blocks or grows.
+ * Returns the descriptor and the size. @internal
+ */
+export function openRegularFile(path: string, what: string): { fd: number; size: number } {
+  const fs = nodeFs(what);
+  let st;
+  try {
+    st = fs.statSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (!st.isFile()) throw new Error(`${path}: not a regular file (${what} must be a file, not a ${st.isDirectory() ? 'folder' : st.isFIFO() ? 'FIFO' : 'device or socket'})`);
+  // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, opening still returns at once
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  const again = fs.fstatSync(fd);
+  if (!again.isFile()) {
+    fs.closeSync(fd);
+    throw new Error(`${path}: not a regular file`);
+  }
+  return { fd, size: again.size };
+}
+
+/** The whole of a regular file of at most `limit` bytes. @internal */
+export function readRegularFile(path: string, what: string, limit: number): Uint8Array {
+  const fs = nodeFs(what);
+  const { fd, size } = openRegularFile(path, what);
+  try {
+    if (size > limit) throw new Error(`${path}: ${size} bytes is more than the ${limit}-byte limit for ${what}`);
+    const out = new Uint8Array(size);
+    let done = 0;
+    while (done < size) {
+      const n = fs.readSync(fd, out, done, size - done, done);
+      if (n <= 0) throw new Error(`${path}: file shrank while being read`);
+      done += n;
+    }
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -13,7 +13,7 @@
  *
  * Every malformed-file error names the file, and where relevant the tensor.
  */
-import { nodeFs, pathToString, type PathLike } from './node.js';
+import { nodeFs, openRegularFile, pathToString, type PathLike } from './node.js';
 
 // ---------------------------------------------------------------------------
 // Byte sources
@@ -49,10 +49,9 @@ export function fileSource(path: PathLike): ByteSource {
   const name = pathToString(path);
   let fd: number | undefined;
   try {
-    fd = fs.openSync(name, 'r');
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error('not a regular file');
-    const size = st.size;
+    const opened = openRegularFile(name, 'a safetensors file');
+    fd = opened.fd;
+    const size = opened.size;
     const handle = fd;
     let closed = false;
     return {

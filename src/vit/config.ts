@@ -48,11 +48,36 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Sizes a config may give (pixels, widths, counts): positive integers up to this. */
+const MAX_SIZE = 1 << 16;
+
+/** A positive integer (a size or a count), or a precise error naming the field. */
+function posInt(v: unknown, file: string, what: string, max = MAX_SIZE): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) fail(file, `${what} must be an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optPosInt(v: unknown, file: string, what: string): number | undefined {
+  return v === undefined ? undefined : posInt(v, file, what);
+}
+
 function triple(v: unknown, file: string, what: string): [number, number, number] {
   if (!Array.isArray(v) || v.length !== 3 || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
     fail(file, `${what} must be three numbers, got ${JSON.stringify(v)}`);
   }
   return v as [number, number, number];
+}
+
+function nonNegInt(v: unknown, file: string, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1 << 20) fail(file, `${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A per-channel std: three positive numbers (a zero would divide by zero). */
+function stdTriple(v: unknown, file: string, what: string): [number, number, number] {
+  const t = triple(v, file, what);
+  if (t.some((x) => !(x > 0))) fail(file, `${what} must be three positive numbers, got ${JSON.stringify(v)}`);
+  return t;
 }
 
 function interp(v: unknown, file: string): Interpolation {
@@ -74,29 +99,34 @@ export function parseTimmConfig(cfg: Record<string, unknown>, file: string): Dec
   const m = /^(?:vit|deit|deit3)_(tiny|small|base|large|huge|giant)(?:_distilled)?_patch(\d+)(?:_(\d+))?/.exec(arch);
   const args = isObj(cfg['model_args']) ? cfg['model_args'] : {};
   const fam = m ? TIMM_FAMILIES[m[1]!] : undefined;
-  const heads = typeof args['num_heads'] === 'number' ? args['num_heads'] : fam?.heads;
+  const heads = args['num_heads'] !== undefined ? posInt(args['num_heads'], file, 'model_args.num_heads', 1024) : fam?.heads;
   if (!heads) fail(file, `cannot tell the head count of architecture "${arch}" (add model_args.num_heads)`);
   const pc = isObj(cfg['pretrained_cfg']) ? cfg['pretrained_cfg'] : {};
   const inputSize = pc['input_size'];
   let size: [number, number];
-  if (Array.isArray(inputSize) && inputSize.length === 3) size = [inputSize[1] as number, inputSize[2] as number];
-  else if (m?.[3]) size = [Number(m[3]), Number(m[3])];
+  if (inputSize !== undefined) {
+    if (!Array.isArray(inputSize) || inputSize.length !== 3) fail(file, `pretrained_cfg.input_size must be [channels, height, width], got ${JSON.stringify(inputSize)}`);
+    if (inputSize[0] !== 3) fail(file, `pretrained_cfg.input_size must have 3 channels, got ${JSON.stringify(inputSize[0])}`);
+    size = [posInt(inputSize[1], file, 'pretrained_cfg.input_size[1] (height)'), posInt(inputSize[2], file, 'pretrained_cfg.input_size[2] (width)')];
+  } else if (m?.[3]) size = [Number(m[3]), Number(m[3])];
   else size = [224, 224];
-  const numClasses = typeof cfg['num_classes'] === 'number' ? cfg['num_classes'] : undefined;
+  const numClasses = cfg['num_classes'] !== undefined ? nonNegInt(cfg['num_classes'], file, 'num_classes') : undefined;
+  const cropPct = pc['crop_pct'] === undefined ? 0.875 : pc['crop_pct'];
+  if (typeof cropPct !== 'number' || !(cropPct > 0.05 && cropPct <= 1)) fail(file, `pretrained_cfg.crop_pct must be a number in (0.05, 1], got ${JSON.stringify(cropPct)}`);
   return {
     layout: 'timm',
     name: arch,
     heads,
-    dim: typeof args['embed_dim'] === 'number' ? args['embed_dim'] : fam?.dim,
-    depth: typeof args['depth'] === 'number' ? args['depth'] : fam?.depth,
+    dim: optPosInt(args['embed_dim'], file, 'model_args.embed_dim') ?? fam?.dim,
+    depth: optPosInt(args['depth'], file, 'model_args.depth') ?? fam?.depth,
     patch: m ? Number(m[2]) : undefined,
     numClasses,
     eps: 1e-6,
     preprocess: {
       mean: pc['mean'] !== undefined ? triple(pc['mean'], file, 'pretrained_cfg.mean') : [0.485, 0.456, 0.406],
-      std: pc['std'] !== undefined ? triple(pc['std'], file, 'pretrained_cfg.std') : [0.229, 0.224, 0.225],
+      std: pc['std'] !== undefined ? stdTriple(pc['std'], file, 'pretrained_cfg.std') : [0.229, 0.224, 0.225],
       interpolation: pc['interpolation'] !== undefined ? interp(pc['interpolation'], file) : 'bicubic',
-      cropPct: typeof pc['crop_pct'] === 'number' ? pc['crop_pct'] : 0.875,
+      cropPct,
       size,
     },
     labels: labelList(cfg, file),
@@ -117,14 +147,15 @@ function labelList(cfg: Record<string, unknown>, file: string): string[] | null 
   return out;
 }
 
+function layerNormEps(v: unknown, file: string): number {
+  if (v === undefined) return 1e-12;
+  if (typeof v !== 'number' || !(v > 0 && v < 1)) fail(file, `"layer_norm_eps" must be a number in (0, 1), got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /** Hugging Face transformers ViT/DeiT config plus its preprocessor_config.json (when present). */
 export function parseHfConfig(cfg: Record<string, unknown>, file: string, pre: Record<string, unknown> | null, preFile: string): DeclaredConfig {
-  const num = (k: string): number | undefined => {
-    const v = cfg[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(file, `"${k}" must be a number`);
-    return v;
-  };
+  const num = (k: string): number | undefined => optPosInt(cfg[k], file, `"${k}"`);
   const heads = num('num_attention_heads');
   if (!heads) fail(file, 'Hugging Face config has no "num_attention_heads"');
   const act = cfg['hidden_act'];
@@ -136,12 +167,13 @@ export function parseHfConfig(cfg: Record<string, unknown>, file: string, pre: R
   let interpolation: Interpolation = 'bilinear';
   if (pre) {
     if (pre['image_mean'] !== undefined) mean = triple(pre['image_mean'], preFile, 'image_mean');
-    if (pre['image_std'] !== undefined) std = triple(pre['image_std'], preFile, 'image_std');
+    if (pre['image_std'] !== undefined) std = stdTriple(pre['image_std'], preFile, 'image_std');
     if (pre['resample'] !== undefined) interpolation = interp(pre['resample'], preFile);
     const s = pre['size'];
-    if (typeof s === 'number') size = [s, s];
-    else if (isObj(s) && typeof s['height'] === 'number' && typeof s['width'] === 'number') size = [s['height'], s['width']];
-    else if (isObj(s) && typeof s['shortest_edge'] === 'number') size = [s['shortest_edge'], s['shortest_edge']];
+    if (typeof s === 'number') size = [posInt(s, preFile, 'size'), s];
+    else if (isObj(s) && s['height'] !== undefined) size = [posInt(s['height'], preFile, 'size.height'), posInt(s['width'], preFile, 'size.width')];
+    else if (isObj(s) && s['shortest_edge'] !== undefined) size = [posInt(s['shortest_edge'], preFile, 'size.shortest_edge'), s['shortest_edge'] as number];
+    else if (s !== undefined) fail(preFile, `size must be a number or {height, width}, got ${JSON.stringify(s)}`);
   }
   const labels = labelList(cfg, file);
   return {
@@ -152,7 +184,7 @@ export function parseHfConfig(cfg: Record<string, unknown>, file: string, pre: R
     depth: num('num_hidden_layers'),
     mlpDim: num('intermediate_size'),
     patch: num('patch_size'),
-    eps: num('layer_norm_eps') ?? 1e-12,
+    eps: layerNormEps(cfg['layer_norm_eps'], file),
     // HF's ViTImageProcessor resizes straight to the model size
     preprocess: { mean, std, interpolation, cropPct: 1, size },
     labels,

@@ -3,7 +3,7 @@
 // or from bytes and parsed JSON (anywhere, e.g. a browser that fetched them).
 
 import { bufferSource, fileSource, openSafetensors, type SafetensorsFile } from '../io/safetensors.js';
-import { nodeFs, nodePath, pathToString, type PathLike } from '../io/node.js';
+import { READ_LIMITS, nodeFs, nodePath, pathToString, readRegularFile, type PathLike } from '../io/node.js';
 import { isHfConfig, parseHfConfig, parseTimmConfig } from './config.js';
 import { buildViT } from './weights.js';
 import type { ViT } from './model.js';
@@ -19,18 +19,21 @@ function parseJsonObject(text: string, name: string): Json {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${name}: not valid JSON (${(e as Error).message})`);
+    // the parser's message quotes the text; say only where it broke
+    const at = /position (\d+)/.exec((e as Error).message);
+    throw new Error(`${name}: not valid JSON${at ? ` (at byte ${at[1]})` : ''}`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${name}: expected a JSON object`);
   return v as Json;
 }
 
 function readJson(path: string): Json {
+  const bytes = readRegularFile(path, 'a config file', READ_LIMITS.config);
   let text: string;
   try {
-    text = nodeFs('loadViTFolder').readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error(`${path}: not UTF-8 text (a config must be JSON)`);
   }
   return parseJsonObject(text, path);
 }

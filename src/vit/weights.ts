@@ -27,7 +27,11 @@ class Reader {
     if (expect && (expect.length !== shape.length || expect.some((d, i) => d !== -1 && d !== shape[i]))) {
       throw new Error(`${this.f.name}: tensor "${n}" has shape [${shape}], expected [${expect.map((d) => (d === -1 ? '*' : d))}]`);
     }
-    return freeze(fromData(this.f.readF32(n), shape));
+    const data = this.f.readF32(n);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) this.fail(`tensor "${n}" has a non-finite value (${data[i]} at flat index ${i}); the weights are damaged`);
+    }
+    return freeze(fromData(data, shape));
   }
   opt(n: string, expect?: readonly number[]): Tensor | null {
     return this.f.has(n) ? this.get(n, expect) : null;
@@ -203,6 +207,7 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
     head = { weight: wt, bias: h.opt(w.replace(/weight$/, 'bias'), [wt.shape[0]!]) };
   } else if (r.has(N.headW)) {
     const hs = r.shape(N.headW);
+    if (hs[0] === 0) r.fail(`tensor "${N.headW}" has no rows: a classifier head with no classes`);
     head = lin(r, N.headW.slice(0, -'.weight'.length), hs[0]!, dim);
     if (r.has(N.headDistW)) headDist = lin(r, N.headDistW.slice(0, -'.weight'.length), hs[0]!, dim);
   }

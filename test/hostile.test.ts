@@ -1,0 +1,118 @@
+// Hostile input (issue 12, the parts mended so far): files that are not
+// regular files, files over their limit, non-finite weights, configs with
+// values of the wrong type or range, parse errors that would echo a file's
+// bytes. Each ends in one clear error naming the file, quickly.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, truncateSync, rmSync, symlinkSync, unlinkSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadViTFolder } from '../src/vit/load.js';
+import { readImageFile } from '../src/io/image.js';
+import { fileSource } from '../src/io/safetensors.js';
+import { repoPath } from './support/fixtures.js';
+import { expectError } from './support/expect.js';
+import { copyModel, editConfig, editTensors, removeModels } from './support/models.js';
+import { runCli } from './support/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cdam-hostile-'));
+const fifo = join(tmp, 'fifo');
+execFileSync('mkfifo', [fifo]);
+
+test('a FIFO or a device as image, config, weights or concept is refused at once (never blocks, never grows)', () => {
+  const t0 = Date.now();
+  expectError(() => readImageFile(fifo), fifo, 'not a regular file', 'FIFO');
+  expectError(() => readImageFile('/dev/zero'), '/dev/zero', 'not a regular file');
+  expectError(() => fileSource(fifo), 'not a regular file');
+  const d = copyModel();
+  unlinkSync(join(d, 'config.json'));
+  symlinkSync('/dev/zero', join(d, 'config.json'));
+  expectError(() => loadViTFolder(d), 'config.json', 'not a regular file');
+  const w = copyModel();
+  unlinkSync(join(w, 'model.safetensors'));
+  symlinkSync(fifo, join(w, 'model.safetensors'));
+  expectError(() => loadViTFolder(w), 'model.safetensors', 'not a regular file');
+  const img = join(tmp, 'img.png');
+  copyFileSync(repoPath('examples/catcoffee_224.png'), img);
+  const r = runCli('explain', img, '--model', repoPath('test/fixtures/vit/timm_plain'), '--concept', fifo);
+  assert.is(r.code, 1);
+  assert.match(r.err, /not a regular file/);
+  assert.ok(Date.now() - t0 < 20_000, 'all of it quickly');
+});
+
+test('files over their kind\'s limit are refused before they are read', () => {
+  const d = copyModel();
+  truncateSync(join(d, 'config.json'), 40 << 20); // sparse: 40 MB claimed, nothing read
+  expectError(() => loadViTFolder(d), 'config.json', 'more than the', 'limit for a config file');
+  const big = join(tmp, 'big.png');
+  writeFileSync(big, '');
+  truncateSync(big, 300 << 20);
+  expectError(() => readImageFile(big), 'big.png', 'limit for an image');
+});
+
+test('a non-finite weight is named at load time', () => {
+  const d = copyModel();
+  editTensors(d, (t) => {
+    t['blocks.1.mlp.fc1.weight']!.data[5] = NaN;
+  });
+  expectError(() => loadViTFolder(d), 'model.safetensors', '"blocks.1.mlp.fc1.weight"', 'non-finite', 'NaN');
+  const h = copyModel();
+  editTensors(h, (t) => {
+    t['head.weight']!.data[3] = Infinity;
+  });
+  expectError(() => loadViTFolder(h), '"head.weight"', 'non-finite');
+});
+
+test('config values of the wrong type or range: one precise message each', () => {
+  const cases: [string, (c: Record<string, any>) => void, string][] = [
+    ['zero std', (c) => (c.pretrained_cfg.std = [0.5, 0, 0.5]), 'pretrained_cfg.std must be three positive numbers'],
+    ['crop_pct 0', (c) => (c.pretrained_cfg.crop_pct = 0), 'crop_pct must be a number in (0.05, 1]'],
+    ['crop_pct -1', (c) => (c.pretrained_cfg.crop_pct = -1), 'crop_pct must be a number'],
+    ['crop_pct as a string', (c) => (c.pretrained_cfg.crop_pct = '0.9'), 'crop_pct must be a number'],
+    ['input_size as strings', (c) => (c.pretrained_cfg.input_size = [3, '16', '16']), 'input_size[1] (height) must be an integer'],
+    ['input_size of 2', (c) => (c.pretrained_cfg.input_size = [16, 16]), 'input_size must be [channels, height, width]'],
+    ['1.5 heads', (c) => (c.model_args.num_heads = 1.5), 'model_args.num_heads must be an integer'],
+    ['-3 heads', (c) => (c.model_args.num_heads = -3), 'model_args.num_heads must be an integer'],
+    ['num_classes -1', (c) => (c.num_classes = -1), 'num_classes must be a non-negative integer'],
+  ];
+  for (const [what, edit, msg] of cases) {
+    const d = copyModel();
+    editConfig(d, edit);
+    expectError(() => loadViTFolder(d), 'config.json', msg);
+    void what;
+  }
+  const hf = copyModel('hf_vit');
+  editConfig(hf, (c) => (c.num_attention_heads = 2.5));
+  expectError(() => loadViTFolder(hf), 'config.json', '"num_attention_heads" must be an integer');
+  const eps = copyModel('hf_vit');
+  editConfig(eps, (c) => (c.layer_norm_eps = 0));
+  expectError(() => loadViTFolder(eps), '"layer_norm_eps" must be a number in (0, 1)');
+});
+
+test('a JSON error says where, never quotes the file', () => {
+  const d = copyModel();
+  writeFileSync(join(d, 'config.json'), 'SECRET-TOKEN-abc123 not json');
+  const msg = expectError(() => loadViTFolder(d), 'config.json', 'not valid JSON');
+  assert.not.match(msg, /SECRET/);
+});
+
+test('a head with no rows is refused', () => {
+  const d = copyModel();
+  editTensors(d, (t) => {
+    t['head.weight'] = { dtype: 'F32', shape: [0, 16], data: new Float32Array(0) };
+    t['head.bias'] = { dtype: 'F32', shape: [0], data: new Float32Array(0) };
+  });
+  editConfig(d, (c) => {
+    delete c.num_classes;
+    delete c.id2label;
+  });
+  expectError(() => loadViTFolder(d), '"head.weight" has no rows');
+});
+
+test.after(() => {
+  removeModels();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test.run();

@@ -9,8 +9,10 @@ import { mkdtempSync, writeFileSync, truncateSync, rmSync, symlinkSync, unlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadViTFolder } from '../src/vit/load.js';
-import { readImageFile } from '../src/io/image.js';
-import { fileSource } from '../src/io/safetensors.js';
+import * as zlib from 'node:zlib';
+import { readImageFile, decodeImage } from '../src/io/image.js';
+import { encodePng } from '../src/io/png.js';
+import { fileSource, openSafetensors, bufferSource } from '../src/io/safetensors.js';
 import { repoPath } from './support/fixtures.js';
 import { expectError } from './support/expect.js';
 import { copyModel, editConfig, editTensors, removeModels } from './support/models.js';
@@ -88,6 +90,70 @@ test('config values of the wrong type or range: one precise message each', () =>
   const eps = copyModel('hf_vit');
   editConfig(eps, (c) => (c.layer_norm_eps = 0));
   expectError(() => loadViTFolder(eps), '"layer_norm_eps" must be a number in (0, 1)');
+});
+
+/** A PNG with its IDAT payload replaced (CRC recomputed, so only the stream itself is wrong). */
+function withIdat(png: Uint8Array, payload: (data: Uint8Array) => Uint8Array): Uint8Array {
+  const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const parts: Uint8Array[] = [png.subarray(0, 8)];
+  for (let pos = 8; pos < png.length;) {
+    const len = dv.getUint32(pos);
+    const type = png.subarray(pos + 4, pos + 8);
+    let data = png.subarray(pos + 8, pos + 8 + len);
+    if (String.fromCharCode(...type) === 'IDAT') data = payload(data);
+    const chunk = new Uint8Array(12 + data.length);
+    const cv = new DataView(chunk.buffer);
+    cv.setUint32(0, data.length);
+    chunk.set(type, 4);
+    chunk.set(data, 8);
+    cv.setUint32(8 + data.length, zlib.crc32(chunk.subarray(4, 8 + data.length)));
+    parts.push(chunk);
+    pos += 12 + len;
+  }
+  return Buffer.concat(parts);
+}
+
+test('a PNG whose image data is cut short or too short is refused (no unwritten memory in the pixels)', () => {
+  const px = new Uint8Array(20 * 20 * 3).map((_, i) => (i * 31) % 251);
+  const png = encodePng({ width: 20, height: 20, data: px, channels: 3 });
+  assert.equal(Array.from(decodeImage(png, 'ok.png').data), Array.from(px), 'the untouched file decodes');
+  const cut = withIdat(png, (d) => d.subarray(0, d.length >> 1));
+  expectError(() => decodeImage(cut, 'cut-idat.png'), 'cut-idat.png', 'the compressed stream ends early');
+  // a complete zlib stream holding only half of the rows
+  const half = withIdat(png, (d) => zlib.deflateSync(zlib.inflateSync(d).subarray(0, 10 * (1 + 20 * 3))));
+  expectError(() => decodeImage(half, 'half-rows.png'), 'half-rows.png', 'inflates to only 610 bytes, the header needs 1220');
+  for (let i = 0; i < 5; i++) expectError(() => decodeImage(cut, 'again.png'), 'the compressed stream ends early');
+});
+
+/** safetensors bytes from a header text and a data section. */
+function rawSafetensors(header: string, data = new Uint8Array(0), claimedLength?: number): Uint8Array {
+  const h = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + h.length + data.length);
+  const dv = new DataView(out.buffer);
+  const n = claimedLength ?? h.length;
+  dv.setUint32(0, n % 2 ** 32, true);
+  dv.setUint32(4, Math.floor(n / 2 ** 32), true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
+test('safetensors: duplicate tensor names, and the safetensors project\'s three abuse files, refused quickly', () => {
+  const t = (o: number) => `{"dtype":"F32","shape":[1],"data_offsets":[${o},${o + 4}]}`;
+  expectError(() => openSafetensors(bufferSource(rawSafetensors(`{"w":${t(0)},"v":${t(4)},"w":${t(4)}}`, new Uint8Array(8)), 'dup')), 'dup', "names tensor 'w' more than once");
+  // nested keys may repeat across entries (each entry has its own dtype/shape); only top-level names count
+  assert.is(openSafetensors(bufferSource(rawSafetensors(`{"a":${t(0)},"b":${t(4)}}`, new Uint8Array(8)), 'ok')).names().length, 2);
+  const t0 = Date.now();
+  // attempt 1: a header length that lies (claims far more than the file holds)
+  expectError(() => openSafetensors(bufferSource(rawSafetensors('{}', new Uint8Array(0), 2 ** 40), 'lie1')), 'lie1', 'exceeds the');
+  expectError(() => openSafetensors(bufferSource(rawSafetensors('{"a":1}', new Uint8Array(0), 50_000_000), 'lie2')), 'lie2', 'runs beyond the end');
+  // attempt 2: ten million entries (a header of hundreds of MB): refused from its length alone, nothing read
+  expectError(() => openSafetensors(bufferSource(rawSafetensors('{', new Uint8Array(0), 10_000_000 * 60), 'many')), 'many', 'exceeds the 100000000-byte limit');
+  // attempt 3: a hundred thousand 200x200 tensors all pointing at the same bytes
+  const entries = Array.from({ length: 100_000 }, (_, i) => `"w${i}":{"dtype":"F32","shape":[200,200],"data_offsets":[0,160000]}`);
+  const same = rawSafetensors(`{${entries.join(',')}}`, new Uint8Array(160000));
+  expectError(() => openSafetensors(bufferSource(same, 'aliased')), 'aliased', 'overlap');
+  assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
 });
 
 test('a JSON error says where, never quotes the file', () => {

@@ -16,7 +16,7 @@
  */
 import pngjs from 'pngjs';
 import jpegjs from 'jpeg-js';
-import { READ_LIMITS, pathToString, readRegularFile, type PathLike } from './node.js';
+import { READ_LIMITS, nodeZlib, pathToString, readRegularFile, type PathLike } from './node.js';
 
 export interface RgbImage {
   width: number;
@@ -99,14 +99,17 @@ function decodePng(bytes: Uint8Array, name: string): RgbImage {
   // Walk the chunk list so a cut-off file gets a clear "truncated" message
   // (pngjs would report an obscure stream error).
   let pos = 8;
+  const idat: Uint8Array[] = [];
   for (;;) {
     if (pos + 8 > bytes.length) throw new Error(`image ${name}: truncated PNG (data ends at byte ${bytes.length}, before the IEND chunk)`);
     const len = dv.getUint32(pos);
     const type = String.fromCharCode(bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]);
     if (pos + 12 + len > bytes.length) throw new Error(`image ${name}: truncated PNG (data ends inside the ${JSON.stringify(type)} chunk)`);
+    if (type === 'IDAT') idat.push(bytes.subarray(pos + 8, pos + 8 + len));
     pos += 12 + len;
     if (type === 'IEND') break;
   }
+  checkPngStream(bytes, idat, name);
   let png: { width: number; height: number; data: Uint8Array };
   try {
     png = pngjs.PNG.sync.read(asBuffer(bytes), { checkCRC: true });
@@ -124,6 +127,55 @@ function decodePng(bytes: Uint8Array, name: string): RgbImage {
     out[j + 2] = src[i + 2];
   }
   return { width, height, data: out };
+}
+
+/** Samples per pixel of each PNG colour type. */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Bytes the image data must inflate to: per row a filter byte and the packed samples, per Adam7 pass when interlaced. */
+export function pngDataLength(width: number, height: number, bitDepth: number, colorType: number, interlaced: boolean): number {
+  const bitsPerPixel = (PNG_CHANNELS[colorType] ?? 0) * bitDepth;
+  const rowBytes = (w: number) => 1 + Math.ceil((w * bitsPerPixel) / 8);
+  if (!interlaced) return height * rowBytes(width);
+  // Adam7 passes: [x0, y0, dx, dy]
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  let total = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil((width - x0!) / dx!);
+    const h = Math.ceil((height - y0!) / dy!);
+    if (w > 0 && h > 0) total += h * rowBytes(w);
+  }
+  return total;
+}
+
+/**
+ * The IDAT stream must be a complete zlib stream of exactly the length the
+ * header implies. pngjs 7's synchronous inflate does not check this and can
+ * hand back memory that was never written (old heap bytes) for a truncated
+ * stream, so the stream is inflated and measured here first (under Node;
+ * zlib's own checks catch truncation and corruption).
+ */
+function checkPngStream(bytes: Uint8Array, idat: Uint8Array[], name: string): void {
+  const zlib = nodeZlib();
+  if (!zlib) return;
+  if (!idat.length) throw new Error(`image ${name}: corrupt PNG (no IDAT image data)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const want = pngDataLength(dv.getUint32(16), dv.getUint32(20), bytes[24]!, bytes[25]!, bytes[28] === 1);
+  const stream = new Uint8Array(idat.reduce((s, c) => s + c.length, 0));
+  let at = 0;
+  for (const c of idat) {
+    stream.set(c, at);
+    at += c.length;
+  }
+  let got: number;
+  try {
+    // maxOutputLength: a stream that inflates past the expected size stops there
+    got = zlib.inflateSync(stream, { maxOutputLength: want + 1 }).length;
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(`image ${name}: truncated or corrupt PNG image data (${/end of file/i.test(msg) ? 'the compressed stream ends early' : msg})`);
+  }
+  if (got !== want) throw new Error(`image ${name}: corrupt PNG: the image data inflates to ${got > want ? 'more than' : 'only'} ${got > want ? want : got} bytes, the header needs ${want}`);
 }
 
 // ---------------------------------------------------------------------------

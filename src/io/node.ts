@@ -11,6 +11,7 @@
 import type * as FsModule from 'node:fs';
 import type * as PathModule from 'node:path';
 import type * as UrlModule from 'node:url';
+import type * as ZlibModule from 'node:zlib';
 
 interface NodeProcessLike {
   versions?: { node?: string };
@@ -28,6 +29,7 @@ export const isNode: boolean = typeof proc?.versions?.node === 'string';
  * executed under Node; the ignore comments keep bundlers from trying to
  * resolve it for a browser build).
  */
+let zlibModule: typeof ZlibModule | undefined;
 let fsModule: typeof FsModule | undefined;
 let pathModule: typeof PathModule | undefined;
 let urlModule: typeof UrlModule | undefined;
@@ -36,12 +38,14 @@ if (isNode) {
     fsModule = proc.getBuiltinModule('node:fs') as typeof FsModule;
     pathModule = proc.getBuiltinModule('node:path') as typeof PathModule;
     urlModule = proc.getBuiltinModule('node:url') as typeof UrlModule;
+    zlibModule = proc.getBuiltinModule('node:zlib') as typeof ZlibModule;
   } else {
-    const ids = ['node:fs', 'node:path', 'node:url'];
+    const ids = ['node:fs', 'node:path', 'node:url', 'node:zlib'];
     const mods = await Promise.all(ids.map((id) => import(/* webpackIgnore: true */ /* @vite-ignore */ id)));
     fsModule = mods[0] as typeof FsModule;
     pathModule = mods[1] as typeof PathModule;
     urlModule = mods[2] as typeof UrlModule;
+    zlibModule = mods[3] as typeof ZlibModule;
   }
 }
 
@@ -51,6 +55,11 @@ export function nodeFs(what: string): typeof FsModule {
     throw new Error(`${what} needs Node.js file system access (node:fs), which is not available in this environment`);
   }
   return fsModule;
+}
+
+/** Node's zlib when running under Node (null elsewhere). @internal */
+export function nodeZlib(): typeof ZlibModule | null {
+  return zlibModule ?? null;
 }
 
 /** Node's `path`, or a clear error naming the helper that needed it. @internal */

@@ -240,6 +240,33 @@ export function openSafetensors(src: ByteSource): SafetensorsFile {
   }
 }
 
+/** The first key that appears twice in the top-level object of valid JSON text, or null. */
+export function duplicateTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: find its end (skipping escapes)
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c && depth === 1) expectKey = true;
+  }
+  return null;
+}
+
 function parse(src: ByteSource): SafetensorsFile {
   const file = src.name;
   const fail = (msg: string): never => {
@@ -266,9 +293,13 @@ function parse(src: ByteSource): SafetensorsFile {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message})`);
+    const at = /position (\d+)/.exec((e as Error).message);
+    return fail(`header is not valid JSON${at ? ` (at byte ${at[1]} of the header)` : ''}`);
   }
   if (!isPlainObject(json)) return fail(`header must be a JSON object, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`);
+  // JSON.parse keeps the last of repeated keys; the format forbids them (the reference reader refuses them)
+  const dup = duplicateTopLevelKey(text);
+  if (dup !== null) fail(`header names tensor '${dup}' more than once`);
 
   const dataStart = 8 + headerLen;
   const dataLen = src.size - dataStart;

@@ -156,6 +156,21 @@ test('safetensors: duplicate tensor names, and the safetensors project\'s three 
   assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
 });
 
+test('a 1 x 3000 PNG cropped would grow to 185 million pixels: refused at once, naming the sizes; --max-pixels is the knob', () => {
+  const thin = join(tmp, 'thin.png');
+  writeFileSync(thin, encodePng({ width: 1, height: 3000, data: new Uint8Array(9000).fill(128), channels: 3 }));
+  const t0 = Date.now();
+  const r = runCli('classify', thin, '--resize', 'crop');
+  assert.is(r.code, 1);
+  assert.match(r.err, /would make a 248x744000 image \(185 million pixels; the limit is 89 million\)/);
+  assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
+  assert.is(runCli('classify', thin, '--resize', 'squash').code, 0, 'squash makes no such image');
+  const small = runCli('classify', thin, '--max-pixels', '1000');
+  assert.is(small.code, 1);
+  assert.match(small.err, /1x3000 exceeds the 1000-pixel limit \(--max-pixels\)/);
+  assert.is(runCli('classify', thin, '--max-pixels', '0').code, 2);
+});
+
 test('a JSON error says where, never quotes the file', () => {
   const d = copyModel();
   writeFileSync(join(d, 'config.json'), 'SECRET-TOKEN-abc123 not json');

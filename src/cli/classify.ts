@@ -1,6 +1,6 @@
 // cdam classify IMAGE [--model DIR] [--top 5] [--json FILE] [--resize squash|crop]
 import { checkOutputPaths, writeFileAtomic } from '../io/atomic.js';
-import { readImageFile } from '../io/image.js';
+import { MAX_IMAGE_PIXELS, readImageFile } from '../io/image.js';
 import { noGrad } from '../autograd/index.js';
 import { topClasses } from '../vit/classes.js';
 import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, type ResizeMode } from '../vit/preprocess.js';
@@ -8,7 +8,13 @@ import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { loadModel, modelUsage } from './model.js';
 
 export const resizeUsage = `  --resize MODE     squash (default: the whole photo, as the CDAM reference code) or crop
-                    (timm's eval transform: short side to size/crop_pct, centre crop)`;
+                    (timm's eval transform: short side to size/crop_pct, centre crop)
+  --max-pixels N    largest image decoded or made while resizing (default ${MAX_IMAGE_PIXELS}, Pillow's)`;
+
+/** --max-pixels, for the commands that read images. */
+export function maxPixelsOpt(v: string | undefined): number {
+  return intOpt(v, 'max-pixels', MAX_IMAGE_PIXELS, 1, 2 ** 31);
+}
 
 export const classifyUsage = `usage: cdam classify IMAGE [--model DIR] [--top N] [--json FILE] [--resize squash|crop]
   Prints the top classes: index, label, raw logit and softmax probability.
@@ -21,15 +27,17 @@ export function runClassify(argv: string[], out: (s: string) => void): void {
   if (wantsHelp(argv)) return out(classifyUsage);
   const { values, positionals } = parse(argv, {
     model: { type: 'string' }, top: { type: 'string' }, json: { type: 'string' }, resize: { type: 'string' }, head: { type: 'string' },
+    'max-pixels': { type: 'string' },
   });
+  const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`classify takes one IMAGE, got ${positionals.length}\n${classifyUsage}`);
   const top = intOpt(values['top'], 'top', 5, 1);
   const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
   if (values['json']) checkOutputPaths([{ option: '--json', path: values['json'] }]);
   const { vit, name } = loadModel(values['model'], values['head']);
   if (!vit.params.head) throw new Error(`${values['model']}: the model has no classifier head (give one with --head FILE)`);
-  const img = readImageFile(positionals[0]!);
-  const { input } = prepareImage(img, vit.config.preprocess, resize);
+  const img = readImageFile(positionals[0]!, maxPixels);
+  const { input } = prepareImage(img, vit.config.preprocess, resize, maxPixels);
   const logits = noGrad(() => vit.forward(input).logits!).contiguousData();
   const entries = topClasses(logits, (i) => vit.label(i), top);
   out(`model: ${name}`);

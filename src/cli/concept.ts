@@ -4,14 +4,14 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { READ_LIMITS, readRegularFile } from '../io/node.js';
 import { join, extname, basename } from 'node:path';
 import { conceptVector } from '../cdam/explain.js';
-import { readImageFile } from '../io/image.js';
+import { MAX_IMAGE_PIXELS, readImageFile } from '../io/image.js';
 import { encodeConcept, decodeConcept, type Concept } from '../cdam/concept.js';
 import { checkOutputPaths, writeFileAtomic } from '../io/atomic.js';
 import type { ViT } from '../vit/model.js';
 import { DEFAULT_RESIZE, RESIZE_MODES, prepareImage, type ResizeMode } from '../vit/preprocess.js';
 import { parse, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { loadModel, modelUsage } from './model.js';
-import { resizeUsage } from './classify.js';
+import { maxPixelsOpt, resizeUsage } from './classify.js';
 import { progressBar } from './progress.js';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
@@ -22,9 +22,9 @@ export function imagesIn(dir: string): string[] {
   return files;
 }
 
-export function conceptFromFolder(vit: ViT, dir: string, resize: ResizeMode, progress?: (i: number, n: number) => void): Concept {
+export function conceptFromFolder(vit: ViT, dir: string, resize: ResizeMode, progress?: (i: number, n: number) => void, maxPixels = MAX_IMAGE_PIXELS): Concept {
   const files = imagesIn(dir);
-  const inputs = files.map((f) => prepareImage(readImageFile(f), vit.config.preprocess, resize).input);
+  const inputs = files.map((f) => prepareImage(readImageFile(f, maxPixels), vit.config.preprocess, resize, maxPixels).input);
   return { vector: conceptVector(vit, inputs, progress), name: basename(dir), examples: files.length };
 }
 
@@ -53,7 +53,9 @@ export function runConcept(argv: string[], out: (s: string) => void): void {
   if (wantsHelp(argv)) return out(conceptUsage);
   const { values, flags, positionals } = parse(argv, {
     model: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' }, resize: { type: 'string' }, quiet: { type: 'boolean' },
+    'max-pixels': { type: 'string' },
   });
+  const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`concept takes one DIR of example images\n${conceptUsage}`);
   if (!values['out']) throw new UsageError(`--out FILE is required\n${conceptUsage}`);
   const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
@@ -61,7 +63,7 @@ export function runConcept(argv: string[], out: (s: string) => void): void {
   const dir = positionals[0]!;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder of example images`);
   const { vit } = loadModel(values['model'], values['head']);
-  const c = conceptFromFolder(vit, dir, resize, progressBar('embedding examples', process.stderr, flags['quiet']!));
+  const c = conceptFromFolder(vit, dir, resize, progressBar('embedding examples', process.stderr, flags['quiet']!), maxPixels);
   saveConcept(values['out'], c, vit);
   out(`concept "${c.name}" from ${c.examples} images (${vit.config.dim} dims) -> ${values['out']}`);
 }

@@ -12,7 +12,7 @@ import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, resi
 import { parse, intOpt, numOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { resolveConcept } from './concept.js';
 import { loadModel, modelUsage } from './model.js';
-import { resizeUsage } from './classify.js';
+import { maxPixelsOpt, resizeUsage } from './classify.js';
 import { progressBar } from './progress.js';
 
 const D = CDAM_DEFAULTS;
@@ -80,8 +80,9 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     samples: { type: 'string' }, noise: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' },
     resize: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' },
     'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' },
-    'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' },
+    'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' }, 'max-pixels': { type: 'string' },
   });
+  const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`explain takes one IMAGE, got ${positionals.length}\n${explainUsage}`);
   const methods = (values['method'] ?? 'cdam').split(',').map((m) => m.trim());
   for (const m of methods) if (!isMethod(m)) throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got "${m}"`);
@@ -116,8 +117,8 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   checkOutputPaths(outputs); // before any work: a bad path fails now, not minutes later
 
   const { vit, name } = loadModel(values['model'], values['head']);
-  const photo = readImageFile(positionals[0]!);
-  const prepared = prepareImage(photo, vit.config.preprocess, resize);
+  const photo = readImageFile(positionals[0]!, maxPixels);
+  const prepared = prepareImage(photo, vit.config.preprocess, resize, maxPixels);
   const ex = new Explainer(vit, prepared.input, engine);
   out(`model: ${name}`);
   out(`preprocessing: ${describePreprocessing(photo, vit.config.preprocess, resize)}`);

@@ -28,7 +28,8 @@ export interface RgbImage {
 export type ImageFormat = 'png' | 'jpeg';
 
 /** Decoder limits: refuse absurd dimensions before allocating. */
-export const MAX_IMAGE_PIXELS = 100_000_000;
+/** Pillow's limit (Image.MAX_IMAGE_PIXELS), for decoded images and every image made from them. */
+export const MAX_IMAGE_PIXELS = 89_478_485;
 const JPEG_MAX_MEMORY_MB = 1024;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -59,18 +60,18 @@ function describeUnsupported(bytes: Uint8Array): string {
   return `unknown image format (first bytes: ${head}); only PNG and JPEG are supported`;
 }
 
-/** Decodes PNG or JPEG bytes to RGB. `name` is used in error messages. */
-export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
+/** Decodes PNG or JPEG bytes to RGB; images over `maxPixels` are refused before their pixels are allocated. */
+export function decodeImage(bytes: Uint8Array, name: string, maxPixels = MAX_IMAGE_PIXELS): RgbImage {
   const format = sniffImageFormat(bytes);
-  if (format === 'png') return decodePng(bytes, name);
-  if (format === 'jpeg') return decodeJpeg(bytes, name);
+  if (format === 'png') return decodePng(bytes, name, maxPixels);
+  if (format === 'jpeg') return decodeJpeg(bytes, name, maxPixels);
   throw new Error(`image ${name}: ${describeUnsupported(bytes)}`);
 }
 
 /** Node helper: reads and decodes an image file (path or file: URL). */
-export function readImageFile(path: PathLike): RgbImage {
+export function readImageFile(path: PathLike, maxPixels = MAX_IMAGE_PIXELS): RgbImage {
   const name = pathToString(path);
-  return decodeImage(readRegularFile(name, 'an image', READ_LIMITS.image), name);
+  return decodeImage(readRegularFile(name, 'an image', READ_LIMITS.image), name, maxPixels);
 }
 
 // ---------------------------------------------------------------------------
@@ -82,20 +83,20 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return (B ? B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes) as Buffer;
 }
 
-function checkDims(name: string, width: number, height: number): void {
+function checkDims(name: string, width: number, height: number, maxPixels: number): void {
   if (!(width > 0) || !(height > 0)) throw new Error(`image ${name}: zero-size image (${width}x${height})`);
-  if (width * height > MAX_IMAGE_PIXELS) {
-    throw new Error(`image ${name}: ${width}x${height} exceeds the ${MAX_IMAGE_PIXELS}-pixel limit`);
+  if (width * height > maxPixels) {
+    throw new Error(`image ${name}: ${width}x${height} exceeds the ${maxPixels}-pixel limit (--max-pixels)`);
   }
 }
 
-function decodePng(bytes: Uint8Array, name: string): RgbImage {
+function decodePng(bytes: Uint8Array, name: string, maxPixels: number): RgbImage {
   // IHDR must be the first chunk: signature(8) len(4) "IHDR"(4) width(4) height(4).
   if (bytes.length < 33 || !startsWith(bytes, ascii('IHDR'), 12)) {
     throw new Error(`image ${name}: truncated or corrupt PNG (no IHDR header chunk)`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  checkDims(name, dv.getUint32(16), dv.getUint32(20));
+  checkDims(name, dv.getUint32(16), dv.getUint32(20), maxPixels);
   // Walk the chunk list so a cut-off file gets a clear "truncated" message
   // (pngjs would report an obscure stream error).
   let pos = 8;
@@ -117,7 +118,7 @@ function decodePng(bytes: Uint8Array, name: string): RgbImage {
     throw new Error(`image ${name}: truncated or corrupt PNG: ${(e as Error).message}`);
   }
   const { width, height } = png;
-  checkDims(name, width, height);
+  checkDims(name, width, height, maxPixels);
   const src = png.data; // RGBA, 8 bits (pngjs normalises every colour type and rescales 16-bit)
   if (src.length !== width * height * 4) throw new Error(`image ${name}: corrupt PNG (decoded ${src.length} bytes for ${width}x${height})`);
   const out = new Uint8Array(width * height * 3);
@@ -192,7 +193,7 @@ interface JpegScan {
  * the EXIF orientation. Throws a "truncated" error if the data ends before EOI
  * (jpeg-js would otherwise be free to fill the missing part with grey).
  */
-function scanJpeg(bytes: Uint8Array, name: string): JpegScan {
+function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan {
   const n = bytes.length;
   const truncated = (where: string): never => {
     throw new Error(`image ${name}: truncated JPEG (data ends ${where}, before the end-of-image marker)`);
@@ -219,7 +220,7 @@ function scanJpeg(bytes: Uint8Array, name: string): JpegScan {
       if (len < 8) throw new Error(`image ${name}: corrupt JPEG (short frame header)`);
       const height = (bytes[segStart + 1] << 8) | bytes[segStart + 2];
       const width = (bytes[segStart + 3] << 8) | bytes[segStart + 4];
-      checkDims(name, width, height);
+      checkDims(name, width, height, maxPixels);
       sawFrame = true;
     } else if (marker === 0xe1 && orientation === 1) {
       const o = exifOrientation(bytes.subarray(segStart, segEnd));
@@ -318,21 +319,21 @@ export function applyExifOrientation(img: RgbImage, orientation: number): RgbIma
   return { width: w, height: h, data: out };
 }
 
-function decodeJpeg(bytes: Uint8Array, name: string): RgbImage {
-  const { orientation } = scanJpeg(bytes, name);
+function decodeJpeg(bytes: Uint8Array, name: string, maxPixels: number): RgbImage {
+  const { orientation } = scanJpeg(bytes, name, maxPixels);
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = jpegjs.decode(bytes, {
       useTArray: true,
       formatAsRGBA: false,
       tolerantDecoding: true, // jpeg-js default; truncation is caught by scanJpeg above
-      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxResolutionInMP: maxPixels / 1e6,
       maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
     });
   } catch (e) {
     throw new Error(`image ${name}: truncated or corrupt JPEG: ${(e as Error).message}`);
   }
-  checkDims(name, img.width, img.height);
+  checkDims(name, img.width, img.height, maxPixels);
   if (img.data.length !== img.width * img.height * 3) {
     throw new Error(`image ${name}: corrupt JPEG (decoded ${img.data.length} bytes for ${img.width}x${img.height})`);
   }

@@ -6,7 +6,7 @@
 // rounded to uint8 after each pass.
 // An image already at the target size is used as is.
 
-import type { RgbImage } from '../io/image.js';
+import { MAX_IMAGE_PIXELS, type RgbImage } from '../io/image.js';
 import { resizeMatrix, Tensor, allocate } from '../tensor/index.js';
 import type { Interpolation, PreprocessConfig } from './config.js';
 
@@ -90,17 +90,28 @@ export function cropRgb(img: RgbImage, left: number, top: number, width: number,
   return { width, height, data: out };
 }
 
+/** An intermediate image of w x h must stay under the pixel limit (a 1 x 3000 photo cropped would grow x248 on its long side). */
+function checkIntermediate(w: number, h: number, img: RgbImage, maxPixels: number): void {
+  if (w * h > maxPixels) {
+    throw new Error(`resizing the ${img.width}x${img.height} image would make a ${w}x${h} image (${(w * h / 1e6).toFixed(0)} million pixels; the limit is ${(maxPixels / 1e6).toFixed(0)} million): use --resize squash, or raise --max-pixels`);
+  }
+}
+
 /** The uint8 RGB image at model resolution (what perturbation metrics and overlays work on). */
-export function toModelResolution(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode): RgbImage {
+export function toModelResolution(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode, maxPixels = MAX_IMAGE_PIXELS): RgbImage {
   const [th, tw] = cfg.size;
   if (img.width === tw && img.height === th) return img;
-  if (mode === 'squash') return resizeRgb(img, tw, th, cfg.interpolation);
+  if (mode === 'squash') {
+    checkIntermediate(tw, img.height, img, maxPixels); // the horizontal pass comes first
+    return resizeRgb(img, tw, th, cfg.interpolation);
+  }
   // timm eval transform: Resize(floor(size / crop_pct)) on the short side, CenterCrop(size)
   const scaleSize = Math.floor(Math.min(th, tw) / cfg.cropPct);
   const short = Math.min(img.width, img.height);
   const long = Math.max(img.width, img.height);
   const newLong = Math.floor((scaleSize * long) / short);
   const [w, h] = img.width <= img.height ? [scaleSize, newLong] : [newLong, scaleSize];
+  checkIntermediate(w, Math.max(h, img.height), img, maxPixels);
   const resized = resizeRgb(img, w, h, cfg.interpolation);
   if (w < tw || h < th) throw new Error(`image ${img.width}x${img.height} is too small to crop ${tw}x${th}`);
   return cropRgb(resized, Math.round((w - tw) / 2), Math.round((h - th) / 2), tw, th);
@@ -125,7 +136,7 @@ export interface Prepared {
   input: Tensor;
 }
 
-export function prepareImage(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode = DEFAULT_RESIZE): Prepared {
-  const rgb = toModelResolution(img, cfg, mode);
+export function prepareImage(img: RgbImage, cfg: PreprocessConfig, mode: ResizeMode = DEFAULT_RESIZE, maxPixels = MAX_IMAGE_PIXELS): Prepared {
+  const rgb = toModelResolution(img, cfg, mode, maxPixels);
   return { rgb, input: normalise(rgb, cfg) };
 }

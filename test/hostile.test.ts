@@ -15,6 +15,7 @@ import { encodePng } from '../src/io/png.js';
 import { fileSource, openSafetensors, bufferSource } from '../src/io/safetensors.js';
 import { repoPath } from './support/fixtures.js';
 import { expectError } from './support/expect.js';
+import { raw } from './support/safetensors.js';
 import { copyModel, editConfig, editTensors, removeModels } from './support/models.js';
 import { runCli } from './support/cli.js';
 
@@ -125,33 +126,20 @@ test('a PNG whose image data is cut short or too short is refused (no unwritten 
   for (let i = 0; i < 5; i++) expectError(() => decodeImage(cut, 'again.png'), 'the compressed stream ends early');
 });
 
-/** safetensors bytes from a header text and a data section. */
-function rawSafetensors(header: string, data = new Uint8Array(0), claimedLength?: number): Uint8Array {
-  const h = new TextEncoder().encode(header);
-  const out = new Uint8Array(8 + h.length + data.length);
-  const dv = new DataView(out.buffer);
-  const n = claimedLength ?? h.length;
-  dv.setUint32(0, n % 2 ** 32, true);
-  dv.setUint32(4, Math.floor(n / 2 ** 32), true);
-  out.set(h, 8);
-  out.set(data, 8 + h.length);
-  return out;
-}
-
 test('safetensors: duplicate tensor names, and the safetensors project\'s three abuse files, refused quickly', () => {
   const t = (o: number) => `{"dtype":"F32","shape":[1],"data_offsets":[${o},${o + 4}]}`;
-  expectError(() => openSafetensors(bufferSource(rawSafetensors(`{"w":${t(0)},"v":${t(4)},"w":${t(4)}}`, new Uint8Array(8)), 'dup')), 'dup', "names tensor 'w' more than once");
+  expectError(() => openSafetensors(bufferSource(raw(`{"w":${t(0)},"v":${t(4)},"w":${t(4)}}`, new Uint8Array(8)), 'dup')), 'dup', "names tensor 'w' more than once");
   // nested keys may repeat across entries (each entry has its own dtype/shape); only top-level names count
-  assert.is(openSafetensors(bufferSource(rawSafetensors(`{"a":${t(0)},"b":${t(4)}}`, new Uint8Array(8)), 'ok')).names().length, 2);
+  assert.is(openSafetensors(bufferSource(raw(`{"a":${t(0)},"b":${t(4)}}`, new Uint8Array(8)), 'ok')).names().length, 2);
   const t0 = Date.now();
   // attempt 1: a header length that lies (claims far more than the file holds)
-  expectError(() => openSafetensors(bufferSource(rawSafetensors('{}', new Uint8Array(0), 2 ** 40), 'lie1')), 'lie1', 'exceeds the');
-  expectError(() => openSafetensors(bufferSource(rawSafetensors('{"a":1}', new Uint8Array(0), 50_000_000), 'lie2')), 'lie2', 'runs beyond the end');
+  expectError(() => openSafetensors(bufferSource(raw('{}', new Uint8Array(0), 2 ** 40), 'lie1')), 'lie1', 'exceeds the');
+  expectError(() => openSafetensors(bufferSource(raw('{"a":1}', new Uint8Array(0), 50_000_000), 'lie2')), 'lie2', 'runs beyond the end');
   // attempt 2: ten million entries (a header of hundreds of MB): refused from its length alone, nothing read
-  expectError(() => openSafetensors(bufferSource(rawSafetensors('{', new Uint8Array(0), 10_000_000 * 60), 'many')), 'many', 'exceeds the 100000000-byte limit');
+  expectError(() => openSafetensors(bufferSource(raw('{', new Uint8Array(0), 10_000_000 * 60), 'many')), 'many', 'exceeds the 100000000-byte limit');
   // attempt 3: a hundred thousand 200x200 tensors all pointing at the same bytes
   const entries = Array.from({ length: 100_000 }, (_, i) => `"w${i}":{"dtype":"F32","shape":[200,200],"data_offsets":[0,160000]}`);
-  const same = rawSafetensors(`{${entries.join(',')}}`, new Uint8Array(160000));
+  const same = raw(`{${entries.join(',')}}`, new Uint8Array(160000));
   expectError(() => openSafetensors(bufferSource(same, 'aliased')), 'aliased', 'overlap');
   assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
 });

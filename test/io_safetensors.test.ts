@@ -6,28 +6,11 @@ import * as path from 'node:path';
 import { bufferSource, fileSource, openSafetensors, writeSafetensors, type ByteSource } from '../src/io/safetensors.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { expectError } from './support/expect.js';
+import { raw, rawBytes } from './support/safetensors.js';
 
 import { sharedTest } from './support/shared.js';
 import { VIT_TINY } from './support/real.js';
 
-
-/** Builds a safetensors file from a header (object or raw JSON text) and data bytes. */
-function raw(header: unknown, data: Uint8Array = new Uint8Array(0), headerLen?: number): Uint8Array {
-  const text = typeof header === 'string' ? header : JSON.stringify(header);
-  const hb = new TextEncoder().encode(text);
-  return rawBytes(hb, data, headerLen);
-}
-
-function rawBytes(hb: Uint8Array, data: Uint8Array = new Uint8Array(0), headerLen?: number): Uint8Array {
-  const out = new Uint8Array(8 + hb.length + data.length);
-  const dv = new DataView(out.buffer);
-  const n = headerLen ?? hb.length;
-  dv.setUint32(0, n % 2 ** 32, true);
-  dv.setUint32(4, Math.floor(n / 2 ** 32), true);
-  out.set(hb, 8);
-  out.set(data, 8 + hb.length);
-  return out;
-}
 
 function u16le(values: number[]): Uint8Array {
   const b = new Uint8Array(values.length * 2);

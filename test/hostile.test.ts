@@ -79,11 +79,10 @@ test('config values of the wrong type or range: one precise message each', () =>
     ['-3 heads', (c) => (c.model_args.num_heads = -3), 'model_args.num_heads must be an integer'],
     ['num_classes -1', (c) => (c.num_classes = -1), 'num_classes must be a non-negative integer'],
   ];
-  for (const [what, edit, msg] of cases) {
+  for (const [, edit, msg] of cases) {
     const d = copyModel();
     editConfig(d, edit);
     expectError(() => loadViTFolder(d), 'config.json', msg);
-    void what;
   }
   const hf = copyModel('hf_vit');
   editConfig(hf, (c) => (c.num_attention_heads = 2.5));

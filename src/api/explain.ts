@@ -6,7 +6,6 @@ import { noGrad } from '../autograd/index.js';
 import { decodeImage, type RgbImage } from '../io/image.js';
 import { Explainer, type Explanation, type HighNormToken, type PatchMap, type ScoreEngine } from '../cdam/explain.js';
 import { METHODS, isMethod, runMethod, type Method } from '../cdam/methods.js';
-import { CDAM_DEFAULTS } from '../cdam/defaults.js';
 import { parseTarget, type Target } from '../cdam/target.js';
 import type { ViT } from '../vit/model.js';
 import { topClasses, type TopClass } from '../vit/classes.js';
@@ -104,14 +103,12 @@ export interface ExplainResult {
   ms: number;
 }
 
-/** Resolve a target option to a Target (the top-1 class when absent). */
-export function resolveTarget(ex: Explainer, target: ExplainOptions['target']): Target {
-  const vit = ex.vit;
+/** Resolve a target option to a Target (the top-1 class when absent, from the explained image's logits). */
+export function resolveTarget(vit: ViT, target: ExplainOptions['target'], logits: Float32Array | null): Target {
   if (typeof target === 'object') return target;
   const info = { numClasses: vit.config.numClasses, labels: vit.config.labels };
   if (typeof target === 'number') return parseTarget(String(target), info);
   if (typeof target === 'string') return parseTarget(target, info);
-  const logits = ex.logits();
   if (!logits) throw new Error('the model has no classifier head: give a concept or custom target');
   return { kind: 'class', index: topClasses(logits, (i) => vit.label(i), 1)[0]!.index };
 }
@@ -125,14 +122,14 @@ export async function explainImage(vit: ViT, image: ImageInput, opts: ExplainOpt
   const resize = opts.resize ?? DEFAULT_RESIZE;
   const prepared = prepareImage(rgb, vit.config.preprocess, resize);
   const ex = new Explainer(vit, prepared.input, opts.engine ?? 'closed-form');
-  const target = resolveTarget(ex, opts.target);
-  const progress = { batch: opts.batch ?? CDAM_DEFAULTS.batch, onProgress: opts.onProgress };
+  const logits = ex.logits();
+  const target = resolveTarget(vit, opts.target, logits);
+  const progress = { batch: opts.batch, onProgress: opts.onProgress };
   const maps = runMethod(ex, method, target, {
     perHead: opts.perHead,
     smooth: { samples: opts.samples, nu: opts.noise, seed: opts.seed, ...progress },
     integrated: { steps: opts.steps, ...progress },
   });
-  const logits = ex.logits();
   const first = maps[0]!;
   return {
     method: first.method,

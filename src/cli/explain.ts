@@ -4,7 +4,8 @@ import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
 import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain.js';
 import { METHODS, isMethod, runMethod, type Method } from '../cdam/methods.js';
 import { CDAM_DEFAULTS } from '../cdam/defaults.js';
-import { describeTarget, parseTarget, type Target } from '../cdam/target.js';
+import { describeTarget, type Target } from '../cdam/target.js';
+import { resolveTarget } from '../api/explain.js';
 import { activeBackend } from '../kernels/index.js';
 import { topClasses } from '../vit/classes.js';
 import { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type DisplayRange } from '../render/index.js';
@@ -131,8 +132,7 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     const c = resolveConcept(values['concept'], vit, resize, progressBar('concept examples', process.stderr, quiet));
     targets = [{ kind: 'concept', vector: c.vector, name: c.name }];
   } else if (targetSpecs.length) {
-    const info = { numClasses: vit.config.numClasses, labels: vit.config.labels };
-    targets = targetSpecs.map((t) => parseTarget(t, info));
+    targets = targetSpecs.map((t) => resolveTarget(vit, t, logits));
   } else {
     if (!top.length) throw new Error('the model has no classifier head: give --concept (or --head FILE)');
     targets = top.slice(0, compare ? 2 : 1).map((c) => ({ kind: 'class', index: c.index }));

@@ -20,6 +20,9 @@ export interface JobCodec<L extends Layout> {
 const bits = new Int32Array(1);
 const asFloat = new Float32Array(bits.buffer);
 
+/** The job type a codec reads and writes. */
+export type JobOfCodec<C> = C extends JobCodec<infer L> ? JobOf<L> : never;
+
 export function jobCodec<const L extends Layout>(kind: number, layout: L): JobCodec<L> {
   const keys = Object.keys(layout) as (keyof L & string)[];
   return {
@@ -82,7 +85,7 @@ export const gemmJob = jobCodec(1, {
   /** rows or columns per chunk */
   chunk: 'i32',
 });
-export type GemmJob = JobOf<typeof gemmJob extends JobCodec<infer L> ? L : never>;
+export type GemmJob = JobOfCodec<typeof gemmJob>;
 
 /** A row-wise job (softmax, layer norm, GELU and their gradients): see runRows (rows.ts). */
 export const rowsJob = jobCodec(2, {
@@ -100,7 +103,7 @@ export const rowsJob = jobCodec(2, {
   /** rows per unit */
   per: 'i32',
 });
-export type RowsJob = JobOf<typeof rowsJob extends JobCodec<infer L> ? L : never>;
+export type RowsJob = JobOfCodec<typeof rowsJob>;
 
 /** A fused attention job with its operands in wasm memory (byte addresses). */
 export const attentionJob = jobCodec(3, {
@@ -121,7 +124,7 @@ export const attentionJob = jobCodec(3, {
   /** pack a head's K and V once per thread and keep them in its scratch (else pack per block of k) */
   cachePanels: 'bool',
 });
-export type AttentionJob = JobOf<typeof attentionJob extends JobCodec<infer L> ? L : never>;
+export type AttentionJob = JobOfCodec<typeof attentionJob>;
 
 /** One phase of an attention-gradient job with its operands in wasm memory (byte addresses). */
 export const attentionBackwardJob = jobCodec(4, {
@@ -148,4 +151,4 @@ export const attentionBackwardJob = jobCodec(4, {
   /** pack a head's B operands once per thread and keep them in its scratch (else pack per block of k) */
   cachePanels: 'bool',
 });
-export type AttentionBackwardJob = JobOf<typeof attentionBackwardJob extends JobCodec<infer L> ? L : never>;
+export type AttentionBackwardJob = JobOfCodec<typeof attentionBackwardJob>;

@@ -4,6 +4,7 @@
 import { bufferSource, openSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { fromData, type Tensor } from '../tensor/index.js';
 import type { ViT } from '../vit/model.js';
+import { InputError } from '../io/errors.js';
 
 export interface Concept {
   vector: Tensor;
@@ -22,12 +23,15 @@ export function encodeConcept(c: Concept, vit: ViT): Uint8Array {
 export function decodeConcept(bytes: Uint8Array, name: string, vit: ViT): Concept {
   const f = openSafetensors(bufferSource(bytes, name));
   try {
-    if (!f.has('concept')) throw new Error(`${name}: not a concept file (no "concept" tensor)`);
+    if (!f.has('concept')) throw new InputError(name, `${name}: not a concept file (no "concept" tensor)`);
     const shape = f.info('concept').shape;
     if (shape.length !== 1 || shape[0] !== vit.config.dim) {
-      throw new Error(`${name}: concept has shape [${shape}] but the model's latent has ${vit.config.dim} entries (made with model "${f.metadata['model'] ?? '?'}")`);
+      throw new InputError(name, `${name}: concept has shape [${shape}] but the model's latent has ${vit.config.dim} entries (made with model "${f.metadata['model'] ?? '?'}")`);
     }
-    return { vector: fromData(f.readF32('concept'), shape), name: f.metadata['name'] ?? name, examples: Number(f.metadata['examples'] ?? 0) };
+    const v = f.readF32('concept');
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new InputError(name, `${name}: the concept vector has a non-finite value (${v[bad]} at entry ${bad}); the file is damaged`);
+    return { vector: fromData(v, shape), name: f.metadata['name'] ?? name, examples: Number(f.metadata['examples'] ?? 0) };
   } finally {
     f.close();
   }

@@ -23,6 +23,20 @@ export function isMethod(m: string): m is Method {
  * map ignores the target (it has none).
  */
 export function runMethod(ex: Explainer, method: Method, target: Target, opts: MethodOptions = {}): Explanation[] {
+  const out = computeMethod(ex, method, target, opts);
+  for (const e of out) checkFinite(e);
+  return out;
+}
+
+/** A map with NaN or Inf is refused where it is made, naming the method and the token, never drawn or saved. */
+function checkFinite(e: Explanation): void {
+  const v = e.map.values;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) throw new Error(`${e.method}: the map has a non-finite value (${v[i]} at patch ${i}); check the input, the weights and the options`);
+  }
+}
+
+function computeMethod(ex: Explainer, method: Method, target: Target, opts: MethodOptions): Explanation[] {
   const perHead = opts.perHead ?? false;
   switch (method) {
     case 'attention': {

@@ -17,6 +17,7 @@
 import pngjs from 'pngjs';
 import jpegjs from 'jpeg-js';
 import { READ_LIMITS, nodeZlib, pathToString, readRegularFile, type PathLike } from './node.js';
+import { InputError } from './errors.js';
 
 export interface RgbImage {
   width: number;
@@ -65,7 +66,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxPixels = MAX_IMA
   const format = sniffImageFormat(bytes);
   if (format === 'png') return decodePng(bytes, name, maxPixels);
   if (format === 'jpeg') return decodeJpeg(bytes, name, maxPixels);
-  throw new Error(`image ${name}: ${describeUnsupported(bytes)}`);
+  throw new InputError(name, `image ${name}: ${describeUnsupported(bytes)}`);
 }
 
 /** Node helper: reads and decodes an image file (path or file: URL). */
@@ -84,16 +85,16 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 function checkDims(name: string, width: number, height: number, maxPixels: number): void {
-  if (!(width > 0) || !(height > 0)) throw new Error(`image ${name}: zero-size image (${width}x${height})`);
+  if (!(width > 0) || !(height > 0)) throw new InputError(name, `image ${name}: zero-size image (${width}x${height})`);
   if (width * height > maxPixels) {
-    throw new Error(`image ${name}: ${width}x${height} exceeds the ${maxPixels}-pixel limit (--max-pixels)`);
+    throw new InputError(name, `image ${name}: ${width}x${height} exceeds the ${maxPixels}-pixel limit (--max-pixels)`);
   }
 }
 
 function decodePng(bytes: Uint8Array, name: string, maxPixels: number): RgbImage {
   // IHDR must be the first chunk: signature(8) len(4) "IHDR"(4) width(4) height(4).
   if (bytes.length < 33 || !startsWith(bytes, ascii('IHDR'), 12)) {
-    throw new Error(`image ${name}: truncated or corrupt PNG (no IHDR header chunk)`);
+    throw new InputError(name, `image ${name}: truncated or corrupt PNG (no IHDR header chunk)`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   checkDims(name, dv.getUint32(16), dv.getUint32(20), maxPixels);
@@ -102,10 +103,10 @@ function decodePng(bytes: Uint8Array, name: string, maxPixels: number): RgbImage
   let pos = 8;
   const idat: Uint8Array[] = [];
   for (;;) {
-    if (pos + 8 > bytes.length) throw new Error(`image ${name}: truncated PNG (data ends at byte ${bytes.length}, before the IEND chunk)`);
+    if (pos + 8 > bytes.length) throw new InputError(name, `image ${name}: truncated PNG (data ends at byte ${bytes.length}, before the IEND chunk)`);
     const len = dv.getUint32(pos);
     const type = String.fromCharCode(bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]);
-    if (pos + 12 + len > bytes.length) throw new Error(`image ${name}: truncated PNG (data ends inside the ${JSON.stringify(type)} chunk)`);
+    if (pos + 12 + len > bytes.length) throw new InputError(name, `image ${name}: truncated PNG (data ends inside the ${JSON.stringify(type)} chunk)`);
     if (type === 'IDAT') idat.push(bytes.subarray(pos + 8, pos + 8 + len));
     pos += 12 + len;
     if (type === 'IEND') break;
@@ -115,12 +116,12 @@ function decodePng(bytes: Uint8Array, name: string, maxPixels: number): RgbImage
   try {
     png = pngjs.PNG.sync.read(asBuffer(bytes), { checkCRC: true });
   } catch (e) {
-    throw new Error(`image ${name}: truncated or corrupt PNG: ${(e as Error).message}`);
+    throw new InputError(name, `image ${name}: truncated or corrupt PNG: ${(e as Error).message}`);
   }
   const { width, height } = png;
   checkDims(name, width, height, maxPixels);
   const src = png.data; // RGBA, 8 bits (pngjs normalises every colour type and rescales 16-bit)
-  if (src.length !== width * height * 4) throw new Error(`image ${name}: corrupt PNG (decoded ${src.length} bytes for ${width}x${height})`);
+  if (src.length !== width * height * 4) throw new InputError(name, `image ${name}: corrupt PNG (decoded ${src.length} bytes for ${width}x${height})`);
   const out = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
     out[j] = src[i];
@@ -159,7 +160,7 @@ export function pngDataLength(width: number, height: number, bitDepth: number, c
 function checkPngStream(bytes: Uint8Array, idat: Uint8Array[], name: string): void {
   const zlib = nodeZlib();
   if (!zlib) return;
-  if (!idat.length) throw new Error(`image ${name}: corrupt PNG (no IDAT image data)`);
+  if (!idat.length) throw new InputError(name, `image ${name}: corrupt PNG (no IDAT image data)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const want = pngDataLength(dv.getUint32(16), dv.getUint32(20), bytes[24]!, bytes[25]!, bytes[28] === 1);
   const stream = new Uint8Array(idat.reduce((s, c) => s + c.length, 0));
@@ -174,9 +175,9 @@ function checkPngStream(bytes: Uint8Array, idat: Uint8Array[], name: string): vo
     got = zlib.inflateSync(stream, { maxOutputLength: want + 1 }).length;
   } catch (e) {
     const msg = (e as Error).message;
-    throw new Error(`image ${name}: truncated or corrupt PNG image data (${/end of file/i.test(msg) ? 'the compressed stream ends early' : msg})`);
+    throw new InputError(name, `image ${name}: truncated or corrupt PNG image data (${/end of file/i.test(msg) ? 'the compressed stream ends early' : msg})`);
   }
-  if (got !== want) throw new Error(`image ${name}: corrupt PNG: the image data inflates to ${got > want ? 'more than' : 'only'} ${got > want ? want : got} bytes, the header needs ${want}`);
+  if (got !== want) throw new InputError(name, `image ${name}: corrupt PNG: the image data inflates to ${got > want ? 'more than' : 'only'} ${got > want ? want : got} bytes, the header needs ${want}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -196,10 +197,12 @@ interface JpegScan {
 function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan {
   const n = bytes.length;
   const truncated = (where: string): never => {
-    throw new Error(`image ${name}: truncated JPEG (data ends ${where}, before the end-of-image marker)`);
+    throw new InputError(name, `image ${name}: truncated JPEG (data ends ${where}, before the end-of-image marker)`);
   };
   let orientation = 1;
   let sawFrame = false;
+  let frame: { width: number; height: number; blocks: number } | undefined;
+  let codedBytes = 0;
   let pos = 2; // after SOI
   for (;;) {
     // Skip any garbage up to the next 0xFF, then fill bytes.
@@ -211,16 +214,17 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
     if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x00) continue; // standalone
     if (pos + 2 > n) truncated(`inside the length of a 0xFF${marker.toString(16).toUpperCase()} segment`);
     const len = (bytes[pos] << 8) | bytes[pos + 1];
-    if (len < 2) throw new Error(`image ${name}: corrupt JPEG (segment 0xFF${marker.toString(16).toUpperCase()} has length ${len})`);
+    if (len < 2) throw new InputError(name, `image ${name}: corrupt JPEG (segment 0xFF${marker.toString(16).toUpperCase()} has length ${len})`);
     const segStart = pos + 2;
     const segEnd = pos + len;
     if (segEnd > n) truncated(`inside a 0xFF${marker.toString(16).toUpperCase()} segment`);
     // Start-of-frame markers: C0-CF except DHT (C4), JPG (C8), DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (len < 8) throw new Error(`image ${name}: corrupt JPEG (short frame header)`);
+      if (len < 8) throw new InputError(name, `image ${name}: corrupt JPEG (short frame header)`);
       const height = (bytes[segStart + 1] << 8) | bytes[segStart + 2];
       const width = (bytes[segStart + 3] << 8) | bytes[segStart + 4];
       checkDims(name, width, height, maxPixels);
+      frame = { width, height, blocks: frameBlocks(bytes.subarray(segStart, segEnd), width, height, name) };
       sawFrame = true;
     } else if (marker === 0xe1 && orientation === 1) {
       const o = exifOrientation(bytes.subarray(segStart, segEnd));
@@ -230,6 +234,7 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
     if (marker === 0xda) {
       // Entropy-coded data follows: it ends at the first marker that is not a
       // stuffed 0xFF00 or a restart marker 0xFFD0-D7.
+      const scanStart = pos;
       for (;;) {
         while (pos < n && bytes[pos] !== 0xff) pos++;
         let q = pos;
@@ -242,10 +247,35 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
         }
         break; // pos is at the 0xFF of the next marker
       }
+      codedBytes += pos - scanStart;
     }
   }
-  if (!sawFrame) throw new Error(`image ${name}: corrupt JPEG (no start-of-frame header)`);
+  if (!sawFrame || !frame) throw new InputError(name, `image ${name}: corrupt JPEG (no start-of-frame header)`);
+  // Every 8x8 block costs at least one bit (its DC Huffman code), so a tiny
+  // file claiming a huge frame is refused before the decoder allocates it.
+  if (codedBytes * 8 < frame.blocks) {
+    throw new InputError(name, `image ${name}: corrupt JPEG: a ${frame.width}x${frame.height} frame needs at least ${Math.ceil(frame.blocks / 8)} bytes of coded data (one bit per 8x8 block), the file has ${codedBytes}`);
+  }
   return { orientation };
+}
+
+/** 8x8 blocks over all components of a frame header (SOFn payload), from each component's sampling factors. */
+function frameBlocks(sof: Uint8Array, width: number, height: number, name: string): number {
+  const n = sof[5] ?? 0;
+  if (n < 1 || sof.length < 6 + 3 * n) throw new InputError(name, `image ${name}: corrupt JPEG (frame header lists ${n} components in ${sof.length} bytes)`);
+  const hv: [number, number][] = [];
+  for (let i = 0; i < n; i++) {
+    const f = sof[6 + 3 * i + 1]!;
+    const h = f >> 4;
+    const v = f & 15;
+    if (h < 1 || h > 4 || v < 1 || v > 4) throw new InputError(name, `image ${name}: corrupt JPEG (component ${i + 1} has sampling factors ${h}x${v}; each must be 1-4)`);
+    hv.push([h, v]);
+  }
+  const hMax = Math.max(...hv.map(([h]) => h));
+  const vMax = Math.max(...hv.map(([, v]) => v));
+  let blocks = 0;
+  for (const [h, v] of hv) blocks += Math.ceil(Math.ceil((width * h) / hMax) / 8) * Math.ceil(Math.ceil((height * v) / vMax) / 8);
+  return blocks;
 }
 
 /**
@@ -331,11 +361,11 @@ function decodeJpeg(bytes: Uint8Array, name: string, maxPixels: number): RgbImag
       maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
     });
   } catch (e) {
-    throw new Error(`image ${name}: truncated or corrupt JPEG: ${(e as Error).message}`);
+    throw new InputError(name, `image ${name}: truncated or corrupt JPEG: ${(e as Error).message}`);
   }
   checkDims(name, img.width, img.height, maxPixels);
   if (img.data.length !== img.width * img.height * 3) {
-    throw new Error(`image ${name}: corrupt JPEG (decoded ${img.data.length} bytes for ${img.width}x${img.height})`);
+    throw new InputError(name, `image ${name}: corrupt JPEG (decoded ${img.data.length} bytes for ${img.width}x${img.height})`);
   }
   return applyExifOrientation({ width: img.width, height: img.height, data: img.data }, orientation);
 }

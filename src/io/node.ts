@@ -12,6 +12,7 @@ import type * as FsModule from 'node:fs';
 import type * as PathModule from 'node:path';
 import type * as UrlModule from 'node:url';
 import type * as ZlibModule from 'node:zlib';
+import { InputError } from './errors.js';
 
 interface NodeProcessLike {
   versions?: { node?: string };
@@ -102,15 +103,15 @@ export function openRegularFile(path: string, what: string): { fd: number; size:
   try {
     st = fs.statSync(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new InputError(path, `${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  if (!st.isFile()) throw new Error(`${path}: not a regular file (${what} must be a file, not a ${st.isDirectory() ? 'folder' : st.isFIFO() ? 'FIFO' : 'device or socket'})`);
+  if (!st.isFile()) throw new InputError(path, `${path}: not a regular file (${what} must be a file, not a ${st.isDirectory() ? 'folder' : st.isFIFO() ? 'FIFO' : 'device or socket'})`);
   // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, opening still returns at once
   const fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   const again = fs.fstatSync(fd);
   if (!again.isFile()) {
     fs.closeSync(fd);
-    throw new Error(`${path}: not a regular file`);
+    throw new InputError(path, `${path}: not a regular file`);
   }
   return { fd, size: again.size };
 }
@@ -120,12 +121,12 @@ export function readRegularFile(path: string, what: string, limit: number): Uint
   const fs = nodeFs(what);
   const { fd, size } = openRegularFile(path, what);
   try {
-    if (size > limit) throw new Error(`${path}: ${size} bytes is more than the ${limit}-byte limit for ${what}`);
+    if (size > limit) throw new InputError(path, `${path}: ${size} bytes is more than the ${limit}-byte limit for ${what}`);
     const out = new Uint8Array(size);
     let done = 0;
     while (done < size) {
       const n = fs.readSync(fd, out, done, size - done, done);
-      if (n <= 0) throw new Error(`${path}: file shrank while being read`);
+      if (n <= 0) throw new InputError(path, `${path}: file shrank while being read`);
       done += n;
     }
     return out;

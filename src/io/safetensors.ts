@@ -14,6 +14,7 @@
  * Every malformed-file error names the file, and where relevant the tensor.
  */
 import { nodeFs, openRegularFile, pathToString, type PathLike } from './node.js';
+import { InputError } from './errors.js';
 
 // ---------------------------------------------------------------------------
 // Byte sources
@@ -36,7 +37,7 @@ export interface ByteSource {
 
 function checkRange(name: string, size: number, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
-    throw new Error(`${name}: read of ${length} bytes at offset ${offset} is outside the ${size}-byte source`);
+    throw new InputError(name, `${name}: read of ${length} bytes at offset ${offset} is outside the ${size}-byte source`);
   }
 }
 
@@ -58,13 +59,13 @@ export function fileSource(path: PathLike): ByteSource {
       name,
       size,
       read(offset: number, length: number): Uint8Array {
-        if (closed) throw new Error(`${name}: read after close`);
+        if (closed) throw new InputError(name, `${name}: read after close`);
         checkRange(name, size, offset, length);
         const out = new Uint8Array(length);
         let done = 0;
         while (done < length) {
           const n = fs.readSync(handle, out, done, length - done, offset + done);
-          if (n <= 0) throw new Error(`${name}: unexpected end of file at offset ${offset + done} (file changed while open?)`);
+          if (n <= 0) throw new InputError(name, `${name}: unexpected end of file at offset ${offset + done} (file changed while open?)`);
           done += n;
         }
         return out;
@@ -78,7 +79,7 @@ export function fileSource(path: PathLike): ByteSource {
     };
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
-    throw new Error(`${name}: cannot open: ${(e as Error).message}`);
+    throw new InputError(name, `${name}: cannot open: ${(e as Error).message}`);
   }
 }
 
@@ -270,7 +271,7 @@ export function duplicateTopLevelKey(text: string): string | null {
 function parse(src: ByteSource): SafetensorsFile {
   const file = src.name;
   const fail = (msg: string): never => {
-    throw new Error(`safetensors file ${file}: ${msg}`);
+    throw new InputError(file, `safetensors file ${file}: ${msg}`);
   };
 
   if (src.size < 8) fail(`file is only ${src.size} bytes, shorter than the 8-byte header length prefix`);
@@ -359,12 +360,12 @@ function parse(src: ByteSource): SafetensorsFile {
   let closed = false;
   const get = (name: string): Entry => {
     const e = entries.get(name);
-    if (!e) throw new Error(`safetensors file ${file}: no tensor named '${name}' (file has ${entries.size} tensors)`);
+    if (!e) throw new InputError(file, `safetensors file ${file}: no tensor named '${name}' (file has ${entries.size} tensors)`);
     return e;
   };
   const readBytes = (name: string): Uint8Array => {
     const e = get(name);
-    if (closed) throw new Error(`safetensors file ${file}: tensor '${name}': read after close()`);
+    if (closed) throw new InputError(file, `safetensors file ${file}: tensor '${name}': read after close()`);
     return src.read(dataStart + e.begin, e.byteLength);
   };
 
@@ -381,7 +382,7 @@ function parse(src: ByteSource): SafetensorsFile {
     readF32(name: string): Float32Array {
       const e = get(name);
       if (!FLOAT_DTYPES.has(e.dtype)) {
-        throw new Error(`safetensors file ${file}: tensor '${name}': dtype ${e.dtype} cannot be read as float32 (supported: F32, F16, BF16, F64)`);
+        throw new InputError(file, `safetensors file ${file}: tensor '${name}': dtype ${e.dtype} cannot be read as float32 (supported: F32, F16, BF16, F64)`);
       }
       const bytes = readBytes(name);
       return bytesToF32(bytes, e.dtype, e.byteLength / DTYPE_SIZES[e.dtype]);

@@ -66,14 +66,39 @@ export type ResizeMode = 'bilinear' | 'bicubic' | 'nearest';
  */
 export function resizeMatrix(inSize: number, outSize: number, mode: ResizeMode, antialias = false, dtype: DType = 'float32'): Tensor {
   const m = allocate(dtype, outSize * inSize);
+  resizeTaps(inSize, outSize, mode, antialias).forEach((t, i) => {
+    for (let q = 0; q < t.index.length; q++) m[i * inSize + t.index[q]!] = t.weight[q]!;
+  });
+  return fromData(m, [outSize, inSize]);
+}
+
+/** The nonzero entries of one row of a resize matrix: source indices (increasing) and their weights. */
+export interface ResizeTaps {
+  index: number[];
+  weight: number[];
+}
+
+/**
+ * The rows of resizeMatrix as sparse taps, so a large image is resized in
+ * memory proportional to outSize x filter support, never outSize x inSize.
+ */
+export function resizeTaps(inSize: number, outSize: number, mode: ResizeMode, antialias = false): ResizeTaps[] {
   const scale = inSize / outSize;
-  const put = (i: number, j: number, v: number) => {
-    const jj = Math.min(Math.max(j, 0), inSize - 1);
-    m[i * inSize + jj] += v;
-  };
+  const rows: ResizeTaps[] = [];
   for (let i = 0; i < outSize; i++) {
+    const t: ResizeTaps = { index: [], weight: [] };
+    // clamped indices are non-decreasing, so a repeat is always the last entry
+    const put = (j: number, v: number) => {
+      const jj = Math.min(Math.max(j, 0), inSize - 1);
+      const last = t.index.length - 1;
+      if (last >= 0 && t.index[last] === jj) t.weight[last]! += v;
+      else {
+        t.index.push(jj);
+        t.weight.push(v);
+      }
+    };
     if (mode === 'nearest') {
-      put(i, Math.min(Math.floor(i * scale), inSize - 1), 1);
+      put(Math.min(Math.floor(i * scale), inSize - 1), 1);
     } else if (antialias) {
       const support = (mode === 'bicubic' ? 2 : 1) * Math.max(scale, 1);
       const center = scale * (i + 0.5);
@@ -88,21 +113,22 @@ export function resizeMatrix(inSize: number, outSize: number, mode: ResizeMode, 
         ws.push(v);
         total += v;
       }
-      for (let j = lo; j < hi; j++) if (total !== 0) put(i, j, ws[j - lo]! / total);
+      for (let j = lo; j < hi; j++) if (total !== 0) put(j, ws[j - lo]! / total);
     } else if (mode === 'bilinear') {
       const src = Math.max((i + 0.5) * scale - 0.5, 0);
       const i0 = Math.floor(src);
       const l = src - i0;
-      put(i, i0, 1 - l);
-      put(i, Math.min(i0 + 1, inSize - 1), l);
+      put(i0, 1 - l);
+      put(Math.min(i0 + 1, inSize - 1), l);
     } else {
       const src = (i + 0.5) * scale - 0.5;
       const i0 = Math.floor(src);
-      const t = src - i0;
-      for (let k = -1; k <= 2; k++) put(i, i0 + k, cubic(k - t, -0.75));
+      const t0 = src - i0;
+      for (let k = -1; k <= 2; k++) put(i0 + k, cubic(k - t0, -0.75));
     }
+    rows.push(t);
   }
-  return fromData(m, [outSize, inSize]);
+  return rows;
 }
 
 /** Keys' cubic convolution kernel with parameter a. */

@@ -4,6 +4,7 @@
 // (width, depth, MLP size, patch size, token counts) are read from the tensors
 // later and cross-checked against what the config says.
 
+import { InputError } from '../io/errors.js';
 export type Interpolation = 'bilinear' | 'bicubic' | 'nearest';
 
 export interface PreprocessConfig {
@@ -41,7 +42,7 @@ const TIMM_FAMILIES: Record<string, { dim: number; heads: number; depth: number 
 };
 
 function fail(file: string, msg: string): never {
-  throw new Error(`${file}: ${msg}`);
+  throw new InputError(file, `${file}: ${msg}`);
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {

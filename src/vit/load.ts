@@ -7,6 +7,7 @@ import { READ_LIMITS, nodeFs, nodePath, pathToString, readRegularFile, type Path
 import { isHfConfig, parseHfConfig, parseTimmConfig } from './config.js';
 import { buildViT } from './weights.js';
 import type { ViT } from './model.js';
+import { InputError } from '../io/errors.js';
 
 /** The embedded default model (weights/ at the package root): ViT-Ti/16 AugReg, ImageNet-1k, F16. */
 export const EMBEDDED_MODEL_URL = new URL('../../../weights/', import.meta.url);
@@ -21,9 +22,9 @@ function parseJsonObject(text: string, name: string): Json {
   } catch (e) {
     // the parser's message quotes the text; say only where it broke
     const at = /position (\d+)/.exec((e as Error).message);
-    throw new Error(`${name}: not valid JSON${at ? ` (at byte ${at[1]})` : ''}`);
+    throw new InputError(name, `${name}: not valid JSON${at ? ` (at byte ${at[1]})` : ''}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${name}: expected a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError(name, `${name}: expected a JSON object`);
   return v as Json;
 }
 
@@ -33,7 +34,7 @@ function readJson(path: string): Json {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new Error(`${path}: not UTF-8 text (a config must be JSON)`);
+    throw new InputError(path, `${path}: not UTF-8 text (a config must be JSON)`);
   }
   return parseJsonObject(text, path);
 }
@@ -59,14 +60,14 @@ export function loadViTFolder(folder: PathLike, opts: LoadOptions = {}): ViT {
   const fs = nodeFs('loadViTFolder');
   const path = nodePath('loadViTFolder');
   const dir = pathToString(folder);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: not a model folder`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InputError(dir, `${dir}: not a model folder`);
   const cfgPath = path.join(dir, 'config.json');
-  if (!fs.existsSync(cfgPath)) throw new Error(`${dir}: no config.json`);
+  if (!fs.existsSync(cfgPath)) throw new InputError(dir, `${dir}: no config.json`);
   const cfg = readJson(cfgPath);
   const prePath = path.join(dir, 'preprocessor_config.json');
   const pre = isHfConfig(cfg) && fs.existsSync(prePath) ? readJson(prePath) : null;
   const weightsPath = path.join(dir, 'model.safetensors');
-  if (!fs.existsSync(weightsPath)) throw new Error(`${dir}: no model.safetensors`);
+  if (!fs.existsSync(weightsPath)) throw new InputError(dir, `${dir}: no model.safetensors`);
   const file = openSafetensors(fileSource(weightsPath));
   let head: SafetensorsFile | undefined;
   try {

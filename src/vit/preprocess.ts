@@ -7,7 +7,7 @@
 // An image already at the target size is used as is.
 
 import { MAX_IMAGE_PIXELS, type RgbImage } from '../io/image.js';
-import { resizeMatrix, Tensor, allocate } from '../tensor/index.js';
+import { resizeTaps, Tensor, allocate } from '../tensor/index.js';
 import type { Interpolation, PreprocessConfig } from './config.js';
 
 export type ResizeMode = 'squash' | 'crop';
@@ -41,36 +41,32 @@ export function resizeRgb(img: RgbImage, width: number, height: number, interp: 
 
 function resizeAxis(img: RgbImage, size: number, axis: 'x' | 'y', interp: Interpolation): RgbImage {
   const inSize = axis === 'x' ? img.width : img.height;
-  const m = resizeMatrix(inSize, size, interp, interp !== 'nearest', 'float64').data;
   const w = axis === 'x' ? size : img.width;
   const h = axis === 'x' ? img.height : size;
   const out = new Uint8Array(w * h * 3);
   const src = img.data;
-  // sparse taps per output index, in Pillow's 8-bit fixed point (22 fraction bits)
+  // taps per output index in Pillow's 8-bit fixed point (22 fraction bits);
+  // source offsets are precomputed in bytes along the resized axis
   const ONE = 1 << PRECISION_BITS;
-  const taps: { j: number[]; v: number[] }[] = [];
-  for (let i = 0; i < size; i++) {
-    const j: number[] = [];
+  const stride = axis === 'x' ? 3 : img.width * 3;
+  const taps = resizeTaps(inSize, size, interp, interp !== 'nearest').map(({ index, weight }) => {
+    const off: number[] = [];
     const v: number[] = [];
-    for (let k = 0; k < inSize; k++) {
-      const x = m[i * inSize + k]!;
-      if (x !== 0) {
-        j.push(k);
-        v.push(x < 0 ? Math.trunc(-0.5 + x * ONE) : Math.trunc(0.5 + x * ONE));
-      }
-    }
-    taps.push({ j, v });
-  }
+    index.forEach((j, q) => {
+      const x = weight[q]!;
+      if (x === 0) return;
+      off.push(j * stride);
+      v.push(x < 0 ? Math.trunc(-0.5 + x * ONE) : Math.trunc(0.5 + x * ONE));
+    });
+    return { off, v };
+  });
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const t = taps[axis === 'x' ? x : y]!;
+      const base = axis === 'x' ? y * img.width * 3 : x * 3;
       for (let c = 0; c < 3; c++) {
         let s = ONE / 2; // rounds the fixed-point sum
-        for (let q = 0; q < t.j.length; q++) {
-          const sx = axis === 'x' ? t.j[q]! : x;
-          const sy = axis === 'x' ? y : t.j[q]!;
-          s += t.v[q]! * src[(sy * img.width + sx) * 3 + c]!;
-        }
+        for (let q = 0; q < t.off.length; q++) s += t.v[q]! * src[base + t.off[q]! + c]!;
         out[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, Math.floor(s / ONE)));
       }
     }

@@ -8,6 +8,7 @@ import type { BlockParams, LinearParams, NormParams } from './block.js';
 import type { DeclaredConfig } from './config.js';
 import { ViT, type ViTConfig, type ViTParams, type PosCoverage } from './model.js';
 import { IMAGENET_LABELS } from './imagenet-labels.js';
+import { InputError } from '../io/errors.js';
 
 class Reader {
   constructor(private f: SafetensorsFile) {}
@@ -22,10 +23,10 @@ class Reader {
   }
   /** Read a tensor, checking its shape when one is given (-1 = any). */
   get(n: string, expect?: readonly number[]): Tensor {
-    if (!this.f.has(n)) throw new Error(`${this.f.name}: missing tensor "${n}"`);
+    if (!this.f.has(n)) throw new InputError(this.f.name, `${this.f.name}: missing tensor "${n}"`);
     const shape = this.f.info(n).shape;
     if (expect && (expect.length !== shape.length || expect.some((d, i) => d !== -1 && d !== shape[i]))) {
-      throw new Error(`${this.f.name}: tensor "${n}" has shape [${shape}], expected [${expect.map((d) => (d === -1 ? '*' : d))}]`);
+      throw new InputError(this.f.name, `${this.f.name}: tensor "${n}" has shape [${shape}], expected [${expect.map((d) => (d === -1 ? '*' : d))}]`);
     }
     const data = this.f.readF32(n);
     for (let i = 0; i < data.length; i++) {
@@ -37,7 +38,7 @@ class Reader {
     return this.f.has(n) ? this.get(n, expect) : null;
   }
   fail(msg: string): never {
-    throw new Error(`${this.f.name}: ${msg}`);
+    throw new InputError(this.f.name, `${this.f.name}: ${msg}`);
   }
 }
 

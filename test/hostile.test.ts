@@ -1,7 +1,9 @@
-// Hostile input (issue 12, the parts mended so far): files that are not
-// regular files, files over their limit, non-finite weights, configs with
-// values of the wrong type or range, parse errors that would echo a file's
-// bytes. Each ends in one clear error naming the file, quickly.
+// Hostile input (issue 12): one test per kind of defect found by probing:
+// memory by what a header claims, unwritten memory in decoded pixels, files
+// that are not regular files, silent NaN, safetensors abuse, outputs, a
+// closed stdout (the last two in cli_args.test.ts), messages. Each ends in
+// one clear error naming the file, quickly. The fuzz suite (fuzz.test.ts)
+// mutates real files by the thousand on top of these.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +20,15 @@ import { expectError } from './support/expect.js';
 import { raw } from './support/safetensors.js';
 import { copyModel, editConfig, editTensors, removeModels } from './support/models.js';
 import { runCli } from './support/cli.js';
+import jpegjs from 'jpeg-js';
+import { resizeTaps } from '../src/tensor/index.js';
+import { resizeRgb } from '../src/vit/preprocess.js';
+import { InputError } from '../src/io/errors.js';
+import { writeSafetensors } from '../src/io/safetensors.js';
+import { decodeConcept } from '../src/cdam/concept.js';
+import { runMethod } from '../src/cdam/methods.js';
+import type { Explainer } from '../src/cdam/explain.js';
+import type { ViT } from '../src/vit/model.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cdam-hostile-'));
 const fifo = join(tmp, 'fifo');
@@ -176,6 +187,52 @@ test('a head with no rows is refused', () => {
     delete c.id2label;
   });
   expectError(() => loadViTFolder(d), '"head.weight" has no rows');
+});
+
+test('a 1.5 KB JPEG claiming 9000 x 9000 is refused before the decoder allocates (one bit per 8x8 block at least)', () => {
+  const small = jpegjs.encode({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 4).map((_, i) => (i * 7) % 256) }, 80).data;
+  assert.is(decodeImage(small, 'ok.jpg').width, 64);
+  const big = Uint8Array.from(small);
+  const sof = big.findIndex((b, i) => b === 0xff && big[i + 1] === 0xc0);
+  big.set([9000 >> 8, 9000 & 255, 9000 >> 8, 9000 & 255], sof + 5);
+  const t0 = Date.now();
+  const before = process.memoryUsage().arrayBuffers;
+  const msg = expectError(() => decodeImage(big, 'claims9000.jpg'), 'claims9000.jpg', 'a 9000x9000 frame needs at least', 'bytes of coded data');
+  assert.ok(Date.now() - t0 < 1000, `${Date.now() - t0} ms`);
+  assert.ok(process.memoryUsage().arrayBuffers - before < 16 << 20, 'nothing the size of the frame was allocated');
+  assert.ok(msg.length < 200);
+});
+
+test('resizing uses sparse taps: a 1 x 200000 photo squashes in memory proportional to the filter, ', () => {
+  const taps = resizeTaps(200_000, 224, 'bicubic', true);
+  const scale = 200_000 / 224;
+  assert.ok(taps.every((t) => t.index.length <= 2 * Math.ceil(2 * scale) + 2), 'each row holds only its filter window');
+  const long = { width: 1, height: 200_000, data: new Uint8Array(600_000).map((_, i) => (i >> 10) % 256) };
+  const out = resizeRgb(long, 224, 224, 'bicubic');
+  assert.is(out.data.length, 224 * 224 * 3);
+  assert.ok(out.data.some((v) => v > 0), 'the pixels came through');
+});
+
+test('NaN concept vectors and non-finite maps are refused where they appear', () => {
+  const vit = { config: { dim: 4, name: 'm' } } as unknown as ViT;
+  const bytes = writeSafetensors({ concept: { dtype: 'F32', shape: [4], data: Float32Array.of(1, NaN, 0, 2) } }, { format: 'cdam-concept' });
+  expectError(() => decodeConcept(bytes, 'nan.concept', vit), 'nan.concept', 'non-finite value (NaN at entry 1)');
+  const ex = { cdam: () => ({ method: 'cdam', target: 'c', score: 0, map: { rows: 1, cols: 2, values: Float32Array.of(0, Infinity) } }) } as unknown as Explainer;
+  expectError(() => runMethod(ex, 'cdam', { kind: 'class', index: 0 }), 'cdam: the map has a non-finite value (Infinity at patch 1)');
+  const r = runCli('explain', repoPath('examples/catcoffee_224.png'), '--model', repoPath('test/fixtures/vit/timm_plain'), '--method', 'smooth-cdam', '--noise', '1e30');
+  assert.is(r.code, 2, 'an absurd --noise is a usage error');
+  assert.match(r.err, /--noise must be a number in \[0, 10\]/);
+});
+
+test('every loader error is an InputError carrying the file', () => {
+  let e: unknown;
+  try {
+    decodeImage(new Uint8Array([1, 2, 3]), 'junk.bin');
+  } catch (x) {
+    e = x;
+  }
+  assert.instance(e, InputError);
+  assert.is((e as InputError).file, 'junk.bin');
 });
 
 test.after(() => {

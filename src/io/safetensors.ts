@@ -79,6 +79,7 @@ export function fileSource(path: PathLike): ByteSource {
     };
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
+    if (e instanceof InputError) throw e; // already names the file and the problem
     throw new InputError(name, `${name}: cannot open: ${(e as Error).message}`);
   }
 }

@@ -136,7 +136,7 @@ test('fileSource: lazy positional reads, round trip via writeFileAtomic, close',
     f.close();
     f.close(); // idempotent
     expectError(() => f.readF32('w'), p, 'after close');
-    expectError(() => fileSource(path.join(dir, 'missing.safetensors')), 'missing.safetensors', 'cannot open');
+    expectError(() => fileSource(path.join(dir, 'missing.safetensors')), 'missing.safetensors', 'cannot read a safetensors file: no such file');
     expectError(() => fileSource(dir), dir, 'not a regular file');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

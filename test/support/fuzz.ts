@@ -573,7 +573,7 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
   for (const n of names) {
     const t0 = Date.now();
     const r = fuzz(n, runs, seed);
-    console.log(JSON.stringify({ ...r, ms: Date.now() - t0 }));
+    console.log(JSON.stringify({ ...r, ms: Date.now() - t0, rssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
   }
   console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
 }

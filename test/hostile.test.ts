@@ -20,6 +20,7 @@ import { expectError } from './support/expect.js';
 import { raw } from './support/safetensors.js';
 import { copyModel, editConfig, editTensors, removeModels } from './support/models.js';
 import { runCli } from './support/cli.js';
+import { withIdat } from './support/bytes.js';
 import jpegjs from 'jpeg-js';
 import { resizeTaps } from '../src/tensor/index.js';
 import { resizeRgb } from '../src/vit/preprocess.js';
@@ -103,26 +104,6 @@ test('config values of the wrong type or range: one precise message each', () =>
   expectError(() => loadViTFolder(eps), '"layer_norm_eps" must be a number in (0, 1)');
 });
 
-/** A PNG with its IDAT payload replaced (CRC recomputed, so only the stream itself is wrong). */
-function withIdat(png: Uint8Array, payload: (data: Uint8Array) => Uint8Array): Uint8Array {
-  const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  const parts: Uint8Array[] = [png.subarray(0, 8)];
-  for (let pos = 8; pos < png.length;) {
-    const len = dv.getUint32(pos);
-    const type = png.subarray(pos + 4, pos + 8);
-    let data = png.subarray(pos + 8, pos + 8 + len);
-    if (String.fromCharCode(...type) === 'IDAT') data = payload(data);
-    const chunk = new Uint8Array(12 + data.length);
-    const cv = new DataView(chunk.buffer);
-    cv.setUint32(0, data.length);
-    chunk.set(type, 4);
-    chunk.set(data, 8);
-    cv.setUint32(8 + data.length, zlib.crc32(chunk.subarray(4, 8 + data.length)));
-    parts.push(chunk);
-    pos += 12 + len;
-  }
-  return Buffer.concat(parts);
-}
 
 test('a PNG whose image data is cut short or too short is refused (no unwritten memory in the pixels)', () => {
   const px = new Uint8Array(20 * 20 * 3).map((_, i) => (i * 31) % 251);

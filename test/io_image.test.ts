@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import jpegjs from 'jpeg-js';
 import { applyExifOrientation, decodeImage, readImageFile, sniffImageFormat, type RgbImage } from '../src/io/image.js';
 import { encodePng } from '../src/io/png.js';
+import { concat } from './support/bytes.js';
 import { expectError } from './support/expect.js';
 import { repoPath } from './support/fixtures.js';
 import { sharedTest } from './support/shared.js';
@@ -48,15 +49,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** PNG from raw unfiltered scanlines (each row = filter byte 0 + samples). */
 function buildPng(width: number, height: number, bitDepth: number, colorType: number, rows: number[][], extra: Uint8Array[] = []): Uint8Array {

@@ -16,6 +16,7 @@ const { encodePng } = await import(build('src/io/png.js'));
 const { writeSafetensors, openSafetensors, bufferSource } = await import(build('src/io/safetensors.js'));
 const { copyModel, editConfig, editTensors, removeModels } = await import(build('test/support/models.js'));
 const { raw } = await import(build('test/support/safetensors.js'));
+const { withIdat } = await import(build('test/support/bytes.js'));
 
 const tmp = mkdtempSync(join(tmpdir(), 'cdam-probe-'));
 const file = (name, bytes) => {
@@ -28,26 +29,6 @@ const photo = join(repo, 'examples/catcoffee_224.png');
 const fifo = join(tmp, 'fifo');
 execFileSync('mkfifo', [fifo]);
 
-/** A PNG with its IDAT payload replaced (CRC recomputed). */
-function withIdat(png, payload) {
-  const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  const parts = [png.subarray(0, 8)];
-  for (let pos = 8; pos < png.length;) {
-    const len = dv.getUint32(pos);
-    const type = png.subarray(pos + 4, pos + 8);
-    let data = png.subarray(pos + 8, pos + 8 + len);
-    if (String.fromCharCode(...type) === 'IDAT') data = payload(data);
-    const chunk = new Uint8Array(12 + data.length);
-    const cv = new DataView(chunk.buffer);
-    cv.setUint32(0, data.length);
-    chunk.set(type, 4);
-    chunk.set(data, 8);
-    cv.setUint32(8 + data.length, zlib.crc32(chunk.subarray(4, 8 + data.length)));
-    parts.push(chunk);
-    pos += 12 + len;
-  }
-  return Buffer.concat(parts);
-}
 /** The IHDR of a PNG rewritten to claim w x h (CRC recomputed). */
 function claim(png, w, h) {
   const b = Buffer.from(png);

@@ -13,6 +13,7 @@ import { decodeImage } from '../../src/io/image.js';
 import { bufferSource, openSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { loadViTFromBytes } from '../../src/vit/load.js';
 import { repoPath } from './fixtures.js';
+import { concat } from './bytes.js';
 
 type Bytes = Uint8Array;
 
@@ -49,15 +50,6 @@ function applyBytes(b: Bytes, m: ByteMutation): Bytes {
   }
 }
 
-function concat(parts: Bytes[]): Bytes {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 const text = (b: Bytes) => new TextDecoder().decode(b);
 const utf8 = (s: string) => new TextEncoder().encode(s);

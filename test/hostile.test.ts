@@ -199,7 +199,7 @@ test('NaN concept vectors and non-finite maps are refused where they appear', ()
   const bytes = writeSafetensors({ concept: { dtype: 'F32', shape: [4], data: Float32Array.of(1, NaN, 0, 2) } }, { format: 'cdam-concept' });
   expectError(() => decodeConcept(bytes, 'nan.concept', vit), 'nan.concept', 'non-finite value (NaN at entry 1)');
   const ex = { cdam: () => ({ method: 'cdam', target: 'c', score: 0, map: { rows: 1, cols: 2, values: Float32Array.of(0, Infinity) } }) } as unknown as Explainer;
-  expectError(() => runMethod(ex, 'cdam', { kind: 'class', index: 0 }), 'cdam: the map has a non-finite value (Infinity at patch 1)');
+  expectError(() => runMethod(ex, 'cdam', { kind: 'class', index: 0 }), 'cdam: the map has a non-finite value (Infinity at cell 1)');
   const r = runCli('explain', repoPath('examples/catcoffee_224.png'), '--model', repoPath('test/fixtures/vit/timm_plain'), '--method', 'smooth-cdam', '--noise', '1e30');
   assert.is(r.code, 2, 'an absurd --noise is a usage error');
   assert.match(r.err, /--noise must be a number in \[0, 10\]/);

@@ -12,3 +12,17 @@ export const CDAM_DEFAULTS = {
   /** samples per batched pass through the last block (bounds memory) */
   batch: 16,
 } as const;
+
+/** The baselines' defaults (spec/cdam.md, "Baselines"). */
+export const BASELINE_DEFAULTS = {
+  /** SmoothGrad: noisy samples n */
+  smoothgradSamples: 50,
+  /** SmoothGrad: sigma as a fraction of the input's range */
+  smoothgradNoise: 0.15,
+  /** IntGrad: path points */
+  intgradSteps: 50,
+  /** noise seed */
+  seed: 0,
+  /** images per batched pass through the whole model (bounds memory: each holds a full tape) */
+  batch: 8,
+} as const;

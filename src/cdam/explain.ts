@@ -76,7 +76,7 @@ export class Explainer {
   readonly grid: [number, number];
   private baseCache: { head: HeadOutput; parts: ReadoutParts } | null = null;
 
-  constructor(readonly vit: ViT, input: Tensor, readonly engine: ScoreEngine = 'closed-form') {
+  constructor(readonly vit: ViT, readonly input: Tensor, readonly engine: ScoreEngine = 'closed-form') {
     if (input.rank !== 4 || input.shape[0] !== 1) throw new Error(`expected one image [1, 3, H, W], got [${input.shape}]`);
     this.grid = vit.gridFor(input.shape[2]!, input.shape[3]!);
     this.x = noGrad(() => vit.runBlocks(vit.embed(input), 0, vit.config.depth - 1));

@@ -1,29 +1,72 @@
 // One entry point for every method, so the command line, the evaluation and
-// the browser page run methods by name.
+// the browser page run methods by name. The registry is a record over the
+// method names: a method without a runner (or a runner without its facts) is
+// a compile error.
 
 import { Explainer, type Explanation, type SmoothOptions, type IntegratedOptions } from './explain.js';
+import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, type SmoothGradOptions, type IntGradOptions } from './baselines.js';
 import type { Target } from './target.js';
-
-export const METHODS = ['attention', 'cdam', 'smooth-cdam', 'integrated-cdam'] as const;
-export type Method = (typeof METHODS)[number];
 
 export interface MethodOptions {
   smooth?: SmoothOptions;
   integrated?: IntegratedOptions;
-  /** one map per head instead of the mean (attention) or the sum over heads (the CDAM family) */
+  smoothgrad?: SmoothGradOptions;
+  intgrad?: IntGradOptions;
+  /** one map per head instead of the mean (attention, rollout) or the sum over heads (the CDAM family) */
   perHead?: boolean;
 }
 
+interface MethodEntry {
+  /** signed maps (a diverging colour scale) or non-negative ones */
+  signed: boolean;
+  /** whether the map depends on the target at all */
+  usesTarget: boolean;
+  /** 'patch': one value per patch token; 'pixel': one per input pixel */
+  level: 'patch' | 'pixel';
+  /** whether perHead gives one map per head */
+  perHead: boolean;
+  run: (ex: Explainer, target: Target, opts: MethodOptions) => Explanation[];
+}
+
+const perHeads = (ex: Explainer, one: (h?: number) => Explanation, perHead: boolean | undefined): Explanation[] =>
+  perHead ? Array.from({ length: ex.vit.config.heads }, (_, h) => one(h)) : [one()];
+
+const REGISTRY = {
+  attention: { signed: false, usesTarget: false, level: 'patch', perHead: true, run: (ex, _t, o) => perHeads(ex, (h) => ex.attention(h), o.perHead) },
+  cdam: { signed: true, usesTarget: true, level: 'patch', perHead: true, run: (ex, t, o) => splitHeads(ex.cdam(t, { perHead: o.perHead ?? false })) },
+  'smooth-cdam': { signed: true, usesTarget: true, level: 'patch', perHead: true, run: (ex, t, o) => splitHeads(ex.smooth(t, { ...o.smooth, perHead: o.perHead ?? false })) },
+  'integrated-cdam': { signed: true, usesTarget: true, level: 'patch', perHead: true, run: (ex, t, o) => splitHeads(ex.integrated(t, { ...o.integrated, perHead: o.perHead ?? false })) },
+  'input-x-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t) => [inputXGrad(ex, t)] },
+  smoothgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [smoothGrad(ex, t, o.smoothgrad)] },
+  intgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [intGrad(ex, t, o.intgrad)] },
+  gradcam: { signed: false, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t) => [gradCam(ex, t)] },
+  relevance: { signed: false, usesTarget: true, level: 'patch', perHead: false, run: (ex, t) => [relevance(ex, t)] },
+  rollout: { signed: false, usesTarget: false, level: 'patch', perHead: true, run: (ex, _t, o) => perHeads(ex, (h) => rollout(ex, h), o.perHead) },
+} satisfies Record<string, MethodEntry>;
+
+export type Method = keyof typeof REGISTRY;
+export const METHODS = Object.keys(REGISTRY) as Method[];
+
+/** The facts of a method (signed, uses the target, patch or pixel level). */
+export function methodInfo(m: Method): Omit<MethodEntry, 'run'> {
+  const { signed, usesTarget, level, perHead } = REGISTRY[m];
+  return { signed, usesTarget, level, perHead };
+}
+
 export function isMethod(m: string): m is Method {
-  return (METHODS as readonly string[]).includes(m);
+  return Object.hasOwn(REGISTRY, m);
 }
 
 /**
- * Run a method: one explanation, or one per head with perHead. The attention
- * map ignores the target (it has none).
+ * Run a method: one explanation, or one per head with perHead. Target-free
+ * methods (attention, rollout) ignore the target.
  */
 export function runMethod(ex: Explainer, method: Method, target: Target, opts: MethodOptions = {}): Explanation[] {
-  const out = computeMethod(ex, method, target, opts);
+  const entry: MethodEntry = REGISTRY[method];
+  if (opts.perHead && !entry.perHead) {
+    throw new Error(`${method} has no per-head maps (${METHODS.filter((m) => REGISTRY[m].perHead).join(', ')} do)`);
+  }
+  const out = entry.run(ex, target, opts);
   for (const e of out) checkFinite(e);
   return out;
 }
@@ -32,24 +75,7 @@ export function runMethod(ex: Explainer, method: Method, target: Target, opts: M
 function checkFinite(e: Explanation): void {
   const v = e.map.values;
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i]!)) throw new Error(`${e.method}: the map has a non-finite value (${v[i]} at patch ${i}); check the input, the weights and the options`);
-  }
-}
-
-function computeMethod(ex: Explainer, method: Method, target: Target, opts: MethodOptions): Explanation[] {
-  const perHead = opts.perHead ?? false;
-  switch (method) {
-    case 'attention': {
-      if (!perHead) return [ex.attention()];
-      const heads = ex.vit.config.heads;
-      return Array.from({ length: heads }, (_, h) => ex.attention(h));
-    }
-    case 'cdam':
-      return splitHeads(ex.cdam(target, { perHead }));
-    case 'smooth-cdam':
-      return splitHeads(ex.smooth(target, { ...opts.smooth, perHead }));
-    case 'integrated-cdam':
-      return splitHeads(ex.integrated(target, { ...opts.integrated, perHead }));
+    if (!Number.isFinite(v[i]!)) throw new Error(`${e.method}: the map has a non-finite value (${v[i]} at cell ${i}); check the input, the weights and the options`);
   }
 }
 

@@ -79,9 +79,9 @@ export interface BlockResult {
 }
 
 /** The rest of the block once T = LN1(X) is known: the attention branch reads T, the residual reads X. */
-export function blockFromNormed(x: Tensor, t: Tensor, p: BlockParams): BlockResult {
+export function blockFromNormed(x: Tensor, t: Tensor, p: BlockParams, attend: typeof attention = attention): BlockResult {
   // LayerScale (ls1, ls2) sits between a branch and its residual, so then the add stays separate
-  const a = attention(t, p, p.ls1 ? undefined : x);
+  const a = attend(t, p, p.ls1 ? undefined : x);
   return { out: afterAttention(x, a.out, p), attn: a.attn };
 }
 
@@ -101,6 +101,11 @@ export function blockTail(x: Tensor, merged: Tensor, p: BlockParams): Tensor {
 
 export function block(x: Tensor, p: BlockParams): BlockResult {
   return blockFromNormed(x, norm(x, p.norm1), p);
+}
+
+/** The block with its attention probabilities on the tape (composite attention), for methods that differentiate them. */
+export function blockTraced(x: Tensor, p: BlockParams): BlockResult {
+  return blockFromNormed(x, norm(x, p.norm1), p, attentionComposite);
 }
 
 /** The block's output alone: its attention maps are not kept (nor copied out of the kernel when nothing is recorded). */

@@ -7,7 +7,7 @@ import {
   Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div, freeze, isFrozen,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
-import { blockOutput, norm, readoutAttention, readoutTail, type BlockParams, type LinearParams, type NormParams, type ReadoutParts } from './block.js';
+import { blockOutput, blockTraced, norm, readoutAttention, readoutTail, type BlockParams, type LinearParams, type NormParams, type ReadoutParts } from './block.js';
 import type { PreprocessConfig } from './config.js';
 
 /** How far the learned position embedding reaches. */
@@ -55,6 +55,14 @@ export interface HeadOutput {
   latent: Tensor;
   /** raw logits [B, C] (null for a backbone without a head) */
   logits: Tensor | null;
+}
+
+/** What ViT.traced keeps: the head output, every block's attention, the last block's input x and its normed tokens t. */
+export interface TracedForward {
+  head: HeadOutput;
+  attns: Tensor[];
+  x: Tensor;
+  t: Tensor;
 }
 
 export class ViT {
@@ -164,6 +172,26 @@ export class ViT {
       logits = div(add(logits, d), 2);
     }
     return { latent, logits };
+  }
+
+  /**
+   * The forward pass with every block's attention probabilities on the tape
+   * (composite attention: slower than forward, but differentiable in A).
+   * The last block runs in read-out mode as everywhere, so its entry holds
+   * only the read-out rows [B, H, R, N]; the others are [B, H, N, N].
+   */
+  traced(image: Tensor): TracedForward {
+    let x = this.embed(image);
+    const attns: Tensor[] = [];
+    for (let i = 0; i < this.config.depth - 1; i++) {
+      const r = blockTraced(x, this.params.blocks[i]!);
+      attns.push(r.attn);
+      x = r.out;
+    }
+    const t = this.normedLast(x);
+    const { head, parts } = this.readout(x, t);
+    attns.push(parts.attn);
+    return { head, attns, x, t };
   }
 
   forward(image: Tensor): HeadOutput {

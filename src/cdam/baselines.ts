@@ -1,0 +1,258 @@
+// The explainers the paper compares CDAM with (spec/cdam.md, "Baselines"),
+// plus attention rollout. Gradient baselines differentiate the whole model
+// with respect to the normalised input pixels and give pixel-level maps
+// (mean over RGB, signed); the attention baselines read every block's
+// attention (ViT.traced) and give patch-level maps over the patch tokens.
+
+import { Tensor, allocate, full, max, min, normalSampler, rng, resize, fromData } from '../tensor/index.js';
+import { grad, noGrad, enableGrad } from '../autograd/index.js';
+import type { ViT } from '../vit/model.js';
+import { targetScore, describeTarget, type Target } from './target.js';
+import { BASELINE_DEFAULTS } from './defaults.js';
+import type { Explanation, PatchMap } from './explain.js';
+
+/** What every baseline needs: the model, its normalised input [1, 3, H, W] and the last block's input X [1, N, D]. */
+export interface BaselineInput {
+  vit: ViT;
+  input: Tensor;
+  x: Tensor;
+  grid: [number, number];
+}
+
+export interface SmoothGradOptions {
+  /** noise sigma as a fraction of the input's range (default BASELINE_DEFAULTS.smoothgradNoise) */
+  noise?: number;
+  samples?: number;
+  seed?: number;
+  /** images per batched pass through the model (memory bound; default BASELINE_DEFAULTS.batch) */
+  batch?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface IntGradOptions {
+  /** path points (i/steps) x for i = 1..steps (default BASELINE_DEFAULTS.intgradSteps) */
+  steps?: number;
+  batch?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const label = (b: BaselineInput) => (i: number) => b.vit.label(i);
+
+/** d target / d images for a batch [k, 3, H, W], summed into `acc` (one backward serves the batch). */
+function addInputGradients(vit: ViT, images: Tensor, target: Target, acc: Float64Array): Float32Array {
+  images.requireGrad();
+  const score = enableGrad(() => targetScore(target, vit.forward(images)));
+  const [g] = grad(score, [images], full(score.shape, 1, score.dtype));
+  const G = g!.contiguousData();
+  const per = acc.length;
+  for (let s = 0; s < images.shape[0]!; s++) for (let i = 0; i < per; i++) acc[i] += G[s * per + i]!;
+  return Float32Array.from(score.contiguousData());
+}
+
+/** mean over the 3 channels of (x * g) or of g, as an H x W map. */
+function channelMean(shape: readonly number[], g: ArrayLike<number>, x: ArrayLike<number> | null, scale: number): PatchMap {
+  const [, c, h, w] = shape as [number, number, number, number];
+  const hw = h * w;
+  const out = new Float32Array(hw);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < hw; i++) out[i] += ((x ? x[ch * hw + i]! : 1) * g[ch * hw + i]! * scale) / c;
+  }
+  return { rows: h, cols: w, values: out };
+}
+
+/** Input x Grad: mean_c(x * df/dx). */
+export function inputXGrad(b: BaselineInput, target: Target): Explanation {
+  const acc = new Float64Array(b.input.size);
+  const x = b.input.contiguousData();
+  const [score] = addInputGradients(b.vit, fromData(Float32Array.from(x), b.input.shape), target, acc);
+  return { method: 'input-x-grad', target: describeTarget(target, label(b)), score: score!, map: channelMean(b.input.shape, acc, x, 1) };
+}
+
+/** SmoothGrad: mean_c(mean_k df(x + eps_k)/dx), eps ~ N(0, (noise (max x - min x))^2); the plain gradient, not times x. */
+export function smoothGrad(b: BaselineInput, target: Target, opts: SmoothGradOptions = {}): Explanation {
+  const n = opts.samples ?? BASELINE_DEFAULTS.smoothgradSamples;
+  const batch = Math.max(1, opts.batch ?? BASELINE_DEFAULTS.batch);
+  if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
+  const x = b.input.contiguousData();
+  const sigma = (opts.noise ?? BASELINE_DEFAULTS.smoothgradNoise) * (noGrad(() => max(b.input)).item() - noGrad(() => min(b.input)).item());
+  const normal = normalSampler(rng(opts.seed ?? BASELINE_DEFAULTS.seed));
+  const acc = new Float64Array(b.input.size);
+  const per = b.input.size;
+  for (let done = 0; done < n; done += batch) {
+    const k = Math.min(batch, n - done);
+    const noisy = allocate('float32', k * per);
+    for (let s = 0; s < k; s++) for (let i = 0; i < per; i++) noisy[s * per + i] = x[i]! + sigma * normal();
+    addInputGradients(b.vit, new Tensor(noisy, [k, ...b.input.shape.slice(1)]), target, acc);
+    opts.onProgress?.(done + k, n);
+  }
+  return { method: 'smoothgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
+}
+
+/** IntGrad from a zero baseline: mean_c(x * mean_i df((i/m) x)/dx) for i = 1..m. */
+export function intGrad(b: BaselineInput, target: Target, opts: IntGradOptions = {}): Explanation {
+  const m = opts.steps ?? BASELINE_DEFAULTS.intgradSteps;
+  const batch = Math.max(1, opts.batch ?? BASELINE_DEFAULTS.batch);
+  if (!(m >= 1) || !Number.isInteger(m)) throw new Error(`steps must be a positive integer, got ${m}`);
+  const x = b.input.contiguousData();
+  const per = b.input.size;
+  const acc = new Float64Array(per);
+  for (let i0 = 1; i0 <= m; i0 += batch) {
+    const k = Math.min(batch, m - i0 + 1);
+    const pts = allocate('float32', k * per);
+    for (let s = 0; s < k; s++) {
+      const a = (i0 + s) / m;
+      for (let i = 0; i < per; i++) pts[s * per + i] = a * x[i]!;
+    }
+    addInputGradients(b.vit, new Tensor(pts, [k, ...b.input.shape.slice(1)]), target, acc);
+    opts.onProgress?.(i0 + k - 1, m);
+  }
+  return { method: 'intgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, x, 1 / m) };
+}
+
+/** The target's value on the unperturbed input. */
+function cleanScore(b: BaselineInput, target: Target): number {
+  return noGrad(() => targetScore(target, b.vit.readout(b.x).head).item());
+}
+
+/**
+ * GradCAM for ViT on CDAM's tensor T = LN1(X) of the last block:
+ * w_j = mean over patch tokens of df/dT[i, j], cam_i = ReLU(sum_j w_j T[i, j]),
+ * min-max scaled to [0, 1], bilinear to the input size. `patch` keeps the
+ * raw (ReLU, unscaled) patch-level cam.
+ */
+export function gradCam(b: BaselineInput, target: Target): Explanation & { patch: PatchMap } {
+  const { vit, x } = b;
+  const t = noGrad(() => vit.normedLast(x)).requireGrad();
+  const s = enableGrad(() => targetScore(target, vit.readout(x, t).head));
+  const [g] = grad(s, [t], full(s.shape, 1, s.dtype));
+  const [, n, d] = t.shape as [number, number, number];
+  const pre = vit.numPrefix;
+  const T = t.contiguousData();
+  const G = g!.contiguousData();
+  const w = new Float64Array(d);
+  for (let i = pre; i < n; i++) for (let j = 0; j < d; j++) w[j] += G[i * d + j]! / (n - pre);
+  const cam = new Float32Array(n - pre);
+  for (let i = pre; i < n; i++) {
+    let acc = 0;
+    for (let j = 0; j < d; j++) acc += w[j]! * T[i * d + j]!;
+    cam[i - pre] = Math.max(0, acc);
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of cam) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const scaled = cam.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
+  const [, , h, wd] = b.input.shape as [number, number, number, number];
+  const px = noGrad(() => resize(fromData(scaled, b.grid), [h, wd], 'bilinear')).contiguousData();
+  return {
+    method: 'gradcam', target: describeTarget(target, label(b)), score: s.item(),
+    map: { rows: h, cols: wd, values: Float32Array.from(px) },
+    patch: { rows: b.grid[0], cols: b.grid[1], values: cam },
+  };
+}
+
+/** Every block's attention [H, rows, N] as plain arrays (the last block: its read-out rows only). */
+function attentionsOf(attns: readonly Tensor[]): { data: Float32Array; heads: number; rows: number; n: number }[] {
+  return attns.map((a) => {
+    const [, heads, rows, n] = a.shape as [number, number, number, number];
+    return { data: a.contiguousData() as Float32Array, heads, rows, n };
+  });
+}
+
+/**
+ * Row 0 of M_L ... M_2 M_1, as a row vector swept from the last block down
+ * (v <- v M_b): N^2 work per block instead of N^3, since the maps read only
+ * the [CLS] row. `rowsOf(b)` gives block b's matrix rows (the last block
+ * needs only its row 0).
+ */
+function sweepRow0(blocks: number, n: number, rowsOf: (b: number, rows: number) => Float64Array): Float64Array {
+  let v: Float64Array = rowsOf(blocks - 1, 1);
+  for (let b = blocks - 2; b >= 0; b--) {
+    const m = rowsOf(b, n);
+    const next = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      const vk = v[k]!;
+      if (vk !== 0) for (let j = 0; j < n; j++) next[j] += vk * m[k * n + j]!;
+    }
+    v = next;
+  }
+  return v;
+}
+
+/**
+ * Attention rollout (Abnar & Zuidema 2020): R = prod_b (0.5 I + 0.5 mean_h A_b),
+ * rows renormalised, later blocks on the left (as Abnar's code multiplies); the map is R[0] over the patch
+ * tokens. With `head`, that head's attention in every block instead of the mean.
+ */
+export function rollout(b: BaselineInput, head?: number): Explanation {
+  const { vit } = b;
+  const attns = attentionsOf(noGrad(() => vit.traced(b.input)).attns);
+  const n = attns[0]!.n;
+  const H = attns[0]!.heads;
+  if (head !== undefined && (!Number.isInteger(head) || head < 0 || head >= H)) throw new Error(`head ${head} out of range (the model has ${H} heads)`);
+  const heads = head === undefined ? [...Array(H).keys()] : [head];
+  // the augmented, renormalised attention rows 0..rows-1 of one block
+  const augmented = (a: (typeof attns)[number], rows: number) => {
+    const m = new Float64Array(rows * n);
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) {
+        let v = 0;
+        for (const h of heads) v += a.data[(h * a.rows + i) * n + j]! / heads.length;
+        const e = 0.5 * v + (i === j ? 0.5 : 0);
+        m[i * n + j] = e;
+        s += e;
+      }
+      for (let j = 0; j < n; j++) m[i * n + j]! /= s;
+    }
+    return m;
+  };
+  const top = sweepRow0(attns.length, n, (i, rows) => augmented(attns[i]!, rows));
+  return { method: head === undefined ? 'rollout' : `rollout-head${head}`, target: null, score: null, map: patchRow(b, top) };
+}
+
+function patchRow(b: BaselineInput, row: Float64Array): PatchMap {
+  const pre = b.vit.numPrefix;
+  return { rows: b.grid[0], cols: b.grid[1], values: Float32Array.from(row.subarray(pre)) };
+}
+
+/**
+ * Relevance propagation (Chefer et al. 2021, generic attention-model
+ * explainability): R = I; per block R <- R + mean_h(ReLU(dA * A)) R, with dA
+ * the target's gradient at the block's attention probabilities; the map is
+ * R[0] over the patch tokens.
+ */
+export function relevance(b: BaselineInput, target: Target): Explanation {
+  const { vit } = b;
+  const input = fromData(Float32Array.from(b.input.contiguousData()), b.input.shape);
+  // the input is marked only so that the tape records; its gradient is never asked for
+  const tr = enableGrad(() => vit.traced(input.requireGrad()));
+  const s = enableGrad(() => targetScore(target, tr.head));
+  const gs = grad(s, tr.attns, full(s.shape, 1, s.dtype));
+  const attns = attentionsOf(tr.attns);
+  const n = attns[0]!.n;
+  const weighted = (i: number, rows: number) => {
+    const a = attns[i]!;
+    const g = gs[i]!.contiguousData();
+    const m = new Float64Array(rows * n);
+    for (let h = 0; h < a.heads; h++) {
+      for (let q = 0; q < rows; q++) {
+        for (let k = 0; k < n; k++) {
+          const idx = (h * a.rows + q) * n + k;
+          const v = g[idx]! * a.data[idx]!;
+          if (v > 0) m[q * n + k] += v / a.heads;
+        }
+      }
+    }
+    return m;
+  };
+  // R <- R + Abar R = (I + Abar) R per block
+  const top = sweepRow0(attns.length, n, (i, rows) => {
+    const m = weighted(i, rows);
+    for (let q = 0; q < rows; q++) m[q * n + q] += 1;
+    return m;
+  });
+  return { method: 'relevance', target: describeTarget(target, label(b)), score: s.item(), map: patchRow(b, top) };
+}

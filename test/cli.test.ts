@@ -111,7 +111,7 @@ test('explain: a class index out of range fails cleanly and writes nothing', () 
   assert.is(r.code, 1);
   assert.match(r.err, /class index 7 is out of range: the model has 5 classes/);
   assert.not.ok(existsSync(json) || existsSync(png));
-  assert.is(runCli('explain', img, '--model', model, '--method', 'gradcam').code, 2);
+  assert.is(runCli('explain', img, '--model', model, '--method', 'lime').code, 2);
   assert.is(runCli('explain', img, '--model', model, '--samples', '0', '--method', 'smooth-cdam').code, 2);
 });
 

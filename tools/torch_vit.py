@@ -262,13 +262,16 @@ class TorchViT:
         """Softmax attention [B, H, N, N] of block i given its input x."""
         return self.attn(i, self.ln(x, f"blocks.{i}.norm1"), return_probs=True)[1]
 
-    def block(self, i, x, t=None):
+    def block(self, i, x, t=None, keep_attn=None):
         """Pre-norm block i. If t is given it replaces LN1(x) in the attention
-        branch (the residual path still adds x)."""
+        branch (the residual path still adds x). keep_attn: a list that gets
+        the block's softmax probabilities [B, H, N, N] (on the graph)."""
         b = f"blocks.{i}."
         if t is None:
             t = self.ln(x, b + "norm1")
-        a = self.attn(i, t)
+        a, probs = self.attn(i, t, return_probs=True)
+        if keep_attn is not None:
+            keep_attn.append(probs)
         if b + "ls1.gamma" in self.p:
             a = a * self.p[b + "ls1.gamma"]
         y = x + a

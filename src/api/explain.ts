@@ -65,11 +65,12 @@ export interface ExplainOptions {
   resize?: ResizeMode;
   /** one map per head */
   perHead?: boolean;
-  /** Smooth CDAM */
+  /** Smooth CDAM and SmoothGrad (each method's own default when absent) */
   samples?: number;
+  /** Smooth CDAM's nu, SmoothGrad's sigma as a fraction of the input range */
   noise?: number;
   seed?: number;
-  /** Integrated CDAM */
+  /** Integrated CDAM and IntGrad */
   steps?: number;
   /** samples per batched pass */
   batch?: number;
@@ -77,7 +78,7 @@ export interface ExplainOptions {
   engine?: ScoreEngine;
   /** how many top classes to report (default 5) */
   top?: number;
-  /** called as samples are done (Smooth and Integrated CDAM) */
+  /** called as samples are done (Smooth and Integrated CDAM, SmoothGrad, IntGrad) */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -87,7 +88,7 @@ export interface ExplainResult {
   target: string | null;
   /** the target's value (a raw logit for a class) */
   score: number | null;
-  /** the map on the patch grid: raw, row-major */
+  /** the map: raw, row-major, on the patch grid (pixel grid for input-x-grad, smoothgrad, intgrad, gradcam) */
   map: PatchMap;
   /** every map computed (one per head with perHead; else just `map`) */
   maps: Explanation[];
@@ -129,6 +130,8 @@ export async function explainImage(vit: ViT, image: ImageInput, opts: ExplainOpt
     perHead: opts.perHead,
     smooth: { samples: opts.samples, nu: opts.noise, seed: opts.seed, ...progress },
     integrated: { steps: opts.steps, ...progress },
+    smoothgrad: { samples: opts.samples, noise: opts.noise, seed: opts.seed, ...progress },
+    intgrad: { steps: opts.steps, ...progress },
   });
   const first = maps[0]!;
   return {

@@ -2,8 +2,8 @@
 import { readImageFile, type RgbImage } from '../io/image.js';
 import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
 import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain.js';
-import { METHODS, isMethod, runMethod, type Method } from '../cdam/methods.js';
-import { CDAM_DEFAULTS } from '../cdam/defaults.js';
+import { METHODS, isMethod, runMethod, methodInfo, type Method } from '../cdam/methods.js';
+import { CDAM_DEFAULTS, BASELINE_DEFAULTS } from '../cdam/defaults.js';
 import { describeTarget, type Target } from '../cdam/target.js';
 import { resolveTarget } from '../api/explain.js';
 import { activeBackend } from '../kernels/index.js';
@@ -17,6 +17,7 @@ import { maxPixelsOpt, resizeUsage } from './classify.js';
 import { progressBar } from './progress.js';
 
 const D = CDAM_DEFAULTS;
+const B = BASELINE_DEFAULTS;
 const SCALES = ['column', 'cell'] as const;
 
 export const explainUsage = `usage: cdam explain IMAGE [--model DIR] [options]
@@ -24,9 +25,11 @@ export const explainUsage = `usage: cdam explain IMAGE [--model DIR] [options]
   --target T        class index, label (or a unique part of one), or A-B (difference of two logits);
                     default: the top-1 class (the top two with --compare); a comma list with --compare
   --concept X       explain a concept: a folder of example images or a file from 'cdam concept'
-  --samples N       Smooth CDAM samples (default ${D.samples})     --noise F   Smooth CDAM nu (default ${D.noise})
-  --steps N         Integrated CDAM steps m (default ${D.steps}) --seed N    noise seed (default ${D.seed})
-  --per-head        one map per head (attention, and each CDAM method: its closed form is a sum over heads)
+  --samples N       samples of smooth-cdam and smoothgrad (default ${D.samples}, ${B.smoothgradSamples})
+  --noise F         noise of smooth-cdam (nu, default ${D.noise}) and smoothgrad (sigma / input range, default ${B.smoothgradNoise})
+  --steps N         steps of integrated-cdam and intgrad (default ${D.steps}, ${B.intgradSteps})
+  --seed N          noise seed (default ${D.seed})
+  --per-head        one map per head (attention, rollout, and each CDAM method: its closed form is a sum over heads)
 ${resizeUsage}
   --out FILE.png    the photo with the map over it (a grid with --compare)
   --json FILE       {"method","target","logit","map":{"rows","cols","values"}} (raw scores, row-major)
@@ -59,14 +62,23 @@ function displayImage(photo: RgbImage, modelView: RgbImage, mode: ResizeMode): R
   return resizeRgb(photo, Math.max(1, Math.round(photo.width * f)), Math.max(1, Math.round(photo.height * f)), 'bilinear');
 }
 
-const isSigned = (e: Explanation) => !e.method.startsWith('attention');
+/** The method an explanation came from ("cdam-head2" -> cdam). */
+const methodOf = (e: Explanation): Method => {
+  const m = e.method.replace(/-head\d+$/, '');
+  if (!isMethod(m)) throw new Error(`internal: unknown method ${e.method}`);
+  return m;
+};
+const isSigned = (e: Explanation) => methodInfo(methodOf(e)).signed;
 
-/** One display range over several maps, leaving out the cells in `skip`. */
+/** One display range over several maps, leaving out the patch cells in `skip` (patch-level maps only). */
 function sharedRange(es: Explanation[], skip: Set<number>): DisplayRange {
   const vals: number[] = [];
-  for (const e of es) e.map.values.forEach((v, i) => {
-    if (!skip.has(i)) vals.push(v);
-  });
+  for (const e of es) {
+    const patchLevel = methodInfo(methodOf(e)).level === 'patch';
+    e.map.values.forEach((v, i) => {
+      if (!patchLevel || !skip.has(i)) vals.push(v);
+    });
+  }
   return displayRange(vals, isSigned(es[0]!));
 }
 
@@ -95,15 +107,18 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     throw new UsageError('several methods or targets need --compare (they are drawn side by side)');
   }
   if (values['concept'] && targetSpecs.length) throw new UsageError('give either --target or --concept, not both');
-  const samples = intOpt(values['samples'], 'samples', D.samples, 1, 100000);
-  const nu = numOpt(values['noise'], 'noise', D.noise, 0, 10);
-  const steps = intOpt(values['steps'], 'steps', D.steps, 2, 100000);
+  // undefined: each method's own default
+  const samples = values['samples'] === undefined ? undefined : intOpt(values['samples'], 'samples', D.samples, 1, 100000);
+  const nu = values['noise'] === undefined ? undefined : numOpt(values['noise'], 'noise', D.noise, 0, 10);
+  const steps = values['steps'] === undefined ? undefined : intOpt(values['steps'], 'steps', D.steps, 2, 100000);
   const seed = intOpt(values['seed'], 'seed', D.seed, 0, 2 ** 32 - 1);
   const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
   const engine = choiceOpt(values['engine'], 'engine', ['closed-form', 'autograd'] as const, 'closed-form');
   const scale = choiceOpt(values['scale'], 'scale', SCALES, 'column');
   const perHead = flags['per-head']!;
-  if (perHead && engine === 'autograd' && methods.some((m) => m !== 'attention')) {
+  const noHeads = methods.filter((m) => isMethod(m) && !methodInfo(m).perHead);
+  if (perHead && noHeads.length) throw new UsageError(`--per-head: ${noHeads.join(', ')} has no per-head maps`);
+  if (perHead && engine === 'autograd' && methods.some((m) => m !== 'attention' && m !== 'rollout')) {
     throw new UsageError('--per-head CDAM comes from the closed form: drop --engine autograd');
   }
   const quiet = flags['quiet']!;
@@ -148,17 +163,20 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   }
 
   const rows: Row[] = targets.map((target) => ({ target, cells: [] }));
-  let attention: Explanation[] | null = null;
+  const targetFree = new Map<Method, Explanation[]>();
   for (const method of methods as Method[]) {
     for (const row of rows) {
       const t0 = performance.now();
-      const fresh = !(method === 'attention' && attention);
+      // a target-free map is computed once and shown in every row
+      const fresh = methodInfo(method).usesTarget || !targetFree.has(method);
       const r: Explanation[] = fresh ? runMethod(ex, method, row.target, {
         perHead,
         smooth: { samples, nu, seed, onProgress: progressBar('smooth-cdam', process.stderr, quiet) },
         integrated: { steps, onProgress: progressBar('integrated-cdam', process.stderr, quiet) },
-      }) : attention!;
-      if (method === 'attention') attention = r;
+        smoothgrad: { samples, noise: nu, seed, onProgress: progressBar('smoothgrad', process.stderr, quiet) },
+        intgrad: { steps, onProgress: progressBar('intgrad', process.stderr, quiet) },
+      }) : targetFree.get(method)!;
+      if (!methodInfo(method).usesTarget) targetFree.set(method, r);
       row.cells.push(...r);
       if (!fresh) continue;
       const ms = performance.now() - t0;

@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""PyTorch references for the baselines (spec/cdam.md, "Baselines"), written
+from the definitions in float64, so that src/cdam/baselines.ts is held to
+them on every run.
+
+Run with:  /usr/bin/python3 tools/make_baseline_fixtures.py
+
+Writes
+  test/fixtures/baselines/small_models.json     the generated models of every layout
+      (timm_plain, timm_reg_ls: registers + LayerScale, hf_vit, timm_distilled),
+      targets 1 and 3, on the input stored in each expected.json
+  test/fixtures/baselines/vit_ti_catcoffee.safetensors   the embedded ViT-Ti
+      (weights/) on examples/catcoffee_224.png, targets 285 (Egyptian cat)
+      and 967 (espresso)
+
+Methods, each as defined there:
+  input-x-grad  mean_c(x * df/dx), gradients to the normalised input
+  smoothgrad    mean_c(mean_k df(x + eps_k)/dx), sigma = 0.15 (max x - min x);
+                eps from the same mulberry32 + Box-Muller sampler as the
+                library (sample-major, CHW order), seed 7; noisy inputs rounded
+                to float32 as the library feeds them
+  intgrad       mean_c(x * mean_i df((i/m) x)/dx), i = 1..m (float32 points)
+  gradcam       on T = LN1(X) of the last block: w = mean over patch tokens of
+                df/dT, cam = ReLU(T w) over patches, min-max, bilinear
+                (align_corners=False) to the input size; the raw cam too
+  relevance     Chefer 2021: R = I; R += mean_h(ReLU(dA * A)) @ R per block;
+                R[0] over patch tokens
+  rollout       Abnar & Zuidema: R = (0.5 I + 0.5 mean_h A_b) rows renormalised,
+                later blocks on the left; R[0] over patch tokens; per head too
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_vit import TorchViT, read_safetensors, write_safetensors, hf_to_timm, load_model_dir, load_rgb, to_tensor  # noqa: E402
+from make_cdam_fixtures import mulberry32, normal_sampler, lst  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "test", "fixtures", "baselines")
+SMALL = {
+    # name: (layout, eps, no_embed_class)
+    "timm_plain": ("timm", 1e-6, False),
+    "timm_reg_ls": ("timm", 1e-6, True),
+    "hf_vit": ("hf", 1e-12, False),
+    "timm_distilled": ("timm", 1e-6, False),
+}
+SG_N, SG_NOISE, SG_SEED = 4, 0.15, 7
+IG_STEPS = 8
+WEIGHTS = os.path.join(ROOT, "weights")  # the embedded ViT-Ti (F16, computed in float64)
+
+
+def score_fn(c):
+    return lambda model, x: model.forward(x)["logits"][:, c].sum()
+
+
+def input_grad(model, xs, c):
+    xs = xs.detach().to(torch.float64).requires_grad_(True)
+    s = model.forward(xs)["logits"][:, c].sum()
+    (g,) = torch.autograd.grad(s, [xs])
+    return g
+
+
+def input_x_grad(model, x, c):
+    g = input_grad(model, x, c)
+    return (x.double() * g).mean(1)[0]
+
+
+def smoothgrad(model, x, c, n=SG_N, noise=SG_NOISE, seed=SG_SEED):
+    sigma = noise * (x.max().item() - x.min().item())
+    nxt = normal_sampler(mulberry32(seed))
+    E = torch.tensor([nxt() for _ in range(n * x.numel())], dtype=torch.float64).reshape(n, *x.shape[1:])
+    noisy = (x.double() + sigma * E).float()
+    return input_grad(model, noisy, c).mean(0).mean(0)
+
+
+def intgrad(model, x, c, m=IG_STEPS):
+    alphas = torch.arange(1, m + 1, dtype=torch.float64) / m
+    pts = (alphas[:, None, None, None] * x.double()).float()
+    g = input_grad(model, pts, c).mean(0, keepdim=True)
+    return (x.double() * g).mean(1)[0]
+
+
+def last_input(model, x):
+    h = model.embed(x)
+    for i in range(model.depth - 1):
+        h = model.block(i, h)
+    return h
+
+
+def gradcam(model, x, c):
+    L = model.depth - 1
+    with torch.no_grad():
+        X = last_input(model, x)
+    T = model.ln(X, f"blocks.{L}.norm1").detach().requires_grad_(True)
+    logits, _ = model.head_from_tokens(model.block(L, X, t=T))
+    (G,) = torch.autograd.grad(logits[:, c].sum(), [T])
+    pre = model.num_prefix
+    w = G[0, pre:].mean(0)
+    cam = torch.relu((T[0, pre:] * w).sum(-1)).detach()
+    lo, hi = cam.min(), cam.max()
+    scaled = (cam - lo) / (hi - lo) if hi > lo else torch.zeros_like(cam)
+    gh, gw = x.shape[2] // model.patch, x.shape[3] // model.patch
+    px = F.interpolate(scaled.reshape(1, 1, gh, gw), size=tuple(x.shape[2:]), mode="bilinear", align_corners=False)[0, 0]
+    return px, cam
+
+
+def traced(model, x):
+    attns = []
+    h = model.embed(x)
+    for i in range(model.depth):
+        h = model.block(i, h, keep_attn=attns)
+    logits, _ = model.head_from_tokens(h)
+    return logits, attns
+
+
+def relevance(model, x, c):
+    logits, attns = traced(model, x.double().requires_grad_(True))  # so the graph is recorded
+    grads = torch.autograd.grad(logits[:, c].sum(), attns)
+    N = attns[0].shape[-1]
+    R = torch.eye(N, dtype=torch.float64)
+    for a, g in zip(attns, grads):
+        cam = (g * a).clamp(min=0).mean(dim=1)[0]
+        R = R + cam @ R
+    return R[0, model.num_prefix:].detach()
+
+
+def rollout(model, x, head=None):
+    with torch.no_grad():
+        _, attns = traced(model, x)
+    N = attns[0].shape[-1]
+    R = torch.eye(N, dtype=torch.float64)
+    for a in attns:
+        A = a[0].mean(0) if head is None else a[0, head]
+        aug = 0.5 * A + 0.5 * torch.eye(N, dtype=torch.float64)
+        aug = aug / aug.sum(-1, keepdim=True)
+        R = aug @ R
+    return R[0, model.num_prefix:]
+
+
+def all_maps(model, x, c):
+    px, cam = gradcam(model, x, c)
+    return {
+        "input-x-grad": input_x_grad(model, x, c), "smoothgrad": smoothgrad(model, x, c), "intgrad": intgrad(model, x, c),
+        "gradcam": px, "gradcam_patch": cam, "relevance": relevance(model, x, c),
+    }
+
+
+def load_small(name):
+    folder = os.path.join(ROOT, "test", "fixtures", "vit", name)
+    layout, eps, no_embed_class = SMALL[name]
+    sd, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
+    if layout == "hf":
+        sd = hf_to_timm(sd)
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    heads = cfg.get("num_attention_heads") or cfg["model_args"]["num_heads"]
+    with open(os.path.join(folder, "expected.json")) as f:
+        inp = json.load(f)["input"]
+    x = torch.tensor(inp["data"], dtype=torch.float32).reshape(inp["shape"])
+    return TorchViT(sd, heads, eps=eps, no_embed_class=no_embed_class), x
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    targets = [1, 3]
+    res = {"generator": "tools/make_baseline_fixtures.py", "targets": targets,
+           "smoothgrad": {"n": SG_N, "noise": SG_NOISE, "seed": SG_SEED}, "intgrad": {"steps": IG_STEPS}, "models": {}}
+    for name in SMALL:
+        model, x = load_small(name)
+        m = {str(c): {k: lst(v) for k, v in all_maps(model, x, c).items()} for c in targets}
+        m["rollout"] = lst(rollout(model, x))
+        m["rollout_heads"] = [lst(rollout(model, x, h)) for h in range(model.H)]
+        res["models"][name] = m
+        print(f"{name}: done")
+    path = os.path.join(OUT, "small_models.json")
+    with open(path, "w") as f:
+        json.dump(res, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} B)")
+
+    torch.set_num_threads(max(1, min(8, os.cpu_count() or 1)))
+    model, cfg = load_model_dir(WEIGHTS, torch.float64)
+    pc = cfg["pretrained_cfg"]
+    x = to_tensor(load_rgb(os.path.join(ROOT, "examples", "catcoffee_224.png")), pc["mean"], pc["std"])
+    out = {"rollout": rollout(model, x).float()}
+    for c in (285, 967):
+        for k, v in all_maps(model, x, c).items():
+            out[f"{k}.{c}"] = v.float().contiguous()
+        print(f"ViT-Ti target {c}: done")
+    path = os.path.join(OUT, "vit_ti_catcoffee.safetensors")
+    write_safetensors(path, out, {"generator": "tools/make_baseline_fixtures.py", "smoothgrad_n": str(SG_N),
+                                  "smoothgrad_noise": str(SG_NOISE), "smoothgrad_seed": str(SG_SEED), "intgrad_steps": str(IG_STEPS)})
+    print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} B)")
+
+
+if __name__ == "__main__":
+    main()

@@ -187,6 +187,12 @@ function sweepRow0(blocks: number, n: number, rowsOf: (b: number, rows: number) 
  * tokens. With `head`, that head's attention in every block instead of the mean.
  */
 export function rollout(b: BaselineInput, head?: number): Explanation {
+  const top = rolloutRow(b, head);
+  return { method: head === undefined ? 'rollout' : `rollout-head${head}`, target: null, score: null, map: patchRow(b, top) };
+}
+
+/** Row 0 of the rollout matrix over every token, prefix tokens included (it sums to 1). */
+export function rolloutRow(b: BaselineInput, head?: number): Float64Array {
   const { vit } = b;
   const attns = attentionsOf(noGrad(() => vit.traced(b.input)).attns);
   const n = attns[0]!.n;
@@ -209,8 +215,7 @@ export function rollout(b: BaselineInput, head?: number): Explanation {
     }
     return m;
   };
-  const top = sweepRow0(attns.length, n, (i, rows) => augmented(attns[i]!, rows));
-  return { method: head === undefined ? 'rollout' : `rollout-head${head}`, target: null, score: null, map: patchRow(b, top) };
+  return sweepRow0(attns.length, n, (i, rows) => augmented(attns[i]!, rows));
 }
 
 function patchRow(b: BaselineInput, row: Float64Array): PatchMap {

@@ -3,15 +3,23 @@
 import { Tensor, select, concat, mul, mean, full } from '../build/src/tensor/index.js';
 import { noGrad, grad, enableGrad } from '../build/src/autograd/index.js';
 import { Explainer } from '../build/src/cdam/explain.js';
+import { smoothGrad, intGrad, relevance, rollout } from '../build/src/cdam/baselines.js';
 
 export function topClass(vit, x) {
   const l = noGrad(() => vit.forward(x).logits).toArray();
   return l.indexOf(Math.max(...l));
 }
 
-export function makeItems(vit, x, cls) {
+/** baselines: also the baseline items (bench/run.mjs asks for them on the first model only). */
+export function makeItems(vit, x, cls, baselines = true) {
   const target = { kind: 'class', index: cls };
   const x8 = concat(Array(8).fill(x), 0);
+  const base = {
+    smoothgrad_50: () => smoothGrad(new Explainer(vit, x), target, { samples: 50 }),
+    intgrad_50: () => intGrad(new Explainer(vit, x), target, { steps: 50 }),
+    relevance: () => relevance(new Explainer(vit, x), target),
+    rollout: () => rollout(new Explainer(vit, x)),
+  };
   return {
     forward: () => noGrad(() => vit.forward(x)),
     cdam: () => new Explainer(vit, x).cdam(target),
@@ -24,5 +32,6 @@ export function makeItems(vit, x, cls) {
       return noGrad(() => mean(mul(xi, g), 1));
     },
     forward_batch8: () => noGrad(() => vit.forward(x8)),
+    ...(baselines ? base : {}),
   };
 }

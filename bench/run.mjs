@@ -51,7 +51,7 @@ const ours = {};
 for (const m of models) {
   const vit = loadViTFolder(m.dir);
   const cls = topClass(vit, input);
-  const items = makeItems(vit, input, cls);
+  const items = makeItems(vit, input, cls, m === models[0]);
   ours[m.name] = {};
   for (const [k, fn] of Object.entries(items)) {
     ours[m.name][k] = timeIt(fn);

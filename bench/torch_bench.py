@@ -73,7 +73,7 @@ from torch_vit import TorchViT, read_safetensors  # noqa: E402
 MATMUL_SHAPES = [(197, 192, 576), (197, 192, 768), (197, 768, 192), (197, 384, 1536), (785, 384, 1152)]
 FAMILY_HEADS = {"tiny": 3, "small": 6, "base": 12, "large": 16, "huge": 16, "giant": 24}
 ITEMS = ["forward_ms", "cdam_ms", "smooth_cdam_50_ms", "integrated_cdam_50_ms",
-         "input_x_grad_ms", "forward_batch8_ms"]
+         "input_x_grad_ms", "forward_batch8_ms", "smoothgrad_50_ms", "intgrad_50_ms", "relevance_ms", "rollout_ms"]
 
 
 def log(*a):
@@ -326,6 +326,62 @@ def input_x_grad(model, x, c):
         return (xi * xi.grad).mean(1)[0]
 
 
+def _input_grad_sum(model, xs, c):
+    xs = xs.detach().requires_grad_(True)
+    model.forward(xs)["logits"][:, c].sum().backward()
+    return xs.grad.sum(0)
+
+
+def smoothgrad(model, x, c, n=50, noise=0.15, gen=None, batch=8):
+    """Batches of 8 noisy copies, as the library runs them (BASELINE_DEFAULTS.batch)."""
+    sigma = noise * (x.max() - x.min()).item()
+    acc = 0
+    for s in range(0, n, batch):
+        k = min(batch, n - s)
+        acc = acc + _input_grad_sum(model, x + torch.randn((k, *x.shape[1:]), generator=gen) * sigma, c)
+    return (acc / n).mean(0)
+
+
+def intgrad(model, x, c, m=50, batch=8):
+    acc = 0
+    for i0 in range(1, m + 1, batch):
+        a = torch.arange(i0, min(i0 + batch, m + 1), dtype=x.dtype) / m
+        acc = acc + _input_grad_sum(model, a[:, None, None, None] * x, c)
+    with torch.no_grad():
+        return (x[0] * acc / m).mean(0)
+
+
+def _traced(model, x):
+    attns = []
+    h = model.embed(x)
+    for i in range(model.depth):
+        h = model.block(i, h, keep_attn=attns)
+    return model.head_from_tokens(h)[0], attns
+
+
+def relevance(model, x, c):
+    logits, attns = _traced(model, x.detach().clone().requires_grad_(True))
+    grads = torch.autograd.grad(logits[0, c], attns)
+    with torch.no_grad():
+        N = attns[0].shape[-1]
+        R = torch.eye(N, dtype=x.dtype)
+        for a, g in zip(attns, grads):
+            R = R + (g * a).clamp(min=0).mean(dim=1)[0] @ R
+        return R[0, model.num_prefix:]
+
+
+def rollout(model, x):
+    with torch.no_grad():
+        _, attns = _traced(model, x)
+        N = attns[0].shape[-1]
+        eye = torch.eye(N, dtype=x.dtype)
+        R = eye
+        for a in attns:
+            aug = 0.5 * a[0].mean(0) + 0.5 * eye
+            R = (aug / aug.sum(-1, keepdim=True)) @ R
+        return R[0, model.num_prefix:]
+
+
 # --------------------------------------------------------------------------- #
 # memory
 # --------------------------------------------------------------------------- #
@@ -447,11 +503,15 @@ def unique_name(name, taken):
     return f"{name}#{i}"
 
 
-def bench_model(model, x, c, timer, seed, items):
+BASELINE_ITEMS = ("smoothgrad_50_ms", "intgrad_50_ms", "relevance_ms", "rollout_ms")
+
+
+def bench_model(model, x, c, timer, seed, items, baselines=True):
+    """baselines=False leaves out BASELINE_ITEMS (bench/run.mjs times them on the first model only)."""
     res, detail = {}, {}
 
     def put(key, fn):
-        if key[:-3] not in items:
+        if key[:-3] not in items or (key in BASELINE_ITEMS and not baselines):
             return
         log(f"  {key} ...")
         la = os.getloadavg()[0]
@@ -476,6 +536,10 @@ def bench_model(model, x, c, timer, seed, items):
     put("input_x_grad_ms", lambda: input_x_grad(model, x, c))
     xb = x.expand(8, -1, -1, -1).contiguous()
     put("forward_batch8_ms", lambda: forward(model, xb))
+    put("smoothgrad_50_ms", lambda: smoothgrad(model, x, c, gen=gen))
+    put("intgrad_50_ms", lambda: intgrad(model, x, c))
+    put("relevance_ms", lambda: relevance(model, x, c))
+    put("rollout_ms", lambda: rollout(model, x))
     return res, detail
 
 
@@ -574,7 +638,8 @@ def main(argv=None):
         log(f"warning: load average {out['loadavg_start'][0]:.2f} at start: other processes compete "
             f"for the CPU; multi-threaded timings suffer most")
 
-    for d in args.model_dir:
+    for mi, d in enumerate(args.model_dir):
+        first = mi == 0
         name = unique_name(os.path.basename(os.path.normpath(d)), out["models"])
         log(f"model {name}: loading {d}")
         model, info = load_model(d)
@@ -586,7 +651,7 @@ def main(argv=None):
         checks = {"target_class": c, "target_logit": float(logits[0, c])}
         if "default" in variants:
             log(f"model {name}: default eager torch ({blas})")
-            res, detail = bench_model(model, x, c, timer, args.seed, items)
+            res, detail = bench_model(model, x, c, timer, args.seed, items, baselines=first)
             out["results"][name] = res
             out["detail"][name] = detail
             checks.update(model_checks(model, x, c))
@@ -594,7 +659,7 @@ def main(argv=None):
             log(f"model {name}: oneDNN variant")
             try:
                 om = OneDNNViT(model)
-                res, detail = bench_model(om, x, c, timer, args.seed, items)
+                res, detail = bench_model(om, x, c, timer, args.seed, items, baselines=first)
                 out["results_onednn"][name] = res
                 out["detail_onednn"][name] = detail
                 checks["onednn"] = model_checks(om, x, c, ref=model)

@@ -2,8 +2,9 @@
 // written from spec/cdam.md): on the generated models of every layout (plain,
 // registers + LayerScale, Hugging Face, distillation token) on every parity
 // backend, and on the embedded ViT-Ti with the cat|espresso photo, for two
-// targets each. Maps agree within 1e-4 of max|s|. SmoothGrad gets the same
-// noise on both sides (the sampler is ported to the script).
+// targets each. Maps agree within 1e-4 of max|s|. SmoothGrad and Expected
+// Gradients get the same noise, references and draws on both sides (the
+// sampler is ported to the script).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -18,11 +19,12 @@ import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixt
 import { parityBackends, ownCalls } from './support/backends.js';
 import { catcoffee } from './support/real.js';
 
-type Maps = Record<'input-x-grad' | 'smoothgrad' | 'intgrad' | 'gradcam' | 'gradcam_patch' | 'relevance', number[]>;
+type Maps = Record<'input-x-grad' | 'smoothgrad' | 'intgrad' | 'expected-grad' | 'gradcam' | 'gradcam_patch' | 'relevance', number[]>;
 interface Fx {
   targets: [number, number];
   smoothgrad: { n: number; noise: number; seed: number };
   intgrad: { steps: number };
+  expected_grad: { n: number; seed: number };
   models: Record<string, Record<string, Maps> & { rollout: number[]; rollout_heads: number[][] }>;
 }
 const fx = loadJson<Fx>('test/fixtures/baselines/small_models.json');
@@ -33,12 +35,13 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string) {
   assert.ok(e < TOL, `${what}: error ${e.toExponential(2)} of max|s|`);
 }
 
-const opts = { smoothgrad: { samples: fx.smoothgrad.n, noise: fx.smoothgrad.noise, seed: fx.smoothgrad.seed, batch: 3 }, intgrad: { steps: fx.intgrad.steps, batch: 3 } };
+const opts = { smoothgrad: { samples: fx.smoothgrad.n, noise: fx.smoothgrad.noise, seed: fx.smoothgrad.seed, batch: 3 }, intgrad: { steps: fx.intgrad.steps, batch: 3 },
+  expectedGrad: { samples: fx.expected_grad.n, seed: fx.expected_grad.seed, batch: 3 } };
 const map = (ex: Explainer, m: Parameters<typeof runMethod>[1], c: number) => runMethod(ex, m, { kind: 'class', index: c }, opts)[0]!.map;
 
 /** Every baseline of one explainer against one fixture entry. */
 function checkAll(ex: Explainer, want: Maps, c: number, what: string) {
-  for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'gradcam', 'relevance'] as const) {
+  for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'expected-grad', 'gradcam', 'relevance'] as const) {
     const got = map(ex, m, c);
     assert.is(got.values.length, want[m].length, `${what} ${m}: size`);
     close(got.values, want[m], `${what} ${m} (target ${c})`);
@@ -72,9 +75,10 @@ test('the embedded ViT-Ti on cat|espresso: every baseline vs torch, cat and espr
   const want = (k: string) => Array.from(f.readF32(k));
   const meta = f.metadata;
   const ex = new Explainer(real.vit, real.prepared.input);
-  const o = { smoothgrad: { samples: Number(meta['smoothgrad_n']), noise: Number(meta['smoothgrad_noise']), seed: Number(meta['smoothgrad_seed']) }, intgrad: { steps: Number(meta['intgrad_steps']) } };
+  const o = { smoothgrad: { samples: Number(meta['smoothgrad_n']), noise: Number(meta['smoothgrad_noise']), seed: Number(meta['smoothgrad_seed']) }, intgrad: { steps: Number(meta['intgrad_steps']) },
+    expectedGrad: { samples: Number(meta['expected_grad_n']), seed: Number(meta['expected_grad_seed']) } };
   for (const c of [285, 967]) {
-    for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'gradcam', 'relevance'] as const) {
+    for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'expected-grad', 'gradcam', 'relevance'] as const) {
       close(runMethod(ex, m, { kind: 'class', index: c }, o)[0]!.map.values, want(`${m}.${c}`), `ViT-Ti ${m} (target ${c})`);
     }
     close(gradCam(ex, { kind: 'class', index: c }).patch.values, want(`gradcam_patch.${c}`), `ViT-Ti raw gradcam (target ${c})`);

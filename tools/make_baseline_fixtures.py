@@ -25,10 +25,14 @@ Methods, each as defined there:
                 (align_corners=False) to the input size; the raw cam too
   relevance     Chefer 2021: R = I; R += mean_h(ReLU(dA * A)) @ R per block;
                 R[0] over patch tokens
+  expected-grad Erion et al.: mean_c(mean_k (x - x'_k) * df(x'_k + a_k (x - x'_k))/dx),
+                references a blurred copy (sigma 8 px) and 3 pixel shuffles,
+                draws (reference, alpha) from the same mulberry32 stream, seed 7
   rollout       Abnar & Zuidema: R = (0.5 I + 0.5 mean_h A_b) rows renormalised,
                 later blocks on the left; R[0] over patch tokens; per head too
 """
 import json
+import math
 import os
 import sys
 
@@ -50,6 +54,7 @@ SMALL = {
 }
 SG_N, SG_NOISE, SG_SEED = 4, 0.15, 7
 IG_STEPS = 8
+EG_N, EG_SEED, EG_BLUR, EG_SHUFFLES = 4, 7, 8, 3
 WEIGHTS = os.path.join(ROOT, "weights")  # the embedded ViT-Ti (F16, computed in float64)
 
 
@@ -82,6 +87,43 @@ def intgrad(model, x, c, m=IG_STEPS):
     pts = (alphas[:, None, None, None] * x.double()).float()
     g = input_grad(model, pts, c).mean(0, keepdim=True)
     return (x.double() * g).mean(1)[0]
+
+
+def eg_references(x, nxt, sigma=EG_BLUR, shuffles=EG_SHUFFLES):
+    """A Gaussian-blurred copy (separable, radius ceil(3 sigma), edges clamped,
+    float64 then float32) and `shuffles` pixel permutations (Fisher-Yates on
+    the stream), as src/cdam/baselines.ts makes them."""
+    _, c, h, w = x.shape
+    r = math.ceil(3 * sigma)
+    k = torch.tensor([math.exp(-((i - r) ** 2) / (2 * sigma * sigma)) for i in range(2 * r + 1)], dtype=torch.float64)
+    k = k / k.sum()
+    xd = x.double()[0]
+    iw = (torch.arange(w)[:, None] + torch.arange(-r, r + 1)[None, :]).clamp(0, w - 1)
+    ih = (torch.arange(h)[:, None] + torch.arange(-r, r + 1)[None, :]).clamp(0, h - 1)
+    tmp = (xd[:, :, iw] * k).sum(-1)                                   # along W
+    blurred = (tmp.permute(0, 2, 1)[:, :, ih] * k).sum(-1).permute(0, 2, 1)  # along H
+    refs = [blurred.float()[None]]
+    hw = h * w
+    flat = x.reshape(1, c, hw)
+    for _ in range(shuffles):
+        perm = list(range(hw))
+        for i in range(hw - 1, 0, -1):
+            j = int(nxt() * (i + 1))
+            perm[i], perm[j] = perm[j], perm[i]
+        refs.append(flat[:, :, torch.tensor(perm)].reshape(x.shape))
+    return refs
+
+
+def expected_grad(model, x, c, n=EG_N, seed=EG_SEED):
+    nxt = mulberry32(seed)
+    refs = eg_references(x, nxt)
+    acc = 0
+    for _ in range(n):
+        ref = refs[int(nxt() * len(refs))]
+        alpha = nxt()
+        pt = (ref.double() + alpha * (x.double() - ref.double())).float()
+        acc = acc + (x.double() - ref.double()) * input_grad(model, pt, c)
+    return (acc / n).mean(1)[0]
 
 
 def last_input(model, x):
@@ -145,7 +187,7 @@ def all_maps(model, x, c):
     px, cam = gradcam(model, x, c)
     return {
         "input-x-grad": input_x_grad(model, x, c), "smoothgrad": smoothgrad(model, x, c), "intgrad": intgrad(model, x, c),
-        "gradcam": px, "gradcam_patch": cam, "relevance": relevance(model, x, c),
+        "gradcam": px, "gradcam_patch": cam, "relevance": relevance(model, x, c), "expected-grad": expected_grad(model, x, c),
     }
 
 
@@ -168,7 +210,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     targets = [1, 3]
     res = {"generator": "tools/make_baseline_fixtures.py", "targets": targets,
-           "smoothgrad": {"n": SG_N, "noise": SG_NOISE, "seed": SG_SEED}, "intgrad": {"steps": IG_STEPS}, "models": {}}
+           "smoothgrad": {"n": SG_N, "noise": SG_NOISE, "seed": SG_SEED}, "intgrad": {"steps": IG_STEPS},
+           "expected_grad": {"n": EG_N, "seed": EG_SEED}, "models": {}}
     for name in SMALL:
         model, x = load_small(name)
         m = {str(c): {k: lst(v) for k, v in all_maps(model, x, c).items()} for c in targets}
@@ -193,7 +236,8 @@ def main():
         print(f"ViT-Ti target {c}: done")
     path = os.path.join(OUT, "vit_ti_catcoffee.safetensors")
     write_safetensors(path, out, {"generator": "tools/make_baseline_fixtures.py", "smoothgrad_n": str(SG_N),
-                                  "smoothgrad_noise": str(SG_NOISE), "smoothgrad_seed": str(SG_SEED), "intgrad_steps": str(IG_STEPS)})
+                                  "smoothgrad_noise": str(SG_NOISE), "smoothgrad_seed": str(SG_SEED), "intgrad_steps": str(IG_STEPS),
+                                  "expected_grad_n": str(EG_N), "expected_grad_seed": str(EG_SEED)})
     print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} B)")
 
 

@@ -132,6 +132,7 @@ export async function explainImage(vit: ViT, image: ImageInput, opts: ExplainOpt
     integrated: { steps: opts.steps, ...progress },
     smoothgrad: { samples: opts.samples, noise: opts.noise, seed: opts.seed, ...progress },
     intgrad: { steps: opts.steps, ...progress },
+    expectedGrad: { samples: opts.samples, seed: opts.seed, ...progress },
   });
   const first = maps[0]!;
   return {

@@ -38,15 +38,20 @@ export interface IntGradOptions {
 
 const label = (b: BaselineInput) => (i: number) => b.vit.label(i);
 
-/** d target / d images for a batch [k, 3, H, W], summed into `acc` (one backward serves the batch). */
-function addInputGradients(vit: ViT, images: Tensor, target: Target, acc: Float64Array): Float32Array {
+/** d target / d images for a batch [k, 3, H, W]: one backward serves the batch. */
+function inputGradients(vit: ViT, images: Tensor, target: Target): { g: Float32Array; value: Float32Array } {
   images.requireGrad();
   const score = enableGrad(() => targetScore(target, vit.forward(images)));
   const [g] = grad(score, [images], full(score.shape, 1, score.dtype));
-  const G = g!.contiguousData();
+  return { g: g!.contiguousData() as Float32Array, value: Float32Array.from(score.contiguousData()) };
+}
+
+/** The same, summed over the batch into `acc`. */
+function addInputGradients(vit: ViT, images: Tensor, target: Target, acc: Float64Array): Float32Array {
+  const { g, value } = inputGradients(vit, images, target);
   const per = acc.length;
-  for (let s = 0; s < images.shape[0]!; s++) for (let i = 0; i < per; i++) acc[i] += G[s * per + i]!;
-  return Float32Array.from(score.contiguousData());
+  for (let s = 0; s < images.shape[0]!; s++) for (let i = 0; i < per; i++) acc[i] += g[s * per + i]!;
+  return value;
 }
 
 /** mean over the 3 channels of (x * g) or of g, as an H x W map. */
@@ -107,6 +112,100 @@ export function intGrad(b: BaselineInput, target: Target, opts: IntGradOptions =
     opts.onProgress?.(i0 + k - 1, m);
   }
   return { method: 'intgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, x, 1 / m) };
+}
+
+export interface ExpectedGradOptions {
+  /** (reference, alpha) draws (default BASELINE_DEFAULTS.expectedGradSamples) */
+  samples?: number;
+  seed?: number;
+  /** reference images [1, 3, H, W], normalised like the input (default: expectedGradReferences) */
+  references?: Tensor[];
+  batch?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The default reference set of Expected Gradients: a Gaussian-blurred copy
+ * of the input (sigma BASELINE_DEFAULTS.expectedGradBlur pixels, edges
+ * clamped) and BASELINE_DEFAULTS.expectedGradShuffles copies with the pixels
+ * permuted (one permutation for all channels; Fisher-Yates on the seeded
+ * stream). Images that keep the input's colours but not its structure.
+ */
+export function expectedGradReferences(input: Tensor, next: () => number): Tensor[] {
+  const [, c, h, w] = input.shape as [number, number, number, number];
+  const x = input.contiguousData();
+  const hw = h * w;
+  const refs: Tensor[] = [fromData(gaussianBlur(x, c, h, w, BASELINE_DEFAULTS.expectedGradBlur), input.shape)];
+  for (let k = 0; k < BASELINE_DEFAULTS.expectedGradShuffles; k++) {
+    const perm = Array.from({ length: hw }, (_, i) => i);
+    for (let i = hw - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+    }
+    const out = new Float32Array(x.length);
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < hw; i++) out[ch * hw + i] = x[ch * hw + perm[i]!]!;
+    refs.push(fromData(out, input.shape));
+  }
+  return refs;
+}
+
+/** Separable Gaussian blur per channel, radius ceil(3 sigma), edges clamped, in float64. */
+function gaussianBlur(x: ArrayLike<number>, c: number, h: number, w: number, sigma: number): Float32Array {
+  const r = Math.ceil(3 * sigma);
+  const k = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const ks = k.reduce((a, b) => a + b, 0);
+  const wts = k.map((v) => v / ks);
+  const tmp = new Float64Array(c * h * w);
+  const out = new Float32Array(c * h * w);
+  const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
+  for (let ch = 0; ch < c; ch++) {
+    const o = ch * h * w;
+    for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
+      let s = 0;
+      for (let t = -r; t <= r; t++) s += wts[t + r]! * x[o + y * w + clamp(xx + t, w)]!;
+      tmp[o + y * w + xx] = s;
+    }
+    for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
+      let s = 0;
+      for (let t = -r; t <= r; t++) s += wts[t + r]! * tmp[o + clamp(y + t, h) * w + xx]!;
+      out[o + y * w + xx] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * Expected Gradients (Erion et al. 2021): mean_c(mean_k (x - x'_k) * df(x'_k + a_k (x - x'_k))/dx),
+ * with x'_k drawn uniformly from the reference set and a_k ~ U(0, 1), both
+ * from the seeded stream (after the default references' permutations).
+ */
+export function expectedGrad(b: BaselineInput, target: Target, opts: ExpectedGradOptions = {}): Explanation {
+  const n = opts.samples ?? BASELINE_DEFAULTS.expectedGradSamples;
+  const batch = Math.max(1, opts.batch ?? BASELINE_DEFAULTS.batch);
+  if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
+  const next = rng(opts.seed ?? BASELINE_DEFAULTS.seed);
+  const refs = (opts.references ?? expectedGradReferences(b.input, next)).map((r) => {
+    if (r.shape.join() !== b.input.shape.join()) throw new Error(`expected-grad: a reference image is [${r.shape}], the input [${b.input.shape}]`);
+    return r.contiguousData();
+  });
+  if (!refs.length) throw new Error('expected-grad needs at least one reference image');
+  const x = b.input.contiguousData();
+  const per = b.input.size;
+  const acc = new Float64Array(per);
+  for (let done = 0; done < n; done += batch) {
+    const k = Math.min(batch, n - done);
+    const draws = Array.from({ length: k }, () => ({ ref: refs[Math.floor(next() * refs.length)]!, alpha: next() }));
+    const pts = allocate('float32', k * per);
+    draws.forEach(({ ref, alpha }, s) => {
+      for (let i = 0; i < per; i++) pts[s * per + i] = ref[i]! + alpha * (x[i]! - ref[i]!);
+    });
+    const { g } = inputGradients(b.vit, new Tensor(pts, [k, ...b.input.shape.slice(1)]), target);
+    draws.forEach(({ ref }, s) => {
+      for (let i = 0; i < per; i++) acc[i] += (x[i]! - ref[i]!) * g[s * per + i]!;
+    });
+    opts.onProgress?.(done + k, n);
+  }
+  return { method: 'expected-grad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
 }
 
 /** The target's value on the unperturbed input. */

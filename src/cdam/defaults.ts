@@ -21,6 +21,12 @@ export const BASELINE_DEFAULTS = {
   smoothgradNoise: 0.15,
   /** IntGrad: path points */
   intgradSteps: 50,
+  /** Expected Gradients: (reference, alpha) draws */
+  expectedGradSamples: 50,
+  /** Expected Gradients: sigma in pixels of the blurred reference */
+  expectedGradBlur: 8,
+  /** Expected Gradients: pixel-shuffled references */
+  expectedGradShuffles: 3,
   /** noise seed */
   seed: 0,
   /** images per batched pass through the whole model (bounds memory: each holds a full tape) */

@@ -4,7 +4,7 @@
 // a compile error.
 
 import { Explainer, type Explanation, type SmoothOptions, type IntegratedOptions } from './explain.js';
-import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, type SmoothGradOptions, type IntGradOptions } from './baselines.js';
+import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, expectedGrad, type SmoothGradOptions, type IntGradOptions, type ExpectedGradOptions } from './baselines.js';
 import type { Target } from './target.js';
 
 export interface MethodOptions {
@@ -12,6 +12,7 @@ export interface MethodOptions {
   integrated?: IntegratedOptions;
   smoothgrad?: SmoothGradOptions;
   intgrad?: IntGradOptions;
+  expectedGrad?: ExpectedGradOptions;
   /** one map per head instead of the mean (attention, rollout) or the sum over heads (the CDAM family) */
   perHead?: boolean;
 }
@@ -39,6 +40,7 @@ const REGISTRY = {
   'input-x-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t) => [inputXGrad(ex, t)] },
   smoothgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [smoothGrad(ex, t, o.smoothgrad)] },
   intgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [intGrad(ex, t, o.intgrad)] },
+  'expected-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [expectedGrad(ex, t, o.expectedGrad)] },
   gradcam: { signed: false, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t) => [gradCam(ex, t)] },
   relevance: { signed: false, usesTarget: true, level: 'patch', perHead: false, run: (ex, t) => [relevance(ex, t)] },
   rollout: { signed: false, usesTarget: false, level: 'patch', perHead: true, run: (ex, _t, o) => perHeads(ex, (h) => rollout(ex, h), o.perHead) },

@@ -25,7 +25,7 @@ export const explainUsage = `usage: cdam explain IMAGE [--model DIR] [options]
   --target T        class index, label (or a unique part of one), or A-B (difference of two logits);
                     default: the top-1 class (the top two with --compare); a comma list with --compare
   --concept X       explain a concept: a folder of example images or a file from 'cdam concept'
-  --samples N       samples of smooth-cdam and smoothgrad (default ${D.samples}, ${B.smoothgradSamples})
+  --samples N       samples of smooth-cdam, smoothgrad, expected-grad (default ${D.samples}, ${B.smoothgradSamples}, ${B.expectedGradSamples})
   --noise F         noise of smooth-cdam (nu, default ${D.noise}) and smoothgrad (sigma / input range, default ${B.smoothgradNoise})
   --steps N         steps of integrated-cdam and intgrad (default ${D.steps}, ${B.intgradSteps})
   --seed N          noise seed (default ${D.seed})
@@ -175,6 +175,7 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
         integrated: { steps, onProgress: progressBar('integrated-cdam', process.stderr, quiet) },
         smoothgrad: { samples, noise: nu, seed, onProgress: progressBar('smoothgrad', process.stderr, quiet) },
         intgrad: { steps, onProgress: progressBar('intgrad', process.stderr, quiet) },
+        expectedGrad: { samples, seed, onProgress: progressBar('expected-grad', process.stderr, quiet) },
       }) : targetFree.get(method)!;
       if (!methodInfo(method).usesTarget) targetFree.set(method, r);
       row.cells.push(...r);

@@ -1,10 +1,11 @@
 // Peak resident memory of one item in a fresh process:
 //   node bench/memory.mjs MODEL_DIR ITEM [STEPS]
-// ITEM: cdam | integrated (with STEPS) | smooth (with STEPS samples). Prints JSON.
+// ITEM: cdam | integrated | intgrad (with STEPS) | smooth | smoothgrad (with STEPS samples). Prints JSON.
 import { loadViTFolder } from '../build/src/vit/load.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 import { randn } from '../build/src/tensor/index.js';
 import { Explainer } from '../build/src/cdam/explain.js';
+import { intGrad, smoothGrad } from '../build/src/cdam/baselines.js';
 
 const [dir, item, stepsArg] = process.argv.slice(2);
 useFastestBackend(process.env.CDAM_BACKEND);
@@ -19,6 +20,8 @@ const steps = Number(stepsArg ?? 50);
 if (item === 'cdam') ex.cdam(target);
 else if (item === 'integrated') ex.integrated(target, { steps });
 else if (item === 'smooth') ex.smooth(target, { samples: steps });
+else if (item === 'intgrad') intGrad(ex, target, { steps });
+else if (item === 'smoothgrad') smoothGrad(ex, target, { samples: steps });
 else throw new Error(`unknown item ${item}`);
 const ms = performance.now() - t0;
 console.log(JSON.stringify({ item, steps, tokens: ex.x.shape[1], loadedRssMb: before / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, ms }));

@@ -77,6 +77,9 @@ const memory = {
   's8_cdam': mem(s8, 'cdam'),
   'ti_integrated_10': mem(models[0].dir, 'integrated', 10),
   'ti_integrated_200': mem(models[0].dir, 'integrated', 200),
+  // the gradient baselines batch their samples with a running sum: 10 and 200 steps should peak alike
+  'ti_intgrad_10': mem(models[0].dir, 'intgrad', 10),
+  'ti_intgrad_200': mem(models[0].dir, 'intgrad', 200),
 };
 
 // ---- PyTorch side -------------------------------------------------------------------

@@ -19,7 +19,7 @@ import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixt
 import { parityBackends, ownCalls } from './support/backends.js';
 import { catcoffee } from './support/real.js';
 
-type Maps = Record<'input-x-grad' | 'smoothgrad' | 'intgrad' | 'expected-grad' | 'gradcam' | 'gradcam_patch' | 'relevance', number[]>;
+type Maps = Record<'input-x-grad' | 'smoothgrad' | 'intgrad' | 'expected-grad' | 'gradcam' | 'gradcam_patch' | 'relevance' | 'partial-lrp', number[]>;
 interface Fx {
   targets: [number, number];
   smoothgrad: { n: number; noise: number; seed: number };
@@ -41,7 +41,7 @@ const map = (ex: Explainer, m: Parameters<typeof runMethod>[1], c: number) => ru
 
 /** Every baseline of one explainer against one fixture entry. */
 function checkAll(ex: Explainer, want: Maps, c: number, what: string) {
-  for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'expected-grad', 'gradcam', 'relevance'] as const) {
+  for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'expected-grad', 'gradcam', 'relevance', 'partial-lrp'] as const) {
     const got = map(ex, m, c);
     assert.is(got.values.length, want[m].length, `${what} ${m}: size`);
     close(got.values, want[m], `${what} ${m} (target ${c})`);
@@ -78,7 +78,7 @@ test('the embedded ViT-Ti on cat|espresso: every baseline vs torch, cat and espr
   const o = { smoothgrad: { samples: Number(meta['smoothgrad_n']), noise: Number(meta['smoothgrad_noise']), seed: Number(meta['smoothgrad_seed']) }, intgrad: { steps: Number(meta['intgrad_steps']) },
     expectedGrad: { samples: Number(meta['expected_grad_n']), seed: Number(meta['expected_grad_seed']) } };
   for (const c of [285, 967]) {
-    for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'expected-grad', 'gradcam', 'relevance'] as const) {
+    for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'expected-grad', 'gradcam', 'relevance', 'partial-lrp'] as const) {
       close(runMethod(ex, m, { kind: 'class', index: c }, o)[0]!.map.values, want(`${m}.${c}`), `ViT-Ti ${m} (target ${c})`);
     }
     close(gradCam(ex, { kind: 'class', index: c }).patch.values, want(`gradcam_patch.${c}`), `ViT-Ti raw gradcam (target ${c})`);

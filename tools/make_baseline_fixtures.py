@@ -28,6 +28,9 @@ Methods, each as defined there:
   expected-grad Erion et al.: mean_c(mean_k (x - x'_k) * df(x'_k + a_k (x - x'_k))/dx),
                 references a blurred copy (sigma 8 px) and 3 pixel shuffles,
                 draws (reference, alpha) from the same mulberry32 stream, seed 7
+  partial-lrp   Chefer's ViT_LRP rules (alpha 1, beta 0; Add z-rule rescaled; A @ v halved;
+                norms, GELU, softmax unchanged) from a one-hot down to the last
+                block's attention, computed on the whole block with autograd
   rollout       Abnar & Zuidema: R = (0.5 I + 0.5 mean_h A_b) rows renormalised,
                 later blocks on the left; R[0] over patch tokens; per head too
 """
@@ -126,6 +129,79 @@ def expected_grad(model, x, c, n=EG_N, seed=EG_SEED):
     return (acc / n).mean(1)[0]
 
 
+def safe_divide(a, b):
+    """Chefer's safe_divide (ViT_LRP layers)."""
+    den = b.clamp(min=1e-9) + b.clamp(max=1e-9)
+    den = den + den.eq(0).type(den.type()) * 1e-9
+    return a / den * b.ne(0).type(b.type())
+
+
+def lin_relprop(R, x, w):
+    """Chefer's Linear.relprop with alpha = 1, beta = 0 (bias left out), by autograd."""
+    pw, nw = w.clamp(min=0), w.clamp(max=0)
+    with torch.enable_grad():
+        x1 = x.clamp(min=0).detach().requires_grad_(True)
+        x2 = x.clamp(max=0).detach().requires_grad_(True)
+        z1, z2 = F.linear(x1, pw), F.linear(x2, nw)
+        S = safe_divide(R, z1 + z2).detach()
+        c1, c2 = torch.autograd.grad((z1, z2), (x1, x2), (S, S))
+    return (x1 * c1 + x2 * c2).detach()
+
+
+def add_relprop(R, a_in, b_in):
+    """Chefer's Add.relprop: z-rule, then each side rescaled to its share of sum(R)."""
+    S = safe_divide(R, a_in + b_in)
+    a, b = a_in * S, b_in * S
+    sa, sb = a.sum(), b.sum()
+    fa = safe_divide(sa.abs(), sa.abs() + sb.abs()) * R.sum()
+    fb = safe_divide(sb.abs(), sa.abs() + sb.abs()) * R.sum()
+    return a * safe_divide(fa, sa), b * safe_divide(fb, sb)
+
+
+def partial_lrp(model, x, c):
+    """One-hot at c through head (alpha-beta), final norm (unchanged) and the
+    whole last block (all tokens, not read-out mode) down to its attention;
+    LayerNorm, GELU, softmax, LayerScale pass relevance unchanged."""
+    L = model.depth - 1
+    b = f"blocks.{L}."
+    p = model.p
+    with torch.no_grad():
+        X = last_input(model, x)
+        T = model.ln(X, b + "norm1")
+        B, N, D = T.shape
+        q, k, v = model.qkv_heads(L, T)
+        A = torch.softmax((q @ k.transpose(-2, -1)) * (D // model.H) ** -0.5, dim=-1)
+    A = A.detach().requires_grad_(True)
+    v = v.detach().requires_grad_(True)
+    O = A @ v
+    with torch.no_grad():
+        merged = O.transpose(1, 2).reshape(B, N, D)
+        proj = model.lin(merged, b + "attn.proj")
+        brA = proj * p[b + "ls1.gamma"] if b + "ls1.gamma" in p else proj
+        Y = X + brA
+        U = model.ln(Y, b + "norm2")
+        G = F.gelu(model.lin(U, b + "mlp.fc1"))
+        M = model.lin(G, b + "mlp.fc2")
+        brM = M * p[b + "ls2.gamma"] if b + "ls2.gamma" in p else M
+        out = Y + brM
+        Z = model.ln(out, "norm")
+        rows = [("head", 0)] + ([("head_dist", 1)] if model.has_dist else [])
+        Rz = torch.zeros_like(Z)
+        for name, row in rows:
+            seed = torch.zeros(1, p[name + ".weight"].shape[0], dtype=Z.dtype)
+            seed[0, c] = 1.0 / len(rows)
+            Rz[:, row] = lin_relprop(seed, Z[:, row], p[name + ".weight"])
+    Ry, Rm = add_relprop(Rz, Y, brM)
+    Rg = lin_relprop(Rm, G, p[b + "mlp.fc2.weight"])
+    Ru = lin_relprop(Rg, U, p[b + "mlp.fc1.weight"])
+    Ra = add_relprop(Ry + Ru, X, brA)[1]
+    Ro = lin_relprop(Ra, merged, p[b + "attn.proj.weight"]).reshape(B, N, model.H, D // model.H).transpose(1, 2)
+    S = safe_divide(Ro, O.detach())
+    cA, cv = torch.autograd.grad(O, (A, v), S)
+    cam = (A * cA).detach() / 2
+    return cam[0].clamp(min=0).mean(0)[0, model.num_prefix:]
+
+
 def last_input(model, x):
     h = model.embed(x)
     for i in range(model.depth - 1):
@@ -188,6 +264,7 @@ def all_maps(model, x, c):
     return {
         "input-x-grad": input_x_grad(model, x, c), "smoothgrad": smoothgrad(model, x, c), "intgrad": intgrad(model, x, c),
         "gradcam": px, "gradcam_patch": cam, "relevance": relevance(model, x, c), "expected-grad": expected_grad(model, x, c),
+        "partial-lrp": partial_lrp(model, x, c),
     }
 
 

@@ -293,7 +293,7 @@ export function rollout(b: BaselineInput, head?: number): Explanation {
 /** Row 0 of the rollout matrix over every token, prefix tokens included (it sums to 1). */
 export function rolloutRow(b: BaselineInput, head?: number): Float64Array {
   const { vit } = b;
-  const attns = attentionsOf(noGrad(() => vit.traced(b.input)).attns);
+  const attns = attentionsOf(vit.attentionMaps(b.input));
   const n = attns[0]!.n;
   const H = attns[0]!.heads;
   if (head !== undefined && (!Number.isInteger(head) || head < 0 || head >= H)) throw new Error(`head ${head} out of range (the model has ${H} heads)`);

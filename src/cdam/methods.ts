@@ -5,6 +5,7 @@
 
 import { Explainer, type Explanation, type SmoothOptions, type IntegratedOptions } from './explain.js';
 import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, expectedGrad, type SmoothGradOptions, type IntGradOptions, type ExpectedGradOptions } from './baselines.js';
+import { partialLrp } from './lrp.js';
 import type { Target } from './target.js';
 
 export interface MethodOptions {
@@ -43,6 +44,7 @@ const REGISTRY = {
   'expected-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [expectedGrad(ex, t, o.expectedGrad)] },
   gradcam: { signed: false, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t) => [gradCam(ex, t)] },
   relevance: { signed: false, usesTarget: true, level: 'patch', perHead: false, run: (ex, t) => [relevance(ex, t)] },
+  'partial-lrp': { signed: false, usesTarget: true, level: 'patch', perHead: false, run: (ex, t) => [partialLrp(ex, t)] },
   rollout: { signed: false, usesTarget: false, level: 'patch', perHead: true, run: (ex, _t, o) => perHeads(ex, (h) => rollout(ex, h), o.perHead) },
 } satisfies Record<string, MethodEntry>;
 

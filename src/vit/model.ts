@@ -7,7 +7,7 @@ import {
   Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div, freeze, isFrozen,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
-import { blockOutput, blockTraced, norm, readoutAttention, readoutTail, type BlockParams, type LinearParams, type NormParams, type ReadoutParts } from './block.js';
+import { block, blockOutput, blockTraced, norm, readoutAttention, readoutTail, type BlockParams, type LinearParams, type NormParams, type ReadoutParts } from './block.js';
 import type { PreprocessConfig } from './config.js';
 
 /** How far the learned position embedding reaches. */
@@ -17,7 +17,8 @@ export type PosCoverage =
   | 'cls+patches'; // [CLS] + patches; registers inserted after [CLS] without one (HF DINOv2 with registers)
 
 export interface ViTConfig {
-  layout: 'timm' | 'hf';
+  /** the tensor names the weights came with (timm, Hugging Face transformers, torchvision) */
+  layout: 'timm' | 'hf' | 'torchvision';
   name: string;
   dim: number;
   depth: number;
@@ -87,6 +88,10 @@ export class ViT {
     if (grid[0] === gh && grid[1] === gw) return this.params.pos;
     const key = grid.join('x');
     let t = this.posCache.get(key);
+    if (!t && this.config.layout === 'torchvision') {
+      // torchvision resamples with align_corners=True, which resize() does not do: refuse rather than differ
+      throw new Error(`a ${grid[0]}x${grid[1]} patch grid needs the position embedding resampled, which is not implemented for torchvision-layout models (trained grid ${gh}x${gw}): use the model's input size`);
+    }
     if (!t) {
       t = noGrad(() => {
         const pos = this.params.pos;
@@ -192,6 +197,25 @@ export class ViT {
     const { head, parts } = this.readout(x, t);
     attns.push(parts.attn);
     return { head, attns, x, t };
+  }
+
+  /**
+   * Every block's attention probabilities, from the fused kernel (no tape:
+   * for methods that read attention without differentiating it). The last
+   * block's entry holds its read-out rows only, as in traced.
+   */
+  attentionMaps(image: Tensor): Tensor[] {
+    return noGrad(() => {
+      let x = this.embed(image);
+      const attns: Tensor[] = [];
+      for (let i = 0; i < this.config.depth - 1; i++) {
+        const r = block(x, this.params.blocks[i]!);
+        attns.push(r.attn);
+        x = r.out;
+      }
+      attns.push(this.readout(x).parts.attn);
+      return attns;
+    });
   }
 
   forward(image: Tensor): HeadOutput {

@@ -79,9 +79,20 @@ function hfNames(p: string): Names {
   };
 }
 
+/** torchvision's VisionTransformer (vit_b_16, the SWAG weights): conv_proj, class_token, encoder.layers.encoder_layer_N. */
+function torchvisionNames(): Names {
+  return {
+    patchW: 'conv_proj.weight', patchB: 'conv_proj.bias', cls: 'class_token', dist: 'dist_token', reg: 'reg_token',
+    pos: 'encoder.pos_embedding', blockPrefix: (i) => `encoder.layers.encoder_layer_${i}.`, normW: 'encoder.ln.weight', normB: 'encoder.ln.bias',
+    headW: 'heads.head.weight', headB: 'heads.head.bias', headDistW: 'heads.head_dist.weight', headDistB: 'heads.head_dist.bias',
+    blockIndex: /^encoder\.layers\.encoder_layer_(\d+)\./,
+  };
+}
+
 /** Which layout a tensor file uses, and the HF prefix ("vit.", "deit.", ...) when there is one. */
-export function detectLayout(names: readonly string[]): { layout: 'timm' | 'hf'; prefix: string } | null {
+export function detectLayout(names: readonly string[]): { layout: 'timm' | 'hf' | 'torchvision'; prefix: string } | null {
   if (names.includes('patch_embed.proj.weight')) return { layout: 'timm', prefix: '' };
+  if (names.includes('conv_proj.weight') && names.includes('class_token')) return { layout: 'torchvision', prefix: '' };
   const hf = names.find((n) => n.endsWith('embeddings.patch_embeddings.projection.weight'));
   if (hf) return { layout: 'hf', prefix: hf.slice(0, hf.length - 'embeddings.patch_embeddings.projection.weight'.length) };
   return null;
@@ -104,6 +115,22 @@ function timmBlock(r: Reader, pre: string, d: number, mlp: number, heads: number
     fc2: lin(r, `${pre}mlp.fc2`, d, mlp),
     ls1: r.opt(`${pre}ls1.gamma`, [d]),
     ls2: r.opt(`${pre}ls2.gamma`, [d]),
+    heads,
+  };
+}
+
+/** torchvision's EncoderBlock: ln_1, self_attention (nn.MultiheadAttention: in_proj q|k|v rows, out_proj), ln_2, mlp (0 and 3, or linear_1 and linear_2 in older releases). */
+function torchvisionBlock(r: Reader, pre: string, d: number, mlp: number, heads: number, eps: number): BlockParams {
+  const m = r.has(`${pre}mlp.0.weight`) ? ['mlp.0', 'mlp.3'] : ['mlp.linear_1', 'mlp.linear_2'];
+  return {
+    norm1: norm(r, `${pre}ln_1`, d, eps),
+    qkv: { weight: r.get(`${pre}self_attention.in_proj_weight`, [3 * d, d]), bias: r.opt(`${pre}self_attention.in_proj_bias`, [3 * d]) },
+    proj: lin(r, `${pre}self_attention.out_proj`, d, d),
+    norm2: norm(r, `${pre}ln_2`, d, eps),
+    fc1: lin(r, `${pre}${m[0]}`, mlp, d),
+    fc2: lin(r, `${pre}${m[1]}`, d, mlp),
+    ls1: null,
+    ls2: null,
     heads,
   };
 }
@@ -148,9 +175,12 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
   const r: Reader = new Reader(file);
   const names = r.names();
   const found = detectLayout(names);
-  if (!found) r.fail('no patch embedding found: neither timm ("patch_embed.proj.weight") nor Hugging Face ("...embeddings.patch_embeddings.projection.weight") names');
-  if (found.layout !== declared.layout) r.fail(`tensor names are in ${found.layout} layout but the config is a ${declared.layout} config`);
-  const N = found.layout === 'timm' ? timmNames() : hfNames(found.prefix);
+  if (!found) r.fail('no patch embedding found: neither timm ("patch_embed.proj.weight"), Hugging Face ("...embeddings.patch_embeddings.projection.weight") nor torchvision ("conv_proj.weight" with "class_token") names');
+  // torchvision ships no config of its own: a timm-style config.json (architecture, pretrained_cfg) describes it
+  const configLayout = found.layout === 'torchvision' ? 'timm' : found.layout;
+  if (configLayout !== declared.layout) r.fail(`tensor names are in ${found.layout} layout but the config is a ${declared.layout} config`);
+  if (found.layout === 'torchvision' && r.has('heads.pre_logits.weight')) r.fail('torchvision "heads.pre_logits" (a representation layer before the head) is not supported');
+  const N = found.layout === 'timm' ? timmNames() : found.layout === 'torchvision' ? torchvisionNames() : hfNames(found.prefix);
 
   const pw = r.get(N.patchW);
   if (pw.rank !== 4 || pw.shape[1] !== 3 || pw.shape[2] !== pw.shape[3]) r.fail(`tensor "${N.patchW}" has shape [${pw.shape}], expected [D, 3, p, p]`);
@@ -168,6 +198,7 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
   if (depth === 0) r.fail('no transformer blocks found');
   check('depth', declared.depth, depth, `${N.blockPrefix(0).replace(/0\.$/, '')}N.* tensors`);
   const fc1Name = found.layout === 'timm' ? `${N.blockPrefix(0)}mlp.fc1.weight`
+    : found.layout === 'torchvision' ? (r.has(`${N.blockPrefix(0)}mlp.0.weight`) ? `${N.blockPrefix(0)}mlp.0.weight` : `${N.blockPrefix(0)}mlp.linear_1.weight`)
     : r.has(`${N.blockPrefix(0)}intermediate.dense.weight`) ? `${N.blockPrefix(0)}intermediate.dense.weight` : `${N.blockPrefix(0)}mlp.fc1.weight`;
   if (!r.has(fc1Name)) r.fail(`missing tensor "${fc1Name}"`);
   const mlpDim = r.shape(fc1Name)[0]!;
@@ -194,7 +225,8 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
   const blocks: BlockParams[] = [];
   for (let i = 0; i < depth; i++) {
     const pre = N.blockPrefix(i);
-    blocks.push(found.layout === 'timm' ? timmBlock(r, pre, dim, mlpDim, heads, eps) : hfBlock(r, pre, dim, mlpDim, heads, eps));
+    const build = found.layout === 'timm' ? timmBlock : found.layout === 'torchvision' ? torchvisionBlock : hfBlock;
+    blocks.push(build(r, pre, dim, mlpDim, heads, eps));
   }
   const fnorm = norm(r, N.normW.slice(0, -'.weight'.length), dim, eps);
 

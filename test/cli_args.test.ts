@@ -33,7 +33,7 @@ test('--help for every command, --version', () => {
     assert.match(r.out, new RegExp(`^usage: cdam ${cmd}`));
     assert.is(runCli(cmd, 'x.png', '-h').code, 0);
   }
-  assert.match(runCli('explain', '--help').out, /--samples N\s+Smooth CDAM samples \(default 50\)/, 'defaults in the usage come from CDAM_DEFAULTS');
+  assert.match(runCli('explain', '--help').out, /--noise F\s+noise of smooth-cdam \(nu, default 0\.05\) and smoothgrad \(sigma \/ input range, default 0\.15\)/, 'defaults in the usage come from CDAM_DEFAULTS and BASELINE_DEFAULTS');
   const v = runCli('--version');
   assert.is(v.code, 0);
   assert.is(v.out.trim(), `cdam ${pkg.version}`);

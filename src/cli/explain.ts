@@ -20,8 +20,24 @@ const D = CDAM_DEFAULTS;
 const B = BASELINE_DEFAULTS;
 const SCALES = ['column', 'cell'] as const;
 
+/** Words joined by " | ", wrapped at `width` with every line indented by `indent`. */
+function wrapList(words: readonly string[], indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    const next = line ? `${line} | ${w}` : w;
+    if (indent + next.length > width && line) {
+      lines.push(`${line} |`);
+      line = w;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines.map((l) => ' '.repeat(indent) + l).join('\n');
+}
+
 export const explainUsage = `usage: cdam explain IMAGE [--model DIR] [options]
-  --method M        ${METHODS.join(' | ')} (default cdam); a comma list with --compare
+  --method M        (default cdam; a comma list with --compare)
+${wrapList(METHODS, 20, 104)}
   --target T        class index, label (or a unique part of one), or A-B (difference of two logits);
                     default: the top-1 class (the top two with --compare); a comma list with --compare
   --concept X       explain a concept: a folder of example images or a file from 'cdam concept'

@@ -43,18 +43,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_vit import TorchViT, read_safetensors, write_safetensors, hf_to_timm, load_model_dir, load_rgb, to_tensor  # noqa: E402
+from torch_vit import FIXTURE_MODELS, load_fixture_model, write_safetensors, load_model_dir, load_rgb, to_tensor  # noqa: E402
 from make_cdam_fixtures import mulberry32, normal_sampler, lst  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "baselines")
-SMALL = {
-    # name: (layout, eps, no_embed_class)
-    "timm_plain": ("timm", 1e-6, False),
-    "timm_reg_ls": ("timm", 1e-6, True),
-    "hf_vit": ("hf", 1e-12, False),
-    "timm_distilled": ("timm", 1e-6, False),
-}
 SG_N, SG_NOISE, SG_SEED = 4, 0.15, 7
 IG_STEPS = 8
 EG_N, EG_SEED, EG_BLUR, EG_SHUFFLES = 4, 7, 8, 3
@@ -268,29 +261,14 @@ def all_maps(model, x, c):
     }
 
 
-def load_small(name):
-    folder = os.path.join(ROOT, "test", "fixtures", "vit", name)
-    layout, eps, no_embed_class = SMALL[name]
-    sd, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
-    if layout == "hf":
-        sd = hf_to_timm(sd)
-    with open(os.path.join(folder, "config.json")) as f:
-        cfg = json.load(f)
-    heads = cfg.get("num_attention_heads") or cfg["model_args"]["num_heads"]
-    with open(os.path.join(folder, "expected.json")) as f:
-        inp = json.load(f)["input"]
-    x = torch.tensor(inp["data"], dtype=torch.float32).reshape(inp["shape"])
-    return TorchViT(sd, heads, eps=eps, no_embed_class=no_embed_class), x
-
-
 def main():
     os.makedirs(OUT, exist_ok=True)
     targets = [1, 3]
     res = {"generator": "tools/make_baseline_fixtures.py", "targets": targets,
            "smoothgrad": {"n": SG_N, "noise": SG_NOISE, "seed": SG_SEED}, "intgrad": {"steps": IG_STEPS},
            "expected_grad": {"n": EG_N, "seed": EG_SEED}, "models": {}}
-    for name in SMALL:
-        model, x = load_small(name)
+    for name in FIXTURE_MODELS:
+        model, x = load_fixture_model(name)
         m = {str(c): {k: lst(v) for k, v in all_maps(model, x, c).items()} for c in targets}
         m["rollout"] = lst(rollout(model, x))
         m["rollout_heads"] = [lst(rollout(model, x, h)) for h in range(model.H)]

@@ -22,41 +22,21 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_vit import TorchViT, read_safetensors, hf_to_timm  # noqa: E402
+from torch_vit import load_fixture_model  # noqa: E402
 from make_cdam_fixtures import cdam_maps, mulberry32, normal_sampler, logit, lst  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "cdam", "small_models.json")
-MODELS = {
-    # name: (layout, eps, no_embed_class)
-    "timm_reg_ls": ("timm", 1e-6, True),
-    "hf_vit": ("hf", 1e-12, False),
-    "timm_distilled": ("timm", 1e-6, False),
-}
+MODELS = ["timm_reg_ls", "hf_vit", "timm_distilled"]
 A, B = 1, 3
 INTEGRATED_M = 8
 SMOOTH_N, SMOOTH_NU, SMOOTH_SEED = 4, 0.05, 7
 
 
-def load(name):
-    folder = os.path.join(ROOT, "test", "fixtures", "vit", name)
-    layout, eps, no_embed_class = MODELS[name]
-    sd, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
-    if layout == "hf":
-        sd = hf_to_timm(sd)
-    with open(os.path.join(folder, "config.json")) as f:
-        cfg = json.load(f)
-    heads = cfg.get("num_attention_heads") or cfg["model_args"]["num_heads"]
-    with open(os.path.join(folder, "expected.json")) as f:
-        inp = json.load(f)["input"]
-    x = torch.tensor(inp["data"], dtype=torch.float32).reshape(inp["shape"])
-    return TorchViT(sd, heads, eps=eps, no_embed_class=no_embed_class), x
-
-
 def main():
     res = {"generator": "tools/make_cdam_small_fixtures.py", "targets": [A, B], "models": {}}
     for name in MODELS:
-        model, x = load(name)
+        model, x = load_fixture_model(name)
         L = model.depth - 1
         with torch.no_grad():
             X = model.forward(x, keep=True)["block_inputs"][L]

@@ -350,3 +350,33 @@ def load_model_dir(folder, dtype=torch.float64):
     model = TorchViT(sd, num_heads=heads, eps=1e-6,
                      no_embed_class=cfg.get("model_args", {}).get("no_embed_class", False), dtype=dtype)
     return model, cfg
+
+
+# --------------------------------------------------------------------------- #
+# the small generated models (test/fixtures/vit, made by make_vit_fixtures.py)
+# --------------------------------------------------------------------------- #
+FIXTURE_MODELS = {
+    # name: (layout, eps, no_embed_class)
+    "timm_plain": ("timm", 1e-6, False),
+    "timm_reg_ls": ("timm", 1e-6, True),
+    "hf_vit": ("hf", 1e-12, False),
+    "timm_distilled": ("timm", 1e-6, False),
+}
+
+
+def load_fixture_model(name):
+    """A generated model of test/fixtures/vit (float64) and the input stored in its expected.json."""
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    folder = os.path.join(root, "test", "fixtures", "vit", name)
+    layout, eps, no_embed_class = FIXTURE_MODELS[name]
+    sd, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
+    if layout == "hf":
+        sd = hf_to_timm(sd)
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    heads = cfg.get("num_attention_heads") or cfg["model_args"]["num_heads"]
+    with open(os.path.join(folder, "expected.json")) as f:
+        inp = json.load(f)["input"]
+    x = torch.tensor(inp["data"], dtype=torch.float32).reshape(inp["shape"])
+    return TorchViT(sd, heads, eps=eps, no_embed_class=no_embed_class), x

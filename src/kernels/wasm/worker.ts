@@ -38,6 +38,10 @@ function serve(init: WorkerInit, report: (msg: string) => void): void {
       continue;
     }
     const id = Atomics.load(ctl, slot.seq(t));
+    // the main thread may have revoked the job (seq -> 0) since fresh() saw it:
+    // claiming 0 would "succeed" (0 -> -0) and join a later job nobody waits
+    // for, writing results after the main thread has copied them out
+    if (id <= 0 || id === last) continue;
     if (Atomics.compareExchange(ctl, slot.seq(t), id, -id) !== id) continue; // revoked meanwhile
     last = id;
     try {

@@ -86,7 +86,7 @@ test('partial LRP conserves relevance where its rules do: head, residual split, 
     same(s.blockOutput, s.headInput, 'last block output split between residual and MLP');
     same(s.mlpInput, s.mlpOutput, 'MLP (fc2, fc1)');
     same(s.attentionOutput, s.attentionBranch, 'output projection');
-    same(s.attentionAndValues, s.attentionOutput, 'A @ v, halved to A and v');
+    same(2 * s.attention, s.attentionOutput, 'A @ v: half to A (the other half to v)');
     assert.ok(s.attentionBranch > 0 && s.attentionBranch < 1);
   }
 });

@@ -46,13 +46,30 @@ function inputGradients(vit: ViT, images: Tensor, target: Target): { g: Float32A
   return { g: g!.contiguousData() as Float32Array, value: Float32Array.from(score.contiguousData()) };
 }
 
-/** The same, summed over the batch into `acc`. */
-function addInputGradients(vit: ViT, images: Tensor, target: Target, acc: Float64Array): Float32Array {
-  const { g, value } = inputGradients(vit, images, target);
-  const per = acc.length;
-  for (let s = 0; s < images.shape[0]!; s++) for (let i = 0; i < per; i++) acc[i] += g[s * per + i]!;
-  return value;
+/**
+ * Gradients at `n` input points, through the model in batches of `batch`
+ * (peak memory: one batch of tapes, whatever n is). `point(i, out)` writes
+ * point i into `out` (called in order i = 0..n-1); `use(i, g)` gets its gradient.
+ */
+function gradientsInBatches(
+  b: BaselineInput, target: Target, n: number, batch: number,
+  point: (i: number, out: Float32Array) => void, use: (i: number, g: Float32Array) => void,
+  onProgress?: (done: number, total: number) => void,
+): void {
+  const per = b.input.size;
+  for (let done = 0; done < n; done += batch) {
+    const k = Math.min(batch, n - done);
+    const pts = allocate('float32', k * per) as Float32Array;
+    for (let s = 0; s < k; s++) point(done + s, pts.subarray(s * per, (s + 1) * per));
+    const { g } = inputGradients(b.vit, new Tensor(pts, [k, ...b.input.shape.slice(1)]), target);
+    for (let s = 0; s < k; s++) use(done + s, g.subarray(s * per, (s + 1) * per));
+    onProgress?.(done + k, n);
+  }
 }
+
+const addTo = (acc: Float64Array) => (_: number, g: Float32Array) => {
+  for (let i = 0; i < acc.length; i++) acc[i] += g[i]!;
+};
 
 /** mean over the 3 channels of (x * g) or of g, as an H x W map. */
 function channelMean(shape: readonly number[], g: ArrayLike<number>, x: ArrayLike<number> | null, scale: number): PatchMap {
@@ -67,10 +84,10 @@ function channelMean(shape: readonly number[], g: ArrayLike<number>, x: ArrayLik
 
 /** Input x Grad: mean_c(x * df/dx). */
 export function inputXGrad(b: BaselineInput, target: Target): Explanation {
-  const acc = new Float64Array(b.input.size);
   const x = b.input.contiguousData();
-  const [score] = addInputGradients(b.vit, fromData(Float32Array.from(x), b.input.shape), target, acc);
-  return { method: 'input-x-grad', target: describeTarget(target, label(b)), score: score!, map: channelMean(b.input.shape, acc, x, 1) };
+  // a copy, so the explainer's input is not marked for gradients
+  const { g, value } = inputGradients(b.vit, fromData(Float32Array.from(x), b.input.shape), target);
+  return { method: 'input-x-grad', target: describeTarget(target, label(b)), score: value[0]!, map: channelMean(b.input.shape, g, x, 1) };
 }
 
 /** SmoothGrad: mean_c(mean_k df(x + eps_k)/dx), eps ~ N(0, (noise (max x - min x))^2); the plain gradient, not times x. */
@@ -82,14 +99,9 @@ export function smoothGrad(b: BaselineInput, target: Target, opts: SmoothGradOpt
   const sigma = (opts.noise ?? BASELINE_DEFAULTS.smoothgradNoise) * (noGrad(() => max(b.input)).item() - noGrad(() => min(b.input)).item());
   const normal = normalSampler(rng(opts.seed ?? BASELINE_DEFAULTS.seed));
   const acc = new Float64Array(b.input.size);
-  const per = b.input.size;
-  for (let done = 0; done < n; done += batch) {
-    const k = Math.min(batch, n - done);
-    const noisy = allocate('float32', k * per);
-    for (let s = 0; s < k; s++) for (let i = 0; i < per; i++) noisy[s * per + i] = x[i]! + sigma * normal();
-    addInputGradients(b.vit, new Tensor(noisy, [k, ...b.input.shape.slice(1)]), target, acc);
-    opts.onProgress?.(done + k, n);
-  }
+  gradientsInBatches(b, target, n, batch, (_, out) => {
+    for (let i = 0; i < out.length; i++) out[i] = x[i]! + sigma * normal();
+  }, addTo(acc), opts.onProgress);
   return { method: 'smoothgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
 }
 
@@ -99,18 +111,11 @@ export function intGrad(b: BaselineInput, target: Target, opts: IntGradOptions =
   const batch = Math.max(1, opts.batch ?? BASELINE_DEFAULTS.batch);
   if (!(m >= 1) || !Number.isInteger(m)) throw new Error(`steps must be a positive integer, got ${m}`);
   const x = b.input.contiguousData();
-  const per = b.input.size;
-  const acc = new Float64Array(per);
-  for (let i0 = 1; i0 <= m; i0 += batch) {
-    const k = Math.min(batch, m - i0 + 1);
-    const pts = allocate('float32', k * per);
-    for (let s = 0; s < k; s++) {
-      const a = (i0 + s) / m;
-      for (let i = 0; i < per; i++) pts[s * per + i] = a * x[i]!;
-    }
-    addInputGradients(b.vit, new Tensor(pts, [k, ...b.input.shape.slice(1)]), target, acc);
-    opts.onProgress?.(i0 + k - 1, m);
-  }
+  const acc = new Float64Array(b.input.size);
+  gradientsInBatches(b, target, m, batch, (s, out) => {
+    const a = (s + 1) / m;
+    for (let i = 0; i < out.length; i++) out[i] = a * x[i]!;
+  }, addTo(acc), opts.onProgress);
   return { method: 'intgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, x, 1 / m) };
 }
 
@@ -190,21 +195,17 @@ export function expectedGrad(b: BaselineInput, target: Target, opts: ExpectedGra
   });
   if (!refs.length) throw new Error('expected-grad needs at least one reference image');
   const x = b.input.contiguousData();
-  const per = b.input.size;
-  const acc = new Float64Array(per);
-  for (let done = 0; done < n; done += batch) {
-    const k = Math.min(batch, n - done);
-    const draws = Array.from({ length: k }, () => ({ ref: refs[Math.floor(next() * refs.length)]!, alpha: next() }));
-    const pts = allocate('float32', k * per);
-    draws.forEach(({ ref, alpha }, s) => {
-      for (let i = 0; i < per; i++) pts[s * per + i] = ref[i]! + alpha * (x[i]! - ref[i]!);
-    });
-    const { g } = inputGradients(b.vit, new Tensor(pts, [k, ...b.input.shape.slice(1)]), target);
-    draws.forEach(({ ref }, s) => {
-      for (let i = 0; i < per; i++) acc[i] += (x[i]! - ref[i]!) * g[s * per + i]!;
-    });
-    opts.onProgress?.(done + k, n);
-  }
+  const acc = new Float64Array(b.input.size);
+  const drawn: ArrayLike<number>[] = []; // the reference of each point, for its (x - x') factor
+  gradientsInBatches(b, target, n, batch, (s, out) => {
+    const ref = refs[Math.floor(next() * refs.length)]!;
+    const alpha = next();
+    drawn[s] = ref;
+    for (let i = 0; i < out.length; i++) out[i] = ref[i]! + alpha * (x[i]! - ref[i]!);
+  }, (s, g) => {
+    const ref = drawn[s]!;
+    for (let i = 0; i < acc.length; i++) acc[i] += (x[i]! - ref[i]!) * g[i]!;
+  }, opts.onProgress);
   return { method: 'expected-grad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
 }
 

@@ -96,8 +96,12 @@ const sumOf = (a: ArrayLike<number>) => {
 
 export interface PartialLrpTrace {
   explanation: Explanation;
-  /** sum of the relevance at each stage, top down (each equals the seed's sum where the rules conserve) */
-  sums: Record<'seed' | 'headInput' | 'blockOutput' | 'mlpOutput' | 'mlpInput' | 'attentionBranch' | 'attentionOutput' | 'attentionAndValues', number>;
+  /**
+   * Sum of the relevance at each stage, top down: each equals what entered it
+   * where the rules conserve; `attention` (A's half of A @ v) is half of
+   * `attentionOutput`, the values taking the other half.
+   */
+  sums: Record<'seed' | 'headInput' | 'blockOutput' | 'mlpOutput' | 'mlpInput' | 'attentionBranch' | 'attentionOutput' | 'attention', number>;
   /** relevance of the last block's attention probabilities [H, rows, N] */
   attention: Float64Array;
 }
@@ -160,12 +164,11 @@ export function partialLrpTrace(b: BaselineInput, target: Target): PartialLrpTra
   const ryAll = ry.map((v, i) => v + ru[i]!); // y feeds the residual and (through norm2) the MLP
   const [, ra] = addRule(ryAll, f64(f.xr), f64(f.branchA));
   const ro = linearRule(ra, f64(f.merged), p.proj, rows); // [rows, D] = per head [rows, hd]
-  // A @ v per head: relevance of A = A * (S v^T), of v = v * (A^T S); both halved
+  // A @ v per head: relevance of A = A * (S v^T), halved (v's half, v * (A^T S) / 2, has the same total and is not needed)
   const A = f.parts.attn.contiguousData();
   const V = f.parts.v.contiguousData();
   const O = f.parts.o.contiguousData();
   const cam = new Float64Array(H * rows * n);
-  let camV = 0;
   for (let h = 0; h < H; h++) {
     for (let q = 0; q < rows; q++) {
       const S = new Float64Array(hd);
@@ -175,7 +178,6 @@ export function partialLrpTrace(b: BaselineInput, target: Target): PartialLrpTra
         for (let e = 0; e < hd; e++) c += S[e]! * V[(h * n + k) * hd + e]!;
         const a = A[(h * rows + q) * n + k]!;
         cam[(h * rows + q) * n + k] = (a * c) / 2;
-        camV += (a * c) / 2; // sum(v * A^T S) = sum(A * S v^T): the values' half has the same total
       }
     }
   }
@@ -187,7 +189,7 @@ export function partialLrpTrace(b: BaselineInput, target: Target): PartialLrpTra
     explanation: { method: 'partial-lrp', target: describeTarget(target, (i) => vit.label(i)), score: f.score, map: { rows: b.grid[0], cols: b.grid[1], values: map } },
     sums: {
       seed: sumOf(seed), headInput: sumOf(rz), blockOutput: sumOf(ry) + sumOf(rm), mlpOutput: sumOf(rm), mlpInput: sumOf(ru),
-      attentionBranch: sumOf(ra), attentionOutput: sumOf(ro), attentionAndValues: sumOf(cam) + camV,
+      attentionBranch: sumOf(ra), attentionOutput: sumOf(ro), attention: sumOf(cam),
     },
     attention: cam,
   };

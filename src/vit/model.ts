@@ -186,10 +186,19 @@ export class ViT {
    * only the read-out rows [B, H, R, N]; the others are [B, H, N, N].
    */
   traced(image: Tensor): TracedForward {
+    return this.keepingAttention(image, blockTraced);
+  }
+
+  /** Every block's attention probabilities from the fused kernel, with no tape (for methods that only read them); laid out as in traced. */
+  attentionMaps(image: Tensor): Tensor[] {
+    return noGrad(() => this.keepingAttention(image, block).attns);
+  }
+
+  private keepingAttention(image: Tensor, step: typeof block): TracedForward {
     let x = this.embed(image);
     const attns: Tensor[] = [];
     for (let i = 0; i < this.config.depth - 1; i++) {
-      const r = blockTraced(x, this.params.blocks[i]!);
+      const r = step(x, this.params.blocks[i]!);
       attns.push(r.attn);
       x = r.out;
     }
@@ -197,25 +206,6 @@ export class ViT {
     const { head, parts } = this.readout(x, t);
     attns.push(parts.attn);
     return { head, attns, x, t };
-  }
-
-  /**
-   * Every block's attention probabilities, from the fused kernel (no tape:
-   * for methods that read attention without differentiating it). The last
-   * block's entry holds its read-out rows only, as in traced.
-   */
-  attentionMaps(image: Tensor): Tensor[] {
-    return noGrad(() => {
-      let x = this.embed(image);
-      const attns: Tensor[] = [];
-      for (let i = 0; i < this.config.depth - 1; i++) {
-        const r = block(x, this.params.blocks[i]!);
-        attns.push(r.attn);
-        x = r.out;
-      }
-      attns.push(this.readout(x).parts.attn);
-      return attns;
-    });
   }
 
   forward(image: Tensor): HeadOutput {

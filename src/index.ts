@@ -29,12 +29,13 @@ export { openSafetensors, bufferSource, fileSource, writeSafetensors, type Safet
 // The methods, for people who audit the math
 export { Explainer, conceptVector, type Explanation, type PatchMap, type HighNormToken, type ScoreEngine, type SmoothOptions, type IntegratedOptions } from './cdam/explain.js';
 export { METHODS, isMethod, runMethod, methodInfo, type Method, type MethodOptions } from './cdam/methods.js';
-export { CDAM_DEFAULTS, BASELINE_DEFAULTS } from './cdam/defaults.js';
+export { CDAM_DEFAULTS, BASELINE_DEFAULTS, ATTNLRP_DEFAULTS } from './cdam/defaults.js';
 export {
   inputXGrad, smoothGrad, intGrad, expectedGrad, expectedGradReferences, gradCam, relevance, rollout, rolloutRow,
   type BaselineInput, type SmoothGradOptions, type IntGradOptions, type ExpectedGradOptions,
 } from './cdam/baselines.js';
 export { partialLrp, partialLrpTrace, type PartialLrpTrace } from './cdam/lrp.js';
+export { attnLrp, attnLrpGammas, type AttnLrpOptions } from './cdam/attnlrp.js';
 export { encodeConcept, decodeConcept, type Concept } from './cdam/concept.js';
 export { parseTarget, classByLabel, describeTarget, targetScore, type Target } from './cdam/target.js';
 export { tokenScoresClosedForm, tokenScoresAutograd, type TokenScores } from './cdam/scores.js';
@@ -45,6 +46,6 @@ export { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type 
 // The engine
 export { Tensor, tensor, fromData, zeros, full, randn, fromNdarray, toNdarray, type DType } from './tensor/index.js';
 export * as ops from './tensor/index.js';
-export { grad, noGrad, enableGrad } from './autograd/index.js';
+export { grad, noGrad, enableGrad, relevanceRules, type RuleTable, type RelevanceOptions } from './autograd/index.js';
 export { setBackend, activeBackend, backendNames, disposeBackends } from './kernels/index.js';
 export { useFastestBackend } from './kernels/default.js';

@@ -19,7 +19,7 @@ import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixt
 import { parityBackends, ownCalls } from './support/backends.js';
 import { catcoffee } from './support/real.js';
 
-type Maps = Record<'input-x-grad' | 'smoothgrad' | 'intgrad' | 'expected-grad' | 'gradcam' | 'gradcam_patch' | 'relevance' | 'partial-lrp', number[]>;
+type Maps = Record<'input-x-grad' | 'smoothgrad' | 'intgrad' | 'expected-grad' | 'gradcam' | 'gradcam_patch' | 'relevance' | 'partial-lrp' | 'attnlrp' | 'attnlrp-full', number[]>;
 interface Fx {
   targets: [number, number];
   smoothgrad: { n: number; noise: number; seed: number };
@@ -47,6 +47,15 @@ function checkAll(ex: Explainer, want: Maps, c: number, what: string) {
     close(got.values, want[m], `${what} ${m} (target ${c})`);
   }
   close(gradCam(ex, { kind: 'class', index: c }).patch.values, want.gradcam_patch, `${what} raw patch gradcam`);
+  checkAttnLrp(ex, c, (k) => want[k], what);
+}
+
+/** AttnLRP in both variants (the script's defaults: gamma 0.05, patch gamma 0.25, as the library's). */
+function checkAttnLrp(ex: Explainer, c: number, want: (k: 'attnlrp' | 'attnlrp-full') => ArrayLike<number>, what: string) {
+  for (const variant of ['cp', 'full'] as const) {
+    const got = runMethod(ex, 'attnlrp', { kind: 'class', index: c }, { attnlrp: { variant } })[0]!.map;
+    close(got.values, want(variant === 'cp' ? 'attnlrp' : 'attnlrp-full'), `${what} attnlrp ${variant} (target ${c})`);
+  }
 }
 
 for (const [name, m] of Object.entries(fx.models)) {
@@ -82,6 +91,7 @@ test('the embedded ViT-Ti on cat|espresso: every baseline vs torch, cat and espr
       close(runMethod(ex, m, { kind: 'class', index: c }, o)[0]!.map.values, want(`${m}.${c}`), `ViT-Ti ${m} (target ${c})`);
     }
     close(gradCam(ex, { kind: 'class', index: c }).patch.values, want(`gradcam_patch.${c}`), `ViT-Ti raw gradcam (target ${c})`);
+    checkAttnLrp(ex, c, (k) => want(`${k}.${c}`), 'ViT-Ti');
   }
   close(runMethod(ex, 'rollout', { kind: 'class', index: 0 })[0]!.map.values, want('rollout'), 'ViT-Ti rollout');
 });

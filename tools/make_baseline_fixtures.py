@@ -31,6 +31,10 @@ Methods, each as defined there:
   partial-lrp   Chefer's ViT_LRP rules (alpha 1, beta 0; Add z-rule rescaled; A @ v halved;
                 norms, GELU, softmax unchanged) from a one-hot down to the last
                 block's attention, computed on the whole block with autograd
+  attnlrp       AttnLRP (Achtibat et al. 2024) as lxt computes it for ViTs
+                (tools/torch_attnlrp.py): CP-LRP inside attention ("attnlrp") and
+                the full AttnLRP rules ("attnlrp-full"), LRP-gamma 0.05 on the MLP
+                and head, 0.25 on the patch embedding
   rollout       Abnar & Zuidema: R = (0.5 I + 0.5 mean_h A_b) rows renormalised,
                 later blocks on the left; R[0] over patch tokens; per head too
 """
@@ -45,6 +49,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_vit import FIXTURE_MODELS, load_fixture_model, write_safetensors, load_model_dir, load_rgb, to_tensor  # noqa: E402
 from make_cdam_fixtures import mulberry32, normal_sampler, lst  # noqa: E402
+from torch_attnlrp import attnlrp  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "baselines")
@@ -258,6 +263,7 @@ def all_maps(model, x, c):
         "input-x-grad": input_x_grad(model, x, c), "smoothgrad": smoothgrad(model, x, c), "intgrad": intgrad(model, x, c),
         "gradcam": px, "gradcam_patch": cam, "relevance": relevance(model, x, c), "expected-grad": expected_grad(model, x, c),
         "partial-lrp": partial_lrp(model, x, c),
+        "attnlrp": attnlrp(model, x, c, "cp"), "attnlrp-full": attnlrp(model, x, c, "full"),
     }
 
 

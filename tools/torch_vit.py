@@ -228,10 +228,17 @@ class TorchViT:
             pe = resample_abs_pos_embed(pe, grid, old_size=self.grid, num_prefix_tokens=npt)
         return pe
 
-    def embed(self, x):
+    def patch_conv(self, x, weight, bias):
+        return F.conv2d(x, weight, bias, stride=self.patch)
+
+    def embed(self, x, patch_fn=None):
+        """patch_fn(x) replaces the patch convolution (AttnLRP's LRP-gamma, say)."""
         x = x.to(self.dtype)
         B = x.shape[0]
-        t = F.conv2d(x, self.p["patch_embed.proj.weight"], self.p["patch_embed.proj.bias"], stride=self.patch)
+        if patch_fn is None:
+            t = self.patch_conv(x, self.p["patch_embed.proj.weight"], self.p["patch_embed.proj.bias"])
+        else:
+            t = patch_fn(x)
         grid = (t.shape[2], t.shape[3])
         t = t.flatten(2).transpose(1, 2)  # [B, P, D], row-major patches
         pe = self.pos_embed(grid)

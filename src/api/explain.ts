@@ -7,6 +7,7 @@ import { decodeImage, type RgbImage } from '../io/image.js';
 import { Explainer, type Explanation, type HighNormToken, type PatchMap, type ScoreEngine } from '../cdam/explain.js';
 import { METHODS, isMethod, runMethod, type Method } from '../cdam/methods.js';
 import { parseTarget, type Target } from '../cdam/target.js';
+import type { AttnLrpOptions } from '../cdam/attnlrp.js';
 import type { ViT } from '../vit/model.js';
 import { topClasses, type TopClass } from '../vit/classes.js';
 import { DEFAULT_RESIZE, describePreprocessing, prepareImage, type Prepared, type ResizeMode } from '../vit/preprocess.js';
@@ -74,6 +75,8 @@ export interface ExplainOptions {
   steps?: number;
   /** samples per batched pass */
   batch?: number;
+  /** AttnLRP: variant (cp or full) and the LRP-gamma of its layers */
+  attnlrp?: AttnLrpOptions;
   /** closed-form (default) or autograd */
   engine?: ScoreEngine;
   /** how many top classes to report (default 5) */
@@ -88,7 +91,7 @@ export interface ExplainResult {
   target: string | null;
   /** the target's value (a raw logit for a class) */
   score: number | null;
-  /** the map: raw, row-major, on the patch grid (pixel grid for input-x-grad, smoothgrad, intgrad, gradcam) */
+  /** the map: raw, row-major, on the patch grid (pixel grid for the pixel-level methods: input-x-grad, smoothgrad, intgrad, expected-grad, gradcam, attnlrp) */
   map: PatchMap;
   /** every map computed (one per head with perHead; else just `map`) */
   maps: Explanation[];
@@ -133,6 +136,7 @@ export async function explainImage(vit: ViT, image: ImageInput, opts: ExplainOpt
     smoothgrad: { samples: opts.samples, noise: opts.noise, seed: opts.seed, ...progress },
     intgrad: { steps: opts.steps, ...progress },
     expectedGrad: { samples: opts.samples, seed: opts.seed, ...progress },
+    attnlrp: opts.attnlrp,
   });
   const first = maps[0]!;
   return {

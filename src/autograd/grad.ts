@@ -3,8 +3,17 @@
 // requested tensor to the output are visited, and a rule is asked only for
 // the input gradients that lead somewhere.
 
-import { Tensor, full, withGradMode, shapesEqual, type GradNode } from '../tensor/index.js';
-import { rules, accumulate } from './rules.js';
+import { Tensor, full, withGradMode, shapesEqual, type GradNode, type Prim } from '../tensor/index.js';
+import { rules, accumulate, type Rule } from './rules.js';
+
+/**
+ * A table of backward rules over every primitive: the gradient table
+ * (rules.ts) is one, the relevance tables (relevance.ts) are others. A row
+ * 'constant' treats the primitive's output as a constant: nothing flows
+ * back through it, and the products it enters see one operand without a
+ * gradient.
+ */
+export type RuleTable = { [P in Prim]: Rule<P> | 'constant' };
 
 /** Run `fn` without recording: no tape memory, no gradients through it. */
 export function noGrad<T>(fn: () => T): T {
@@ -19,9 +28,10 @@ export function enableGrad<T>(fn: () => T): T {
 /**
  * Vector-Jacobian product: the gradients of sum(seed * y) with respect to each
  * tensor in `wrt` (leaves or intermediates). Without a seed, y must hold one
- * element. A tensor y does not depend on gets a zero gradient.
+ * element. A tensor y does not depend on gets a zero gradient. Another rule
+ * table gives another backward sweep over the same tape (relevance, say).
  */
-export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[] {
+export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor, table: RuleTable = rules): Tensor[] {
   if (!seed) {
     if (y.size !== 1) throw new Error(`grad of a non-scalar output [${y.shape}] needs a seed`);
     seed = full(y.shape, 1, y.dtype);
@@ -38,7 +48,7 @@ export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[]
     if (known !== undefined) return known;
     reaches.set(t, false); // the tape is acyclic; this only guards re-entry
     let r = targets.has(t);
-    if (t.node) {
+    if (t.node && table[t.node.prim] !== 'constant') {
       let any = false;
       for (const inp of t.node.inputs) if (inp.requiresGrad && visit(inp)) any = true;
       if (any) {
@@ -60,7 +70,7 @@ export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[]
       // intermediates that were not asked for can be dropped once consumed
       if (!targets.has(node.output)) grads.delete(node.output);
       const needs = node.inputs.map((t) => t.requiresGrad && reaches.get(t) === true);
-      const rule = rules[node.prim] as (g: Tensor, n: GradNode, needs: readonly boolean[]) => (Tensor | null)[];
+      const rule = table[node.prim] as (g: Tensor, n: GradNode, needs: readonly boolean[]) => (Tensor | null)[];
       const gin = rule(g, node, needs);
       node.inputs.forEach((t, i) => {
         const gi = gin[i];

@@ -5,7 +5,7 @@
 // attention (ViT.traced) and give patch-level maps over the patch tokens.
 
 import { Tensor, allocate, full, max, min, normalSampler, rng, resize, fromData } from '../tensor/index.js';
-import { grad, noGrad, enableGrad } from '../autograd/index.js';
+import { grad, noGrad, enableGrad, type RuleTable } from '../autograd/index.js';
 import type { ViT } from '../vit/model.js';
 import { targetScore, describeTarget, type Target } from './target.js';
 import { BASELINE_DEFAULTS } from './defaults.js';
@@ -38,11 +38,11 @@ export interface IntGradOptions {
 
 const label = (b: BaselineInput) => (i: number) => b.vit.label(i);
 
-/** d target / d images for a batch [k, 3, H, W]: one backward serves the batch. */
-function inputGradients(vit: ViT, images: Tensor, target: Target): { g: Float32Array; value: Float32Array } {
+/** d target / d images for a batch [k, 3, H, W]: one backward serves the batch (another rule table, another sweep). */
+export function inputGradients(vit: ViT, images: Tensor, target: Target, table?: RuleTable): { g: Float32Array; value: Float32Array } {
   images.requireGrad();
   const score = enableGrad(() => targetScore(target, vit.forward(images)));
-  const [g] = grad(score, [images], full(score.shape, 1, score.dtype));
+  const [g] = grad(score, [images], full(score.shape, 1, score.dtype), table);
   return { g: g!.contiguousData() as Float32Array, value: Float32Array.from(score.contiguousData()) };
 }
 
@@ -72,7 +72,7 @@ const addTo = (acc: Float64Array) => (_: number, g: Float32Array) => {
 };
 
 /** mean over the 3 channels of (x * g) or of g, as an H x W map. */
-function channelMean(shape: readonly number[], g: ArrayLike<number>, x: ArrayLike<number> | null, scale: number): PatchMap {
+export function channelMean(shape: readonly number[], g: ArrayLike<number>, x: ArrayLike<number> | null, scale: number): PatchMap {
   const [, c, h, w] = shape as [number, number, number, number];
   const hw = h * w;
   const out = new Float32Array(hw);

@@ -32,3 +32,13 @@ export const BASELINE_DEFAULTS = {
   /** images per batched pass through the whole model (bounds memory: each holds a full tape) */
   batch: 8,
 } as const;
+
+/** AttnLRP's defaults: what the authors ship for ViTs (lxt's torchvision patch map and its example). */
+export const ATTNLRP_DEFAULTS = {
+  /** 'cp': CP-LRP inside attention (no relevance through queries and keys); 'full': AttnLRP's softmax and matmul rules */
+  variant: 'cp',
+  /** LRP-gamma of the MLP and head linear layers */
+  gamma: 0.05,
+  /** LRP-gamma of the patch embedding (the authors' Conv2d) */
+  patchGamma: 0.25,
+} as const;

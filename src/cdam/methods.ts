@@ -6,6 +6,7 @@
 import { Explainer, type Explanation, type SmoothOptions, type IntegratedOptions } from './explain.js';
 import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, expectedGrad, type SmoothGradOptions, type IntGradOptions, type ExpectedGradOptions } from './baselines.js';
 import { partialLrp } from './lrp.js';
+import { attnLrp, type AttnLrpOptions } from './attnlrp.js';
 import type { Target } from './target.js';
 
 export interface MethodOptions {
@@ -14,6 +15,7 @@ export interface MethodOptions {
   smoothgrad?: SmoothGradOptions;
   intgrad?: IntGradOptions;
   expectedGrad?: ExpectedGradOptions;
+  attnlrp?: AttnLrpOptions;
   /** one map per head instead of the mean (attention, rollout) or the sum over heads (the CDAM family) */
   perHead?: boolean;
 }
@@ -45,6 +47,7 @@ const REGISTRY = {
   gradcam: { signed: false, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t) => [gradCam(ex, t)] },
   relevance: { signed: false, usesTarget: true, level: 'patch', perHead: false, run: (ex, t) => [relevance(ex, t)] },
   'partial-lrp': { signed: false, usesTarget: true, level: 'patch', perHead: false, run: (ex, t) => [partialLrp(ex, t)] },
+  attnlrp: { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [attnLrp(ex, t, o.attnlrp)] },
   rollout: { signed: false, usesTarget: false, level: 'patch', perHead: true, run: (ex, _t, o) => perHeads(ex, (h) => rollout(ex, h), o.perHead) },
 } satisfies Record<string, MethodEntry>;
 

@@ -3,7 +3,7 @@ import { readImageFile, type RgbImage } from '../io/image.js';
 import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
 import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain.js';
 import { METHODS, isMethod, runMethod, methodInfo, type Method } from '../cdam/methods.js';
-import { CDAM_DEFAULTS, BASELINE_DEFAULTS } from '../cdam/defaults.js';
+import { CDAM_DEFAULTS, BASELINE_DEFAULTS, ATTNLRP_DEFAULTS } from '../cdam/defaults.js';
 import { describeTarget, type Target } from '../cdam/target.js';
 import { resolveTarget } from '../api/explain.js';
 import { activeBackend } from '../kernels/index.js';
@@ -18,6 +18,7 @@ import { progressBar } from './progress.js';
 
 const D = CDAM_DEFAULTS;
 const B = BASELINE_DEFAULTS;
+const A = ATTNLRP_DEFAULTS;
 const SCALES = ['column', 'cell'] as const;
 
 /** Words joined by " | ", wrapped at `width` with every line indented by `indent`. */
@@ -45,6 +46,9 @@ ${wrapList(METHODS, 20, 104)}
   --noise F         noise of smooth-cdam (nu, default ${D.noise}) and smoothgrad (sigma / input range, default ${B.smoothgradNoise})
   --steps N         steps of integrated-cdam and intgrad (default ${D.steps}, ${B.intgradSteps})
   --seed N          noise seed (default ${D.seed})
+  --lrp V           attnlrp's attention rules: cp (CP-LRP, default, as the authors ship for ViTs) or full
+  --gamma F         attnlrp's LRP-gamma of the MLP and head layers (default ${A.gamma})
+  --patch-gamma F   attnlrp's LRP-gamma of the patch embedding (default ${A.patchGamma})
   --per-head        one map per head (attention, rollout, and each CDAM method: its closed form is a sum over heads)
 ${resizeUsage}
   --out FILE.png    the photo with the map over it (a grid with --compare)
@@ -110,6 +114,7 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     resize: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' },
     'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' },
     'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' }, 'max-pixels': { type: 'string' },
+    lrp: { type: 'string' }, gamma: { type: 'string' }, 'patch-gamma': { type: 'string' },
   });
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`explain takes one IMAGE, got ${positionals.length}\n${explainUsage}`);
@@ -129,6 +134,11 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   const steps = values['steps'] === undefined ? undefined : intOpt(values['steps'], 'steps', D.steps, 2, 100000);
   const seed = intOpt(values['seed'], 'seed', D.seed, 0, 2 ** 32 - 1);
   const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
+  const attnlrp = {
+    variant: choiceOpt(values['lrp'], 'lrp', ['cp', 'full'] as const, A.variant),
+    gamma: numOpt(values['gamma'], 'gamma', A.gamma, 0, 1000),
+    patchGamma: numOpt(values['patch-gamma'], 'patch-gamma', A.patchGamma, 0, 1000),
+  };
   const engine = choiceOpt(values['engine'], 'engine', ['closed-form', 'autograd'] as const, 'closed-form');
   const scale = choiceOpt(values['scale'], 'scale', SCALES, 'column');
   const perHead = flags['per-head']!;
@@ -192,6 +202,7 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
         smoothgrad: { samples, noise: nu, seed, onProgress: progressBar('smoothgrad', process.stderr, quiet) },
         intgrad: { steps, onProgress: progressBar('intgrad', process.stderr, quiet) },
         expectedGrad: { samples, seed, onProgress: progressBar('expected-grad', process.stderr, quiet) },
+        attnlrp,
       }) : targetFree.get(method)!;
       if (!methodInfo(method).usesTarget) targetFree.set(method, r);
       row.cells.push(...r);

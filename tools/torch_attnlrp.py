@@ -53,10 +53,12 @@ class GammaRule(Function):
     """zennit.rules.Gamma(gamma) on a layer fn(x, W, b) (F.linear or the patch
     conv), inside lxt's gradient x input framework: the upstream gradient
     times the layer output is the output relevance, the input relevance
-    divided by the (stabilised) input is the gradient."""
+    divided by the (stabilised) input is the gradient. `vjp(g, W)`, when
+    given, is fn's input gradient (g W for a linear layer: the bench's oneDNN
+    products); otherwise autograd differentiates fn, as zennit does."""
     @staticmethod
-    def forward(ctx, x, fn, weight, bias, gamma):
-        ctx.fn, ctx.gamma = fn, gamma
+    def forward(ctx, x, fn, weight, bias, gamma, vjp=None):
+        ctx.fn, ctx.gamma, ctx.vjp = fn, gamma, vjp
         ctx.save_for_backward(x, weight, bias)
         return fn(x, weight, bias)
 
@@ -76,9 +78,12 @@ class GammaRule(Function):
         R = g * outs[4].detach()
         gp = (outs[4] > 0).to(R) * R / stabilize(outs[0] + outs[1], 1e-6)
         gn = (outs[4] < 0).to(R) * R / stabilize(outs[2] + outs[3], 1e-6)
-        grads = torch.autograd.grad(outs[:4], ins[:4], [gp, gp, gn, gn])
+        if ctx.vjp is None:
+            grads = torch.autograd.grad(outs[:4], ins[:4], [gp, gp, gn, gn])
+        else:
+            grads = [ctx.vjp(gr, pw) for gr, (pw, _) in zip([gp, gp, gn, gn], params[:4])]
         rel = sum(i * gr for i, gr in zip(ins[:4], grads))
-        return rel / stabilize(x, 1e-10), None, None, None, None
+        return rel / stabilize(x, 1e-10), None, None, None, None, None
 
 
 def ln_identity(model, x, name):
@@ -89,24 +94,32 @@ def ln_identity(model, x, name):
     return (x - mean) / std.detach() * model.p[name + ".weight"] + model.p[name + ".bias"]
 
 
-def attnlrp_logits(model, x, variant="cp", gamma=0.05, patch_gamma=0.25):
-    """The forward pass with the relevance rules in place: its backward is AttnLRP's."""
+def _nt(a, b):
+    return a @ b.transpose(-2, -1)
+
+
+def attnlrp_logits(model, x, variant="cp", gamma=0.05, patch_gamma=0.25, nt=_nt, gamma_linear=(F.linear, None)):
+    """The forward pass with the relevance rules in place: its backward is AttnLRP's.
+    The plain linear layers are model.lin; nt(a, b) = a @ b^T (differentiable) is
+    the attention's products; gamma_linear = (fn(x, W, b), vjp(g, W) or None) the
+    LRP-gamma layers' products (the bench swaps in oneDNN for all three)."""
     p = model.p
-    gl = lambda t, name: GammaRule.apply(t, F.linear, p[name + ".weight"], p[name + ".bias"], gamma)
+    lin_fn, lin_vjp = gamma_linear
+    gl = lambda t, name: GammaRule.apply(t, lin_fn, p[name + ".weight"], p[name + ".bias"], gamma, lin_vjp)
     h = model.embed(x, patch_fn=lambda im: GammaRule.apply(
         im, model.patch_conv, p["patch_embed.proj.weight"], p["patch_embed.proj.bias"], patch_gamma))
     for i in range(model.depth):
         b = f"blocks.{i}."
         T = ln_identity(model, h, b + "norm1")
         B, N, D = T.shape
-        qkv = F.linear(T, p[b + "attn.qkv.weight"], p[b + "attn.qkv.bias"])
+        qkv = model.lin(T, b + "attn.qkv")
         q, k, v = qkv.reshape(B, N, 3, model.H, D // model.H).permute(2, 0, 3, 1, 4)
         if variant == "cp":
             q, k = q.detach(), k.detach()
         else:
             q, k, v = DivideGradient.apply(q, 4), DivideGradient.apply(k, 4), DivideGradient.apply(v, 2)
-        a = torch.softmax((q @ k.transpose(-2, -1)) * (D // model.H) ** -0.5, dim=-1)
-        o = F.linear((a @ v).transpose(1, 2).reshape(B, N, D), p[b + "attn.proj.weight"], p[b + "attn.proj.bias"])
+        a = torch.softmax(nt(q, k) * (D // model.H) ** -0.5, dim=-1)
+        o = model.lin(nt(a, v.transpose(-2, -1)).transpose(1, 2).reshape(B, N, D), b + "attn.proj")
         if b + "ls1.gamma" in p:
             o = o * p[b + "ls1.gamma"]
         y = h + o
@@ -121,9 +134,9 @@ def attnlrp_logits(model, x, variant="cp", gamma=0.05, patch_gamma=0.25):
     return logits
 
 
-def attnlrp(model, x, c, variant="cp", gamma=0.05, patch_gamma=0.25):
+def attnlrp(model, x, c, variant="cp", gamma=0.05, patch_gamma=0.25, **products):
     """AttnLRP relevance of logit c at every input pixel [H, W] (sum over channels)."""
     x = x.detach().to(model.dtype).requires_grad_(True)
-    logits = attnlrp_logits(model, x, variant, gamma, patch_gamma)
+    logits = attnlrp_logits(model, x, variant, gamma, patch_gamma, **products)
     (g,) = torch.autograd.grad(logits[:, c].sum(), [x])
     return (x * g).sum(1)[0].detach()

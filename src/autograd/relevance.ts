@@ -17,8 +17,7 @@
 //               ViTs) on the weights `gammaOf` names; the gradient elsewhere
 
 import {
-  Tensor, add, sub, mul, div, where, compare, clamp, sum, matmul, reshape, linear, scalar, attentionBackward,
-  type Prim, type TypedArray,
+  Tensor, add, sub, mul, div, sum, matmul, reshape, linear, allocate, attentionBackward, type Prim, type TypedArray,
 } from '../tensor/index.js';
 import { rules, type Rule } from './rules.js';
 import type { RuleTable } from './grad.js';
@@ -36,9 +35,7 @@ const TINY = 1e-10;
 const GAMMA_STABILISER = 1e-6;
 
 /** v + eps sign(v), with sign(0) = +1 (zennit's stabilize). */
-function stabilise(v: Tensor, eps: number): Tensor {
-  return add(v, mul(sub(mul(compare(v, 0, 'ge'), 2), 1), eps));
-}
+const stabilised = (v: number, eps: number): number => (v >= 0 ? v + eps : v - eps);
 
 /** Identity rule: the relevance of an elementwise f passes unchanged, so the gradient becomes g f(x) / (x + eps). */
 const identity: Rule<'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'gelu' | 'relu' | 'clamp'> = (g, n) => [
@@ -75,60 +72,90 @@ const fusedAttention = (variant: RelevanceOptions['attention']): Rule<'attention
   return [dqkv];
 };
 
-interface GammaWeights {
-  /** W + gamma W+, W + gamma W- */
-  wp: Tensor;
-  wn: Tensor;
-  /** b + gamma b+, b + gamma b- */
-  bp: Tensor | null;
-  bn: Tensor | null;
+/** [a | b] per row: rows x (ca + cb) from rows x ca and rows x cb. */
+function sideBySide(a: TypedArray, b: TypedArray, rows: number, ca: number, cb: number, out: TypedArray): TypedArray {
+  for (let r = 0; r < rows; r++) {
+    out.set(a.subarray(r * ca, (r + 1) * ca), r * (ca + cb));
+    out.set(b.subarray(r * cb, (r + 1) * cb), r * (ca + cb) + ca);
+  }
+  return out;
 }
 
 /**
  * LRP-gamma on y = x W^T + b (zennit's Gamma, generalised to signed inputs),
- * turned into a gradient: with R = g z and x+ / x- the positive / negative
- * parts of x,
- *   z > 0: s = R / (x+ Wp^T + bp + x- Wn^T),  z < 0: t = R / (x+ Wn^T + bn + x- Wp^T)
- *   R_x = x+ (s Wp + t Wn) + x- (s Wn + t Wp),  dx = R_x / x.
- * A fused residual (linear's `residual` input) is an addition: it gets g.
+ * turned into a gradient: with R = g z, x+ / x- the positive / negative
+ * parts of x, Wp = W + gamma W+, Wn = W + gamma W-, bp = b + gamma b+, bn = b + gamma b-,
+ *   z > 0: s = R / (x+ Wp^T + x- Wn^T + bp),  z < 0: t = R / (x+ Wn^T + x- Wp^T + bn)
+ *   R_x = x+ (s Wp + t Wn) + x- (s Wn + t Wp),  dx = R_x / x
+ * (denominators stabilised as zennit does, dx as lxt does). The four products
+ * of each side run as two matmuls over [x+ | x-] and [s | t]. A fused residual
+ * (linear's `residual` input) is an addition: it gets g.
  */
 function gammaLinear(gammaOf: RelevanceOptions['gammaOf']): Rule<'linear'> {
-  const cache = new WeakMap<TypedArray, Map<string, GammaWeights>>();
-  const weightsFor = (w: Tensor, b: Tensor | null, gamma: number): GammaWeights => {
-    const key = `${w.offset}:${w.shape}:${gamma}:${b ? `${b.offset}` : '-'}`;
-    let byKey = cache.get(w.data);
-    if (!byKey) cache.set(w.data, (byKey = new Map()));
-    let e = byKey.get(key);
-    if (!e) {
-      const pos = (t: Tensor) => clamp(t, 0, Infinity);
-      const neg = (t: Tensor) => clamp(t, -Infinity, 0);
-      e = {
-        wp: add(w, mul(pos(w), gamma)), wn: add(w, mul(neg(w), gamma)),
-        bp: b ? add(b, mul(pos(b), gamma)) : null, bn: b ? add(b, mul(neg(b), gamma)) : null,
-      };
-      byKey.set(key, e);
-    }
-    return e;
-  };
   return (g, n, needs) => {
     const gamma = gammaOf(n.inputs[1]!);
     if (gamma === null) return rules.linear(g, n, needs);
     const [x, w] = n.inputs as [Tensor, Tensor];
-    const bias = n.params.bias ? n.inputs[2]! : null;
-    const { wp, wn, bp, bn } = weightsFor(w, bias, gamma);
-    const xp = clamp(x, 0, Infinity);
-    const xn = clamp(x, -Infinity, 0);
-    const z = linear(x, w, bias);
-    const R = mul(g, z);
-    const zero = scalar(0, g.dtype);
-    const s = where(compare(z, 0, 'gt'), div(R, stabilise(add(linear(xp, wp, bp), linear(xn, wn)), GAMMA_STABILISER)), zero);
-    const t = where(compare(z, 0, 'lt'), div(R, stabilise(add(linear(xp, wn, bn), linear(xn, wp)), GAMMA_STABILISER)), zero);
-    const out = w.shape[0]!;
-    const s2 = reshape(s, [-1, out]);
-    const t2 = reshape(t, [-1, out]);
-    const back = (a: Tensor, b: Tensor) => reshape(add(matmul(s2, a), matmul(t2, b)), x.shape);
-    const rx = add(mul(xp, back(wp, wn)), mul(xn, back(wn, wp)));
-    const grads: (Tensor | null)[] = [needs[0] ? div(rx, stabilise(x, TINY)) : null, null];
+    const [out, inp] = w.shape as [number, number];
+    const rows = x.size / inp;
+    const dt = x.dtype;
+    const W = w.contiguousData();
+    const bias = n.params.bias ? n.inputs[2]!.contiguousData() : null;
+    // the modified weights, side by side ([Wp | Wn], [Wn | Wp]) and stacked ([Wp; Wn], [Wn; Wp])
+    const wp = allocate(dt, W.length);
+    const wn = allocate(dt, W.length);
+    for (let i = 0; i < W.length; i++) {
+      const v = W[i]!;
+      wp[i] = v > 0 ? v + gamma * v : v;
+      wn[i] = v < 0 ? v + gamma * v : v;
+    }
+    const fwdP = new Tensor(sideBySide(wp, wn, out, inp, inp, allocate(dt, 2 * W.length)), [out, 2 * inp]);
+    const fwdN = new Tensor(sideBySide(wn, wp, out, inp, inp, allocate(dt, 2 * W.length)), [out, 2 * inp]);
+    const backP = allocate(dt, 2 * W.length);
+    backP.set(wp);
+    backP.set(wn, W.length);
+    const backN = allocate(dt, 2 * W.length);
+    backN.set(wn);
+    backN.set(wp, W.length);
+    let bp: Tensor | null = null;
+    let bn: Tensor | null = null;
+    if (bias) {
+      bp = new Tensor(bias.map((v) => (v > 0 ? v + gamma * v : v)), [out]);
+      bn = new Tensor(bias.map((v) => (v < 0 ? v + gamma * v : v)), [out]);
+    }
+    // [x+ | x-]
+    const X = x.contiguousData();
+    const xpn = allocate(dt, 2 * X.length);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < inp; j++) {
+        const v = X[r * inp + j]!;
+        xpn[r * 2 * inp + (v > 0 ? j : inp + j)] = v;
+      }
+    }
+    const xs = new Tensor(xpn, [rows, 2 * inp]);
+    const z = linear(new Tensor(X, [rows, inp]), new Tensor(W, [out, inp]), bias ? new Tensor(bias, [out]) : null).data;
+    const zp = linear(xs, fwdP, bp).data;
+    const zn = linear(xs, fwdN, bn).data;
+    const G = g.contiguousData();
+    // [s | t]
+    const st = allocate(dt, 2 * rows * out);
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < out; i++) {
+        const k = r * out + i;
+        const zk = z[k]!;
+        if (zk > 0) st[r * 2 * out + i] = (G[k]! * zk) / stabilised(zp[k]!, GAMMA_STABILISER);
+        else if (zk < 0) st[r * 2 * out + out + i] = (G[k]! * zk) / stabilised(zn[k]!, GAMMA_STABILISER);
+      }
+    }
+    const sts = new Tensor(st, [rows, 2 * out]);
+    const u = matmul(sts, new Tensor(backP, [2 * out, inp])).data; // s Wp + t Wn
+    const v = matmul(sts, new Tensor(backN, [2 * out, inp])).data; // s Wn + t Wp
+    const dx = allocate(dt, X.length);
+    for (let k = 0; k < X.length; k++) {
+      const xk = X[k]!;
+      dx[k] = ((xk > 0 ? u[k]! : v[k]!) * xk) / stabilised(xk, TINY);
+    }
+    const grads: (Tensor | null)[] = [needs[0] ? new Tensor(dx, x.shape) : null, null];
     if (n.params.bias) grads.push(null);
     if (n.params.residual) grads.push(needs[grads.length] ? g : null);
     return grads;

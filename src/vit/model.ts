@@ -189,6 +189,17 @@ export class ViT {
     return this.keepingAttention(image, blockTraced);
   }
 
+  /**
+   * The forward pass on the tape with the fused attention in every block but
+   * the last (read-out, composite as everywhere): the attention entries of
+   * those blocks carry no gradient of their own, but each is saved by its
+   * 'attention' node, whose backward rule sees the gradient at the block's
+   * attention output (how relevance gets dA = dO V^T without the composite).
+   */
+  tracedFused(image: Tensor): TracedForward {
+    return this.keepingAttention(image, block);
+  }
+
   /** Every block's attention probabilities from the fused kernel, with no tape (for methods that only read them); laid out as in traced. */
   attentionMaps(image: Tensor): Tensor[] {
     return noGrad(() => this.keepingAttention(image, block).attns);

@@ -4,6 +4,7 @@ import { Tensor, select, concat, mul, mean, full } from '../build/src/tensor/ind
 import { noGrad, grad, enableGrad } from '../build/src/autograd/index.js';
 import { Explainer } from '../build/src/cdam/explain.js';
 import { smoothGrad, intGrad, relevance, rollout } from '../build/src/cdam/baselines.js';
+import { attnLrp } from '../build/src/cdam/attnlrp.js';
 
 export function topClass(vit, x) {
   const l = noGrad(() => vit.forward(x).logits).toArray();
@@ -19,6 +20,7 @@ export function makeItems(vit, x, cls, baselines = true) {
     intgrad_50: () => intGrad(new Explainer(vit, x), target, { steps: 50 }),
     relevance: () => relevance(new Explainer(vit, x), target),
     rollout: () => rollout(new Explainer(vit, x)),
+    attnlrp: () => attnLrp(new Explainer(vit, x), target),
   };
   return {
     forward: () => noGrad(() => vit.forward(x)),

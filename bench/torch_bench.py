@@ -69,11 +69,12 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from torch_vit import TorchViT, read_safetensors  # noqa: E402
+from torch_attnlrp import attnlrp  # noqa: E402
 
 MATMUL_SHAPES = [(197, 192, 576), (197, 192, 768), (197, 768, 192), (197, 384, 1536), (785, 384, 1152)]
 FAMILY_HEADS = {"tiny": 3, "small": 6, "base": 12, "large": 16, "huge": 16, "giant": 24}
 ITEMS = ["forward_ms", "cdam_ms", "smooth_cdam_50_ms", "integrated_cdam_50_ms",
-         "input_x_grad_ms", "forward_batch8_ms", "smoothgrad_50_ms", "intgrad_50_ms", "relevance_ms", "rollout_ms"]
+         "input_x_grad_ms", "forward_batch8_ms", "smoothgrad_50_ms", "intgrad_50_ms", "relevance_ms", "rollout_ms", "attnlrp_ms"]
 
 
 def log(*a):
@@ -249,6 +250,19 @@ class OneDNNViT(TorchViT):
                 w = self.p[k].contiguous()
                 self._mk[name] = {"w": w.to_mkldnn(), "wT": w.t().contiguous().to_mkldnn(),
                                   "b": self.p[name + ".bias"].contiguous()}
+
+    @property
+    def lrp_products(self):
+        """tools/torch_attnlrp.py's products through oneDNN: the attention's a b^T, and the LRP-gamma layers."""
+        def lin(x, w, b):
+            k = x.shape[-1]
+            y = torch._C._nn.mkldnn_linear(x.reshape(-1, k).contiguous().to_mkldnn(), w.contiguous().to_mkldnn(), b).to_dense()
+            return y.reshape(*x.shape[:-1], y.shape[-1])
+
+        def vjp(g, w):
+            return lin(g, w.t(), None)
+
+        return {"nt": _NT.apply, "gamma_linear": (lin, vjp)}
 
     def lin(self, x, name):
         layer = self._mk.get(name)
@@ -503,7 +517,7 @@ def unique_name(name, taken):
     return f"{name}#{i}"
 
 
-BASELINE_ITEMS = ("smoothgrad_50_ms", "intgrad_50_ms", "relevance_ms", "rollout_ms")
+BASELINE_ITEMS = ("smoothgrad_50_ms", "intgrad_50_ms", "relevance_ms", "rollout_ms", "attnlrp_ms")
 
 
 def bench_model(model, x, c, timer, seed, items, baselines=True):
@@ -540,6 +554,8 @@ def bench_model(model, x, c, timer, seed, items, baselines=True):
     put("intgrad_50_ms", lambda: intgrad(model, x, c))
     put("relevance_ms", lambda: relevance(model, x, c))
     put("rollout_ms", lambda: rollout(model, x))
+    # tools/torch_attnlrp.py (CP-LRP, the library's default), its products through oneDNN in that variant
+    put("attnlrp_ms", lambda: attnlrp(model, x, c, "cp", **getattr(model, "lrp_products", {})))
     return res, detail
 
 

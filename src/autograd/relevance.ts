@@ -17,7 +17,7 @@
 //               ViTs) on the weights `gammaOf` names; the gradient elsewhere
 
 import {
-  Tensor, add, sub, mul, div, sum, matmul, reshape, linear, allocate, attentionBackward, type Prim, type TypedArray,
+  Tensor, add, sub, mul, div, sum, matmul, reshape, linear, allocate, attentionBackward, freeze, isFrozen, type Prim, type TypedArray,
 } from '../tensor/index.js';
 import { rules, type Rule } from './rules.js';
 import type { RuleTable } from './grad.js';
@@ -72,13 +72,33 @@ const fusedAttention = (variant: RelevanceOptions['attention']): Rule<'attention
   return [dqkv];
 };
 
-/** [a | b] per row: rows x (ca + cb) from rows x ca and rows x cb. */
-function sideBySide(a: TypedArray, b: TypedArray, rows: number, ca: number, cb: number, out: TypedArray): TypedArray {
-  for (let r = 0; r < rows; r++) {
-    out.set(a.subarray(r * ca, (r + 1) * ca), r * (ca + cb));
-    out.set(b.subarray(r * cb, (r + 1) * cb), r * (ca + cb) + ca);
+/**
+ * Wp = W + gamma W+ and Wn = W + gamma W- of a constant weight, made once per
+ * weight and gamma and kept while the weight lives (2x the weights of the
+ * LRP-gamma layers: making them on every call cost more than the products);
+ * frozen, so the matmul kernels may keep them packed too.
+ */
+const gammaCache = new WeakMap<TypedArray, Map<string, { wp: Tensor; wn: Tensor }>>();
+function gammaWeights(w: Tensor, gamma: number): { wp: Tensor; wn: Tensor } {
+  const key = `${w.offset}:${w.shape}:${gamma}`;
+  let byKey = gammaCache.get(w.data);
+  if (!byKey) gammaCache.set(w.data, (byKey = new Map()));
+  let e = byKey.get(key);
+  if (!e) {
+    const W = w.contiguousData();
+    const wp = allocate(w.dtype, W.length);
+    const wn = allocate(w.dtype, W.length);
+    for (let i = 0; i < W.length; i++) {
+      const v = W[i]!;
+      wp[i] = v > 0 ? v + gamma * v : v;
+      wn[i] = v < 0 ? v + gamma * v : v;
+    }
+    const made = { wp: new Tensor(wp, w.shape), wn: new Tensor(wn, w.shape) };
+    e = isFrozen(w) ? { wp: freeze(made.wp), wn: freeze(made.wn) } : made;
+    // an unfrozen weight may change: its modified copies are not kept
+    if (isFrozen(w)) byKey.set(key, e);
   }
-  return out;
+  return e;
 }
 
 /**
@@ -87,9 +107,9 @@ function sideBySide(a: TypedArray, b: TypedArray, rows: number, ca: number, cb: 
  * parts of x, Wp = W + gamma W+, Wn = W + gamma W-, bp = b + gamma b+, bn = b + gamma b-,
  *   z > 0: s = R / (x+ Wp^T + x- Wn^T + bp),  z < 0: t = R / (x+ Wn^T + x- Wp^T + bn)
  *   R_x = x+ (s Wp + t Wn) + x- (s Wn + t Wp),  dx = R_x / x
- * (denominators stabilised as zennit does, dx as lxt does). The four products
- * of each side run as two matmuls over [x+ | x-] and [s | t]. A fused residual
- * (linear's `residual` input) is an addition: it gets g.
+ * (denominators stabilised as zennit does, dx as lxt does). z is the node's
+ * output (less a fused residual, which is an addition: it gets g). Eight
+ * weight-sized products.
  */
 function gammaLinear(gammaOf: RelevanceOptions['gammaOf']): Rule<'linear'> {
   return (g, n, needs) => {
@@ -99,61 +119,47 @@ function gammaLinear(gammaOf: RelevanceOptions['gammaOf']): Rule<'linear'> {
     const [out, inp] = w.shape as [number, number];
     const rows = x.size / inp;
     const dt = x.dtype;
-    const W = w.contiguousData();
-    const bias = n.params.bias ? n.inputs[2]!.contiguousData() : null;
-    // the modified weights, side by side ([Wp | Wn], [Wn | Wp]) and stacked ([Wp; Wn], [Wn; Wp])
-    const wp = allocate(dt, W.length);
-    const wn = allocate(dt, W.length);
-    for (let i = 0; i < W.length; i++) {
-      const v = W[i]!;
-      wp[i] = v > 0 ? v + gamma * v : v;
-      wn[i] = v < 0 ? v + gamma * v : v;
-    }
-    const fwdP = new Tensor(sideBySide(wp, wn, out, inp, inp, allocate(dt, 2 * W.length)), [out, 2 * inp]);
-    const fwdN = new Tensor(sideBySide(wn, wp, out, inp, inp, allocate(dt, 2 * W.length)), [out, 2 * inp]);
-    const backP = allocate(dt, 2 * W.length);
-    backP.set(wp);
-    backP.set(wn, W.length);
-    const backN = allocate(dt, 2 * W.length);
-    backN.set(wn);
-    backN.set(wp, W.length);
+    const { wp: Wp, wn: Wn } = gammaWeights(w, gamma);
     let bp: Tensor | null = null;
     let bn: Tensor | null = null;
-    if (bias) {
+    if (n.params.bias) {
+      const bias = n.inputs[2]!.contiguousData();
       bp = new Tensor(bias.map((v) => (v > 0 ? v + gamma * v : v)), [out]);
       bn = new Tensor(bias.map((v) => (v < 0 ? v + gamma * v : v)), [out]);
     }
-    // [x+ | x-]
     const X = x.contiguousData();
-    const xpn = allocate(dt, 2 * X.length);
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < inp; j++) {
-        const v = X[r * inp + j]!;
-        xpn[r * 2 * inp + (v > 0 ? j : inp + j)] = v;
-      }
+    const xpd = allocate(dt, X.length);
+    const xnd = allocate(dt, X.length);
+    for (let k = 0; k < X.length; k++) {
+      const v = X[k]!;
+      if (v > 0) xpd[k] = v;
+      else xnd[k] = v;
     }
-    const xs = new Tensor(xpn, [rows, 2 * inp]);
-    const z = linear(new Tensor(X, [rows, inp]), new Tensor(W, [out, inp]), bias ? new Tensor(bias, [out]) : null).data;
-    const zp = linear(xs, fwdP, bp).data;
-    const zn = linear(xs, fwdN, bn).data;
+    const xp = new Tensor(xpd, [rows, inp]);
+    const xn = new Tensor(xnd, [rows, inp]);
+    const y = n.output.contiguousData();
+    const r = n.params.residual ? n.inputs[n.inputs.length - 1]!.contiguousData() : null;
+    // x+ Wp^T + bp + x- Wn^T and x+ Wn^T + bn + x- Wp^T: the second product of each accumulates onto the first
+    const zp = linear(xn, Wn, null, linear(xp, Wp, bp)).data;
+    const zn = linear(xn, Wp, null, linear(xp, Wn, bn)).data;
     const G = g.contiguousData();
-    // [s | t]
-    const st = allocate(dt, 2 * rows * out);
-    for (let r = 0; r < rows; r++) {
-      for (let i = 0; i < out; i++) {
-        const k = r * out + i;
-        const zk = z[k]!;
-        if (zk > 0) st[r * 2 * out + i] = (G[k]! * zk) / stabilised(zp[k]!, GAMMA_STABILISER);
-        else if (zk < 0) st[r * 2 * out + out + i] = (G[k]! * zk) / stabilised(zn[k]!, GAMMA_STABILISER);
-      }
+    const s = allocate(dt, rows * out);
+    const t = allocate(dt, rows * out);
+    for (let k = 0; k < rows * out; k++) {
+      const z = r ? y[k]! - r[k]! : y[k]!;
+      if (z > 0) s[k] = (G[k]! * z) / stabilised(zp[k]!, GAMMA_STABILISER);
+      else if (z < 0) t[k] = (G[k]! * z) / stabilised(zn[k]!, GAMMA_STABILISER);
     }
-    const sts = new Tensor(st, [rows, 2 * out]);
-    const u = matmul(sts, new Tensor(backP, [2 * out, inp])).data; // s Wp + t Wn
-    const v = matmul(sts, new Tensor(backN, [2 * out, inp])).data; // s Wn + t Wp
+    const S = new Tensor(s, [rows, out]);
+    const T = new Tensor(t, [rows, out]);
+    const u = matmul(S, Wp).data; // s Wp + t Wn
+    const un = matmul(T, Wn).data;
+    const v = matmul(S, Wn).data; // s Wn + t Wp
+    const vn = matmul(T, Wp).data;
     const dx = allocate(dt, X.length);
     for (let k = 0; k < X.length; k++) {
       const xk = X[k]!;
-      dx[k] = ((xk > 0 ? u[k]! : v[k]!) * xk) / stabilised(xk, TINY);
+      dx[k] = ((xk > 0 ? u[k]! + un[k]! : v[k]! + vn[k]!) * xk) / stabilised(xk, TINY);
     }
     const grads: (Tensor | null)[] = [needs[0] ? new Tensor(dx, x.shape) : null, null];
     if (n.params.bias) grads.push(null);

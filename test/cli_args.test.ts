@@ -53,6 +53,27 @@ test('values that start with a dash get a range message, not "ambiguous"', () =>
   assert.match(empty.err, /--target is empty/);
 });
 
+test('attnlrp: --lrp, --gamma and --patch-gamma reach the method; bad values are refused by name', () => {
+  const json = (...extra: string[]) => {
+    const out = join(tmp, `lrp-${extra.join('_') || 'default'}.json`);
+    const r = runCli('explain', img, '--model', model, '--method', 'attnlrp', '--target', '1', '--json', out, '--quiet', ...extra);
+    assert.is(r.code, 0, r.err);
+    return (JSON.parse(readFileSync(out, 'utf8')) as { map: { rows: number; values: number[] } }).map;
+  };
+  const base = json();
+  assert.is(base.rows, 16, 'a pixel-level map');
+  const same = (a: number[], b: number[]) => a.every((v, i) => v === b[i]);
+  assert.ok(same(base.values, json('--lrp', 'cp', '--gamma', '0.05', '--patch-gamma', '0.25').values), 'the defaults are cp, 0.05, 0.25');
+  for (const extra of [['--lrp', 'full'], ['--gamma', '1'], ['--patch-gamma', '0']]) {
+    assert.not.ok(same(base.values, json(...extra).values), `${extra.join(' ')} changes the map`);
+  }
+  const bad = runCli('explain', img, '--model', model, '--method', 'attnlrp', '--lrp', 'both');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /--lrp must be one of cp, full/);
+  assert.match(runCli('explain', img, '--model', model, '--method', 'attnlrp', '--gamma', '-1').err, /--gamma must be a number in \[0, 1000\]/);
+  assert.match(runCli('explain', '--help').out, /--lrp V\s+attnlrp's attention rules: cp/);
+});
+
 test('targets by label: exact, case-insensitive, unique prefix or part; ambiguous ones listed', () => {
   const m = { numClasses: 1000, labels: IMAGENET_LABELS };
   assert.equal(parseTarget('Egyptian cat', m), { kind: 'class', index: 285 });

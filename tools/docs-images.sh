@@ -8,7 +8,7 @@ cdam explain examples/catcoffee_224.png --compare --out docs/img/quickstart.png
 cdam explain examples/catcoffee_224.png --method attention,cdam,smooth-cdam,integrated-cdam \
   --target "Egyptian cat",espresso,285-967 --compare --out docs/img/catcoffee_all_methods.png
 cdam explain examples/catcoffee_224.png --target 285-967 --out docs/img/catcoffee_cdam_cat_minus_espresso.png
-cdam explain examples/catcoffee_224.png --method cdam,input-x-grad,smoothgrad,intgrad,expected-grad,gradcam,relevance,partial-lrp,rollout \
+cdam explain examples/catcoffee_224.png --method cdam,input-x-grad,smoothgrad,intgrad,expected-grad,gradcam,relevance,partial-lrp,rollout,attnlrp \
   --target "Egyptian cat",espresso,285-967 --compare --out docs/img/catcoffee_baselines.png
 cdam explain examples/catcoffee_224.png --method attention --per-head --compare --out docs/img/catcoffee_attention_heads.png
 cdam explain examples/catcoffee_224.png --method cdam --target "Egyptian cat",espresso --per-head --compare --out docs/img/catcoffee_cdam_heads.png

@@ -41,11 +41,11 @@ export { parseTarget, classByLabel, describeTarget, targetScore, type Target } f
 export { tokenScoresClosedForm, tokenScoresAutograd, type TokenScores } from './cdam/scores.js';
 
 // Pictures
-export { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type OverlayOptions, type GridPanel } from './render/index.js';
+export { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, colormapLut, normalizeScore, type OverlayOptions, type GridPanel } from './render/index.js';
 
 // The engine
 export { Tensor, tensor, fromData, zeros, full, randn, fromNdarray, toNdarray, type DType } from './tensor/index.js';
 export * as ops from './tensor/index.js';
 export { grad, noGrad, enableGrad, relevanceRules, type RuleTable, type RelevanceOptions } from './autograd/index.js';
-export { setBackend, activeBackend, backendNames, disposeBackends } from './kernels/index.js';
+export { setBackend, activeBackend, backendNames, disposeBackends, describeBackend, backendCalls } from './kernels/index.js';
 export { useFastestBackend } from './kernels/default.js';

@@ -14,6 +14,7 @@
  * - Truncated files raise an error rather than returning a partly grey image:
  *   the JPEG marker structure is walked up to EOI before decoding.
  */
+import { Buffer } from 'buffer'; // Node's built-in; the npm package of the same name in the browser bundle
 import pngjs from 'pngjs';
 import jpegjs from 'jpeg-js';
 import { READ_LIMITS, nodeZlib, pathToString, readRegularFile, type PathLike } from './node.js';
@@ -78,10 +79,9 @@ export function readImageFile(path: PathLike, maxPixels = MAX_IMAGE_PIXELS): Rgb
 // ---------------------------------------------------------------------------
 // PNG
 
-/** pngjs (Node build) wants a Buffer; wrap without copying when Buffer exists. */
+/** pngjs wants a Buffer: a view of the same bytes (Node's Buffer, or the buffer package in a browser bundle). */
 function asBuffer(bytes: Uint8Array): Buffer {
-  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  return (B ? B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes) as Buffer;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function checkDims(name: string, width: number, height: number, maxPixels: number): void {

@@ -1,4 +1,5 @@
 /** PNG encoding (8-bit RGB or RGBA) with pngjs. */
+import { Buffer } from 'buffer'; // Node's built-in; the npm package of the same name in the browser bundle
 import pngjs from 'pngjs';
 
 export interface PngInput {
@@ -19,8 +20,7 @@ export function encodePng(img: PngInput): Uint8Array {
   if (data.length !== width * height * channels) {
     throw new Error(`encodePng: ${width}x${height}x${channels} needs ${width * height * channels} bytes, data has ${data.length}`);
   }
-  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  const buf = (B ? B.from(data.buffer, data.byteOffset, data.byteLength) : data) as Buffer;
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const colorType = channels === 3 ? 2 : 6;
   const out = pngjs.PNG.sync.write({ width, height, data: buf } as unknown as pngjs.PNG, {
     colorType,

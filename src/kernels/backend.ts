@@ -137,10 +137,12 @@ export interface Backend extends Kernels {
   dispose?(): void;
   /** Kernel calls this backend ran itself, not handed to the reference (tests prove the named backend ran). */
   ownCalls?(): number;
+  /** What runs, in words ("wasm: 2 threads, SIMD", "gpujs: webgl2"), for pages and logs. */
+  describe?(): string;
 }
 
 /** A backend may implement only some kernels; the rest come from the reference. */
-export type PartialBackend = Partial<Kernels> & { readonly name: string; readonly matmulExtended?: boolean; dispose?(): void; ownCalls?(): number };
+export type PartialBackend = Partial<Kernels> & { readonly name: string; readonly matmulExtended?: boolean; dispose?(): void; ownCalls?(): number; describe?(): string };
 
 /** Row distance of the stored A and B of a matmul (dense unless lda/ldb say otherwise). */
 export function leadingDims(p: MatmulArgs): { lda: number; ldb: number } {

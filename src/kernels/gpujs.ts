@@ -331,5 +331,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     softmaxBackward,
     dispose,
     ownCalls: () => calls,
+    // gpu.js picks its kernel class at the first kernel: ask it then
+    describe: () => `gpu.js ${(gpu.Kernel as { mode?: string } | null)?.mode ?? mode}`,
   };
 }

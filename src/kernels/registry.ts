@@ -85,6 +85,7 @@ function complete(p: PartialBackend): Backend {
   }
   if (p.dispose) out['dispose'] = p.dispose.bind(p);
   if (p.ownCalls) out['ownCalls'] = p.ownCalls.bind(p);
+  if (p.describe) out['describe'] = p.describe.bind(p);
   return out as unknown as Backend;
 }
 
@@ -94,6 +95,17 @@ export function registerBackend(name: string, factory: Factory): void {
 
 export function backendNames(): string[] {
   return [...factories.keys()];
+}
+
+/** A backend in words: what describe() says, else its name. */
+export function describeBackend(name: string = activeBackend()): string {
+  const b = getBackendByName(name);
+  return b.describe ? `${name}: ${b.describe()}` : name;
+}
+
+/** Kernel calls a backend ran itself so far (0 for one that hands everything to the reference). */
+export function backendCalls(name: string): number {
+  return getBackendByName(name).ownCalls?.() ?? 0;
 }
 
 export function getBackendByName(name: string): Backend {

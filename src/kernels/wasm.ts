@@ -11,7 +11,7 @@ import { wasmAttentionBackward } from './wasm/attentionBackward.js';
 import { wasmMatmul } from './wasm/matmul.js';
 import { wasmMlp } from './wasm/mlp.js';
 import { composedMlp } from './mlp.js';
-import { defaultThreads } from './wasm/pool.js';
+import { defaultThreads, poolStatus } from './wasm/pool.js';
 import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
 import { Runtime } from './wasm/runtime.js';
 
@@ -45,6 +45,8 @@ export interface WasmBackend extends Kernels {
   ownCalls(): number;
   /** Terminate the worker threads (they never keep the process alive anyway). */
   dispose(): void;
+  /** Threads and SIMD in words; with one thread where more were possible, why. */
+  describe(): string;
 }
 
 export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
@@ -71,6 +73,11 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     mlp: (p) => wasmMlp(rt, p, (q) => composedMlp(matmul, q)),
     residentStats: () => ({ bytes: rt.resident.used, resets: rt.resident.resets }),
     ownCalls: () => rt.jobs,
+    describe: () => {
+      const pool = poolStatus();
+      const t = rt.threads === 1 ? `1 thread${threads > 1 || pool.ok ? '' : ` (${pool.why})`}` : `${rt.threads} threads (${pool.why})`;
+      return `${t}, SIMD${rt.fma ? ' with relaxed FMA' : ''}`;
+    },
     dispose: () => rt.dispose(),
   };
 }

@@ -9,8 +9,11 @@
 // a worker that has not woken up yet (its core busy with another process) is
 // then simply left out instead of being waited for.
 //
-// In a browser (no worker_threads, and Atomics.wait is forbidden on the main
-// thread) there is no pool and everything runs on the calling thread.
+// In a browser the same pool runs on Web Workers, but only where the calling
+// thread may block (a dedicated worker: Atomics.wait is forbidden on a page's
+// main thread) and the page is cross-origin isolated (COOP/COEP headers; a
+// shared WebAssembly.Memory needs them). Elsewhere there is no pool and
+// everything runs on the calling thread; poolStatus() says why.
 
 import type { Worker } from 'node:worker_threads';
 import { CTL_BYTES, MAX_THREADS, slot } from './jobs.js';
@@ -27,14 +30,39 @@ async function loadNodeModules(): Promise<{ Worker: typeof Worker; cores: number
   return { Worker: wt.Worker, cores };
 }
 
-/** Threads that can run at once here: min(2, cores) under Node, 1 elsewhere. */
+interface WebScope {
+  WorkerGlobalScope?: unknown;
+  crossOriginIsolated?: boolean;
+  Worker?: new (url: URL, opts: { type: 'module' }) => WebWorker;
+  navigator?: { hardwareConcurrency?: number };
+}
+interface WebWorker {
+  postMessage(m: unknown): void;
+  onerror: ((e: unknown) => void) | null;
+  terminate(): void;
+}
+const web = globalThis as WebScope;
+const inWebWorker = !isNode && web.WorkerGlobalScope !== undefined;
+
+/** Whether the workers can run here, and if not why not (shown by the backend's description). */
+export function poolStatus(): { ok: boolean; why: string } {
+  if (typeof SharedArrayBuffer === 'undefined') return { ok: false, why: 'no SharedArrayBuffer (the page is not cross-origin isolated: serve COOP/COEP headers)' };
+  if (node) return { ok: true, why: 'Node worker threads' };
+  if (!inWebWorker) return { ok: false, why: "on a page's main thread, which may not block (run the engine in a Web Worker for threads)" };
+  if (web.crossOriginIsolated !== true) return { ok: false, why: 'not cross-origin isolated (serve COOP/COEP headers)' };
+  if (typeof web.Worker !== 'function') return { ok: false, why: 'no nested Web Workers here' };
+  return { ok: true, why: 'Web Workers' };
+}
+
+/** Threads that can run at once here: min(2, cores) under Node, min(4, cores) in a Web Worker that may run a pool, else 1. */
 export function defaultThreads(): number {
-  return node ? Math.max(1, Math.min(2, node.cores)) : 1;
+  if (node) return Math.max(1, Math.min(2, node.cores));
+  return poolStatus().ok ? Math.max(1, Math.min(4, web.navigator?.hardwareConcurrency ?? 1)) : 1;
 }
 
 /** Whether this runtime can run a pool at all. */
 export function poolSupported(): boolean {
-  return node !== null && typeof SharedArrayBuffer !== 'undefined';
+  return poolStatus().ok;
 }
 
 /**
@@ -74,22 +102,31 @@ export interface WorkerInit {
 
 export class WorkerPool {
   private readonly ctl: Int32Array;
-  private readonly workers: Worker[] = [];
+  private readonly workers: { terminate(): unknown }[] = [];
   /** Thread ids (1-based) of workers that started and did not fail. */
   private live: number[] = [];
   private startupChecked = false;
   private seq = 0;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, count: number, script: URL) {
-    if (!node) throw new Error('worker pool needs Node worker_threads');
+    const status = poolStatus();
+    if (!status.ok) throw new Error(`worker pool: ${status.why}`);
     if (count + 1 > MAX_THREADS) throw new Error(`at most ${MAX_THREADS} threads`);
     this.ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
     for (let t = 1; t <= count; t++) {
       const init: WorkerInit = { cdamWasm: true, module, memory, thread: t };
-      const w = new node.Worker(script, { workerData: init });
-      w.unref(); // never keep the process alive
-      w.on('error', () => this.drop(t)); // e.g. the script failed to load
-      this.workers.push(w);
+      if (node) {
+        const w = new node.Worker(script, { workerData: init });
+        w.unref(); // never keep the process alive
+        w.on('error', () => this.drop(t)); // e.g. the script failed to load
+        this.workers.push(w);
+      } else {
+        // a module worker gets the module and the shared memory by message (structured clone shares both)
+        const w = new web.Worker!(script, { type: 'module' });
+        w.onerror = () => this.drop(t);
+        w.postMessage(init);
+        this.workers.push(w);
+      }
       this.live.push(t);
     }
   }

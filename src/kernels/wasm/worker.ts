@@ -4,7 +4,8 @@
 // The loop never yields to the event loop; the pool unref()s and
 // terminate()s us, both of which work while we sleep in Atomics.wait.
 //
-// Importing this file outside a Node worker (e.g. a browser bundle) does nothing.
+// In a browser the pool starts this file as a module Web Worker and sends the
+// same data as its first message. Importing it anywhere else does nothing.
 
 import { CTL_BYTES, jobGate, runShare, slot } from './jobs.js';
 import { instantiate } from './module.js';
@@ -16,6 +17,14 @@ if (isNode) {
   const { parentPort, workerData } = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:worker_threads');
   const init = workerData as WorkerInit | null;
   if (parentPort && init?.cdamWasm) serve(init, (msg) => parentPort.postMessage(msg));
+} else if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== undefined) {
+  const scope = globalThis as unknown as { onmessage: ((e: { data: unknown }) => void) | null; postMessage(m: unknown): void };
+  scope.onmessage = (e) => {
+    const init = e.data as WorkerInit | null;
+    if (!init?.cdamWasm) return;
+    scope.onmessage = null;
+    serve(init, (msg) => scope.postMessage(msg)); // never returns: the pool terminates us
+  };
 }
 
 function serve(init: WorkerInit, report: (msg: string) => void): void {

@@ -1,0 +1,43 @@
+// npm run build, second step: the ES module bundle for browsers,
+// dist/browser/cdam.js and its wasm worker dist/browser/wasm/worker.js (from build/src/browser.js, which tsc has just
+// written). pngjs is swapped for its own browser build (it otherwise needs
+// Node's zlib and streams); gpu.js's package "browser" field picks its
+// browser build. The bundle must not mention a Node built-in it would load.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outfile = `${root}dist/browser/cdam.js`;
+const result = await build({
+  // the wasm backend's worker threads load wasm/worker.js beside the bundle (new URL('./wasm/worker.js', import.meta.url))
+  entryPoints: [
+    { in: `${root}build/src/browser.js`, out: 'cdam' },
+    { in: `${root}build/src/kernels/wasm/worker.js`, out: 'wasm/worker' },
+  ],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  outdir: `${root}dist/browser`,
+  sourcemap: true,
+  alias: { pngjs: 'pngjs/browser.js' },
+  // the Node-only helpers load these lazily, only under Node (src/io/node.ts, src/kernels/wasm/pool.ts)
+  external: ['node:*'],
+  logLevel: 'warning',
+  metafile: true,
+});
+// the demo page (web/): its two scripts, with comlink inlined; the package bundle stays a separate module
+await build({
+  entryPoints: [`${root}web/src/app.js`, `${root}web/src/engine.js`],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  outdir: `${root}web/dist`,
+  external: ['../../dist/browser/cdam.js'],
+  logLevel: 'warning',
+});
+const bytes = readFileSync(outfile).length;
+const inputs = Object.keys(result.metafile.inputs).length;
+console.log(`dist/browser/cdam.js: ${(bytes / 1e6).toFixed(2)} MB from ${inputs} modules`);

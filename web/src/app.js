@@ -1,0 +1,282 @@
+// The demo page: drop or pick an image, see the top classes, click one to
+// get its map, two classes side by side. The engine (model, maps) lives in a
+// Web Worker (engine.js, through comlink); this file only draws.
+import * as Comlink from 'comlink';
+import { colormapLut, displayRange, normalizeScore } from '../../dist/browser/cdam.js';
+
+const $ = (id) => document.getElementById(id);
+const EXAMPLES = ['catcoffee_224.png', 'chelsea.png', 'coffee.png'];
+const examplesBase = new URL('../../examples/', import.meta.url);
+const LUTS = { signed: colormapLut('signed', 256), unsigned: colormapLut('unsigned', 256) };
+
+const state = {
+  worker: null, engine: null, env: null, model: null, modelFiles: null, backend: null,
+  photo: null, photoBytes: null, photoName: '', concept: null, top: [],
+  panels: { A: null, B: null }, busy: false,
+};
+
+function status(text, error = false) {
+  $('status').textContent = text;
+  $('status').classList.toggle('error', error);
+}
+
+// ---- the engine worker ----------------------------------------------------------
+async function startEngine() {
+  state.worker = new Worker(new URL('./engine.js', import.meta.url), { type: 'module' });
+  state.engine = Comlink.wrap(state.worker);
+  state.env = await state.engine.environment();
+  if (state.backend) await state.engine.setBackend(state.backend);
+  state.model = state.modelFiles
+    ? await state.engine.loadModelFiles(...state.modelFiles)
+    : await state.engine.loadEmbedded();
+  if (state.photoBytes) await state.engine.setImage(state.photoBytes.slice(0), state.photoName);
+  showEngine();
+}
+
+function showEngine() {
+  const m = state.model;
+  $('model').textContent = `${m.model} (${m.classes} classes, ${m.grid[0]}x${m.grid[1]} patches)`;
+  $('backendDetail').textContent = m.backendDetail;
+  $('isolation').textContent = state.env.isolated
+    ? `cross-origin isolated: the wasm backend may use worker threads (${state.env.cores} cores)`
+    : 'not cross-origin isolated (no COOP/COEP headers): the wasm backend runs on one thread';
+}
+
+/** Run an engine call; cancel terminates the worker and starts a fresh one. */
+async function busy(label, fn) {
+  if (state.busy) throw new Error('busy');
+  state.busy = true;
+  $('cancel').disabled = false;
+  $('progress').hidden = false;
+  $('progress').value = 0;
+  status(label);
+  let cancelled = false;
+  const cancel = new Promise((_, reject) => {
+    $('cancel').onclick = () => {
+      cancelled = true;
+      state.worker.terminate();
+      reject(new Error('cancelled'));
+    };
+  });
+  try {
+    return await Promise.race([fn(Comlink.proxy((d, t) => { $('progress').value = d / t; })), cancel]);
+  } finally {
+    state.busy = false;
+    $('cancel').disabled = true;
+    $('progress').hidden = true;
+    if (cancelled) {
+      status('cancelled; restarting the engine…');
+      await startEngine();
+      status('cancelled');
+    }
+  }
+}
+
+// ---- images ---------------------------------------------------------------------
+async function setPhoto(bytes, name) {
+  state.photoBytes = bytes;
+  state.photoName = name;
+  state.photo = await createImageBitmap(new Blob([bytes]));
+  await state.engine.setImage(bytes.slice(0), name);
+  const r = await state.engine.classify(5);
+  state.top = r.top;
+  showTop(r.top);
+  status(`${name}: ${r.preprocessing}`);
+  if (r.top.length) await explainInto('A', r.top[0].index);
+  if (r.top.length > 1) await explainInto('B', r.top[1].index);
+}
+
+function showTop(top) {
+  const ol = $('top');
+  ol.textContent = '';
+  for (const c of top) {
+    const li = document.createElement('li');
+    li.innerHTML = `<span>${c.index} ${c.label}</span> <span class="small">${(100 * c.prob).toFixed(1)}%</span><span class="bar" style="width:${Math.round(60 * c.prob)}px"></span>`;
+    const right = document.createElement('button');
+    right.textContent = '→';
+    right.title = 'explain on the right';
+    right.onclick = (e) => { e.stopPropagation(); void explainInto('B', c.index).catch(showError); };
+    li.append(right);
+    li.onclick = () => void explainInto('A', c.index).catch(showError);
+    ol.append(li);
+  }
+}
+
+async function readFile(f) {
+  return new Uint8Array(await f.arrayBuffer());
+}
+
+// ---- maps -----------------------------------------------------------------------
+async function explainInto(which, target) {
+  const method = $('method').value;
+  const r = await busy(`${method} for ${target === 'concept' ? state.concept?.name : target}…`, (progress) =>
+    state.engine.explain({ method, target }, progress));
+  state.panels[which] = r;
+  draw(which);
+  status(`${r.method} | ${r.target ?? 'no target'} | ${r.ms.toFixed(0)} ms on ${r.backendDetail}`);
+  return r;
+}
+
+function draw(which) {
+  const r = state.panels[which];
+  const fig = $(`panel${which}`);
+  const [canvas, bar] = fig.querySelectorAll('canvas');
+  const ctx = canvas.getContext('2d');
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (state.photo) {
+    // squashed, as the model saw it; greyscale and lightened, so the map's colours are not the photo's
+    ctx.filter = 'grayscale(1) contrast(0.75) brightness(1.15)';
+    ctx.drawImage(state.photo, 0, 0, canvas.width, canvas.height);
+    ctx.filter = 'none';
+  }
+  if (!r) return;
+  const { rows, cols, values } = r.map;
+  const range = displayRange(values, r.signed);
+  const lut = r.signed ? LUTS.signed : LUTS.unsigned;
+  const opacity = Number($('opacity').value);
+  const cells = new ImageData(cols, rows);
+  for (let i = 0; i < values.length; i++) {
+    const t = normalizeScore(values[i], range, r.signed);
+    const u = r.signed ? (t + 1) / 2 : t;
+    const k = Math.min(255, Math.max(0, Math.round(u * 255))) * 3;
+    cells.data.set([lut[k], lut[k + 1], lut[k + 2], Math.round(255 * opacity * (r.signed ? Math.abs(t) : 1))], 4 * i);
+  }
+  const tmp = new OffscreenCanvas(cols, rows);
+  tmp.getContext('2d').putImageData(cells, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
+  drawBar(bar, lut, range, r.signed);
+  fig.querySelector('figcaption').textContent = `${r.method} | ${r.target ?? 'target-free'}${r.score !== null ? ` | score ${r.score.toFixed(3)}` : ''} | ${r.ms.toFixed(0)} ms | ${r.backendDetail}`;
+  fig.querySelector('.json').disabled = false;
+  fig.querySelector('.png').disabled = false;
+}
+
+function drawBar(bar, lut, range, signed) {
+  const ctx = bar.getContext('2d');
+  ctx.clearRect(0, 0, bar.width, bar.height);
+  const h = bar.height - 20;
+  for (let y = 0; y < h; y++) {
+    const k = Math.round((1 - y / (h - 1)) * 255) * 3;
+    ctx.fillStyle = `rgb(${lut[k]},${lut[k + 1]},${lut[k + 2]})`;
+    ctx.fillRect(0, 10 + y, 14, 1);
+  }
+  ctx.fillStyle = '#222';
+  ctx.font = '11px system-ui';
+  const fmt = (v) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(1));
+  ctx.fillText(fmt(range.hi), 18, 18);
+  if (signed) ctx.fillText('0', 18, 10 + h / 2 + 4);
+  ctx.fillText(fmt(range.lo), 18, 10 + h);
+}
+
+function download(name, blob) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+for (const which of ['A', 'B']) {
+  const fig = $(`panel${which}`);
+  fig.querySelector('.json').onclick = () => {
+    const r = state.panels[which];
+    const json = { method: r.method, target: r.target, score: r.score, map: { rows: r.map.rows, cols: r.map.cols, values: Array.from(r.map.values) } };
+    download(`${r.method}.json`, new Blob([JSON.stringify(json)], { type: 'application/json' }));
+  };
+  fig.querySelector('.png').onclick = () => {
+    const [canvas, bar] = fig.querySelectorAll('canvas');
+    const out = document.createElement('canvas');
+    out.width = canvas.width + bar.width;
+    out.height = canvas.height;
+    const c = out.getContext('2d');
+    c.fillStyle = '#fff';
+    c.fillRect(0, 0, out.width, out.height);
+    c.drawImage(canvas, 0, 0);
+    c.drawImage(bar, canvas.width, 0);
+    out.toBlob((b) => download(`${state.panels[which].method}.png`, b), 'image/png');
+  };
+}
+
+function showError(e) {
+  if (e?.message !== 'cancelled') status(String(e?.message ?? e), true);
+}
+
+// ---- wiring ---------------------------------------------------------------------
+function dropZone(el, onFiles) {
+  el.ondragover = (e) => { e.preventDefault(); el.classList.add('over'); };
+  el.ondragleave = () => el.classList.remove('over');
+  el.ondrop = (e) => {
+    e.preventDefault();
+    el.classList.remove('over');
+    void onFiles([...e.dataTransfer.files]).catch(showError);
+  };
+}
+
+async function init() {
+  await startEngine();
+  for (const b of state.env.backends) $('backend').append(new Option(b, b, false, b === state.model.backend));
+  for (const m of state.env.methods) $('method').append(new Option(m.name, m.name, false, m.name === 'cdam'));
+  $('backend').onchange = async () => {
+    state.backend = $('backend').value;
+    $('backendDetail').textContent = await state.engine.setBackend(state.backend);
+  };
+  $('method').onchange = () => void Promise.all(['A', 'B'].filter((w) => state.panels[w]).map((w) => state.panels[w].target))
+    .then(() => redoPanels()).catch(showError);
+  $('opacity').oninput = () => { draw('A'); draw('B'); };
+  for (const name of EXAMPLES) {
+    const b = document.createElement('button');
+    b.textContent = name.replace(/\.png$/, '');
+    b.onclick = () => void loadExample(name).catch(showError);
+    $('examples').append(b, ' ');
+  }
+  $('file').onchange = () => void (async () => setPhoto(await readFile($('file').files[0]), $('file').files[0].name))().catch(showError);
+  dropZone($('drop'), async (files) => setPhoto(await readFile(files[0]), files[0].name));
+  $('modelFiles').onchange = () => void loadModelFiles([...$('modelFiles').files]).catch(showError);
+  dropZone($('conceptDrop'), async (files) => {
+    const list = await Promise.all(files.map(readFile));
+    state.concept = await busy('concept from examples…', (p) => state.engine.setConcept(list, `concept of ${files.length} images`, p));
+    $('concept').innerHTML = `${state.concept.name}: <button id="explainConcept">explain it</button>`;
+    $('explainConcept').onclick = () => void explainInto('A', 'concept').catch(showError);
+  });
+  await loadExample(EXAMPLES[0]);
+}
+
+async function redoPanels() {
+  for (const w of ['A', 'B']) {
+    const r = state.panels[w];
+    if (!r) continue;
+    const idx = state.top.find((c) => r.target?.startsWith(`${c.index} `))?.index;
+    if (idx !== undefined) await explainInto(w, idx);
+  }
+}
+
+async function loadExample(name) {
+  const r = await fetch(new URL(name, examplesBase));
+  await setPhoto(new Uint8Array(await r.arrayBuffer()), name);
+}
+
+async function loadModelFiles(files) {
+  const find = (n) => files.find((f) => f.name === n);
+  const st = find('model.safetensors') ?? files.find((f) => f.name.endsWith('.safetensors'));
+  const cfg = find('config.json');
+  if (!st || !cfg) throw new Error('choose model.safetensors and config.json together');
+  const pre = find('preprocessor_config.json');
+  state.modelFiles = [await st.arrayBuffer(), await cfg.text(), pre ? await pre.text() : undefined, st.name.replace(/\.safetensors$/, '')];
+  state.model = await state.engine.loadModelFiles(...state.modelFiles.map((v) => (v instanceof ArrayBuffer ? v.slice(0) : v)));
+  showEngine();
+  if (state.photoBytes) await setPhoto(state.photoBytes, state.photoName);
+}
+
+// for the end-to-end tests (test/browser.test.ts) and the browser bench: the same calls the buttons make
+window.cdamDemo = {
+  ready: init().then(() => true, (e) => { showError(e); throw e; }),
+  state,
+  explain: (which, method, target) => { $('method').value = method; return explainInto(which, target); },
+  setBackend: async (name) => {
+    $('backend').value = name;
+    state.backend = name;
+    return ($('backendDetail').textContent = await state.engine.setBackend(name));
+  },
+  backendCalls: (name) => state.engine.backendCalls(name),
+  loadExample,
+};

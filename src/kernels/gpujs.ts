@@ -178,9 +178,18 @@ function openGpu(requested: string | undefined): { gpu: GPU; mode: string } {
     // Node has no GL context here: 'gpu' would land on webasm anyway
     gpu = new GPU({ mode: GPU.isWebAssemblySupported ? 'webasm' : 'cpu' });
   }
-  // gpu.mode echoes the request ('gpu'); the chosen kernel class knows what runs
-  const mode = (gpu.Kernel as { mode?: string } | null)?.mode ?? gpu.mode;
-  return { gpu, mode };
+  return { gpu, mode: kernelMode(gpu) };
+}
+
+/**
+ * What runs: gpu.mode echoes the request ('gpu'), and the GL kernel classes
+ * all report their parent's static mode ('gpu') too, so the chosen class is
+ * named by its own name where it has one (gpu.js's builds are not minified).
+ */
+const GL_CLASSES: Record<string, string> = { WebGL2Kernel: 'webgl2', WebGLKernel: 'webgl', HeadlessGLKernel: 'headlessgl' };
+function kernelMode(gpu: GPU): string {
+  const cls = gpu.Kernel as { mode?: string; name?: string } | null;
+  return GL_CLASSES[cls?.name ?? ''] ?? cls?.mode ?? gpu.mode;
 }
 
 // ---------------------------------------------------------------------------
@@ -331,7 +340,6 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     softmaxBackward,
     dispose,
     ownCalls: () => calls,
-    // gpu.js picks its kernel class at the first kernel: ask it then
-    describe: () => `gpu.js ${(gpu.Kernel as { mode?: string } | null)?.mode ?? mode}`,
+    describe: () => `gpu.js ${kernelMode(gpu)}`,
   };
 }

@@ -1,0 +1,102 @@
+// The browser build end to end: the demo page (web/) in headless Chromium
+// loads the embedded model from dist/browser/cdam.js in its engine worker,
+// explains the cat|espresso photo, and its maps equal Node's for the same
+// input: within 1e-4 of max|s| on the CPU backends (js, wasm with worker
+// threads), within 1e-3 on gpu.js (WebGL2 under SwiftShader: float32 GPU
+// arithmetic in another order). Each case proves the named backend ran.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { loadViT } from '../src/api/load.js';
+import { explainImage } from '../src/api/explain.js';
+import { withBackend } from '../src/kernels/index.js';
+import { registerAllBackends } from '../src/kernels/all.js';
+import { relErr, repoPath } from './support/fixtures.js';
+import { browserTest, openSession, openDemo, type Session } from './support/browser.js';
+
+registerAllBackends();
+const TARGETS = [285, 967] as const;
+const photo = readFileSync(repoPath('examples/catcoffee_224.png'));
+
+let nodeMaps: Map<number, Float32Array> | null = null;
+async function nodeMap(c: number): Promise<Float32Array> {
+  if (!nodeMaps) {
+    const vit = await loadViT();
+    nodeMaps = new Map();
+    for (const t of TARGETS) nodeMaps.set(t, await withBackend('wasm', () => explainImage(vit, new Uint8Array(photo), { method: 'cdam', target: t })).then((r) => r.map.values));
+  }
+  return nodeMaps.get(c)!;
+}
+
+interface PageResult { values: number[]; rows: number; backendDetail: string; calls: number }
+/** One map from the page's engine, on one backend, with the backend's own-call counter before and after. */
+async function pageMap(page: Page, backend: string, method: string, target: number, which = 'A'): Promise<PageResult> {
+  return page.evaluate(async ([be, m, t, w]) => {
+    type Demo = {
+      setBackend(n: string): Promise<string>; backendCalls(n: string): Promise<number>;
+      explain(w: string, m: string, t: number): Promise<{ map: { values: Float32Array; rows: number }; backendDetail: string }>;
+    };
+    const d = (window as unknown as { cdamDemo: Demo }).cdamDemo;
+    await d.setBackend(be);
+    const before = await d.backendCalls(be);
+    const r = await d.explain(w, m, t);
+    return { values: Array.from(r.map.values), rows: r.map.rows, backendDetail: r.backendDetail, calls: (await d.backendCalls(be)) - before };
+  }, [backend, method, target, which] as const);
+}
+
+let session: Session | null = null;
+let page: Page | null = null;
+let errors: string[] = [];
+test.after(async () => {
+  await session?.close();
+});
+
+browserTest('demo page, cross-origin isolated: CDAM for cat and espresso equals Node, on wasm with worker threads and on js', async () => {
+  session = await openSession();
+  ({ page, errors } = await openDemo(session));
+  for (const be of ['wasm', 'js']) {
+    for (const [i, c] of TARGETS.entries()) {
+      const r = await pageMap(page, be, 'cdam', c, i ? 'B' : 'A');
+      const e = relErr(r.values, await nodeMap(c));
+      console.log(`  ${be} (${r.backendDetail}), target ${c}: error ${e.toExponential(2)} of max|s|`);
+      assert.ok(e < 1e-4, `${be} target ${c}: ${e}`);
+      assert.is(r.rows, 14);
+      if (be === 'wasm') {
+        assert.ok(r.calls > 0, 'wasm ran its own kernels');
+        assert.match(r.backendDetail, /wasm: [2-9] threads \(Web Workers\)/, 'threads in the engine worker');
+      }
+    }
+  }
+  assert.equal(errors, []);
+});
+
+browserTest('demo page: gpu.js runs its kernels on WebGL2 (SwiftShader) and CDAM agrees with Node within 1e-3', async () => {
+  assert.ok(page, 'the page from the first test');
+  for (const c of TARGETS) {
+    const r = await pageMap(page!, 'gpujs', 'cdam', c);
+    const e = relErr(r.values, await nodeMap(c));
+    console.log(`  gpujs (${r.backendDetail}), target ${c}: error ${e.toExponential(2)} of max|s|, ${r.calls} gpu.js kernel calls`);
+    assert.match(r.backendDetail, /gpu\.js webgl2/);
+    assert.ok(r.calls > 0, 'gpu.js ran its own kernels');
+    assert.ok(e < 1e-3, `gpujs target ${c}: ${e}`);
+  }
+  assert.equal(errors, []);
+});
+
+browserTest('without COOP/COEP headers the wasm backend runs on one thread, the page says so, and the maps do not change', async () => {
+  const s = await openSession({ isolated: false });
+  try {
+    const { page: p, errors: errs } = await openDemo(s);
+    assert.match(await p.textContent('#isolation') ?? '', /not cross-origin isolated .* one thread/);
+    const r = await pageMap(p, 'wasm', 'cdam', 285);
+    assert.match(r.backendDetail, /wasm: 1 thread \(no SharedArrayBuffer/);
+    assert.ok(r.calls > 0);
+    assert.ok(relErr(r.values, await nodeMap(285)) < 1e-4);
+    assert.equal(errs, []);
+  } finally {
+    await s.close();
+  }
+});
+
+test.run();

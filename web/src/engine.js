@@ -87,4 +87,24 @@ const api = {
   },
 };
 
+/** Median milliseconds of `runs` calls of fn after one warm-up (bench/browser.mjs). */
+async function median(fn, runs) {
+  await fn();
+  const ts = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)];
+}
+
+/** Timings inside the worker: ViT forward of the current image, and a method's map. */
+api.bench = async (method, target, runs = 5) => ({
+  backend: cdam.describeBackend(),
+  forwardMs: await median(() => cdam.classifyImage(vit, image), runs),
+  methodMs: await median(() => cdam.explainImage(vit, image, { method, target }), runs),
+});
+
 Comlink.expose(api);

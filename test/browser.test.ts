@@ -13,7 +13,7 @@ import { explainImage } from '../src/api/explain.js';
 import { withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 import { relErr, repoPath } from './support/fixtures.js';
-import { browserTest, openSession, openDemo, type Session } from './support/browser.js';
+import { browserTest, openSession, openDemo, bundleSuites, type Session } from './support/browser.js';
 
 registerAllBackends();
 const TARGETS = [285, 967] as const;
@@ -94,6 +94,24 @@ browserTest('without COOP/COEP headers the wasm backend runs on one thread, the 
     assert.ok(r.calls > 0);
     assert.ok(relErr(r.values, await nodeMap(285)) < 1e-4);
     assert.equal(errs, []);
+  } finally {
+    await s.close();
+  }
+});
+
+browserTest('the op, block, fused-kernel and autograd suites pass in Chromium (in a Web Worker) on every backend, as in Node', async () => {
+  const s = await openSession();
+  try {
+    const p = await s.browser.newPage();
+    await p.goto(s.server.url + (await bundleSuites()));
+    await p.waitForFunction(() => (window as unknown as { log: string[] }).log.some((l) => /Duration:|worker error|uncaught/.test(l)), null, { timeout: 600000, polling: 1000 });
+    const log = (await p.evaluate(() => (window as unknown as { log: string[] }).log)).join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+    const num = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(log)?.[1] ?? NaN);
+    console.log(`  in Chromium: ${num('Total')} tests, ${num('Passed')} passed, ${num('Skipped')} skipped`);
+    assert.not.match(log, /FAIL|worker error|uncaught/, log.slice(0, 4000));
+    assert.ok(num('Total') > 300, `ran ${num('Total')} tests`);
+    assert.match(log, /gpu\.js webgl2/, 'the gpu.js cases ran on WebGL2');
+    assert.is(num('Passed'), num('Total') - num('Skipped'));
   } finally {
     await s.close();
   }

@@ -1,26 +1,11 @@
-// Shared test helpers: fixture loading and normwise comparison.
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// Shared test helpers: fixture loading and normwise comparison. Reading
+// files is in files.ts, which the in-browser suites swap for fetches.
 import { Tensor, tensor, type DType } from '../../src/tensor/index.js';
+export { repoPath, sharedPath, loadJson } from './files.js';
 
 export interface Encoded {
   shape: number[];
   data: number[];
-}
-
-/** A path inside the repository, from the compiled test at build/test/support. */
-export function repoPath(rel: string): string {
-  return fileURLToPath(new URL(`../../../${rel}`, import.meta.url));
-}
-
-/** A path inside ../shared (real weights and images), or null when it is not there. */
-export function sharedPath(rel: string): string | null {
-  const p = fileURLToPath(new URL(`../../../../shared/${rel}`, import.meta.url));
-  return existsSync(p) ? p : null;
-}
-
-export function loadJson<T>(rel: string): T {
-  return JSON.parse(readFileSync(repoPath(rel), 'utf8')) as T;
 }
 
 export function decode(e: Encoded, dtype: DType = 'float32'): Tensor {

@@ -17,3 +17,10 @@ export const EMBEDDED_MODEL_URL = new URL('../../weights/', import.meta.url);
 export function loadViT(source?: ModelSource, opts?: LoadViTOptions): Promise<ViT> {
   return loadFrom(source ?? EMBEDDED_MODEL_URL, opts);
 }
+
+/**
+ * The gpu.js backend's matmul kernel source and settings, for running it on
+ * gpu.js modes the synchronous backend cannot use (WebGPU: a kernel call
+ * returns a Promise). test/browser.test.ts runs it on WebGPU this way.
+ */
+export { matmulSource as gpujsMatmulSource, kernelSettings as gpujsKernelSettings, createGpujsBackend } from './kernels/gpujs.js';

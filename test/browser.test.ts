@@ -13,7 +13,7 @@ import { explainImage } from '../src/api/explain.js';
 import { withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 import { relErr, repoPath } from './support/fixtures.js';
-import { browserTest, openSession, openDemo, bundleSuites, type Session } from './support/browser.js';
+import { browserTest, browserAvailable, openSession, openDemo, bundleSuites, type Session } from './support/browser.js';
 
 registerAllBackends();
 const TARGETS = [285, 967] as const;
@@ -112,6 +112,81 @@ browserTest('the op, block, fused-kernel and autograd suites pass in Chromium (i
     assert.ok(num('Total') > 300, `ran ${num('Total')} tests`);
     assert.match(log, /gpu\.js webgl2/, 'the gpu.js cases ran on WebGL2');
     assert.is(num('Passed'), num('Total') - num('Skipped'));
+  } finally {
+    await s.close();
+  }
+});
+
+// WebGPU: Chromium offers an adapter only with these flags (headless, SwiftShader's Vulkan)
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+
+/** Whether Chromium offers a WebGPU adapter here with WEBGPU_FLAGS (asked once, before the test is registered). */
+async function webgpuAdapter(): Promise<boolean> {
+  if (browserAvailable()) return false;
+  const s = await openSession({ args: WEBGPU_FLAGS });
+  try {
+    const p = await s.browser.newPage();
+    await p.goto(`${s.server.url}web/index.html`);
+    return await p.evaluate(async () => {
+      const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      return !!(gpu && (await gpu.requestAdapter()));
+    });
+  } finally {
+    await s.close();
+  }
+}
+const WEBGPU_TEST = 'WebGPU: the gpu.js matmul kernel runs correctly on gpu.js webgpu; the synchronous backend refuses that mode and says why';
+if (!browserAvailable() && !(await webgpuAdapter())) {
+  console.log(`  skip "${WEBGPU_TEST}": Chromium offers no WebGPU adapter here, even with ${WEBGPU_FLAGS.join(' ')} (run headed, or on a GPU)`);
+  test.skip(WEBGPU_TEST, () => {});
+} else browserTest(WEBGPU_TEST, async () => {
+  const s = await openSession({ args: WEBGPU_FLAGS });
+  try {
+    const p = await s.browser.newPage();
+    await p.goto(`${s.server.url}web/`); // any page of ours: the test loads gpu.js's browser build and our bundle itself
+    await p.addScriptTag({ url: `${s.server.url}node_modules/gpu.js/dist/gpu-browser.js` });
+    const r = await p.evaluate(async () => {
+      const bundle = '/dist/browser/cdam.js';
+      const cdam = (await import(bundle)) as {
+        gpujsMatmulSource(k: number, ta: boolean, tb: boolean, ba: boolean, bb: boolean): string;
+        gpujsKernelSettings(o: number[], c: Record<string, number>): unknown;
+        createGpujsBackend(o: { mode: string }): unknown;
+      };
+      const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      const adapter = gpu ? await gpu.requestAdapter() : null;
+      if (!adapter) return { adapter: false };
+      const G = (window as unknown as { GPU: { GPU: new (o: { mode: string }) => { createKernel(src: string, s: unknown): (a: Float32Array, b: Float32Array) => Promise<Float32Array[]> } } }).GPU;
+      const [m, k, n] = [96, 83, 64]; // k not a multiple of 4: the unrolled loop's tail too
+      let seed = 1;
+      const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+      const a = Float32Array.from({ length: m * k }, rnd);
+      const b = Float32Array.from({ length: k * n }, rnd);
+      const kernel = new G.GPU({ mode: 'webgpu' }).createKernel(cdam.gpujsMatmulSource(k, false, false, false, false),
+        cdam.gpujsKernelSettings([n, m], { m, n, k, k4: k - (k % 4), strideA: 0, strideB: 0 }));
+      const out = kernel(a, b);
+      const isPromise = out instanceof Promise;
+      const rows = await out;
+      let err = 0;
+      let top = 0;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        let ref = 0;
+        for (let q = 0; q < k; q++) ref += a[i * k + q]! * b[q * n + j]!;
+        err = Math.max(err, Math.abs(rows[i]![j]! - ref));
+        top = Math.max(top, Math.abs(ref));
+      }
+      let refusal = '';
+      try {
+        cdam.createGpujsBackend({ mode: 'webgpu' });
+      } catch (e) {
+        refusal = String((e as Error).message);
+      }
+      return { adapter: true, isPromise, err: err / top, refusal };
+    });
+    assert.ok(r.adapter, 'the adapter seen before the test');
+    console.log(`  WebGPU: gpu.js webgpu matmul 96x83x64, error ${r.err!.toExponential(2)} of max|c|; a kernel call returns a Promise: ${r.isPromise}`);
+    assert.ok(r.err! < 1e-5, `webgpu matmul error ${r.err}`);
+    assert.ok(r.isPromise, 'gpu.js webgpu kernels are asynchronous');
+    assert.match(r.refusal!, /returns Promises; the kernel interface is synchronous/);
   } finally {
     await s.close();
   }

@@ -89,7 +89,7 @@ function times(q: string, step: string): string {
  * reference's) while the loop overhead drops (~1.6x faster on webasm and cpu);
  * the k % 4 leftover terms are emitted after the loop with literal indices.
  */
-function matmulSource(k: number, transA: boolean, transB: boolean, batchA: boolean, batchB: boolean): string {
+export function matmulSource(k: number, transA: boolean, transB: boolean, batchA: boolean, batchB: boolean): string {
   const aStep = transA ? 'this.constants.m' : '1';
   const bStep = transB ? '1' : 'this.constants.n';
   const ao = [
@@ -192,6 +192,18 @@ function kernelMode(gpu: GPU): string {
   return GL_CLASSES[cls?.name ?? ''] ?? cls?.mode ?? gpu.mode;
 }
 
+/** The settings every kernel is built with (exported with matmulSource for the browser's WebGPU check). */
+export function kernelSettings(output: number[], constants: Record<string, number>): IGPUKernelSettings {
+  return {
+    output,
+    constants,
+    precision: 'single',
+    // GL backends would otherwise pick lowp/mediump from the texture size,
+    // which on mobile GPUs is too coarse for float data; ignored elsewhere
+    tactic: 'precision',
+  };
+}
+
 // ---------------------------------------------------------------------------
 // the backend
 
@@ -206,15 +218,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
   function compile(source: string, output: number[], constants: Record<string, number>): Kernel {
     if (disposed) throw new Error('gpujs backend: used after dispose()');
     kernelsCreated++;
-    const settings: IGPUKernelSettings = {
-      output,
-      constants,
-      precision: 'single',
-      // GL backends would otherwise pick lowp/mediump from the texture size,
-      // which on mobile GPUs is too coarse for float data; ignored elsewhere
-      tactic: 'precision',
-    };
-    return gpu.createKernel(source, settings);
+    return gpu.createKernel(source, kernelSettings(output, constants));
   }
 
   function matmulEntry(p: MatmulArgs): MatmulEntry {

@@ -120,6 +120,45 @@ browserTest('the op, block, fused-kernel and autograd suites pass in Chromium (i
 // WebGPU: Chromium offers an adapter only with these flags (headless, SwiftShader's Vulkan)
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
 
+browserTest('demo page controls: a model chosen from disk, downloads of the map and the picture, a concept from dropped images, cancel', async () => {
+  assert.ok(page, 'the page from the first test');
+  const p = page!;
+  // the model files, as a user picks them
+  await p.setInputFiles('#modelFiles', [repoPath('weights/model.safetensors'), repoPath('weights/config.json')]);
+  await p.waitForFunction(() => (window as unknown as { cdamDemo: { state: { loading: unknown } } }).cdamDemo.state.loading !== null);
+  await p.evaluate(() => (window as unknown as { cdamDemo: { state: { loading: Promise<void> } } }).cdamDemo.state.loading);
+  assert.match(await p.textContent('#model') ?? '', /^model \(1000 classes/);
+  const fromDisk = await pageMap(p, 'wasm', 'cdam', 285);
+  assert.ok(relErr(fromDisk.values, await nodeMap(285)) < 1e-4, 'the model from disk gives the embedded model map');
+  // downloads: the raw map as JSON, the picture as PNG
+  const [json] = await Promise.all([p.waitForEvent('download'), p.click('#panelA .json')]);
+  const saved = JSON.parse(readFileSync((await json.path())!, 'utf8')) as { method: string; map: { rows: number; values: number[] } };
+  assert.is(saved.method, 'cdam');
+  assert.ok(relErr(saved.map.values, await nodeMap(285)) < 1e-4, 'the downloaded JSON is the raw map');
+  const [png] = await Promise.all([p.waitForEvent('download'), p.click('#panelA .png')]);
+  assert.equal([...readFileSync((await png.path())!).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+  // a concept from two dropped example images
+  const photos = ['examples/chelsea.png', 'examples/catcoffee_224.png'].map((f) => [...readFileSync(repoPath(f))]);
+  await p.evaluate((files) => {
+    const dt = new DataTransfer();
+    files.forEach((b, i) => dt.items.add(new File([new Uint8Array(b)], `ex${i}.png`, { type: 'image/png' })));
+    document.getElementById('conceptDrop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, photos);
+  await p.evaluate(() => (window as unknown as { cdamDemo: { state: { loading: Promise<void> } } }).cdamDemo.state.loading);
+  assert.match(await p.textContent('#concept') ?? '', /concept of 2 images/);
+  await p.click('#explainConcept');
+  await p.waitForFunction(() => /concept of 2 images/.test(document.querySelector('#panelA figcaption')!.textContent ?? ''), null, { timeout: 120000 });
+  // cancel a long method: the engine restarts and works again
+  await p.selectOption('#method', 'smoothgrad');
+  await p.click('#top li:first-child');
+  await p.waitForFunction(() => !(document.getElementById('cancel') as HTMLButtonElement).disabled, null, { timeout: 60000 });
+  await p.click('#cancel');
+  await p.waitForFunction(() => document.getElementById('status')!.textContent === 'cancelled', null, { timeout: 120000 });
+  const after = await pageMap(p, 'wasm', 'cdam', 967);
+  assert.ok(relErr(after.values, await nodeMap(967)) < 1e-4, 'the restarted engine explains again');
+  assert.equal(errors, []);
+});
+
 /** Whether Chromium offers a WebGPU adapter here with WEBGPU_FLAGS (asked once, before the test is registered). */
 async function webgpuAdapter(): Promise<boolean> {
   if (browserAvailable()) return false;

@@ -13,6 +13,8 @@ const state = {
   worker: null, engine: null, env: null, model: null, modelFiles: null, backend: null,
   photo: null, photoBytes: null, photoName: '', concept: null, top: [],
   panels: { A: null, B: null }, busy: false,
+  /** the last user action that loads something (a model, a concept), for the tests to wait on */
+  loading: null,
 };
 
 function status(text, error = false) {
@@ -231,14 +233,17 @@ async function init() {
   }
   $('file').onchange = () => void (async () => setPhoto(await readFile($('file').files[0]), $('file').files[0].name))().catch(showError);
   dropZone($('drop'), async (files) => setPhoto(await readFile(files[0]), files[0].name));
-  $('modelFiles').onchange = () => void loadModelFiles([...$('modelFiles').files]).catch(showError);
-  dropZone($('conceptDrop'), async (files) => {
-    const list = await Promise.all(files.map(readFile));
-    state.concept = await busy('concept from examples…', (p) => state.engine.setConcept(list, `concept of ${files.length} images`, p));
-    $('concept').innerHTML = `${state.concept.name}: <button id="explainConcept">explain it</button>`;
-    $('explainConcept').onclick = () => void explainInto('A', 'concept').catch(showError);
-  });
+  $('modelFiles').onchange = () => void (state.loading = loadModelFiles([...$('modelFiles').files]).catch(showError));
+  dropZone($('conceptDrop'), (files) => (state.loading = conceptFrom(files)));
   await loadExample(EXAMPLES[0]);
+}
+
+/** A concept (mean latent) from dropped example images; "explain it" maps it on the left. */
+async function conceptFrom(files) {
+  const list = await Promise.all(files.map(readFile));
+  state.concept = await busy('concept from examples…', (p) => state.engine.setConcept(list, `concept of ${files.length} images`, p));
+  $('concept').innerHTML = `${state.concept.name}: <button id="explainConcept">explain it</button>`;
+  $('explainConcept').onclick = () => void explainInto('A', 'concept').catch(showError);
 }
 
 async function redoPanels() {

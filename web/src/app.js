@@ -222,8 +222,7 @@ async function init() {
     state.backend = $('backend').value;
     $('backendDetail').textContent = await state.engine.setBackend(state.backend);
   };
-  $('method').onchange = () => void Promise.all(['A', 'B'].filter((w) => state.panels[w]).map((w) => state.panels[w].target))
-    .then(() => redoPanels()).catch(showError);
+  $('method').onchange = () => void redoPanels().catch(showError);
   $('opacity').oninput = () => { draw('A'); draw('B'); };
   for (const name of EXAMPLES) {
     const b = document.createElement('button');
@@ -246,6 +245,7 @@ async function conceptFrom(files) {
   $('explainConcept').onclick = () => void explainInto('A', 'concept').catch(showError);
 }
 
+/** A new method: the panels that show a top class are explained again with it. */
 async function redoPanels() {
   for (const w of ['A', 'B']) {
     const r = state.panels[w];

@@ -16,9 +16,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   vit: ['io', 'autograd', 'tensor', 'kernels'],
   cdam: ['vit', 'io', 'autograd', 'tensor', 'kernels'], // io for byte formats (the concept file), never for files
   render: ['io'],
-  api: ['cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
-  cli: ['api', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
-  '.': ['api', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
+  eval: ['cdam', 'vit', 'io', 'autograd', 'tensor', 'kernels'],
+  api: ['eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
+  cli: ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
+  '.': ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
 };
 
 function files(dir: string): string[] {

@@ -14,7 +14,7 @@ import { select, type Tensor } from '../src/tensor/index.js';
 import { loadViTFolder } from '../src/vit/load.js';
 import type { ViT } from '../src/vit/model.js';
 import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixtures.js';
-import { catcoffee } from './support/real.js';
+import { catcoffee, leftShare } from './support/real.js';
 
 useFastestBackend();
 const CAT = { kind: 'class', index: 285 } as const;
@@ -71,21 +71,11 @@ test('the full AttnLRP rules do not conserve through the softmax, and differ fro
 test('AttnLRP follows the target on cat|espresso, in both variants', () => {
   const { vit, prepared } = catcoffee();
   const ex = new Explainer(vit, prepared.input);
-  const leftShare = (v: Float32Array, cols: number) => {
-    let left = 0;
-    let all = 0;
-    v.forEach((x, i) => {
-      if (x <= 0) return;
-      all += x;
-      if (i % cols < cols / 2) left += x;
-    });
-    return left / all;
-  };
   for (const variant of ['cp', 'full'] as const) {
     const a = attnLrp(ex, CAT, { variant }).map;
     const b = attnLrp(ex, ESPRESSO, { variant }).map;
-    const cat = leftShare(a.values, a.cols);
-    const esp = leftShare(b.values, b.cols);
+    const cat = leftShare(a);
+    const esp = leftShare(b);
     console.log(`  attnlrp ${variant}: left-half share of the positive relevance ${cat.toFixed(2)} for the cat, ${esp.toFixed(2)} for the espresso`);
     assert.ok(cat > 0.6 && esp < 0.4, `${variant}: ${cat} vs ${esp}`);
   }

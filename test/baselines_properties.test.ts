@@ -14,7 +14,7 @@ import { noGrad } from '../src/autograd/index.js';
 import { full, select } from '../src/tensor/index.js';
 import { loadViTFolder } from '../src/vit/load.js';
 import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixtures.js';
-import { catcoffee } from './support/real.js';
+import { catcoffee, leftShare } from './support/real.js';
 
 useFastestBackend();
 const CAT = { kind: 'class', index: 285 } as const;
@@ -59,18 +59,6 @@ test('gradcam lies in [0, 1] and reaches both ends on the raw patch grid', () =>
     assert.ok(Math.max(...v) > 0.9 && Math.min(...v) === 0);
   }
 });
-
-/** The share of a map's positive mass in the left half of the picture (the cat's half). */
-function leftShare(map: { rows: number; cols: number; values: Float32Array }): number {
-  let left = 0;
-  let all = 0;
-  map.values.forEach((v, i) => {
-    const p = Math.max(0, v);
-    all += p;
-    if (i % map.cols < map.cols / 2) left += p;
-  });
-  return left / all;
-}
 
 test('partial LRP conserves relevance where its rules do: head, residual split, each linear layer, A @ v', () => {
   const { vit, prepared } = catcoffee();

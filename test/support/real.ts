@@ -21,3 +21,15 @@ export function catcoffee(): RealCase {
   cached = { vit, prepared: prepareImage(readImageFile(repoPath('examples/catcoffee_224.png')), vit.config.preprocess, 'crop') };
   return cached;
 }
+
+/** The share of a map's positive mass in the left half of the picture (on cat|espresso, the cat's half). */
+export function leftShare(map: { rows: number; cols: number; values: ArrayLike<number> }): number {
+  let left = 0;
+  let all = 0;
+  for (let i = 0; i < map.values.length; i++) {
+    const p = Math.max(0, map.values[i]!);
+    all += p;
+    if (i % map.cols < map.cols / 2) left += p;
+  }
+  return left / all;
+}

@@ -5,6 +5,8 @@ export const CDAM_DEFAULTS = {
   samples: 50,
   /** Smooth CDAM: noise level nu, relative to the range of the last block's input */
   noise: 0.05,
+  /** Smooth CDAM: what nu is relative to ('range': the paper's max - min of X; 'robust': without high-norm tokens) */
+  noiseScale: 'range',
   /** Smooth CDAM: noise seed */
   seed: 0,
   /** Integrated CDAM: path steps m */
@@ -12,6 +14,9 @@ export const CDAM_DEFAULTS = {
   /** samples per batched pass through the last block (bounds memory) */
   batch: 16,
 } as const;
+
+/** Smooth CDAM's robust noise scale leaves out the tokens whose norm exceeds this many times the median token norm. */
+export const ROBUST_NORM_FACTOR = 3;
 
 /** The baselines' defaults (spec/cdam.md, "Baselines"). */
 export const BASELINE_DEFAULTS = {

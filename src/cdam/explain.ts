@@ -9,7 +9,7 @@ import type { ViT, HeadOutput } from '../vit/model.js';
 import type { ReadoutParts } from '../vit/block.js';
 import { tokenScoresAutograd, tokenScoresClosedForm, type TokenScores } from './scores.js';
 import { targetScore, describeTarget, type Target } from './target.js';
-import { CDAM_DEFAULTS } from './defaults.js';
+import { CDAM_DEFAULTS, ROBUST_NORM_FACTOR } from './defaults.js';
 
 export interface PatchMap {
   rows: number;
@@ -46,9 +46,22 @@ export interface FamilyOptions {
 
 export type ScoreEngine = 'closed-form' | 'autograd';
 
+/**
+ * What Smooth CDAM's noise level nu is relative to. 'range': the paper's
+ * max(X) - min(X) over every entry. 'robust': the same range over the tokens
+ * whose L2 norm is at most ROBUST_NORM_FACTOR times the median token norm, so
+ * that a few high-norm artefact tokens (the four corners of the shared ViT-Ti,
+ * norms 350-500 against about 20) do not set a noise that drowns every other
+ * token.
+ */
+export type NoiseScale = 'range' | 'robust';
+export const NOISE_SCALES: readonly NoiseScale[] = ['range', 'robust'];
+
 export interface SmoothOptions extends FamilyOptions {
   /** noise level relative to the range of X (default CDAM_DEFAULTS.noise) */
   nu?: number;
+  /** what nu is relative to (default CDAM_DEFAULTS.noiseScale: the paper's range) */
+  scale?: NoiseScale;
   /** samples (default CDAM_DEFAULTS.samples) */
   samples?: number;
   seed?: number;
@@ -143,6 +156,34 @@ export class Explainer {
     return norms.flatMap((v, index) => (v > factor * median ? [{ index, row: Math.floor(index / cols), col: index % cols, norm: v }] : []));
   }
 
+  /**
+   * max - min over the entries of the tokens of X ([CLS] and prefix tokens
+   * included) whose L2 norm is at most ROBUST_NORM_FACTOR times the median
+   * token norm (Smooth CDAM's 'robust' noise scale).
+   */
+  robustRange(): number {
+    const [, n, d] = this.x.shape as [number, number, number];
+    const X = this.x.contiguousData();
+    const norms = Array.from({ length: n }, (_, i) => {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += X[i * d + j]! ** 2;
+      return Math.sqrt(s);
+    });
+    const sorted = [...norms].sort((a, b) => a - b);
+    const median = sorted[Math.floor(n / 2)]!;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (norms[i]! > ROBUST_NORM_FACTOR * median) continue;
+      for (let j = 0; j < d; j++) {
+        const v = X[i * d + j]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    return hi - lo;
+  }
+
   /** The unperturbed last block (pruned to the read-out rows) and head output: computed once. */
   private base(): { head: HeadOutput; parts: ReadoutParts } {
     if (!this.baseCache) {
@@ -191,7 +232,9 @@ export class Explainer {
     const batch = Math.max(1, opts.batch ?? CDAM_DEFAULTS.batch);
     if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
     const x = this.x;
-    const sigma = nu * (noGrad(() => max(x)).item() - noGrad(() => min(x)).item());
+    const scale = opts.scale ?? CDAM_DEFAULTS.noiseScale;
+    if (!NOISE_SCALES.includes(scale)) throw new Error(`Smooth CDAM: scale must be one of ${NOISE_SCALES.join(', ')}, got "${String(scale)}"`);
+    const sigma = nu * (scale === 'robust' ? this.robustRange() : noGrad(() => max(x)).item() - noGrad(() => min(x)).item());
     if (!Number.isFinite(sigma)) throw new Error(`Smooth CDAM: the noise scale is ${sigma} (nu ${nu}, range of X not finite)`);
     const normal = normalSampler(rng(opts.seed ?? CDAM_DEFAULTS.seed));
     const acc = this.sums(opts.perHead);
@@ -203,7 +246,7 @@ export class Explainer {
       this.accumulate(acc, this.scores(new Tensor(noisy, [k, ...x.shape.slice(1)]), target));
       opts.onProgress?.(done + k, n);
     }
-    return this.explanation('smooth-cdam', target, this.score(target), acc, n);
+    return this.explanation(scale === 'robust' ? 'smooth-cdam-robust' : 'smooth-cdam', target, this.score(target), acc, n);
   }
 
   /** Integrated CDAM: mean of CDAM at X_k = (k/m) X for k = 1..m-1 (the reference's definition). */

@@ -39,6 +39,7 @@ const REGISTRY = {
   attention: { signed: false, usesTarget: false, level: 'patch', perHead: true, run: (ex, _t, o) => perHeads(ex, (h) => ex.attention(h), o.perHead) },
   cdam: { signed: true, usesTarget: true, level: 'patch', perHead: true, run: (ex, t, o) => splitHeads(ex.cdam(t, { perHead: o.perHead ?? false })) },
   'smooth-cdam': { signed: true, usesTarget: true, level: 'patch', perHead: true, run: (ex, t, o) => splitHeads(ex.smooth(t, { ...o.smooth, perHead: o.perHead ?? false })) },
+  'smooth-cdam-robust': { signed: true, usesTarget: true, level: 'patch', perHead: true, run: (ex, t, o) => splitHeads(ex.smooth(t, { ...o.smooth, scale: 'robust', perHead: o.perHead ?? false })) },
   'integrated-cdam': { signed: true, usesTarget: true, level: 'patch', perHead: true, run: (ex, t, o) => splitHeads(ex.integrated(t, { ...o.integrated, perHead: o.perHead ?? false })) },
   'input-x-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t) => [inputXGrad(ex, t)] },
   smoothgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, run: (ex, t, o) => [smoothGrad(ex, t, o.smoothgrad)] },

@@ -1,0 +1,333 @@
+// A whole evaluation run over a manifest, in Node: the run's settings in
+// DIR/run.json, the boxes in DIR/boxes.json, one results.jsonl line per
+// (image, method, map target, logit target) appended with fsync, so that a
+// killed run resumes where it stopped with no lost and no duplicate lines.
+// Images are shared by worker threads, and split into shards across machines
+// (--shard i/n, or a Slurm job array / Kubernetes Indexed Job).
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { writeFileAtomic } from '../io/atomic.js';
+import { InputError } from '../io/errors.js';
+import { readImageFile } from '../io/image.js';
+import { loadViTFolder, EMBEDDED_MODEL_URL, EMBEDDED_MODEL_NAME } from '../vit/load.js';
+import type { ViT } from '../vit/model.js';
+import { toModelResolution, type ResizeMode } from '../vit/preprocess.js';
+import type { Method, MethodOptions } from '../cdam/methods.js';
+import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';
+import { evaluateImage, pairings, type EvalRecord, type ImageTiming } from './protocol.js';
+import { checkBoxes, makeBoxes, type BoxSet } from './metrics.js';
+import { EVAL_DEFAULTS } from './defaults.js';
+
+export const RESULTS_FILE = 'results.jsonl';
+export const RUN_FILE = 'run.json';
+export const BOXES_FILE = 'boxes.json';
+export const SKIPPED_FILE = 'skipped.jsonl';
+export const TIMING_FILE = 'timing.jsonl';
+
+/** Everything that decides the numbers: a run resumes, and shards merge, only when these are equal. */
+export interface RunSettings {
+  model: string;
+  manifestSha256: string;
+  methods: Method[];
+  steps: number;
+  batch: number;
+  resize: ResizeMode;
+  boxesSha256: string;
+  methodOptions: MethodOptions;
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export interface RunFile {
+  settings: RunSettings;
+  manifest: string;
+  /** null: every image */
+  shard: Shard | null;
+  /** manifest lines this run covers (bad lines skipped at parsing excluded), and each one's expected result lines */
+  images: { line: number; expect: number }[];
+}
+
+export interface EvalRunOptions {
+  manifest: string;
+  methods: Method[];
+  out: string;
+  /** model folder (default: the embedded ViT-Ti) */
+  modelDir?: string;
+  steps?: number;
+  batch?: number;
+  resize?: ResizeMode;
+  /** a box list to reuse (else made from the sizes, count and seed) */
+  boxes?: BoxSet;
+  boxSizes?: readonly number[];
+  boxesPerSize?: number;
+  seed?: number;
+  methodOptions?: MethodOptions;
+  shard?: Shard | null;
+  /** what to do with a bad manifest line or an image that cannot be read */
+  onBadLine?: 'fail' | 'skip';
+  /** worker threads sharing the images (1: this thread) */
+  workers?: number;
+  /** images done (this run and earlier ones), images in the shard */
+  onProgress?: (done: number, total: number) => void;
+  /** one-line messages (skipped lines, resume state) */
+  log?: (s: string) => void;
+}
+
+export interface EvalRunResult {
+  dir: string;
+  images: number;
+  /** images done by earlier runs of the same command */
+  resumed: number;
+  skipped: BadLine[];
+  ms: number;
+}
+
+/** An InputError whose message starts with the file. */
+export function fileError(message: string, file: string): InputError {
+  return new InputError(file, `${file}: ${message}`);
+}
+
+const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+
+/** The shard from --shard "i/n", else a Slurm job array, else a Kubernetes Indexed Job (with `count`), else none. */
+export function shardFrom(flag: string | undefined, env: Record<string, string | undefined>, count?: number): Shard | null {
+  const check = (index: number, n: number, from: string): Shard => {
+    if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(index) && index >= 0 && index < n)) throw new Error(`${from}: a shard is i/n with 0 <= i < n, got ${index}/${n}`);
+    return { index, count: n };
+  };
+  if (flag !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(flag.trim());
+    if (!m) throw new Error(`--shard must be i/n (0-based i, e.g. 0/4), got "${flag}"`);
+    return check(Number(m[1]), Number(m[2]), '--shard');
+  }
+  const slurmId = env['SLURM_ARRAY_TASK_ID'];
+  if (slurmId !== undefined && slurmId !== '') {
+    const n = env['SLURM_ARRAY_TASK_COUNT'];
+    if (n === undefined) throw new Error('SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not');
+    // arrays may start at any index (--array=1-8): shards count from SLURM_ARRAY_TASK_MIN
+    const min = Number(env['SLURM_ARRAY_TASK_MIN'] ?? 0);
+    return check(Number(slurmId) - min, Number(n), 'SLURM_ARRAY_TASK_ID/COUNT');
+  }
+  const k8s = env['JOB_COMPLETION_INDEX'];
+  if (k8s !== undefined && k8s !== '') {
+    if (count === undefined) throw new Error('JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): give the job\'s completions as --shard-count N');
+    return check(Number(k8s), count, 'JOB_COMPLETION_INDEX/--shard-count');
+  }
+  if (count !== undefined) throw new Error('--shard-count is for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX is not set); use --shard i/n');
+  return null;
+}
+
+/** The image at model resolution, and the records of every method for it. */
+export function evaluateEntry(vit: ViT, entry: ManifestEntry, methods: readonly Method[], cfg: { boxes: BoxSet; steps: number; batch: number; resize: ResizeMode; methodOptions: MethodOptions }): { records: EvalRecord[]; timing: ImageTiming } {
+  const rgb = toModelResolution(readImageFile(entry.path), vit.config.preprocess, cfg.resize);
+  return evaluateImage(vit, { image: entry.image, line: entry.line, rgb, targets: entry.targets }, methods, cfg);
+}
+
+function loadModel(dir: string | undefined): ViT {
+  return loadViTFolder(dir ?? EMBEDDED_MODEL_URL);
+}
+
+/** Results already on disk: a trailing partial line is cut off, and lines of an unfinished image are dropped. */
+function loadDone(file: string, expect: Map<number, number>, log: (s: string) => void): Set<number> {
+  if (!existsSync(file)) return new Set();
+  let text = readFileSync(file, 'utf8');
+  const cut = text.lastIndexOf('\n') + 1;
+  if (cut < text.length) {
+    log(`${file}: the last line was cut off (the run was killed while writing it); removing it`);
+    text = text.slice(0, cut);
+  }
+  const lines = text.split('\n').filter((l) => l !== '');
+  const count = new Map<number, number>();
+  const keep: string[] = [];
+  lines.forEach((l, i) => {
+    let r: EvalRecord;
+    try {
+      r = JSON.parse(l) as EvalRecord;
+    } catch {
+      throw fileError(`line ${i + 1} is not JSON: the file was edited or damaged; move it away to start again`, file);
+    }
+    if (!expect.has(r.line)) throw fileError(`line ${i + 1} is for manifest line ${r.line}, which this run does not cover`, file);
+    count.set(r.line, (count.get(r.line) ?? 0) + 1);
+  });
+  const done = new Set<number>();
+  let dropped = 0;
+  lines.forEach((l) => {
+    const line = (JSON.parse(l) as EvalRecord).line;
+    const n = count.get(line)!;
+    if (n === expect.get(line)) {
+      keep.push(l);
+      done.add(line);
+    } else if (n > expect.get(line)!) {
+      throw fileError(`manifest line ${line} has ${n} result lines, more than the ${expect.get(line)} it should have`, file);
+    } else dropped++;
+  });
+  if (dropped > 0 || cut < readFileSync(file, 'utf8').length) {
+    if (dropped > 0) log(`${file}: dropping ${dropped} lines of unfinished images (they run again)`);
+    writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
+  }
+  return done;
+}
+
+function appendDurable(file: string, text: string): void {
+  const fd = openSync(file, 'a');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Run (or resume) an evaluation. */
+export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? (() => {});
+  const onBad = opts.onBadLine ?? 'fail';
+  const vit = loadModel(opts.modelDir);
+  if (!vit.params.head) throw fileError('the model has no classifier head: the evaluation records class logits', opts.modelDir ?? EMBEDDED_MODEL_URL.pathname);
+  const [H, W] = vit.config.preprocess.size;
+  const manifestText = readFileSync(opts.manifest, 'utf8');
+  const base = dirname(resolve(opts.manifest));
+  const { entries, bad } = parseManifest(manifestText, { numClasses: vit.config.numClasses, labels: vit.config.labels }, (p) => (isAbsolute(p) ? p : join(base, p)));
+  const shard = opts.shard ?? null;
+  const inShard = (ordinal: number) => !shard || ordinal % shard.count === shard.index;
+  const badHere = bad.filter((b) => inShard(b.ordinal));
+  if (badHere.length > 0 && onBad === 'fail') {
+    const list = badHere.slice(0, 10).map((b) => `  line ${b.line}: ${b.why}`).join('\n');
+    throw fileError(`${badHere.length} bad line${badHere.length > 1 ? 's' : ''} (--on-bad-line skip to go on without them):\n${list}`, opts.manifest);
+  }
+  for (const b of badHere) log(`${opts.manifest}: line ${b.line} skipped: ${b.why}`);
+  const mine = entries.filter((e) => inShard(e.ordinal));
+  const boxes = opts.boxes ? checkBoxes(opts.boxes, W, H) : makeBoxes(W, H, opts.boxSizes ?? EVAL_DEFAULTS.boxSizes, opts.boxesPerSize ?? EVAL_DEFAULTS.boxesPerSize, opts.seed ?? EVAL_DEFAULTS.seed);
+  const boxesText = JSON.stringify(boxes);
+  const settings: RunSettings = {
+    model: opts.modelDir ? resolve(opts.modelDir) : EMBEDDED_MODEL_NAME,
+    manifestSha256: sha256(manifestText),
+    methods: [...opts.methods],
+    steps: opts.steps ?? EVAL_DEFAULTS.steps,
+    batch: opts.batch ?? EVAL_DEFAULTS.batch,
+    resize: opts.resize ?? 'squash',
+    boxesSha256: sha256(boxesText),
+    methodOptions: opts.methodOptions ?? {},
+  };
+  const run: RunFile = { settings, manifest: resolve(opts.manifest), shard, images: mine.map((e) => ({ line: e.line, expect: opts.methods.length * pairings(e.targets).length })) };
+  mkdirSync(opts.out, { recursive: true });
+  const runPath = join(opts.out, RUN_FILE);
+  if (existsSync(runPath)) {
+    const old = JSON.parse(readFileSync(runPath, 'utf8')) as RunFile;
+    const diff = differences(old, run);
+    if (diff.length > 0) throw fileError(`holds a different run (${diff.join('; ')}): use another --out, or delete it to start again`, runPath);
+  } else {
+    writeFileAtomic(join(opts.out, BOXES_FILE), boxesText + '\n');
+    writeFileAtomic(runPath, JSON.stringify(run, null, 1) + '\n');
+  }
+  const resultsPath = join(opts.out, RESULTS_FILE);
+  const skippedPath = join(opts.out, SKIPPED_FILE);
+  const expect = new Map(run.images.map((i) => [i.line, i.expect]));
+  const done = loadDone(resultsPath, expect, log);
+  const skippedBefore = existsSync(skippedPath) ? readFileSync(skippedPath, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as BadLine).line) : [];
+  for (const l of skippedBefore) done.add(l);
+  const resumed = done.size;
+  if (resumed > 0) log(`${opts.out}: resuming, ${resumed} of ${mine.length} images already done`);
+  const todo = mine.filter((e) => !done.has(e.line));
+  const skipped: BadLine[] = [...badHere];
+  let finished = resumed;
+  opts.onProgress?.(finished, mine.length);
+  const cfg = { boxes, steps: settings.steps, batch: settings.batch, resize: settings.resize, methodOptions: settings.methodOptions };
+  const onResult = (entry: ManifestEntry, res: { records: EvalRecord[]; timing: ImageTiming } | { error: string }) => {
+    if ('error' in res) {
+      if (onBad === 'fail') throw new InputError(entry.path, `${entry.image} (manifest line ${entry.line}): ${res.error}`);
+      const b = { line: entry.line, ordinal: entry.ordinal, why: res.error };
+      skipped.push(b);
+      log(`${opts.manifest}: line ${entry.line} skipped: ${entry.image}: ${res.error}`);
+      appendDurable(skippedPath, JSON.stringify(b) + '\n');
+    } else {
+      appendDurable(resultsPath, res.records.map((r) => JSON.stringify(r) + '\n').join(''));
+      appendFileSync(join(opts.out, TIMING_FILE), JSON.stringify({ line: entry.line, image: entry.image, ...res.timing }) + '\n');
+    }
+    opts.onProgress?.(++finished, mine.length);
+  };
+  const workers = Math.max(1, Math.min(opts.workers ?? 1, todo.length));
+  if (workers <= 1) {
+    for (const entry of todo) {
+      let res: { records: EvalRecord[]; timing: ImageTiming } | { error: string };
+      try {
+        res = evaluateEntry(vit, entry, settings.methods, cfg);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        res = { error: e.message };
+      }
+      onResult(entry, res);
+    }
+  } else {
+    await inWorkers(workers, todo, { modelDir: opts.modelDir, methods: settings.methods, cfg }, onResult);
+  }
+  return { dir: opts.out, images: mine.length, resumed, skipped, ms: performance.now() - t0 };
+}
+
+/** What differs between two runs' files (empty when one may resume or join the other). */
+export function differences(a: RunFile, b: RunFile, withShard = true): string[] {
+  const out: string[] = [];
+  const sa = a.settings as unknown as Record<string, unknown>;
+  const sb = b.settings as unknown as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(sa), ...Object.keys(sb)])) {
+    if (JSON.stringify(sa[k]) !== JSON.stringify(sb[k])) out.push(`${k}: ${JSON.stringify(sa[k])} vs ${JSON.stringify(sb[k])}`.slice(0, 200));
+  }
+  if (withShard && JSON.stringify(a.shard) !== JSON.stringify(b.shard)) out.push(`shard: ${JSON.stringify(a.shard)} vs ${JSON.stringify(b.shard)}`);
+  return out;
+}
+
+export interface WorkerInit {
+  modelDir: string | undefined;
+  methods: Method[];
+  cfg: { boxes: BoxSet; steps: number; batch: number; resize: ResizeMode; methodOptions: MethodOptions };
+}
+
+/** Share the images among worker threads (one kernel thread each); results come back to this thread, which alone writes. */
+async function inWorkers(n: number, todo: ManifestEntry[], init: WorkerInit, onResult: (e: ManifestEntry, r: { records: EvalRecord[]; timing: ImageTiming } | { error: string }) => void): Promise<void> {
+  const queue = [...todo];
+  const pool: Worker[] = [];
+  try {
+    await new Promise<void>((resolveAll, rejectAll) => {
+      let running = 0;
+      let failed = false;
+      const fail = (e: unknown) => {
+        if (failed) return;
+        failed = true;
+        rejectAll(e);
+      };
+      const feed = (w: Worker) => {
+        const entry = queue.shift();
+        if (!entry) {
+          if (--running === 0) resolveAll();
+          return;
+        }
+        w.once('message', (m: { records: EvalRecord[]; timing: ImageTiming } | { error: string; input: boolean }) => {
+          try {
+            if ('error' in m && !m.input) throw new Error(m.error);
+            onResult(entry, m);
+          } catch (e) {
+            fail(e);
+            return;
+          }
+          feed(w);
+        });
+        w.postMessage(entry);
+      };
+      for (let i = 0; i < n; i++) {
+        const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, env: { ...process.env, CDAM_THREADS: '1' } });
+        w.on('error', fail);
+        pool.push(w);
+        running++;
+        feed(w);
+      }
+    });
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,22 @@
+// A worker thread of `cdam eval`: loads the model once, then evaluates the
+// images the main thread sends, one at a time, and sends back their records.
+// Unreadable images come back as input errors (skipped or fatal by the run's
+// choice); anything else is a bug and fails the run.
+import { parentPort, workerData } from 'node:worker_threads';
+import { InputError } from '../io/errors.js';
+import { useFastestBackend } from '../kernels/default.js';
+import { loadViTFolder, EMBEDDED_MODEL_URL } from '../vit/load.js';
+import type { ManifestEntry } from './manifest.js';
+import { evaluateEntry, type WorkerInit } from './run.js';
+
+const init = workerData as WorkerInit;
+useFastestBackend(process.env['CDAM_BACKEND'] || undefined);
+const vit = loadViTFolder(init.modelDir ?? EMBEDDED_MODEL_URL);
+
+parentPort!.on('message', (entry: ManifestEntry) => {
+  try {
+    parentPort!.postMessage(evaluateEntry(vit, entry, init.methods, init.cfg));
+  } catch (e) {
+    parentPort!.postMessage({ error: (e as Error).message, input: e instanceof InputError });
+  }
+});

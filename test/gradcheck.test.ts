@@ -1,11 +1,11 @@
 // Finite-difference gradient checks in float64 for every op, on the fixture
-// inputs (small random shapes kept away from kinks). Central differences with
-// h = 1e-6 against the analytic vector-Jacobian product for a random seed.
+// inputs (small random shapes kept away from kinks), with support/gradcheck.ts:
+// central differences with h = 1e-6 against the analytic vector-Jacobian product.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { grad, enableGrad, noGrad } from '../src/autograd/index.js';
-import { Tensor, randn, sum, mul } from '../src/tensor/index.js';
-import { loadJson, decode, relErr, type Encoded } from './support/fixtures.js';
+import type { Tensor } from '../src/tensor/index.js';
+import { loadJson, decode, type Encoded } from './support/fixtures.js';
+import { gradcheck } from './support/gradcheck.js';
 import { runOp, type Params } from './support/optable.js';
 
 interface Case {
@@ -17,34 +17,7 @@ interface Case {
 }
 const fx = loadJson<{ cases: Case[] }>('test/fixtures/ops.json');
 
-/** Compare the analytic gradient of sum(seed * f(inputs)) with central differences. */
-export function gradcheck(f: (xs: Record<string, Tensor>) => Tensor, inputs: Record<string, Tensor>, diff: string[], seed = 7): number {
-  const out0 = noGrad(() => f(inputs));
-  const w = randn(out0.shape, seed, 'float64');
-  const loss = (xs: Record<string, Tensor>) => sum(mul(f(xs), w)).item();
-  for (const n of diff) inputs[n]!.requireGrad();
-  const y = enableGrad(() => f(inputs));
-  const analytic = grad(y, diff.map((n) => inputs[n]!), w);
-  let worst = 0;
-  const h = 1e-6;
-  diff.forEach((n, k) => {
-    const x = inputs[n]!;
-    const numeric = new Float64Array(x.size);
-    noGrad(() => {
-      for (let i = 0; i < x.size; i++) {
-        const keep = x.data[i]!;
-        x.data[i] = keep + h;
-        const up = loss(inputs);
-        x.data[i] = keep - h;
-        const down = loss(inputs);
-        x.data[i] = keep;
-        numeric[i] = (up - down) / (2 * h);
-      }
-    });
-    worst = Math.max(worst, relErr(analytic[k]!.toArray(), numeric));
-  });
-  return worst;
-}
+export { gradcheck };
 
 for (const c of fx.cases) {
   test(`finite differences (float64): ${c.name}`, () => {

@@ -14,7 +14,7 @@
 
 import { noGrad } from '../autograd/index.js';
 import { add, gelu, mul, slice, type Tensor } from '../tensor/index.js';
-import { dense, mergeHeads, norm, type LinearParams } from '../vit/block.js';
+import { dense, interveneHidden, mergeHeads, norm, type LinearParams } from '../vit/block.js';
 import type { ViT } from '../vit/model.js';
 import { describeTarget, targetScore, type Target } from './target.js';
 import type { BaselineInput } from './baselines.js';
@@ -141,7 +141,7 @@ export function partialLrpTrace(b: BaselineInput, target: Target): PartialLrpTra
     const y = add(xr, branchA);
     const u = norm(y, p.norm2);
     const h1 = dense(u, p.fc1);
-    const g = gelu(h1);
+    const g = interveneHidden(gelu(h1), p); // a test-time register's zeroing, on the read-out rows
     const m = dense(g, p.fc2);
     const branchM = p.ls2 ? mul(m, p.ls2) : m;
     const out = add(y, branchM);

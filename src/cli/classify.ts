@@ -5,7 +5,7 @@ import { noGrad } from '../autograd/index.js';
 import { topClasses } from '../vit/classes.js';
 import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, type ResizeMode } from '../vit/preprocess.js';
 import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
-import { loadModel, modelUsage } from './model.js';
+import { loadModel, modelUsage, takeRegisterOption } from './model.js';
 
 export const resizeUsage = `  --resize MODE     squash (default: the whole photo, as the CDAM reference code) or crop
                     (timm's eval transform: short side to size/crop_pct, centre crop)
@@ -16,7 +16,7 @@ export function maxPixelsOpt(v: string | undefined): number {
   return intOpt(v, 'max-pixels', MAX_IMAGE_PIXELS, 1, 2 ** 31);
 }
 
-export const classifyUsage = `usage: cdam classify IMAGE [--model DIR] [--top N] [--json FILE] [--resize squash|crop]
+export const classifyUsage = `usage: cdam classify IMAGE [--model DIR] [--test-time-register [FILE]] [--top N] [--json FILE] [--resize squash|crop]
   Prints the top classes: index, label, raw logit and softmax probability.
 ${modelUsage}
   --top N           how many classes to print (default 5)
@@ -25,7 +25,8 @@ ${resizeUsage}`;
 
 export function runClassify(argv: string[], out: (s: string) => void): void {
   if (wantsHelp(argv)) return out(classifyUsage);
-  const { values, positionals } = parse(argv, {
+  const { rest, register } = takeRegisterOption(argv);
+  const { values, positionals } = parse(rest, {
     model: { type: 'string' }, top: { type: 'string' }, json: { type: 'string' }, resize: { type: 'string' }, head: { type: 'string' },
     'max-pixels': { type: 'string' },
   });
@@ -34,7 +35,7 @@ export function runClassify(argv: string[], out: (s: string) => void): void {
   const top = intOpt(values['top'], 'top', 5, 1);
   const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
   if (values['json']) checkOutputPaths([{ option: '--json', path: values['json'] }]);
-  const { vit, name } = loadModel(values['model'], values['head']);
+  const { vit, name } = loadModel(values['model'], values['head'], register);
   if (!vit.params.head) throw new Error(`${values['model']}: the model has no classifier head (give one with --head FILE)`);
   const img = readImageFile(positionals[0]!, maxPixels);
   const { input } = prepareImage(img, vit.config.preprocess, resize, maxPixels);

@@ -12,7 +12,7 @@ import { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type 
 import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, resizeRgb, type ResizeMode } from '../vit/preprocess.js';
 import { parse, intOpt, numOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { resolveConcept } from './concept.js';
-import { loadModel, modelUsage } from './model.js';
+import { loadModel, modelUsage, takeRegisterOption } from './model.js';
 import { maxPixelsOpt, resizeUsage } from './classify.js';
 import { progressBar } from './progress.js';
 
@@ -36,7 +36,7 @@ function wrapList(words: readonly string[], indent: number, width: number): stri
   return lines.map((l) => ' '.repeat(indent) + l).join('\n');
 }
 
-export const explainUsage = `usage: cdam explain IMAGE [--model DIR] [options]
+export const explainUsage = `usage: cdam explain IMAGE [--model DIR] [--test-time-register [FILE]] [options]
   --method M        (default cdam; a comma list with --compare)
 ${wrapList(METHODS, 20, 104)}
   --target T        class index, label (or a unique part of one), or A-B (difference of two logits);
@@ -108,7 +108,8 @@ function cellName(t: HighNormToken): string {
 
 export function runExplain(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
   if (wantsHelp(argv)) return out(explainUsage);
-  const { values, flags, positionals } = parse(argv, {
+  const { rest, register } = takeRegisterOption(argv);
+  const { values, flags, positionals } = parse(rest, {
     model: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, concept: { type: 'string' },
     samples: { type: 'string' }, noise: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' },
     resize: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' },
@@ -158,7 +159,7 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   ];
   checkOutputPaths(outputs); // before any work: a bad path fails now, not minutes later
 
-  const { vit, name } = loadModel(values['model'], values['head']);
+  const { vit, name } = loadModel(values['model'], values['head'], register);
   const photo = readImageFile(positionals[0]!, maxPixels);
   const prepared = prepareImage(photo, vit.config.preprocess, resize, maxPixels);
   const ex = new Explainer(vit, prepared.input, engine);

@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { runClassify, classifyUsage } from './classify.js';
 import { runExplain, explainUsage } from './explain.js';
 import { runConcept, conceptUsage } from './concept.js';
+import { runRegisters, registersUsage } from './registers.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
@@ -14,6 +15,7 @@ commands:
   classify   top classes of an image
   explain    class-discriminative attention maps (and the other methods) as JSON and pictures
   concept    save a concept vector from example images
+  registers  find a model's register neurons for --test-time-register (test-time registers)
 Without --model, the embedded ViT-Ti/16 ImageNet classifier is used.
 
 ${classifyUsage}
@@ -21,6 +23,8 @@ ${classifyUsage}
 ${explainUsage}
 
 ${conceptUsage}
+
+${registersUsage}
 
 Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
 
@@ -46,6 +50,10 @@ export function main(argv: string[]): number {
       case 'concept':
         useFastestBackend(process.env['CDAM_BACKEND']);
         runConcept(rest, out);
+        return 0;
+      case 'registers':
+        useFastestBackend(process.env['CDAM_BACKEND']);
+        runRegisters(rest, out);
         return 0;
       case '--version':
       case '-v':

@@ -4,8 +4,8 @@
 // attention, and differentiate with respect to it.
 
 import {
-  Tensor, add, mul, linear, linearGeluLinear, layerNormAffine, reshape, permute, select, slice, matmul, transpose, softmax,
-  attentionForward, attentionOutput,
+  Tensor, add, mul, max, linear, linearGelu, linearGeluLinear, layerNormAffine, reshape, permute, select, slice, gather, matmul, transpose, softmax,
+  attentionForward, attentionOutput, allocate,
 } from '../tensor/index.js';
 
 export interface LinearParams {
@@ -31,6 +31,26 @@ export interface BlockParams {
   ls1: Tensor | null;
   ls2: Tensor | null;
   heads: number;
+  /** test-time register: the register neurons of this block's MLP (ViT.withTestTimeRegister) */
+  registerNeurons?: RegisterNeurons;
+}
+
+/**
+ * The intervention of Jiang et al. ("Vision Transformers Don't Need Trained
+ * Registers", NeurIPS 2025; their hook_fn.activate_on_registers with its
+ * defaults scale = 1, normal_values = "zero"), on the MLP's hidden
+ * activations after GELU: the register token gets, at every register neuron,
+ * the signed max (the entry of largest magnitude) over every token and every
+ * register neuron of the block; every other token but [CLS] (row 0) gets 0 at
+ * those neurons.
+ */
+export interface RegisterNeurons {
+  /** hidden units of fc1 (indices into the MLP's hidden layer) */
+  neurons: readonly number[];
+  /** the register token's row */
+  token: number;
+  /** multiplier of the max at the register token (theirs: 1) */
+  scale: number;
 }
 
 export const norm = (x: Tensor, p: NormParams): Tensor => layerNormAffine(x, p.weight, p.bias, p.eps);
@@ -68,9 +88,76 @@ export function attentionComposite(t: Tensor, p: BlockParams, residual?: Tensor)
   return { out: linear(o, p.proj.weight, p.proj.bias, residual), attn };
 }
 
-/** fc2(gelu(fc1(x))), plus `residual` in the same fc2 call when given. */
+/**
+ * fc2(gelu(fc1(x))), plus `residual` in the same fc2 call when given. A block
+ * with register neurons never takes the fused one-call kernel: its hidden
+ * layer is made (fc1 + GELU in one call), changed by the intervention, then
+ * fed to fc2, with or without a tape.
+ */
 export function mlp(x: Tensor, p: BlockParams, residual?: Tensor): Tensor {
-  return linearGeluLinear(x, p.fc1.weight, p.fc1.bias, p.fc2.weight, p.fc2.bias, residual);
+  if (!p.registerNeurons) return linearGeluLinear(x, p.fc1.weight, p.fc1.bias, p.fc2.weight, p.fc2.bias, residual);
+  return linear(registerIntervention(linearGelu(x, p.fc1.weight, p.fc1.bias), p.registerNeurons), p.fc2.weight, p.fc2.bias, residual);
+}
+
+/** The hidden activations h [B, R, hidden] after the block's intervention (h itself when it has none). */
+export function interveneHidden(h: Tensor, p: BlockParams): Tensor {
+  return p.registerNeurons ? registerIntervention(h, p.registerNeurons) : h;
+}
+
+const maskCache = new Map<string, { keep: Tensor; place: Tensor }>();
+
+/** The constant masks of an intervention on `rows` rows: keep (0 at the zeroed entries) and place (1 at the register token's neurons). */
+function interventionMasks(s: RegisterNeurons, rows: number, hidden: number, dtype: Tensor['dtype']) {
+  const key = `${rows}|${hidden}|${dtype}|${s.token}|${s.neurons.join(',')}`;
+  let m = maskCache.get(key);
+  if (!m) {
+    const keep = allocate(dtype, rows * hidden).fill(1);
+    const place = allocate(dtype, rows * hidden);
+    for (let t = 1; t < rows; t++) for (const j of s.neurons) keep[t * hidden + j] = 0;
+    if (s.token < rows) for (const j of s.neurons) place[s.token * hidden + j] = 1;
+    m = { keep: new Tensor(keep, [rows, hidden]), place: new Tensor(place, [rows, hidden]) };
+    if (maskCache.size > 64) maskCache.clear();
+    maskCache.set(key, m);
+  }
+  return m;
+}
+
+/**
+ * The register-neuron intervention on hidden activations h [B, R, hidden],
+ * from primitives, so that it is differentiable exactly as PyTorch's autograd
+ * treats their in-place hook: the overwritten entries pass no gradient, the
+ * register token's entries pass theirs to the entry that attained the signed
+ * max (shared equally among ties, as torch.max / torch.min do). Each image of
+ * the batch takes its own max (their hook handles batch element 0 only). The
+ * rows are the first R tokens; in read-out mode (R smaller than the register
+ * token's row) only the zeroing applies, as the register row is not computed.
+ */
+export function registerIntervention(h: Tensor, s: RegisterNeurons): Tensor {
+  if (h.rank !== 3) throw new Error(`register neurons: expected hidden activations [B, N, hidden], got [${h.shape}]`);
+  const [b, rows, hidden] = h.shape as [number, number, number];
+  for (const j of s.neurons) if (!Number.isInteger(j) || j < 0 || j >= hidden) throw new Error(`register neuron ${j} is out of range for an MLP of ${hidden} hidden units`);
+  const { keep, place } = interventionMasks(s, rows, hidden, h.dtype);
+  const kept = mul(h, keep);
+  if (s.token >= rows) return kept;
+  // signed max per image: the sign of the entry of largest magnitude (ties go to the minimum, as in their sign_max)
+  const g = gather(h, 2, s.neurons); // [B, R, |J|]
+  const G = g.contiguousData();
+  const per = rows * s.neurons.length;
+  const unit = allocate(h.dtype, b);
+  for (let i = 0; i < b; i++) {
+    let hi = -Infinity;
+    let lo = Infinity;
+    for (let k = i * per; k < (i + 1) * per; k++) {
+      const v = G[k]!;
+      if (v > hi) hi = v;
+      if (v < lo) lo = v;
+    }
+    unit[i] = Math.abs(hi) > Math.abs(lo) ? 1 : -1;
+  }
+  // sign_max = u max(u g) with u = +1 (the max) or -1 (the min)
+  const u = new Tensor(unit, [b, 1, 1]);
+  const m = mul(mul(max(mul(g, u), [1, 2], true), u), s.scale); // [B, 1, 1]
+  return add(kept, mul(m, place));
 }
 
 export interface BlockResult {

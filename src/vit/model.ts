@@ -36,6 +36,28 @@ export interface ViTConfig {
   posCoverage: PosCoverage;
   preprocess: PreprocessConfig;
   labels: string[] | null;
+  /**
+   * A test-time register (ViT.withTestTimeRegister): one untrained token,
+   * zero and without a position embedding, the last prefix token (row
+   * numPrefix - 1, counted in numPrefix), into which the register neurons'
+   * activations are moved. Absent on a model as loaded.
+   */
+  testTimeRegister?: TestTimeRegisterInfo;
+}
+
+export interface TestTimeRegisterInfo {
+  /** the register token's row */
+  token: number;
+  /** the register neurons, by block */
+  neurons: { layer: number; neuron: number }[];
+  /** multiplier of the max at the register token */
+  scale: number;
+}
+
+/** One register neuron: a hidden unit of block `layer`'s MLP (0-based, as in their code). */
+export interface RegisterNeuron {
+  layer: number;
+  neuron: number;
 }
 
 export interface ViTParams {
@@ -118,16 +140,61 @@ export class ViT {
     const cls = expand(P.cls, [b, 1, c.dim]);
     const reg = P.reg ? expand(P.reg, [b, c.numRegisters, c.dim]) : null;
     const dist = P.dist ? expand(P.dist, [b, 1, c.dim]) : null;
+    let x: Tensor;
     if (c.posCoverage === 'patches') {
       patches = add(patches, pos);
-      return concat([cls, ...(dist ? [dist] : []), ...(reg ? [reg] : []), patches], 1);
+      x = concat([cls, ...(dist ? [dist] : []), ...(reg ? [reg] : []), patches], 1);
+    } else if (c.posCoverage === 'cls+patches') {
+      x = add(concat([cls, patches], 1), pos);
+      if (reg) x = concat([slice(x, [0, 0], [b, 1]), reg, slice(x, [0, 1], [b, x.shape[1]!])], 1);
+    } else {
+      x = add(concat([cls, ...(dist ? [dist] : []), ...(reg ? [reg] : []), patches], 1), pos);
     }
-    if (c.posCoverage === 'cls+patches') {
-      const x = add(concat([cls, patches], 1), pos);
-      if (!reg) return x;
-      return concat([slice(x, [0, 0], [b, 1]), reg, slice(x, [0, 1], [b, x.shape[1]!])], 1);
+    const ttr = c.testTimeRegister;
+    if (!ttr) return x;
+    // the test-time register: a zero token after the position embedding (theirs is appended after the
+    // patches; attention is blind to token order without position embeddings, so a prefix row is the same model)
+    const zero = new Tensor(allocate(x.dtype, b * c.dim), [b, 1, c.dim]);
+    return concat([slice(x, [0, 0], [b, ttr.token]), zero, slice(x, [0, ttr.token], [b, x.shape[1]!])], 1);
+  }
+
+  /**
+   * This model with a test-time register (Jiang, Dravid, Efros, Gandelsman,
+   * "Vision Transformers Don't Need Trained Registers", NeurIPS 2025): one
+   * extra zero token, the last of the prefix (so every method skips it as it
+   * skips [CLS] and trained registers), and in each given block's MLP the
+   * register neurons' activations after GELU moved into it: the register
+   * token gets the signed max over tokens and register neurons, every other
+   * token but [CLS] gets 0 (block.ts, registerIntervention). The weights are
+   * shared with this model.
+   */
+  withTestTimeRegister(neurons: readonly RegisterNeuron[], opts: { scale?: number } = {}): ViT {
+    const c = this.config;
+    if (c.testTimeRegister) throw new Error('the model already has a test-time register');
+    const scale = opts.scale ?? 1;
+    if (!Number.isFinite(scale)) throw new Error(`test-time register: scale must be finite, got ${scale}`);
+    if (neurons.length === 0) throw new Error('test-time register: no register neurons given');
+    const byLayer = new Map<number, number[]>();
+    for (const { layer, neuron } of neurons) {
+      if (!Number.isInteger(layer) || layer < 0 || layer >= c.depth) throw new Error(`register neuron: layer ${layer} is out of range (the model has blocks 0..${c.depth - 1})`);
+      if (!Number.isInteger(neuron) || neuron < 0 || neuron >= c.mlpDim) throw new Error(`register neuron: neuron ${neuron} of layer ${layer} is out of range (the MLP has ${c.mlpDim} hidden units)`);
+      const list = byLayer.get(layer) ?? [];
+      if (list.includes(neuron)) throw new Error(`register neuron ${layer}:${neuron} is given twice`);
+      list.push(neuron);
+      byLayer.set(layer, list);
     }
-    return add(concat([cls, ...(dist ? [dist] : []), ...(reg ? [reg] : []), patches], 1), pos);
+    const token = c.numPrefix;
+    const blocks = this.params.blocks.map((p, i) => {
+      const list = byLayer.get(i);
+      return list ? { ...p, registerNeurons: { neurons: list, token, scale } } : p;
+    });
+    const config: ViTConfig = {
+      ...c, numPrefix: c.numPrefix + 1,
+      testTimeRegister: { token, neurons: neurons.map(({ layer, neuron }) => ({ layer, neuron })), scale },
+    };
+    const vit = new ViT(config, { ...this.params, blocks });
+    vit.posCache = this.posCache;
+    return vit;
   }
 
   /** Run blocks [from, to) on tokens x. */

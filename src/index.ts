@@ -45,6 +45,7 @@ export { attnLrp, attnLrpGammas, type AttnLrpOptions } from './cdam/attnlrp.js';
 export { encodeConcept, decodeConcept, type Concept } from './cdam/concept.js';
 export { parseTarget, classByLabel, describeTarget, targetScore, type Target } from './cdam/target.js';
 export { tokenScoresClosedForm, tokenScoresAutograd, type TokenScores } from './cdam/scores.js';
+export { writeReport, parseResults, summarizeResults, reportMarkdown, reportCsv, meanSe, PAPER_REFERENCE, type ResultRecord, type ReportSummary, type MethodSummary, type Stat, type WriteReportOptions } from './eval/report.js';
 
 // Pictures
 export { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, colormapLut, normalizeScore, type OverlayOptions, type GridPanel } from './render/index.js';

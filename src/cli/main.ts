@@ -7,6 +7,7 @@ import { runClassify, classifyUsage } from './classify.js';
 import { runExplain, explainUsage } from './explain.js';
 import { runConcept, conceptUsage } from './concept.js';
 import { runRegisters, registersUsage } from './registers.js';
+import { runReport, reportUsage } from './report.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
@@ -16,6 +17,7 @@ commands:
   explain    class-discriminative attention maps (and the other methods) as JSON and pictures
   concept    save a concept vector from example images
   registers  find a model's register neurons for --test-time-register (test-time registers)
+  report     tables and plots of an evaluation's results.jsonl
 Without --model, the embedded ViT-Ti/16 ImageNet classifier is used.
 
 ${classifyUsage}
@@ -25,6 +27,8 @@ ${explainUsage}
 ${conceptUsage}
 
 ${registersUsage}
+
+${reportUsage}
 
 Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
 
@@ -54,6 +58,16 @@ export function main(argv: string[]): number {
       case 'registers':
         useFastestBackend(process.env['CDAM_BACKEND']);
         runRegisters(rest, out);
+        return 0;
+      case 'report':
+        // asynchronous (the plots): the exit code is set when it settles
+        runReport(rest, out).then(
+          () => undefined,
+          (e: unknown) => {
+            err(`cdam: ${(e as Error).message}`);
+            process.exitCode = e instanceof UsageError ? 2 : 1;
+          },
+        );
         return 0;
       case '--version':
       case '-v':

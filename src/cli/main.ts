@@ -8,6 +8,7 @@ import { runExplain, explainUsage } from './explain.js';
 import { runConcept, conceptUsage } from './concept.js';
 import { runRegisters, registersUsage } from './registers.js';
 import { runReport, reportUsage } from './report.js';
+import { runEvalCommand, runMerge, evalUsage } from './eval.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
@@ -17,6 +18,8 @@ commands:
   explain    class-discriminative attention maps (and the other methods) as JSON and pictures
   concept    save a concept vector from example images
   registers  find a model's register neurons for --test-time-register (test-time registers)
+  eval       the paper's evaluation (fidelity, box sensitivity, class discrimination, compactness)
+  merge      combine the shards of an evaluation
   report     tables and plots of an evaluation's results.jsonl
 Without --model, the embedded ViT-Ti/16 ImageNet classifier is used.
 
@@ -28,6 +31,8 @@ ${conceptUsage}
 
 ${registersUsage}
 
+${evalUsage}
+
 ${reportUsage}
 
 Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
@@ -37,7 +42,7 @@ function version(): string {
   return pkg.version;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');
@@ -59,15 +64,15 @@ export function main(argv: string[]): number {
         useFastestBackend(process.env['CDAM_BACKEND']);
         runRegisters(rest, out);
         return 0;
+      case 'eval':
+        useFastestBackend(process.env['CDAM_BACKEND']);
+        await runEvalCommand(rest, out, err);
+        return 0;
+      case 'merge':
+        await runMerge(rest, out);
+        return 0;
       case 'report':
-        // asynchronous (the plots): the exit code is set when it settles
-        runReport(rest, out).then(
-          () => undefined,
-          (e: unknown) => {
-            err(`cdam: ${(e as Error).message}`);
-            process.exitCode = e instanceof UsageError ? 2 : 1;
-          },
-        );
+        await runReport(rest, out);
         return 0;
       case '--version':
       case '-v':
@@ -95,4 +100,6 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

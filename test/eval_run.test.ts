@@ -52,6 +52,15 @@ test('an uninterrupted run writes one line per image, method and pairing', () =>
   assert.equal(rec.boxSizes, [4, 8, 12]);
 });
 
+test('two worker threads (one kernel thread each) give the same lines as one process', () => {
+  const dir = join(work, 'workers');
+  const r = run([...common, '--out', dir, '--workers', '2'], { CDAM_BACKEND: 'wasm' });
+  assert.is(r.code, 0, r.err);
+  const single = join(work, 'single-wasm');
+  assert.is(run([...common, '--out', single], { CDAM_BACKEND: 'wasm' }).code, 0);
+  assert.equal([...lines(dir)].sort(), [...lines(single)].sort());
+});
+
 test('killed with SIGKILL mid-run, the same command resumes: no lost, no duplicate lines', async () => {
   const dir = join(work, 'killed');
   // slow the run down (many boxes) so that the kill lands between images
@@ -143,6 +152,23 @@ test('merge refuses overlapping, missing, unfinished and different shards', () =
   r = merge(s(0), s(1), other);
   assert.is(r.status, 1);
   assert.match(r.stderr, /not the same run.*boxesSha256/);
+});
+
+test('--test-time-register: every method runs on the model with the register, and the run records the file', () => {
+  const file = join(work, 'ttr.json');
+  writeFileSync(file, JSON.stringify({
+    format: 'cdam-test-time-registers', version: 1, model: { name: 'vit_custom_patch4_16', depth: 2, mlpDim: 32, dim: 16 },
+    settings: { threshold: 1, detectLayer: -1, topK: 2, highestLayer: 0, lowestLayer: 0, sparsityFilter: false, sparsityFraction: 0.5, sparsityActivation: 0.5, images: [], imagesWithOutliers: 0 },
+    scale: 1, neurons: [{ layer: 0, neuron: 3, score: 1 }, { layer: 0, neuron: 7, score: 1 }],
+  }));
+  const dir = join(work, 'ttr');
+  const r = run([...common, '--out', dir, `--test-time-register=${file}`]);
+  assert.is(r.code, 0, r.err);
+  const got = lines(dir);
+  assert.is(got.length, EXPECTED_LINES);
+  assert.not.equal([...got].sort(), [...reference].sort(), 'the register changes the numbers');
+  assert.match(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).settings.testTimeRegister, /^[0-9a-f]{64}$/);
+  assert.is(JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')).settings.testTimeRegister, null);
 });
 
 test('bad manifest lines: reported by line number; fatal by default, skipped on request', () => {

@@ -8,6 +8,7 @@ import { runEval, shardFrom, fileError } from '../eval/run.js';
 import { mergeRuns } from '../eval/merge.js';
 import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { progressBar, progressLine } from './progress.js';
+import { defaultRegisterFile, takeRegisterOption } from './model.js';
 
 const E = EVAL_DEFAULTS;
 
@@ -20,6 +21,8 @@ export const evalUsage = `usage: cdam eval --manifest FILE --out DIR [--methods 
                     boxes.json, report.md and plots; an existing DIR of the same run is resumed
   --methods LIST    comma list (default: all): ${METHODS.join(', ')}
   --model DIR       model folder (default: the embedded ViT-Ti/16)
+  --test-time-register [FILE]
+                    every method on the model with a test-time register (as cdam explain)
   --steps N         MIF/LIF steps (default ${E.steps})
   --box-sizes LIST  box sizes in pixels (default ${E.boxSizes.join(',')})
   --boxes-per-size N  random boxes per size (default ${E.boxesPerSize})
@@ -85,8 +88,9 @@ async function writeReport(dir: string, out: (s: string) => void): Promise<void>
   await runReport([dir, '--quiet'], out);
 }
 
-export async function runEvalCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
-  if (wantsHelp(argv)) return out(evalUsage);
+export async function runEvalCommand(argvIn: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
+  if (wantsHelp(argvIn)) return out(evalUsage);
+  const { rest: argv, register } = takeRegisterOption(argvIn);
   const { values, flags, positionals } = parse(argv, {
     manifest: { type: 'string' }, out: { type: 'string' }, methods: { type: 'string' }, model: { type: 'string' },
     steps: { type: 'string' }, 'box-sizes': { type: 'string' }, 'boxes-per-size': { type: 'string' }, boxes: { type: 'string' },
@@ -112,6 +116,7 @@ export async function runEvalCommand(argv: string[], out: (s: string) => void, e
     out: values['out'],
     methods: methodList(values['methods']),
     modelDir: values['model'],
+    registerFile: register === undefined ? undefined : register === true ? defaultRegisterFile(values['model']) : register,
     steps: intOpt(values['steps'], 'steps', E.steps, 2, 10000),
     boxSizes: sizeList(values['box-sizes']),
     boxesPerSize: intOpt(values['boxes-per-size'], 'boxes-per-size', E.boxesPerSize, 2, 100000),

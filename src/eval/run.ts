@@ -13,6 +13,7 @@ import { InputError } from '../io/errors.js';
 import { readImageFile } from '../io/image.js';
 import { loadViTFolder, EMBEDDED_MODEL_URL, EMBEDDED_MODEL_NAME } from '../vit/load.js';
 import type { ViT } from '../vit/model.js';
+import { applyTestTimeRegisters, readTestTimeRegisters } from '../vit/registers.js';
 import { toModelResolution, type ResizeMode } from '../vit/preprocess.js';
 import type { Method, MethodOptions } from '../cdam/methods.js';
 import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';
@@ -34,6 +35,8 @@ export interface RunSettings {
   steps: number;
   batch: number;
   resize: ResizeMode;
+  /** the test-time register file's contents (sha256), or null */
+  testTimeRegister: string | null;
   boxesSha256: string;
   methodOptions: MethodOptions;
 }
@@ -58,6 +61,8 @@ export interface EvalRunOptions {
   out: string;
   /** model folder (default: the embedded ViT-Ti) */
   modelDir?: string;
+  /** a test-time register file (cdam registers): every method runs on the model with the register */
+  registerFile?: string;
   steps?: number;
   batch?: number;
   resize?: ResizeMode;
@@ -128,8 +133,10 @@ export function evaluateEntry(vit: ViT, entry: ManifestEntry, methods: readonly 
   return evaluateImage(vit, { image: entry.image, line: entry.line, rgb, targets: entry.targets }, methods, cfg);
 }
 
-function loadModel(dir: string | undefined): ViT {
-  return loadViTFolder(dir ?? EMBEDDED_MODEL_URL);
+/** The model of a run: the folder (or the embedded model), with a test-time register when a file is given. */
+export function loadEvalModel(dir: string | undefined, registerFile: string | undefined): ViT {
+  const vit = loadViTFolder(dir ?? EMBEDDED_MODEL_URL);
+  return registerFile ? applyTestTimeRegisters(vit, readTestTimeRegisters(registerFile, vit)) : vit;
 }
 
 /** Results already on disk: a trailing partial line is cut off, and lines of an unfinished image are dropped. */
@@ -188,7 +195,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const onBad = opts.onBadLine ?? 'fail';
-  const vit = loadModel(opts.modelDir);
+  const vit = loadEvalModel(opts.modelDir, opts.registerFile);
   if (!vit.params.head) throw fileError('the model has no classifier head: the evaluation records class logits', opts.modelDir ?? EMBEDDED_MODEL_URL.pathname);
   const [H, W] = vit.config.preprocess.size;
   const manifestText = readFileSync(opts.manifest, 'utf8');
@@ -212,6 +219,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
     steps: opts.steps ?? EVAL_DEFAULTS.steps,
     batch: opts.batch ?? EVAL_DEFAULTS.batch,
     resize: opts.resize ?? 'squash',
+    testTimeRegister: opts.registerFile ? sha256(readFileSync(opts.registerFile)) : null,
     boxesSha256: sha256(boxesText),
     methodOptions: opts.methodOptions ?? {},
   };
@@ -265,7 +273,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
       onResult(entry, res);
     }
   } else {
-    await inWorkers(workers, todo, { modelDir: opts.modelDir, methods: settings.methods, cfg }, onResult);
+    await inWorkers(workers, todo, { modelDir: opts.modelDir, registerFile: opts.registerFile, methods: settings.methods, cfg }, onResult);
   }
   return { dir: opts.out, images: mine.length, resumed, skipped, ms: performance.now() - t0 };
 }
@@ -284,6 +292,7 @@ export function differences(a: RunFile, b: RunFile, withShard = true): string[] 
 
 export interface WorkerInit {
   modelDir: string | undefined;
+  registerFile: string | undefined;
   methods: Method[];
   cfg: { boxes: BoxSet; steps: number; batch: number; resize: ResizeMode; methodOptions: MethodOptions };
 }

@@ -5,13 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../io/errors.js';
 import { useFastestBackend } from '../kernels/default.js';
-import { loadViTFolder, EMBEDDED_MODEL_URL } from '../vit/load.js';
 import type { ManifestEntry } from './manifest.js';
-import { evaluateEntry, type WorkerInit } from './run.js';
+import { evaluateEntry, loadEvalModel, type WorkerInit } from './run.js';
 
 const init = workerData as WorkerInit;
 useFastestBackend(process.env['CDAM_BACKEND'] || undefined);
-const vit = loadViTFolder(init.modelDir ?? EMBEDDED_MODEL_URL);
+const vit = loadEvalModel(init.modelDir, init.registerFile);
 
 parentPort!.on('message', (entry: ManifestEntry) => {
   try {

@@ -1,0 +1,96 @@
+// The whole evaluation protocol for one image and all methods, ours against
+// the PyTorch protocol (tools/torch_eval.py) in the same run, on the same
+// machine, model, image, boxes and methods; both use both cores. Prints one
+// table: part | ours s | PyTorch s | ratio.
+//   npm run build && node bench/eval.mjs [--image PATH] [--targets 285] [--model DIR]
+//     [--workers-too] [--torch-args "..."]
+// Default: the shared ViT-Ti on ../shared/images/chelsea.png, its top-1 class.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runEval } from '../build/src/eval/run.js';
+import { METHODS } from '../build/src/cdam/methods.js';
+import { useFastestBackend } from '../build/src/kernels/default.js';
+import { describeBackend } from '../build/src/kernels/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    image: { type: 'string', default: join(here, '..', '..', 'shared', 'images', 'chelsea.png') },
+    targets: { type: 'string', default: '285' },
+    model: { type: 'string', default: join(here, '..', '..', 'shared', 'weights', 'vit_tiny_patch16_224.augreg_in21k_ft_in1k') },
+    methods: { type: 'string', default: METHODS.join(',') },
+    'workers-too': { type: 'boolean', default: false },
+    'torch-args': { type: 'string', default: '' },
+    'no-torch': { type: 'boolean', default: false },
+  },
+});
+const log = (s) => process.stderr.write(s + '\n');
+const work = mkdtempSync(join(tmpdir(), 'cdam-bench-eval-'));
+const image = resolve(values.image);
+copyFileSync(image, join(work, basename(image)));
+const manifest = join(work, 'manifest.jsonl');
+const targets = values.targets.split(',').map(Number);
+writeFileSync(manifest, JSON.stringify({ image: basename(image), targets }) + '\n');
+const methods = values.methods.split(',');
+
+useFastestBackend();
+const sumTiming = (dir) => {
+  const t = readFileSync(join(dir, 'timing.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const maps = t.reduce((s, x) => s + x.mapsMs, 0) / 1000;
+  const forwards = t.reduce((s, x) => s + x.forwardsMs, 0) / 1000;
+  return { maps, forwards, protocol: maps + forwards, n: t.reduce((s, x) => s + x.forwards, 0) };
+};
+
+async function ours(name, workers, images = 1) {
+  const dir = join(work, name);
+  let m = manifest;
+  if (images > 1) {
+    m = join(work, `manifest-${images}.jsonl`);
+    writeFileSync(m, Array(images).fill(JSON.stringify({ image: basename(image), targets })).join('\n') + '\n');
+  }
+  const t0 = performance.now();
+  await runEval({ manifest: m, out: dir, modelDir: values.model, methods, workers });
+  const wall = (performance.now() - t0) / 1000;
+  log(`ours (${name}): ${wall.toFixed(1)} s`);
+  return { wall: wall / images, ...sumTiming(dir), dir };
+}
+
+const rows = [];
+const a = await ours('ours', 1);
+let w2;
+if (values['workers-too']) w2 = await ours('ours-workers2', 2, 2);
+
+let torch = null;
+if (!values['no-torch']) {
+  const dir = join(work, 'torch');
+  const args = [join(here, '..', 'tools', 'torch_eval.py'), '--model', values.model, '--manifest', manifest, '--methods', methods.join(','), '--out', dir, '--boxes', join(a.dir, 'boxes.json'), '--threads', '2', ...values['torch-args'].split(' ').filter(Boolean)];
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) log(`PyTorch side failed (exit ${r.status})`);
+  else {
+    let t = {};
+    try {
+      t = JSON.parse(readFileSync(join(dir, 'timing.json'), 'utf8'));
+    } catch {
+      /* the script's own split is optional */
+    }
+    torch = { wall, t };
+  }
+}
+
+const fmt = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(1));
+const ratio = (x, y) => (x && y ? (x / y).toFixed(2) : '-');
+rows.push(['whole protocol, wall (process start to results)', a.wall, torch?.wall]);
+const ti = torch?.t?.images?.[0];
+rows.push(['  in the protocol (image loaded to results)', a.protocol, ti?.wall_s]);
+rows.push(['    maps (all methods)', a.maps, ti?.maps_s]);
+rows.push([`    perturbation forwards (${a.n} images)`, a.forwards, ti?.perturbation_forwards_s]);
+if (w2) rows.push(['whole protocol per image, 2 workers x 1 thread (2 images)', w2.wall, torch?.wall]);
+console.log(`\nbench/eval.mjs: ${basename(image)} targets ${targets.join(',')}, ${methods.length} methods, ${basename(values.model)}; ours: ${describeBackend()}; PyTorch: tools/torch_eval.py --threads 2 ${values['torch-args']} (${JSON.stringify(torch?.t?.config ?? {})})\n`);
+console.log('| part | ours (s) | PyTorch (s) | ratio |\n|---|---:|---:|---:|');
+for (const [name, o, t] of rows) console.log(`| ${name} | ${fmt(o)} | ${fmt(t)} | ${ratio(o, t)} |`);

@@ -11,26 +11,14 @@ import { InputError } from '../io/errors.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 import { nodePath } from '../io/node.js';
 import { renderPlots, plotSpecs, type RenderedPlot } from './plots.js';
+import type { EvalRecord } from './protocol.js';
 
-/** One line of results.jsonl (docs/EVAL.md), with the model's name when the run recorded it. */
-export interface ResultRecord {
-  image: string;
-  /** the manifest line (1-based); with `image`, what identifies an image */
-  line?: number;
-  method: string;
-  mapTarget: number;
-  logitTarget: number;
-  aMif: number;
-  aLif: number;
-  aLifMif: number;
-  boxSizes: number[];
-  boxR: number[];
-  aBox: number;
-  compactness: number;
-  curves: { mif: number[]; lif: number[] };
-  /** the model's name; records without one count as one unnamed model */
-  model?: string;
-}
+/**
+ * One line of results.jsonl (docs/EVAL.md: the protocol's EvalRecord), read
+ * leniently: the manifest line may be absent, and a `model` name may be
+ * present (records without one count as one unnamed model).
+ */
+export type ResultRecord = Omit<EvalRecord, 'line'> & { line?: number; model?: string };
 
 /** Mean and standard error (sample std with n - 1, over sqrt n); `se` is null for n < 2, `mean` null for n = 0. */
 export interface Stat {

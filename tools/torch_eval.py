@@ -70,13 +70,14 @@ all 14 methods, float32, batch 16, torch.set_num_threads(2), wall time of the pr
   OpenBLAS 2 threads, OMP_WAIT_POLICY=PASSIVE             129, 142, 142, 147, 147 s
   the same + OPENBLAS_THREAD_TIMEOUT=4                    122, 136 s
   oneDNN linear layers (--backend onednn), PASSIVE        155 s
-  OpenBLAS 1 thread (torch's 2 OpenMP threads for         116, 118, 122, 126 s   <- default
+  OpenBLAS 1 thread (torch's 2 OpenMP threads for         116, 118, 121, 122, 126 s  <- default
     everything else), OMP_WAIT_POLICY=PASSIVE
   (bench/torch_bench.py's full oneDNN variant, q k^T and A v per head through oneDNN too,
   was 2-7x slower than OpenBLAS per batch-16 forward and backward here; not offered.)
 The default therefore is OpenBLAS (as installed) with OPENBLAS_NUM_THREADS=1,
 OMP_WAIT_POLICY=PASSIVE and torch.set_num_threads(2); the split of that run: maps 23 s,
-perturbation forwards 93 s (boxes 28 s, curves 65 s). On an idle machine OpenBLAS with 2
+perturbation forwards 93 s (boxes 28 s, curves 65 s); the two-class catcoffee
+[285, 967] (27 maps, four pairings, 2633 images): 209 s. On an idle machine OpenBLAS with 2
 threads (--blas-threads 2) may well be faster: compare both in the same run. The maps of
 every configuration agree (areas within 1.2e-3 relative, r within 1e-5: float32 sums in
 another order); OpenMP's wait policy alone changes nothing (bit-identical results).
@@ -87,7 +88,6 @@ import math
 import os
 import sys
 import time
-
 
 
 def speed_environment(argv):
@@ -124,7 +124,6 @@ from torch_attnlrp import attnlrp  # noqa: E402
 METHODS = ["attention", "cdam", "smooth-cdam", "smooth-cdam-robust", "integrated-cdam", "input-x-grad", "smoothgrad",
            "intgrad", "expected-grad", "gradcam", "relevance", "partial-lrp", "attnlrp", "rollout"]
 TARGET_FREE = {"attention", "rollout"}
-PATCH_LEVEL = {"attention", "cdam", "smooth-cdam", "smooth-cdam-robust", "integrated-cdam", "relevance", "partial-lrp", "rollout"}
 
 # src/cdam/defaults.ts
 CDAM = {"samples": 50, "noise": 0.05, "seed": 0, "steps": 50, "batch": 16}

@@ -198,7 +198,12 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   const vit = loadEvalModel(opts.modelDir, opts.registerFile);
   if (!vit.params.head) throw fileError('the model has no classifier head: the evaluation records class logits', opts.modelDir ?? EMBEDDED_MODEL_URL.pathname);
   const [H, W] = vit.config.preprocess.size;
-  const manifestText = readFileSync(opts.manifest, 'utf8');
+  let manifestText: string;
+  try {
+    manifestText = readFileSync(opts.manifest, 'utf8');
+  } catch (e) {
+    throw fileError(`cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, opts.manifest);
+  }
   const base = dirname(resolve(opts.manifest));
   const { entries, bad } = parseManifest(manifestText, { numClasses: vit.config.numClasses, labels: vit.config.labels }, (p) => (isAbsolute(p) ? p : join(base, p)));
   const shard = opts.shard ?? null;

@@ -171,6 +171,10 @@ test('the embedded model: high-norm corner tokens are named; stdout closed early
 test('progress bar: count, rate and time left on a terminal; nothing otherwise', () => {
   assert.is(progressLine('smooth-cdam', 20, 50, 2000), `  smooth-cdam [=========>              ] 20/50  10.0/s  0:03 left`);
   assert.match(progressLine('x', 50, 50, 1000), /\[={24}\] 50\/50  50\.0\/s  done$/);
+  // slow work (an image of cdam eval takes minutes) shows seconds per item, and hours past 60 minutes
+  assert.match(progressLine('eval', 2, 40, 300_000), / 2\/40  150 s each  1:35:00 left$/);
+  assert.match(progressLine('eval', 1, 100, 4000), / 1\/100  4\.0 s each  6:36 left$/);
+  assert.match(progressLine('eval', 1, 40, 200_000), / 1\/40  200 s each  2:10:00 left$/);
   const writes: string[] = [];
   let t = 0;
   const tty = { isTTY: true, columns: 80, write: (s: string) => writes.push(s) };

@@ -48,7 +48,6 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_vit import TorchViT, load_fixture_model, load_model_dir, load_rgb, to_tensor, write_safetensors  # noqa: E402
@@ -107,23 +106,9 @@ class TorchViTTTR(TorchViT):
         h = TorchViT.embed(self, x, patch_fn)
         return torch.cat([h, torch.zeros(h.shape[0], 1, h.shape[2], dtype=h.dtype)], dim=1)
 
-    def block(self, i, x, t=None, keep_attn=None):
-        b = f"blocks.{i}."
-        if t is None:
-            t = self.ln(x, b + "norm1")
-        a, probs = self.attn(i, t, return_probs=True)
-        if keep_attn is not None:
-            keep_attn.append(probs)
-        if b + "ls1.gamma" in self.p:
-            a = a * self.p[b + "ls1.gamma"]
-        y = x + a
-        act = F.gelu(self.lin(self.ln(y, b + "norm2"), b + "mlp.fc1"))
-        if i in self.neurons:
-            act = hook_batch(act, self.neurons[i])  # the forward hook on mlp.act, in place
-        m = self.lin(act, b + "mlp.fc2")
-        if b + "ls2.gamma" in self.p:
-            m = m * self.p[b + "ls2.gamma"]
-        return y + m
+    def mlp_act(self, i, act):
+        # the forward hook on mlp.act, in place, in the blocks with register neurons
+        return hook_batch(act, self.neurons[i]) if i in self.neurons else act
 
 
 def last_block_input(model, x):

@@ -282,10 +282,16 @@ class TorchViT:
         if b + "ls1.gamma" in self.p:
             a = a * self.p[b + "ls1.gamma"]
         y = x + a
-        m = self.lin(F.gelu(self.lin(self.ln(y, b + "norm2"), b + "mlp.fc1")), b + "mlp.fc2")
+        act = self.mlp_act(i, F.gelu(self.lin(self.ln(y, b + "norm2"), b + "mlp.fc1")))
+        m = self.lin(act, b + "mlp.fc2")
         if b + "ls2.gamma" in self.p:
             m = m * self.p[b + "ls2.gamma"]
         return y + m
+
+    def mlp_act(self, i, act):
+        """The MLP activations of block i after GELU [B, N, hidden]: a hook point
+        (a forward hook on timm's mlp.act); subclasses may change them."""
+        return act
 
     def head_from_tokens(self, xl):
         """Final norm + head. Returns (logits, latent = normed [CLS])."""

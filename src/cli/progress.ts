@@ -14,8 +14,18 @@ const MIN_INTERVAL_MS = 80;
 function clock(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
   const t = Math.max(0, Math.round(s));
-  const m = Math.floor(t / 60);
-  return `${m}:${String(t % 60).padStart(2, '0')}`;
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const ss = String(t % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** Items per second, or seconds per item when slower than one a second (an image of `cdam eval` takes minutes). */
+function speed(rate: number): string {
+  if (rate >= 100) return `${rate.toFixed(0)}/s`;
+  if (rate >= 1 || rate === 0) return `${rate.toFixed(1)}/s`;
+  const per = 1 / rate;
+  return per >= 100 ? `${per.toFixed(0)} s each` : `${per.toFixed(1)} s each`;
 }
 
 /** One bar line: "  smooth-cdam [=========>       ] 20/50  41.2/s  0:01 left". */
@@ -25,7 +35,7 @@ export function progressLine(label: string, done: number, total: number, elapsed
   const bar = '='.repeat(Math.max(0, full - (f < 1 ? 1 : 0))) + (f < 1 && full > 0 ? '>' : '') + ' '.repeat(WIDTH - full);
   const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
   const left = done >= total ? 'done' : `${clock(rate > 0 ? (total - done) / rate : Infinity)} left`;
-  return `  ${label} [${bar}] ${done}/${total}  ${rate >= 100 ? rate.toFixed(0) : rate.toFixed(1)}/s  ${left}`;
+  return `  ${label} [${bar}] ${done}/${total}  ${speed(rate)}  ${left}`;
 }
 
 /**

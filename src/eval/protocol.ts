@@ -68,7 +68,7 @@ class TargetLogits {
   ms = 0;
   constructor(private readonly vit: ViT, private readonly width: number, private readonly height: number, private readonly targets: readonly number[], private readonly batch: number) {}
 
-  /** logits[target][image] for the images `make(i)`, i < count, made just before their batch runs */
+  /** logits[target][image] for the images `make(i)`, i < count; each is read before the next is made, so `make` may reuse one buffer */
   run(count: number, make: (i: number) => Uint8Array): Float64Array[] {
     const t0 = performance.now();
     const out = this.targets.map(() => new Float64Array(count));
@@ -131,11 +131,15 @@ export function evaluateImage(vit: ViT, job: ImageJob, methods: readonly Method[
   const base = ends.map((l) => l[0]!);
   const allBlurred = ends.map((l) => l[1]!);
   const boxList = boxes.sizes.flatMap((s) => boxes.boxes[String(s)]!);
+  // one scratch image: the previous box is put back before the next is blurred
+  const scratch = src.slice();
+  const copyBox = (from: Uint8Array, [x0, y0, x1, y1]: readonly [number, number, number, number]) => {
+    for (let y = y0; y < y1; y++) scratch.set(from.subarray((y * w + x0) * 3, (y * w + x1) * 3), (y * w + x0) * 3);
+  };
   const boxLogits = logits.run(boxList.length, (i) => {
-    const img = src.slice();
-    const [x0, y0, x1, y1] = boxList[i]!;
-    for (let y = y0; y < y1; y++) img.set(blurred.subarray((y * w + x0) * 3, (y * w + x1) * 3), (y * w + x0) * 3);
-    return img;
+    if (i > 0) copyBox(src, boxList[i - 1]!);
+    copyBox(blurred, boxList[i]!);
+    return scratch;
   });
   const drops = boxLogits.map((l, t) => Array.from(l, (v) => base[t]! - v));
 
@@ -150,7 +154,7 @@ export function evaluateImage(vit: ViT, job: ImageJob, methods: readonly Method[
         img[p + 1] = blurred[p + 1]!;
         img[p + 2] = blurred[p + 2]!;
       }
-      return img.slice();
+      return img;
     });
     return inner.map((l, t) => Float64Array.from([base[t]!, ...l, allBlurred[t]!]));
   };

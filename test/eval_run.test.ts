@@ -189,6 +189,27 @@ test('bad manifest lines: reported by line number; fatal by default, skipped on 
   assert.equal([...new Set(lines(join(work, 'bad-skip')).map((l) => JSON.parse(l).line))], [1, 3]);
 });
 
+test('workers share the parts of one image: a lone two-class image on 2 workers, and an unreadable one on 3, equal one process', () => {
+  const one = join(work, 'one.jsonl');
+  writeFileSync(one, manifestLines[2] + '\n');
+  const args = (out: string, ...more: string[]) => ['--manifest', one, ...common.slice(2), '--out', join(work, out), ...more];
+  assert.is(run(args('one-w2', '--workers', '2'), { CDAM_BACKEND: 'wasm' }).code, 0);
+  assert.is(run(args('one-w1'), { CDAM_BACKEND: 'wasm' }).code, 0);
+  assert.is(lines(join(work, 'one-w1')).length, 4 * 5);
+  assert.equal([...lines(join(work, 'one-w2'))].sort(), [...lines(join(work, 'one-w1'))].sort());
+  const timing = readFileSync(join(work, 'one-w2', 'timing.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(timing.length, 1);
+  assert.is(timing[0].forwards, 2 + 30 + 5 * 2 * 39 + 3 * 2 * 39, 'the parts\' forwards add up: ends, boxes, 39 inner points per curve (rollout and attention: one map)');
+  // an image that cannot be read, among others, on more workers than images: reported once, the rest as one process gives
+  const bad = join(work, 'bad.jsonl');
+  const skip = (out: string, ...more: string[]) => ['--manifest', bad, ...common.slice(2).filter((a) => a !== '--quiet'), '--on-bad-line=skip', '--out', join(work, out), ...more];
+  const r = run(skip('bad-skip-w3', '--workers', '3'));
+  assert.is(r.code, 0, r.err);
+  assert.is(r.err.match(/line 4 skipped: nope\.png/g)?.length, 1, r.err);
+  assert.equal([...lines(join(work, 'bad-skip-w3'))].sort(), [...lines(join(work, 'bad-skip'))].sort());
+  assert.is(readFileSync(join(work, 'bad-skip-w3', 'skipped.jsonl'), 'utf8'), readFileSync(join(work, 'bad-skip', 'skipped.jsonl'), 'utf8'));
+});
+
 test('shards from the environment: Slurm arrays from any start, Kubernetes with a count', () => {
   assert.equal(shardFrom('1/4', {}), { index: 1, count: 4 });
   assert.equal(shardFrom(undefined, { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' }), { index: 3, count: 4 });

@@ -30,8 +30,9 @@ export const evalUsage = `usage: cdam eval --manifest FILE --out DIR [--methods 
   --seed N          seed of the box positions (default ${E.seed})
   --batch N         perturbed images per forward pass (default ${E.batch})
   --resize MODE     squash (default) or crop, as cdam explain
-  --workers N       worker threads sharing the images (default 1: one process whose kernels use
-                    both cores; N > 1: N workers with one kernel thread each)
+  --workers N       worker threads sharing the work (default 1: one process whose kernels use
+                    both cores; N > 1: N workers with one kernel thread each, taking the parts
+                    of the images (a method, a range of box forwards) as they come free)
   --shard i/n       take every n-th image from the i-th (0-based); without it, a Slurm job array
                     (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
                     (JOB_COMPLETION_INDEX with --shard-count N) sets the shard

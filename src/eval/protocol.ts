@@ -110,43 +110,103 @@ export function pairings(targets: readonly number[]): [number, number][] {
   throw new Error(`an image has one or two targets, got ${targets.length}`);
 }
 
-/** Every method's records for one image, and where the time went. */
-export function evaluateImage(vit: ViT, job: ImageJob, methods: readonly Method[], opts: ProtocolOptions): { records: EvalRecord[]; timing: ImageTiming } {
-  const steps = opts.steps ?? EVAL_DEFAULTS.steps;
+/**
+ * A piece of one image's evaluation that runs on its own: the unperturbed and
+ * fully blurred forwards, a range of the box forwards, or one method (its
+ * maps, their box sums and their curves). Parts run in any order, in one
+ * process or spread over workers; `assembleImage` makes the records from
+ * their results, so both ways give the same lines.
+ */
+export type ImagePart = { kind: 'ends' } | { kind: 'boxes'; from: number; to: number } | { kind: 'method'; method: Method };
+
+/** One map's share of a method part: the box sums and the curves' inner points (steps 1..steps-1), per logit target. */
+export interface MapPart {
+  mapTarget: number;
+  sums: number[];
+  mif: number[][];
+  lif: number[][];
+  compactness: number;
+}
+
+export type PartResult =
+  | { kind: 'ends'; clean: number[]; blurred: number[] }
+  | { kind: 'boxes'; from: number; logits: number[][] }
+  | { kind: 'method'; method: Method; maps: MapPart[] };
+
+/** Box forwards per part: a whole number of batches, small enough to balance two workers at an image's end. */
+const BOX_PART_BATCHES = 3;
+
+/** The parts of an image: the methods first (the longest work), then the ends and the box ranges, which fill in. */
+export function imageParts(methods: readonly Method[], opts: ProtocolOptions): ImagePart[] {
   const batch = Math.max(1, opts.batch ?? EVAL_DEFAULTS.batch);
-  const { rgb, targets } = job;
+  const nBoxes = opts.boxes.sizes.reduce((s, size) => s + opts.boxes.boxes[String(size)]!.length, 0);
+  const span = batch * BOX_PART_BATCHES;
+  const parts: ImagePart[] = methods.map((method) => ({ kind: 'method', method }));
+  parts.push({ kind: 'ends' });
+  for (let from = 0; from < nBoxes; from += span) parts.push({ kind: 'boxes', from, to: Math.min(nBoxes, from + span) });
+  return parts;
+}
+
+/** What the parts of one image share: the image, its blurred copy, the box list and the explainer (made once, on first use). */
+export class ImageContext {
+  readonly blurred: Uint8Array;
+  readonly boxList: [number, number, number, number][];
+  readonly steps: number;
+  readonly batch: number;
+  private explainer: Explainer | null = null;
+  mapsMs = 0;
+  readonly logits: TargetLogits;
+
+  constructor(readonly vit: ViT, readonly job: ImageJob, readonly opts: ProtocolOptions) {
+    this.steps = opts.steps ?? EVAL_DEFAULTS.steps;
+    this.batch = Math.max(1, opts.batch ?? EVAL_DEFAULTS.batch);
+    const { width: w, height: h } = job.rgb;
+    const boxes = opts.boxes;
+    if (boxes.width !== w || boxes.height !== h) throw new Error(`the boxes are for ${boxes.width}x${boxes.height} images, the image is ${w}x${h}`);
+    if (!(Number.isInteger(this.steps) && this.steps >= 2)) throw new Error(`steps must be an integer >= 2, got ${this.steps}`);
+    pairings(job.targets);
+    this.blurred = gaussianBlurPillow(job.rgb, opts.blurRadius ?? EVAL_DEFAULTS.blurRadius).data;
+    this.boxList = boxes.sizes.flatMap((s) => boxes.boxes[String(s)]!);
+    this.logits = new TargetLogits(vit, w, h, job.targets, this.batch);
+  }
+
+  get ex(): Explainer {
+    return (this.explainer ??= new Explainer(this.vit, normalise(this.job.rgb, this.vit.config.preprocess)));
+  }
+
+  timing(): ImageTiming {
+    return { mapsMs: this.mapsMs, forwardsMs: this.logits.ms, forwards: this.logits.forwards };
+  }
+}
+
+/** Run one part of an image. */
+export function evaluatePart(ctx: ImageContext, part: ImagePart): PartResult {
+  const { rgb, targets } = ctx.job;
   const { width: w, height: h } = rgb;
   const n = w * h;
-  const boxes = opts.boxes;
-  if (boxes.width !== w || boxes.height !== h) throw new Error(`the boxes are for ${boxes.width}x${boxes.height} images, the image is ${w}x${h}`);
-  if (!(Number.isInteger(steps) && steps >= 2)) throw new Error(`steps must be an integer >= 2, got ${steps}`);
-  const pairs = pairings(targets);
-  const blurred = gaussianBlurPillow(rgb, opts.blurRadius ?? EVAL_DEFAULTS.blurRadius).data;
   const src = rgb.data;
-  const logits = new TargetLogits(vit, w, h, targets, batch);
-  const tIndex = (c: number) => targets.indexOf(c);
-
-  // the map-free forwards: the image itself, all blurred, and each box blurred alone
-  const ends = logits.run(2, (i) => (i === 0 ? src : blurred));
-  const base = ends.map((l) => l[0]!);
-  const allBlurred = ends.map((l) => l[1]!);
-  const boxList = boxes.sizes.flatMap((s) => boxes.boxes[String(s)]!);
-  // one scratch image: the previous box is put back before the next is blurred
-  const scratch = src.slice();
-  const copyBox = (from: Uint8Array, [x0, y0, x1, y1]: readonly [number, number, number, number]) => {
-    for (let y = y0; y < y1; y++) scratch.set(from.subarray((y * w + x0) * 3, (y * w + x1) * 3), (y * w + x0) * 3);
-  };
-  const boxLogits = logits.run(boxList.length, (i) => {
-    if (i > 0) copyBox(src, boxList[i - 1]!);
-    copyBox(blurred, boxList[i]!);
-    return scratch;
-  });
-  const drops = boxLogits.map((l, t) => Array.from(l, (v) => base[t]! - v));
-
-  const curve = (order: Int32Array): Float64Array[] => {
+  const { blurred, boxList, steps } = ctx;
+  if (part.kind === 'ends') {
+    const ends = ctx.logits.run(2, (i) => (i === 0 ? src : blurred));
+    return { kind: 'ends', clean: ends.map((l) => l[0]!), blurred: ends.map((l) => l[1]!) };
+  }
+  if (part.kind === 'boxes') {
+    // one scratch image: the previous box is put back before the next is blurred
+    const scratch = src.slice();
+    const copyBox = (from: Uint8Array, [x0, y0, x1, y1]: readonly [number, number, number, number]) => {
+      for (let y = y0; y < y1; y++) scratch.set(from.subarray((y * w + x0) * 3, (y * w + x1) * 3), (y * w + x0) * 3);
+    };
+    const logits = ctx.logits.run(part.to - part.from, (i) => {
+      if (i > 0) copyBox(src, boxList[part.from + i - 1]!);
+      copyBox(blurred, boxList[part.from + i]!);
+      return scratch;
+    });
+    return { kind: 'boxes', from: part.from, logits: logits.map((l) => Array.from(l)) };
+  }
+  const curve = (order: Int32Array): number[][] => {
     const img = src.slice();
     let done = 0;
-    const inner = logits.run(steps - 1, (i) => {
+    const inner = ctx.logits.run(steps - 1, (i) => {
       const upto = perturbedCount(i + 1, steps, n);
       for (; done < upto; done++) {
         const p = order[done]! * 3;
@@ -156,38 +216,54 @@ export function evaluateImage(vit: ViT, job: ImageJob, methods: readonly Method[
       }
       return img;
     });
-    return inner.map((l, t) => Float64Array.from([base[t]!, ...l, allBlurred[t]!]));
+    return inner.map((l) => Array.from(l));
   };
+  const { method } = part;
+  const mapTargets = methodInfo(method).usesTarget ? [...new Set(pairings(targets).map((p) => p[0]))] : [targets[0]!];
+  const maps = mapTargets.map((mapTarget): MapPart => {
+    const t0 = performance.now();
+    const map = runMethod(ctx.ex, method, { kind: 'class', index: mapTarget }, ctx.opts.methodOptions)[0]!.map;
+    ctx.mapsMs += performance.now() - t0;
+    const pix = toPixels(map, h, w);
+    const table = integralImage(pix, h, w);
+    return {
+      mapTarget,
+      sums: boxList.map((b) => boxSum(table, w, b)),
+      mif: curve(pixelOrder(pix, 'mif')),
+      lif: curve(pixelOrder(pix, 'lif')),
+      compactness: compactness(map.values, EVAL_DEFAULTS.compactnessFraction),
+    };
+  });
+  return { kind: 'method', method, maps };
+}
 
-  const ex = new Explainer(vit, normalise(rgb, vit.config.preprocess));
+/** The records of an image from the results of all its parts (`imageParts`), in the order of `methods` and the pairings. */
+export function assembleImage(job: Pick<ImageJob, 'image' | 'line' | 'targets'>, methods: readonly Method[], boxes: BoxSet, results: readonly PartResult[]): EvalRecord[] {
+  const { targets } = job;
+  const ends = results.find((r) => r.kind === 'ends');
+  if (!ends || ends.kind !== 'ends') throw new Error(`image ${job.image}: the unperturbed forwards are missing`);
+  const nBoxes = boxes.sizes.reduce((s, size) => s + boxes.boxes[String(size)]!.length, 0);
+  const boxLogits = targets.map(() => new Float64Array(nBoxes).fill(NaN));
+  for (const r of results) if (r.kind === 'boxes') r.logits.forEach((l, t) => boxLogits[t]!.set(l, r.from));
+  if (boxLogits.some((l) => l.some(Number.isNaN))) throw new Error(`image ${job.image}: some box forwards are missing`);
+  const drops = boxLogits.map((l, t) => Array.from(l, (v) => ends.clean[t]! - v));
   const records: EvalRecord[] = [];
-  let mapsMs = 0;
-  methods.forEach((method, mi) => {
-    const mapTargets = methodInfo(method).usesTarget ? [...new Set(pairs.map((p) => p[0]))] : [targets[0]!];
-    const perMap = new Map<number, { mif: Float64Array[]; lif: Float64Array[]; boxR: number[][]; compactness: number }>();
-    for (const mt of mapTargets) {
-      const t0 = performance.now();
-      const map = runMethod(ex, method, { kind: 'class', index: mt }, opts.methodOptions)[0]!.map;
-      mapsMs += performance.now() - t0;
-      const pix = toPixels(map, h, w);
-      const table = integralImage(pix, h, w);
-      const sums = boxList.map((b) => boxSum(table, w, b));
-      const boxR = targets.map((_, t) => {
-        let at = 0;
-        return boxes.sizes.map((s) => {
-          const k = boxes.boxes[String(s)]!.length;
-          const r = pearson(sums.slice(at, at + k), drops[t]!.slice(at, at + k));
-          at += k;
-          return r;
-        });
-      });
-      perMap.set(mt, { mif: curve(pixelOrder(pix, 'mif')), lif: curve(pixelOrder(pix, 'lif')), boxR, compactness: compactness(map.values, EVAL_DEFAULTS.compactnessFraction) });
-    }
-    for (const [mt, lt] of pairs) {
+  for (const method of methods) {
+    const part = results.find((r) => r.kind === 'method' && r.method === method);
+    if (!part || part.kind !== 'method') throw new Error(`image ${job.image}: method ${method} is missing`);
+    const perMap = new Map(part.maps.map((m) => [m.mapTarget, m]));
+    for (const [mt, lt] of pairings(targets)) {
       const m = perMap.get(methodInfo(method).usesTarget ? mt : targets[0]!)!;
-      const t = tIndex(lt);
-      const mif = Array.from(m.mif[t]!);
-      const lif = Array.from(m.lif[t]!);
+      const t = targets.indexOf(lt);
+      const mif = [ends.clean[t]!, ...m.mif[t]!, ends.blurred[t]!];
+      const lif = [ends.clean[t]!, ...m.lif[t]!, ends.blurred[t]!];
+      let at = 0;
+      const boxR = boxes.sizes.map((s) => {
+        const k = boxes.boxes[String(s)]!.length;
+        const r = pearson(m.sums.slice(at, at + k), drops[t]!.slice(at, at + k));
+        at += k;
+        return r;
+      });
       const aMif = trapezoid(mif, 0, 100);
       const aLif = trapezoid(lif, 0, 100);
       records.push({
@@ -200,13 +276,25 @@ export function evaluateImage(vit: ViT, job: ImageJob, methods: readonly Method[
         aLif,
         aLifMif: aLif - aMif,
         boxSizes: [...boxes.sizes],
-        boxR: m.boxR[t]!,
-        aBox: trapezoidXY(boxes.sizes, m.boxR[t]!),
+        boxR,
+        aBox: trapezoidXY(boxes.sizes, boxR),
         compactness: m.compactness,
         curves: { mif, lif },
       });
     }
-    opts.onProgress?.(mi + 1, methods.length);
+  }
+  return records;
+}
+
+/** Every method's records for one image, and where the time went: all its parts in turn, in this thread. */
+export function evaluateImage(vit: ViT, job: ImageJob, methods: readonly Method[], opts: ProtocolOptions): { records: EvalRecord[]; timing: ImageTiming } {
+  const ctx = new ImageContext(vit, job, opts);
+  const parts = imageParts(methods, opts);
+  let done = 0;
+  const results = parts.map((p) => {
+    const r = evaluatePart(ctx, p);
+    if (p.kind === 'method') opts.onProgress?.(++done, methods.length);
+    return r;
   });
-  return { records, timing: { mapsMs, forwardsMs: logits.ms, forwards: logits.forwards } };
+  return { records: assembleImage(job, methods, opts.boxes, results), timing: ctx.timing() };
 }

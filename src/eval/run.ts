@@ -17,7 +17,7 @@ import { applyTestTimeRegisters, readTestTimeRegisters } from '../vit/registers.
 import { toModelResolution, type ResizeMode } from '../vit/preprocess.js';
 import type { Method, MethodOptions } from '../cdam/methods.js';
 import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';
-import { evaluateImage, pairings, type EvalRecord, type ImageTiming } from './protocol.js';
+import { ImageContext, assembleImage, evaluateImage, imageParts, pairings, type EvalRecord, type ImagePart, type ImageTiming, type PartResult } from './protocol.js';
 import { checkBoxes, makeBoxes, type BoxSet } from './metrics.js';
 import { EVAL_DEFAULTS } from './defaults.js';
 
@@ -128,9 +128,30 @@ export function shardFrom(flag: string | undefined, env: Record<string, string |
 }
 
 /** The image at model resolution, and the records of every method for it. */
-export function evaluateEntry(vit: ViT, entry: ManifestEntry, methods: readonly Method[], cfg: { boxes: BoxSet; steps: number; batch: number; resize: ResizeMode; methodOptions: MethodOptions }): { records: EvalRecord[]; timing: ImageTiming } {
+export function evaluateEntry(vit: ViT, entry: ManifestEntry, methods: readonly Method[], cfg: EvalConfig): { records: EvalRecord[]; timing: ImageTiming } {
   const rgb = toModelResolution(readImageFile(entry.path), vit.config.preprocess, cfg.resize);
   return evaluateImage(vit, { image: entry.image, line: entry.line, rgb, targets: entry.targets }, methods, cfg);
+}
+
+/** The shared state of an image's parts, in a worker (the image read and brought to model resolution). */
+export function imageContext(vit: ViT, entry: ManifestEntry, cfg: EvalConfig): ImageContext {
+  const rgb = toModelResolution(readImageFile(entry.path), vit.config.preprocess, cfg.resize);
+  return new ImageContext(vit, { image: entry.image, line: entry.line, rgb, targets: entry.targets }, cfg);
+}
+
+/** The settings every image of a run is evaluated with. */
+export interface EvalConfig {
+  boxes: BoxSet;
+  steps: number;
+  batch: number;
+  resize: ResizeMode;
+  methodOptions: MethodOptions;
+}
+
+/** A message to a worker: one part of one image. */
+export interface PartJob {
+  entry: ManifestEntry;
+  part: ImagePart;
 }
 
 /** The model of a run: the folder (or the embedded model), with a test-time register when a file is given. */
@@ -252,7 +273,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   let finished = resumed;
   opts.onProgress?.(finished, mine.length);
   const cfg = { boxes, steps: settings.steps, batch: settings.batch, resize: settings.resize, methodOptions: settings.methodOptions };
-  const onResult = (entry: ManifestEntry, res: { records: EvalRecord[]; timing: ImageTiming } | { error: string }) => {
+  const onResult = (entry: ManifestEntry, res: ImageResult) => {
     if ('error' in res) {
       if (onBad === 'fail') throw new InputError(entry.path, `${entry.image} (manifest line ${entry.line}): ${res.error}`);
       const b = { line: entry.line, ordinal: entry.ordinal, why: res.error };
@@ -265,10 +286,10 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
     }
     opts.onProgress?.(++finished, mine.length);
   };
-  const workers = Math.max(1, Math.min(opts.workers ?? 1, todo.length));
+  const workers = todo.length === 0 ? 1 : Math.max(1, opts.workers ?? 1);
   if (workers <= 1) {
     for (const entry of todo) {
-      let res: { records: EvalRecord[]; timing: ImageTiming } | { error: string };
+      let res: ImageResult;
       try {
         res = evaluateEntry(vit, entry, settings.methods, cfg);
       } catch (e) {
@@ -299,12 +320,24 @@ export interface WorkerInit {
   modelDir: string | undefined;
   registerFile: string | undefined;
   methods: Method[];
-  cfg: { boxes: BoxSet; steps: number; batch: number; resize: ResizeMode; methodOptions: MethodOptions };
+  cfg: EvalConfig;
 }
 
-/** Share the images among worker threads (one kernel thread each); results come back to this thread, which alone writes. */
-async function inWorkers(n: number, todo: ManifestEntry[], init: WorkerInit, onResult: (e: ManifestEntry, r: { records: EvalRecord[]; timing: ImageTiming } | { error: string }) => void): Promise<void> {
-  const queue = [...todo];
+type ImageResult = { records: EvalRecord[]; timing: ImageTiming } | { error: string };
+
+/**
+ * Share the work among worker threads (one kernel thread each): the parts of
+ * the images (`imageParts`) go, in manifest order, to whichever worker is
+ * free, so that even one image keeps every worker busy. When an image's last
+ * part is back, this thread puts its records together and hands them on; it
+ * alone writes.
+ */
+async function inWorkers(n: number, todo: ManifestEntry[], init: WorkerInit, onResult: (e: ManifestEntry, r: ImageResult) => void): Promise<void> {
+  const parts = imageParts(init.methods, init.cfg);
+  const queue: PartJob[] = todo.flatMap((entry) => parts.map((part) => ({ entry, part })));
+  const pending = new Map<number, { results: PartResult[]; timing: ImageTiming; failed: boolean }>(
+    todo.map((e) => [e.line, { results: [], timing: { mapsMs: 0, forwardsMs: 0, forwards: 0 }, failed: false }]),
+  );
   const pool: Worker[] = [];
   try {
     await new Promise<void>((resolveAll, rejectAll) => {
@@ -316,22 +349,40 @@ async function inWorkers(n: number, todo: ManifestEntry[], init: WorkerInit, onR
         rejectAll(e);
       };
       const feed = (w: Worker) => {
-        const entry = queue.shift();
-        if (!entry) {
+        let job: PartJob | undefined;
+        while ((job = queue.shift()) && pending.get(job.entry.line)!.failed);
+        if (!job) {
           if (--running === 0) resolveAll();
           return;
         }
-        w.once('message', (m: { records: EvalRecord[]; timing: ImageTiming } | { error: string; input: boolean }) => {
+        const { entry } = job;
+        w.once('message', (m: { result: PartResult; timing: ImageTiming } | { error: string; input: boolean }) => {
           try {
             if ('error' in m && !m.input) throw new Error(m.error);
-            onResult(entry, m);
+            const img = pending.get(entry.line)!;
+            if ('error' in m) {
+              // an unreadable image: reported once, its other parts dropped
+              if (!img.failed) {
+                img.failed = true;
+                onResult(entry, { error: m.error });
+              }
+            } else if (!img.failed) {
+              img.results.push(m.result);
+              img.timing.mapsMs += m.timing.mapsMs;
+              img.timing.forwardsMs += m.timing.forwardsMs;
+              img.timing.forwards += m.timing.forwards;
+              if (img.results.length === parts.length) {
+                pending.delete(entry.line);
+                onResult(entry, { records: assembleImage(entry, init.methods, init.cfg.boxes, img.results), timing: img.timing });
+              }
+            }
           } catch (e) {
             fail(e);
             return;
           }
           feed(w);
         });
-        w.postMessage(entry);
+        w.postMessage(job);
       };
       for (let i = 0; i < n; i++) {
         const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, env: { ...process.env, CDAM_THREADS: '1' } });

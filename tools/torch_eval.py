@@ -81,6 +81,14 @@ perturbation forwards 93 s (boxes 28 s, curves 65 s); the two-class catcoffee
 threads (--blas-threads 2) may well be faster: compare both in the same run. The maps of
 every configuration agree (areas within 1.2e-3 relative, r within 1e-5: float32 sums in
 another order); OpenMP's wait policy alone changes nothing (bit-identical results).
+
+On an idle machine the order is different (2026-12-01, load average below 1.5,
+`node bench/eval.mjs`, chelsea.png, target 285, all 14 methods, one after another in one
+run): default 136.1 s, --blas-threads 2 105.2 s, --backend onednn 111.4 s, and
+OMP_WAIT_POLICY=ACTIVE --backend onednn 91.2 s, the fastest (OpenMP threads that spin
+between the many small ops instead of sleeping). bench/eval.mjs runs every configuration
+it is given and compares against the fastest; the default here stays the one for shared
+machines, where spinning threads cost 3x.
 """
 import argparse
 import json

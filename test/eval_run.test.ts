@@ -57,7 +57,7 @@ test('two worker threads (one kernel thread each) give the same lines as one pro
   const r = run([...common, '--out', dir, '--workers', '2'], { CDAM_BACKEND: 'wasm' });
   assert.is(r.code, 0, r.err);
   const single = join(work, 'single-wasm');
-  assert.is(run([...common, '--out', single], { CDAM_BACKEND: 'wasm' }).code, 0);
+  assert.is(run([...common, '--out', single, '--workers', '1'], { CDAM_BACKEND: 'wasm' }).code, 0);
   assert.equal([...lines(dir)].sort(), [...lines(single)].sort());
 });
 
@@ -181,7 +181,7 @@ test('bad manifest lines: reported by line number; fatal by default, skipped on 
   assert.match(r.err, /line 2: not JSON/);
   assert.match(r.err, /line 5: .*99/);
   assert.not.ok(existsSync(join(work, 'bad-fail', 'results.jsonl')), 'nothing was evaluated');
-  r = run(args('bad-skip').map((a) => (a === '--quiet' ? '--on-bad-line=skip' : a)));
+  r = run([...args('bad-skip').map((a) => (a === '--quiet' ? '--on-bad-line=skip' : a)), '--workers', '1']);
   assert.is(r.code, 0, r.err);
   assert.match(r.err, /line 2 skipped/);
   assert.match(r.err, /line 4 skipped: nope\.png/);
@@ -194,7 +194,7 @@ test('workers share the parts of one image: a lone two-class image on 2 workers,
   writeFileSync(one, manifestLines[2] + '\n');
   const args = (out: string, ...more: string[]) => ['--manifest', one, ...common.slice(2), '--out', join(work, out), ...more];
   assert.is(run(args('one-w2', '--workers', '2'), { CDAM_BACKEND: 'wasm' }).code, 0);
-  assert.is(run(args('one-w1'), { CDAM_BACKEND: 'wasm' }).code, 0);
+  assert.is(run(args('one-w1', '--workers', '1'), { CDAM_BACKEND: 'wasm' }).code, 0);
   assert.is(lines(join(work, 'one-w1')).length, 4 * 5);
   assert.equal([...lines(join(work, 'one-w2'))].sort(), [...lines(join(work, 'one-w1'))].sort());
   const timing = readFileSync(join(work, 'one-w2', 'timing.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

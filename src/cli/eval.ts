@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { METHODS, isMethod, type Method } from '../cdam/methods.js';
 import { RESIZE_MODES, DEFAULT_RESIZE } from '../vit/preprocess.js';
 import { EVAL_DEFAULTS } from '../eval/defaults.js';
-import { runEval, shardFrom, fileError } from '../eval/run.js';
+import { runEval, shardFrom, fileError, defaultWorkers, MAX_DEFAULT_WORKERS } from '../eval/run.js';
 import { mergeRuns } from '../eval/merge.js';
 import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { progressBar, progressLine } from './progress.js';
@@ -30,9 +30,10 @@ export const evalUsage = `usage: cdam eval --manifest FILE --out DIR [--methods 
   --seed N          seed of the box positions (default ${E.seed})
   --batch N         perturbed images per forward pass (default ${E.batch})
   --resize MODE     squash (default) or crop, as cdam explain
-  --workers N       worker threads sharing the work (default 1: one process whose kernels use
-                    both cores; N > 1: N workers with one kernel thread each, taking the parts
-                    of the images (a method, a range of box forwards) as they come free)
+  --workers N       worker threads with one kernel thread each, taking the parts of the images
+                    (a method, a range of box forwards) as they come free (default: one per
+                    core, at most ${MAX_DEFAULT_WORKERS}, here ${defaultWorkers()}; each holds a copy of the model);
+                    1: this process alone, its kernels on every core
   --shard i/n       take every n-th image from the i-th (0-based); without it, a Slurm job array
                     (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
                     (JOB_COMPLETION_INDEX with --shard-count N) sets the shard
@@ -125,7 +126,7 @@ export async function runEvalCommand(argvIn: string[], out: (s: string) => void,
     seed: intOpt(values['seed'], 'seed', E.seed, 0, 2 ** 32 - 1),
     batch: intOpt(values['batch'], 'batch', E.batch, 1, 256),
     resize: choiceOpt(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE),
-    workers: intOpt(values['workers'], 'workers', 1, 1, 64),
+    workers: intOpt(values['workers'], 'workers', defaultWorkers(), 1, 64),
     shard,
     onBadLine: choiceOpt(values['on-bad-line'], 'on-bad-line', ['fail', 'skip'] as const, 'fail'),
     onProgress: evalProgress(quiet, err),

@@ -18,7 +18,7 @@ import { applyTestTimeRegisters, readTestTimeRegisters } from '../vit/registers.
 import { toModelResolution, type ResizeMode } from '../vit/preprocess.js';
 import type { Method, MethodOptions } from '../cdam/methods.js';
 import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';
-import { ImageContext, assembleImage, evaluateImage, imageParts, pairings, type EvalRecord, type ImagePart, type ImageTiming, type PartResult } from './protocol.js';
+import { ImageContext, assembleImage, evaluateImage, imageParts, pairings, type EvalRecord, type ImageJob, type ImagePart, type ImageTiming, type PartResult } from './protocol.js';
 import { checkBoxes, makeBoxes, type BoxSet } from './metrics.js';
 import { EVAL_DEFAULTS } from './defaults.js';
 
@@ -130,14 +130,17 @@ export function shardFrom(flag: string | undefined, env: Record<string, string |
 
 /** The image at model resolution, and the records of every method for it. */
 export function evaluateEntry(vit: ViT, entry: ManifestEntry, methods: readonly Method[], cfg: EvalConfig): { records: EvalRecord[]; timing: ImageTiming } {
-  const rgb = toModelResolution(readImageFile(entry.path), vit.config.preprocess, cfg.resize);
-  return evaluateImage(vit, { image: entry.image, line: entry.line, rgb, targets: entry.targets }, methods, cfg);
+  return evaluateImage(vit, imageJob(vit, entry, cfg), methods, cfg);
 }
 
-/** The shared state of an image's parts, in a worker (the image read and brought to model resolution). */
+/** The shared state of an image's parts, in a worker. */
 export function imageContext(vit: ViT, entry: ManifestEntry, cfg: EvalConfig): ImageContext {
+  return new ImageContext(vit, imageJob(vit, entry, cfg), cfg);
+}
+
+function imageJob(vit: ViT, entry: ManifestEntry, cfg: EvalConfig): ImageJob {
   const rgb = toModelResolution(readImageFile(entry.path), vit.config.preprocess, cfg.resize);
-  return new ImageContext(vit, { image: entry.image, line: entry.line, rgb, targets: entry.targets }, cfg);
+  return { image: entry.image, line: entry.line, rgb, targets: entry.targets };
 }
 
 /** The settings every image of a run is evaluated with. */
@@ -348,6 +351,7 @@ type ImageResult = { records: EvalRecord[]; timing: ImageTiming } | { error: str
 async function inWorkers(n: number, todo: ManifestEntry[], init: WorkerInit, onResult: (e: ManifestEntry, r: ImageResult) => void): Promise<void> {
   const parts = imageParts(init.methods, init.cfg);
   const queue: PartJob[] = todo.flatMap((entry) => parts.map((part) => ({ entry, part })));
+  let next = 0;
   const pending = new Map<number, { results: PartResult[]; timing: ImageTiming; failed: boolean }>(
     todo.map((e) => [e.line, { results: [], timing: { mapsMs: 0, forwardsMs: 0, forwards: 0 }, failed: false }]),
   );
@@ -363,7 +367,7 @@ async function inWorkers(n: number, todo: ManifestEntry[], init: WorkerInit, onR
       };
       const feed = (w: Worker) => {
         let job: PartJob | undefined;
-        while ((job = queue.shift()) && pending.get(job.entry.line)!.failed);
+        while ((job = queue[next++]) && pending.get(job.entry.line)!.failed);
         if (!job) {
           if (--running === 0) resolveAll();
           return;

@@ -1,6 +1,8 @@
 /**
  * Image decoding to 8-bit RGB (HWC, interleaved), PNG and baseline/progressive
- * JPEG, with pure-JS codecs (pngjs, jpeg-js) so it runs in Node and browsers.
+ * JPEG, with codecs that run in Node and browsers: pngjs (pure JS), and
+ * libjpeg-turbo compiled to WebAssembly (./jpeg_turbo.ts), whose pixels equal
+ * Pillow's.
  *
  * - The format is sniffed from magic bytes, never from the file name.
  * - PNG: any colour type / bit depth pngjs supports (greyscale, palette,
@@ -8,15 +10,18 @@
  *   background): the RGB stored under transparent pixels is kept as is.
  *   Caveat from pngjs: pixels made transparent by a tRNS colour key (not a
  *   palette) come back as black.
- * - JPEG: EXIF orientation (1-8, APP1 "Exif" segment, IFD0 tag 0x0112) is
- *   applied to the pixels, so width/height are the displayed ones. Malformed
- *   EXIF is ignored (orientation 1), as most viewers do.
+ * - JPEG: decoded as Pillow's Image.open(f).convert('RGB') decodes it
+ *   (libjpeg-turbo, islow IDCT, fancy upsampling; CMYK through Pillow's
+ *   inverted-CMYK-to-RGB formula). EXIF orientation is NOT applied, as Pillow
+ *   does not apply it on open: pixels stay in stored orientation, so numbers
+ *   equal a PyTorch pipeline's on the same file. applyExifOrientation and
+ *   jpegOrientation are there for a caller who wants the displayed view.
  * - Truncated files raise an error rather than returning a partly grey image:
  *   the JPEG marker structure is walked up to EOI before decoding.
  */
 import { Buffer } from 'buffer'; // Node's built-in; the npm package of the same name in the browser bundle
 import pngjs from 'pngjs';
-import jpegjs from 'jpeg-js';
+import { decodeJpegTurbo, TurboJpegError } from './jpeg_turbo.js';
 import { READ_LIMITS, nodeZlib, pathToString, readRegularFile, type PathLike } from './node.js';
 import { InputError } from './errors.js';
 
@@ -32,7 +37,6 @@ export type ImageFormat = 'png' | 'jpeg';
 /** Decoder limits: refuse absurd dimensions before allocating. */
 /** Pillow's limit (Image.MAX_IMAGE_PIXELS), for decoded images and every image made from them. */
 export const MAX_IMAGE_PIXELS = 89_478_485;
-const JPEG_MAX_MEMORY_MB = 1024;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -201,6 +205,7 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
   };
   let orientation = 1;
   let sawFrame = false;
+  let progressive = false;
   let frame: { width: number; height: number; blocks: number } | undefined;
   let codedBytes = 0;
   let pos = 2; // after SOI
@@ -221,16 +226,21 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
     // Start-of-frame markers: C0-CF except DHT (C4), JPG (C8), DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (len < 8) throw new InputError(name, `image ${name}: corrupt JPEG (short frame header)`);
+      if (sawFrame) throw new InputError(name, `image ${name}: corrupt JPEG (a second start-of-frame header)`);
+      const precision = bytes[segStart]!;
+      if (precision !== 8) throw new InputError(name, `image ${name}: ${precision}-bit JPEG samples are not supported (only 8-bit, as Pillow)`);
       const height = (bytes[segStart + 1] << 8) | bytes[segStart + 2];
       const width = (bytes[segStart + 3] << 8) | bytes[segStart + 4];
       checkDims(name, width, height, maxPixels);
       frame = { width, height, blocks: frameBlocks(bytes.subarray(segStart, segEnd), width, height, name) };
       sawFrame = true;
+      progressive = marker === 0xc2 || marker === 0xca;
     } else if (marker === 0xe1 && orientation === 1) {
       const o = exifOrientation(bytes.subarray(segStart, segEnd));
       if (o !== undefined) orientation = o;
     }
     pos = segEnd;
+    if (marker === 0xda && progressive) checkProgressiveScan(bytes.subarray(segStart, segEnd), name);
     if (marker === 0xda) {
       // Entropy-coded data follows: it ends at the first marker that is not a
       // stuffed 0xFF00 or a restart marker 0xFFD0-D7.
@@ -257,6 +267,20 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
     throw new InputError(name, `image ${name}: corrupt JPEG: a ${frame.width}x${frame.height} frame needs at least ${Math.ceil(frame.blocks / 8)} bytes of coded data (one bit per 8x8 block), the file has ${codedBytes}`);
   }
   return { orientation };
+}
+
+/**
+ * A scan of a progressive frame must be a spectral-selection scan: DC alone
+ * (Ss = Se = 0) or one component's AC band 1 <= Ss <= Se <= 63. A sequential
+ * scan (0..63) there is refused by libjpeg too; this names the problem.
+ */
+function checkProgressiveScan(sos: Uint8Array, name: string): void {
+  const n = sos[0] ?? 0;
+  if (sos.length < 1 + 2 * n + 3) throw new InputError(name, `image ${name}: corrupt JPEG (short start-of-scan header)`);
+  const ss = sos[1 + 2 * n]!;
+  const se = sos[2 + 2 * n]!;
+  const ok = ss === 0 ? se === 0 : n === 1 && ss <= se && se <= 63;
+  if (!ok) throw new InputError(name, `image ${name}: corrupt JPEG: a progressive frame has a scan over coefficients ${ss}..${se} of ${n} component(s) (a baseline scan under a progressive marker?)`);
 }
 
 /** 8x8 blocks over all components of a frame header (SOFn payload), from each component's sampling factors. */
@@ -349,23 +373,40 @@ export function applyExifOrientation(img: RgbImage, orientation: number): RgbIma
   return { width: w, height: h, data: out };
 }
 
+/** EXIF orientation (1-8) of a JPEG's bytes, 1 if absent; decoding does not apply it (see the module comment). */
+export function jpegOrientation(bytes: Uint8Array, name = 'image', maxPixels = MAX_IMAGE_PIXELS): number {
+  return scanJpeg(bytes, name, maxPixels).orientation;
+}
+
+/**
+ * Pillow's CMYK to RGB (libImaging/Convert.c cmyk2rgb) on the samples as
+ * stored: Pillow reads CMYK JPEGs as Adobe-inverted ("CMYK;I"), so c = 255 - stored,
+ * and nk - c*nk/255 with nk = 255 - k becomes MULDIV255 on the stored values.
+ */
+function cmykToRgbLikePillow(cmyk: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  const muldiv255 = (a: number, b: number) => {
+    const t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (let p = 0; p < pixels; p++) {
+    const nk = cmyk[4 * p + 3]!; // 255 - k, k = 255 - stored
+    for (let c = 0; c < 3; c++) out[3 * p + c] = Math.max(0, Math.min(255, nk - muldiv255(255 - cmyk[4 * p + c]!, nk)));
+  }
+  return out;
+}
+
 function decodeJpeg(bytes: Uint8Array, name: string, maxPixels: number): RgbImage {
-  const { orientation } = scanJpeg(bytes, name, maxPixels);
-  let img: { width: number; height: number; data: Uint8Array };
+  scanJpeg(bytes, name, maxPixels); // structure, truncation and size limits before any pixel is allocated
+  let img: ReturnType<typeof decodeJpegTurbo>;
   try {
-    img = jpegjs.decode(bytes, {
-      useTArray: true,
-      formatAsRGBA: false,
-      tolerantDecoding: true, // jpeg-js default; truncation is caught by scanJpeg above
-      maxResolutionInMP: maxPixels / 1e6,
-      maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
-    });
+    img = decodeJpegTurbo(bytes);
   } catch (e) {
-    throw new InputError(name, `image ${name}: truncated or corrupt JPEG: ${(e as Error).message}`);
+    // TurboJpegError for what libjpeg refused; a RangeError when wasm memory runs out
+    const why = e instanceof TurboJpegError || e instanceof RangeError || e instanceof WebAssembly.RuntimeError ? e.message : String(e);
+    throw new InputError(name, `image ${name}: corrupt or unsupported JPEG: ${why}`);
   }
   checkDims(name, img.width, img.height, maxPixels);
-  if (img.data.length !== img.width * img.height * 3) {
-    throw new InputError(name, `image ${name}: corrupt JPEG (decoded ${img.data.length} bytes for ${img.width}x${img.height})`);
-  }
-  return applyExifOrientation({ width: img.width, height: img.height, data: img.data }, orientation);
+  const data = img.channels === 4 ? cmykToRgbLikePillow(img.data, img.width * img.height) : img.data;
+  return { width: img.width, height: img.height, data };
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import jpegjs from 'jpeg-js';
-import { applyExifOrientation, decodeImage, readImageFile, sniffImageFormat, type RgbImage } from '../src/io/image.js';
+import { applyExifOrientation, decodeImage, jpegOrientation, readImageFile, sniffImageFormat, type RgbImage } from '../src/io/image.js';
 import { encodePng } from '../src/io/png.js';
 import { concat } from './support/bytes.js';
 import { expectError } from './support/expect.js';
@@ -274,25 +274,41 @@ test('quadrant JPEG without EXIF keeps its layout', () => {
   assert.equal(one.data, img.data);
 });
 
-test('EXIF orientation 6 (rotate 90 CW): size swaps, quadrants move', () => {
+// Pillow's Image.open does not apply EXIF orientation, so PyTorch pipelines see
+// the stored layout; decodeImage does the same (numbers equal theirs), and
+// jpegOrientation + applyExifOrientation give the displayed view on request.
+function displayed(bytes: Uint8Array, name: string): RgbImage {
+  return applyExifOrientation(decodeImage(bytes, name), jpegOrientation(bytes, name));
+}
+
+test('EXIF orientation 6 (rotate 90 CW): stored layout decoded, as Pillow; displayed view on request', () => {
   for (const be of [false, true]) {
-    const img = decodeImage(withExif(quadrantJpeg(), 6, be), 'q6.jpg');
-    assert.equal([img.width, img.height], [32, 64], be ? 'MM' : 'II');
-    assert.equal(quadrants(img), ['blue', 'red', 'white', 'green'], be ? 'MM' : 'II');
+    const bytes = withExif(quadrantJpeg(), 6, be);
+    const img = decodeImage(bytes, 'q6.jpg');
+    assert.equal([img.width, img.height], [64, 32], be ? 'MM' : 'II');
+    assert.equal(quadrants(img), ['red', 'green', 'blue', 'white'], be ? 'MM' : 'II');
+    assert.equal(jpegOrientation(bytes, 'q6.jpg'), 6);
+    const view = displayed(bytes, 'q6.jpg');
+    assert.equal([view.width, view.height], [32, 64], be ? 'MM' : 'II');
+    assert.equal(quadrants(view), ['blue', 'red', 'white', 'green'], be ? 'MM' : 'II');
   }
 });
 
-test('EXIF orientation 3 (rotate 180)', () => {
-  const img = decodeImage(withExif(quadrantJpeg(), 3), 'q3.jpg');
-  assert.equal([img.width, img.height], [64, 32]);
-  assert.equal(quadrants(img), ['white', 'blue', 'green', 'red']);
+test('EXIF orientation 3 (rotate 180): stored layout decoded; displayed view on request', () => {
+  const bytes = withExif(quadrantJpeg(), 3);
+  assert.equal(quadrants(decodeImage(bytes, 'q3.jpg')), ['red', 'green', 'blue', 'white']);
+  const view = displayed(bytes, 'q3.jpg');
+  assert.equal([view.width, view.height], [64, 32]);
+  assert.equal(quadrants(view), ['white', 'blue', 'green', 'red']);
 });
 
-test('EXIF orientation 8 (rotate 90 CCW)', () => {
+test('EXIF orientation 8 (rotate 90 CCW): stored layout decoded; displayed view on request', () => {
   for (const be of [false, true]) {
-    const img = decodeImage(withExif(quadrantJpeg(), 8, be), 'q8.jpg');
-    assert.equal([img.width, img.height], [32, 64]);
-    assert.equal(quadrants(img), ['green', 'white', 'red', 'blue']);
+    const bytes = withExif(quadrantJpeg(), 8, be);
+    assert.equal(quadrants(decodeImage(bytes, 'q8.jpg')), ['red', 'green', 'blue', 'white']);
+    const view = displayed(bytes, 'q8.jpg');
+    assert.equal([view.width, view.height], [32, 64]);
+    assert.equal(quadrants(view), ['green', 'white', 'red', 'blue']);
   }
 });
 

@@ -28,7 +28,7 @@ export { loadViTFolder, loadViTFromBytes, EMBEDDED_MODEL_URL, EMBEDDED_MODEL_NAM
 export { prepareImage, normalise, resizeRgb, DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, type ResizeMode, type Prepared } from './vit/preprocess.js';
 export { topClasses, type TopClass } from './vit/classes.js';
 export { InputError } from './io/errors.js';
-export { decodeImage, readImageFile, type RgbImage } from './io/image.js';
+export { applyExifOrientation, decodeImage, jpegOrientation, readImageFile, type RgbImage } from './io/image.js';
 export { writeFileAtomic } from './io/atomic.js';
 export { openSafetensors, bufferSource, fileSource, writeSafetensors, type SafetensorsFile } from './io/safetensors.js';
 

@@ -196,7 +196,7 @@ interface JpegScan {
  * Walks the JPEG marker structure from SOI to EOI, validating segment lengths
  * and that every entropy-coded scan is terminated by a marker, and picks up
  * the EXIF orientation. Throws a "truncated" error if the data ends before EOI
- * (jpeg-js would otherwise be free to fill the missing part with grey).
+ * (a decoder would otherwise be free to fill the missing part with grey).
  */
 function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan {
   const n = bytes.length;

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoPath } from './support/fixtures.js';
@@ -25,6 +25,14 @@ function sh(cmd: string, cwd: string): SpawnSyncReturns<string> {
   const r = spawnSync('bash', ['-c', cmd], { cwd, encoding: 'utf8', env: userEnv(), timeout: 300_000 });
   if (r.status !== 0) throw new Error(`${cmd} (in ${cwd}) exited ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r;
+}
+
+/** Every file under dir (symlinks not followed), as paths relative to it. */
+function filesUnder(dir: string, rel = ''): string[] {
+  return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+    const r = join(rel, e.name);
+    return e.isDirectory() ? filesUnder(dir, r) : [r];
+  });
 }
 
 /** The lines of the first sh block under a README heading. */
@@ -51,6 +59,27 @@ test('npm pack: the tarball installs into an empty project and the README snippe
   mkdirSync(proj);
   writeFileSync(join(proj, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   sh(`npm install --no-audit --no-fund --prefer-offline --loglevel=error ${tarball}`, proj);
+  // no native code: no compiled addon, nothing to build, no package that runs an install script
+  const installed = filesUnder(join(proj, 'node_modules'));
+  assert.equal(installed.filter((f) => f.endsWith('.node') || f.endsWith('binding.gyp')), [], 'no native addon is installed');
+  for (const f of installed.filter((f) => f.endsWith('package.json'))) {
+    let scripts: Record<string, string> = {};
+    try {
+      scripts = (JSON.parse(readFileSync(join(proj, 'node_modules', f), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+    } catch {
+      continue; // package.json files inside packages' test data are not manifests
+    }
+    for (const hook of ['preinstall', 'install', 'postinstall']) assert.not.ok(scripts[hook], `${f} runs an ${hook} script: ${scripts[hook]}`);
+  }
+  assert.not.ok(existsSync(join(proj, 'node_modules', 'gpu.js')), 'gpu.js (an optional peer) is not installed by default');
+  const mb = Number(sh('du -sm node_modules', proj).stdout.split(/\s/)[0]);
+  console.log(`  installed: ${installed.length} files, ${mb} MB`);
+  assert.ok(mb < 80, `the install stays small (${mb} MB)`);
+  // the gpujs backend without gpu.js: a clear message, not a stack trace
+  const gpujs = spawnSync('npx', ['--no-install', 'cdam', 'classify', 'node_modules/cdam/examples/coffee.png'], { cwd: proj, encoding: 'utf8', env: { ...userEnv(), CDAM_BACKEND: 'gpujs' }, timeout: 60_000 });
+  assert.is(gpujs.status, 1);
+  assert.match(gpujs.stderr, /the gpujs backend needs the optional package gpu\.js, which is not installed \(npm install gpu\.js/);
+  assert.not.match(gpujs.stderr, /\n\s+at /, 'no stack trace');
   writeFileSync(join(proj, 'snippet.mjs'), `import { loadViT, readImageFile, explainImage, activeBackend } from 'cdam';
 const vit = await loadViT();
 const r = await explainImage(vit, readImageFile('node_modules/cdam/examples/chelsea.png'), { method: 'cdam', target: 285 });

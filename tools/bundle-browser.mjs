@@ -13,6 +13,18 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // bundle: src/io/jpeg_wasm_bytes.ts reads it from disk under Node, and this
 // plugin puts a module carrying the same bytes (base64) in its place.
 const jpegWasm = readFileSync(createRequire(import.meta.url).resolve('@cwasm/jpeg-turbo/jpeg-turbo.wasm'));
+// gpu.js is an optional peer dependency that Node requires on first use
+// (src/kernels/gpujsModule.ts); the bundle imports its browser build statically.
+const staticGpuJs = {
+  name: 'static-gpu.js',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]kernels[\\/]gpujsModule\.js$/ }, () => ({
+      loader: 'js',
+      resolveDir: root,
+      contents: `import { GPU } from 'gpu.js';\nexport class GpujsUnavailable extends Error {}\nexport function loadGpuJs() { return GPU; }`,
+    }));
+  },
+};
 const inlineJpegWasm = {
   name: 'inline-jpeg-wasm',
   setup(b) {
@@ -45,7 +57,7 @@ const result = await build({
   external: ['node:*'],
   logLevel: 'warning',
   metafile: true,
-  plugins: [inlineJpegWasm],
+  plugins: [inlineJpegWasm, staticGpuJs],
 });
 // the demo page (web/): its two scripts, with comlink inlined; the package bundle stays a separate module
 await build({

@@ -20,8 +20,8 @@
 // - gpu.js returns 2-D outputs as an array of Float32Array rows (3-D: rows of
 //   rows); results are copied into the caller's array.
 
-import { GPU } from 'gpu.js';
-import type { IKernelRunShortcut, IGPUKernelSettings } from 'gpu.js';
+import type { GPU, IKernelRunShortcut, IGPUKernelSettings } from 'gpu.js';
+import { loadGpuJs } from './gpujsModule.js';
 import type { MatmulArgs, PartialBackend } from './backend.js';
 import type { TypedArray } from './dtype.js';
 import { jsBackend } from './js.js';
@@ -168,6 +168,7 @@ function openGpu(requested: string | undefined): { gpu: GPU; mode: string } {
   if (requested === 'async' || requested === 'webgpu') {
     throw new Error(`gpujs backend: mode "${requested}" returns Promises; the kernel interface is synchronous`);
   }
+  const GPU = loadGpuJs();
   let gpu: GPU;
   if (requested !== undefined) {
     // an explicit request is honoured or fails loudly

@@ -73,6 +73,8 @@ async function slurmRun(): Promise<void> {
   const kept = lines(shard1);
   assert.ok(kept.length >= before, 'the killed task keeps the lines it had written');
   sh(`scontrol requeue ${job}_1`);
+  // a requeued job is held back by a begin time about two minutes ahead; let it start now
+  sh(`scontrol update JobId=${job}_1 StartTime=now`);
   // the task logs say when each finished ("evaluated N images"); the requeued one resumed
   const log = (t: number) => (existsSync(join(work, `cdam-eval-${job}_${t}.log`)) ? readFileSync(join(work, `cdam-eval-${job}_${t}.log`), 'utf8') : '');
   await waitFor('both tasks to finish', () => /evaluated/.test(log(0)) && /evaluated/.test(log(1)));

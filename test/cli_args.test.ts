@@ -89,6 +89,22 @@ test('targets by label: exact, case-insensitive, unique prefix or part; ambiguou
   expectError(() => parseTarget('cat', { numClasses: 0, labels: null }), 'need a classifier head');
 });
 
+test('targets by label: a whole word of several labels is refused, not read as a prefix; A-B without spaces', () => {
+  const m = { numClasses: 1000, labels: IMAGENET_LABELS };
+  // "cat" was 484 catamaran (prefix), "dog" 537 dogsled: both are whole words of several labels
+  expectError(() => parseTarget('cat', m), 'ambiguous', '282 tiger cat', '283 Persian cat', '285 Egyptian cat');
+  expectError(() => parseTarget('dog', m), 'ambiguous', '248 Eskimo dog');
+  assert.equal(parseTarget('persian', m), { kind: 'class', index: 283 }, 'a word of exactly one label');
+  assert.equal(parseTarget('catamaran', m), { kind: 'class', index: 484 }, 'an exact label still wins');
+  assert.equal(parseTarget('Egyptian cat-espresso', m), { kind: 'difference', a: 285, b: 967 });
+  assert.equal(parseTarget('285-espresso', m), { kind: 'difference', a: 285, b: 967 });
+  // labels hold dashes: the whole label first, else the split whose two sides resolve
+  assert.equal(parseTarget('three-toed sloth', m), { kind: 'class', index: 364 });
+  assert.equal(parseTarget('three-toed sloth-espresso', m), { kind: 'difference', a: 364, b: 967 });
+  assert.equal(parseTarget('black-and-tan coonhound-tabby', m), { kind: 'difference', a: 165, b: 281 });
+  expectError(() => parseTarget('cat-espresso', m), 'target "cat-espresso"', '"cat" is ambiguous');
+});
+
 test('output paths are checked before any work and named as given; the same path twice is refused', () => {
   const missing = runCli('explain', img, '--model', model, '--out', join(tmp, 'nope', 'x.png'));
   assert.is(missing.code, 1);

@@ -75,9 +75,19 @@ function classIndex(i: number, m: ClassInfo, spec: string): number {
   return i;
 }
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function ambiguous(name: string, near: readonly (readonly [string, number])[], labels: readonly string[]): Error {
+  const shown = near.slice(0, 12).map(([, i]) => `${i} ${labels[i]}`).join(', ');
+  return new Error(`target "${name}" is ambiguous: ${near.length} labels match (${shown}${near.length > 12 ? ', ...' : ''}); give more of the name or an index`);
+}
+
 /**
- * A class by label: an exact (case-insensitive) label, else a unique prefix,
- * else a unique substring. Ambiguous names list the candidates.
+ * A class by label: an exact (case-insensitive) label, else the one label
+ * holding the name as whole word(s) ("persian" -> "Persian cat"; "cat" is a
+ * word of many labels, so it is refused rather than read as "catamaran"),
+ * else a unique prefix, else a unique substring. Ambiguous names list the
+ * candidates.
  */
 export function classByLabel(name: string, m: ClassInfo): number {
   const s = name.trim();
@@ -88,15 +98,46 @@ export function classByLabel(name: string, m: ClassInfo): number {
   const all = labels.map((l, i) => [l.toLowerCase(), i] as const);
   const exact = all.filter(([l]) => l === want);
   if (exact.length >= 1) return exact[0]![1];
-  for (const match of [(l: string) => l.startsWith(want), (l: string) => l.includes(want)]) {
+  const word = new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(want)}($|[^\\p{L}\\p{N}])`, 'u');
+  for (const match of [(l: string) => word.test(l), (l: string) => l.startsWith(want), (l: string) => l.includes(want)]) {
     const near = all.filter(([l]) => match(l));
     if (near.length === 1) return near[0]![1];
-    if (near.length > 1) {
-      const shown = near.slice(0, 12).map(([, i]) => `${i} ${labels[i]}`).join(', ');
-      throw new Error(`target "${name}" is ambiguous: ${near.length} labels match (${shown}${near.length > 12 ? ', ...' : ''}); give more of the name or an index`);
-    }
+    if (near.length > 1) throw ambiguous(name, near, labels);
   }
   throw new Error(`target "${name}" matches no label (give a class index 0..${m.numClasses - 1} or part of a label, e.g. "${labels[0]}")`);
+}
+
+/** One side of a difference: a class index or a label. */
+function classOf(part: string, m: ClassInfo, spec: string): number {
+  const p = part.trim();
+  return /^\d+$/.test(p) ? classIndex(Number(p), m, spec) : classByLabel(p, m);
+}
+
+/**
+ * "A-B" read at each dash in turn (labels hold dashes too: "three-toed
+ * sloth"): the splits whose two sides both resolve. Several distinct
+ * readings are refused; none throws the whole name's error, or the failing
+ * side's when there is only one dash.
+ */
+function differenceOf(s: string, m: ClassInfo, spec: string, whole: Error): Target {
+  const found = new Map<string, Target>();
+  const dashes = [...s.matchAll(/-/g)].map((d) => d.index!).filter((i) => i > 0 && i < s.length - 1);
+  let sideError: Error | null = null;
+  for (const i of dashes) {
+    try {
+      const a = classOf(s.slice(0, i), m, spec);
+      const b = classOf(s.slice(i + 1), m, spec);
+      found.set(`${a}-${b}`, { kind: 'difference', a, b });
+    } catch (e) {
+      sideError ??= e as Error;
+    }
+  }
+  if (found.size === 1) return [...found.values()][0]!;
+  if (found.size > 1) {
+    const shown = [...found.values()].map((t) => (t.kind === 'difference' ? `${t.a}-${t.b}` : '')).join(', ');
+    throw new Error(`target "${spec}" reads as several differences (${shown}); give indices, e.g. "${shown.split(', ')[0]}"`);
+  }
+  throw dashes.length === 1 && sideError ? new Error(`target "${spec}": ${sideError.message}`) : whole;
 }
 
 /** Parse a target: a class index, a label (or a unique part of one), or "A-B" (the difference of two classes, indices or labels). */
@@ -106,9 +147,10 @@ export function parseTarget(spec: string, m: ClassInfo): Target {
   const diff = /^(\d+)\s*-\s*(\d+)$/.exec(s);
   if (diff) return { kind: 'difference', a: classIndex(Number(diff[1]), m, spec), b: classIndex(Number(diff[2]), m, spec) };
   if (m.numClasses === 0) classIndex(0, m, spec);
-  if (m.labels && !m.labels.some((l) => l.toLowerCase().includes(s.toLowerCase())) && s.includes(' - ')) {
-    const [a, b] = s.split(' - ') as [string, string];
-    return { kind: 'difference', a: classByLabel(a, m), b: classByLabel(b, m) };
+  try {
+    return { kind: 'class', index: classByLabel(s, m) };
+  } catch (e) {
+    if (!m.labels || !s.includes('-')) throw e;
+    return differenceOf(s, m, spec, e as Error);
   }
-  return { kind: 'class', index: classByLabel(s, m) };
 }

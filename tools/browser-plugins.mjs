@@ -1,0 +1,39 @@
+// The esbuild plugins every browser bundle of src needs (the package bundle,
+// tools/bundle-browser.mjs, and the test suites the browser tests bundle):
+// they swap two Node-only loaders for modules that carry what they load.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// The JPEG decoder's wasm (libjpeg-turbo, @cwasm/jpeg-turbo) goes inside the
+// bundle: src/io/jpeg_wasm_bytes.ts reads it from disk under Node, and this
+// plugin puts a module carrying the same bytes (base64) in its place.
+const jpegWasm = readFileSync(createRequire(import.meta.url).resolve('@cwasm/jpeg-turbo/jpeg-turbo.wasm'));
+// gpu.js is an optional peer dependency that Node requires on first use
+// (src/kernels/gpujsModule.ts); the bundle imports its browser build statically.
+const staticGpuJs = {
+  name: 'static-gpu.js',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]kernels[\\/]gpujsModule\.js$/ }, () => ({
+      loader: 'js',
+      resolveDir: root,
+      contents: `import { GPU } from 'gpu.js';\nexport class GpujsUnavailable extends Error {}\nexport function loadGpuJs() { return GPU; }`,
+    }));
+  },
+};
+const inlineJpegWasm = {
+  name: 'inline-jpeg-wasm',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]io[\\/]jpeg_wasm_bytes\.js$/ }, () => ({
+      loader: 'js',
+      contents: `const B64 = ${JSON.stringify(jpegWasm.toString('base64'))};
+let bytes;
+export function jpegTurboWasm() {
+  if (!bytes) { const s = atob(B64); bytes = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i); }
+  return bytes;
+}`,
+    }));
+  },
+};
+export const browserPlugins = () => [inlineJpegWasm, staticGpuJs];

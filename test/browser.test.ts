@@ -12,6 +12,8 @@ import { loadViT } from '../src/api/load.js';
 import { explainImage } from '../src/api/explain.js';
 import { withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
+import { decodeImage } from '../src/io/image.js';
+import { displayRange } from '../src/render/colormap.js';
 import { relErr, repoPath } from './support/fixtures.js';
 import { browserTest, browserAvailable, openSession, openDemo, bundleSuites, type Session } from './support/browser.js';
 
@@ -81,6 +83,125 @@ browserTest('demo page: gpu.js runs its kernels on WebGL2 (SwiftShader) and CDAM
     assert.ok(r.calls > 0, 'gpu.js ran its own kernels');
     assert.ok(e < 1e-3, `gpujs target ${c}: ${e}`);
   }
+  assert.equal(errors, []);
+});
+
+interface Demo {
+  state: {
+    loading: Promise<void> | null;
+    panels: Record<'A' | 'B', { method: string; backend: string; map: { values: Float32Array } } | null>;
+    requests: Record<'A' | 'B', number | 'concept' | null>;
+    ranges: Record<'A' | 'B', { lo: number; hi: number; shared: boolean } | null>;
+  };
+  backendCalls(n: string): Promise<number>;
+  loadExample(name: string): Promise<void>;
+}
+const demo = (p: Page) => p.evaluateHandle(() => (window as unknown as { cdamDemo: Demo }).cdamDemo);
+/** Waits for the user action just started (an upload, a backend change) to finish. */
+async function settle(p: Page): Promise<void> {
+  await p.waitForFunction(() => (window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading !== null);
+  await p.evaluate(() => (window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading);
+}
+/** The two panels' targets and maps, as the page holds them. */
+async function panels(p: Page) {
+  return (await demo(p)).evaluate((d) => (['A', 'B'] as const).map((w) => ({
+    target: d.state.requests[w] as number, method: d.state.panels[w]!.method, backend: d.state.panels[w]!.backend,
+    values: Array.from(d.state.panels[w]!.map.values), range: d.state.ranges[w]!,
+  })));
+}
+const chelsea = readFileSync(repoPath('examples/chelsea.png'));
+
+browserTest('demo page: a non-square upload keeps its aspect ratio in every picture, and the colour photo is shown', async () => {
+  assert.ok(page, 'the page from the first test');
+  const p = page!;
+  await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
+  await p.setInputFiles('#file', repoPath('examples/chelsea.png'));
+  await settle(p);
+  const img = decodeImage(new Uint8Array(chelsea), 'chelsea.png');
+  const aspect = img.width / img.height; // 451x300
+  for (const sel of ['#panelA canvas.picture', '#panelB canvas.picture', '#photo canvas']) {
+    const r = await p.$eval(sel, (c) => {
+      const el = c as HTMLCanvasElement;
+      const box = el.getBoundingClientRect();
+      return { w: el.width, h: el.height, cssW: box.width, cssH: box.height };
+    });
+    assert.is(Math.max(r.w, r.h), 448, `${sel}: the longer side is 448 canvas pixels`);
+    assert.ok(Math.abs(r.w / r.h - aspect) < 0.01, `${sel}: canvas ${r.w}x${r.h}, photo ${img.width}x${img.height}`);
+    assert.ok(Math.abs(r.cssW / r.cssH - aspect) < 0.02, `${sel}: on screen ${r.cssW}x${r.cssH}, photo ${img.width}x${img.height}`);
+  }
+  const [a, b] = await panels(p);
+  assert.ok(a!.target !== b!.target && a!.values.length === 196 && b!.values.length === 196, 'both panels explained the new photo');
+  // the photo canvas shows the photo in colour: its mean colour is the photo's (a resize keeps the mean)
+  const shown = await p.$eval('#photo canvas', (c) => {
+    const el = c as HTMLCanvasElement;
+    const d = el.getContext('2d')!.getImageData(0, 0, el.width, el.height).data;
+    const m = [0, 0, 0];
+    for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) m[k]! += d[i + k]!;
+    return m.map((v) => v / (d.length / 4));
+  });
+  const mean = [0, 1, 2].map((k) => {
+    let t = 0;
+    for (let i = k; i < img.data.length; i += 3) t += img.data[i]!;
+    return t / (img.width * img.height);
+  });
+  console.log(`  photo canvas mean RGB ${shown.map((v) => v.toFixed(1)).join(', ')}; the photo's ${mean.map((v) => v.toFixed(1)).join(', ')}`);
+  assert.ok(mean[0]! - mean[2]! > 20, 'the photo is coloured (an orange cat), so a grey picture would fail');
+  for (let k = 0; k < 3; k++) assert.ok(Math.abs(shown[k]! - mean[k]!) < 2, `channel ${k}: ${shown[k]} against ${mean[k]}`);
+  assert.match(await p.textContent('#photo figcaption') ?? '', /chelsea\.png \(451x300\)/);
+  assert.equal(errors, []);
+});
+
+browserTest('demo page: the two panels of one method share one colour scale, the range of both maps together (as the CLI\'s --compare)', async () => {
+  assert.ok(page, 'the page from the first test');
+  const [a, b] = await panels(page!);
+  assert.is(a!.method, b!.method);
+  const joint = displayRange([...a!.values, ...b!.values], true);
+  for (const r of [a!, b!]) {
+    assert.ok(r.range.shared, 'drawn with the shared scale');
+    assert.ok(Math.abs(r.range.lo - joint.lo) <= 1e-6 * joint.hi && Math.abs(r.range.hi - joint.hi) <= 1e-6 * joint.hi, `${JSON.stringify(r.range)} against ${JSON.stringify(joint)}`);
+  }
+  // the panels' own ranges differ, so one scale per panel would fail the check above
+  const own = [a!, b!].map((r) => displayRange(r.values, true).hi);
+  console.log(`  shared scale ±${joint.hi.toFixed(4)}; the panels' own ±${own.map((v) => v.toFixed(4)).join(', ±')}`);
+  assert.ok(Math.abs(own[0]! - own[1]!) > 0.05 * joint.hi, 'the two maps have different own ranges');
+  for (const w of ['A', 'B']) assert.match(await page!.textContent(`#panel${w} figcaption`) ?? '', /colour scale shared by both panels/);
+});
+
+browserTest('demo page: choosing another backend explains both panels again on it, with the same maps as Node', async () => {
+  assert.ok(page, 'the page from the first test');
+  const p = page!;
+  const vit = await loadViT();
+  for (const be of ['js', 'wasm']) {
+    const before = await (await demo(p)).evaluate((d, n) => d.backendCalls(n), be);
+    await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
+    await p.selectOption('#backend', be);
+    await settle(p);
+    const calls = (await (await demo(p)).evaluate((d, n) => d.backendCalls(n), be)) - before;
+    const shown = await panels(p);
+    for (const r of shown) {
+      const ref = await withBackend('wasm', () => explainImage(vit, new Uint8Array(chelsea), { method: 'cdam', target: r.target }));
+      const e = relErr(r.values, ref.map.values);
+      console.log(`  backend ${be} chosen: panel target ${r.target} explained again on ${r.backend}, error ${e.toExponential(2)} of max|s|`);
+      assert.is(r.backend, be);
+      assert.ok(e < 1e-4, `${be} target ${r.target}: ${e}`);
+    }
+    if (be === 'wasm') assert.ok(calls > 0, `wasm ran its own kernels (${calls} calls)`); // js has no call counter: its proof is r.backend
+  }
+  assert.equal(errors, []);
+});
+
+browserTest('demo page: no console error and no failed request (no favicon 404), and the check would see one', async () => {
+  assert.ok(page, 'the page from the first test');
+  const p = page!;
+  assert.equal(errors, [], 'nothing since the page opened');
+  assert.match(await p.getAttribute('link[rel=icon]', 'href') ?? '', /^data:image\/svg\+xml,/, 'an inline favicon: no request for /favicon.ico');
+  // a missing file is seen (then forgotten, it was ours)
+  await p.evaluate(() => fetch('/no-such-file.png').then(() => undefined));
+  await p.waitForTimeout(200);
+  assert.ok(errors.some((e) => /HTTP 404 .*no-such-file\.png/.test(e)), errors.join('; '));
+  errors.length = 0;
+  // back to the photo the later tests compare with Node
+  await (await demo(p)).evaluate((d) => d.loadExample('catcoffee_224.png'));
   assert.equal(errors, []);
 });
 

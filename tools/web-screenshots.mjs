@@ -15,7 +15,7 @@ try {
       await d.explain('A', m, 285);
       await d.explain('B', m, 967);
     }, method);
-    await page.screenshot({ path: file });
+    await page.screenshot({ path: file, fullPage: true }); // the colour photo sits under the maps
     console.log(`wrote ${file}`);
   };
   await shot('cdam', 'docs/img/web_demo_cdam.png');

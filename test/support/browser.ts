@@ -45,11 +45,19 @@ export async function openSession(opts: { isolated?: boolean; args?: string[] } 
   return { browser, server, close: async () => { await browser.close(); await server.close(); } };
 }
 
-/** The demo page, ready (embedded model loaded, the first example explained in both panels); page errors fail the test. */
+/**
+ * The demo page, ready (embedded model loaded, the first example explained in
+ * both panels). `errors` collects what fails the tests: uncaught page errors,
+ * console errors, and requests answered with an HTTP error (e.g. a 404 for
+ * /favicon.ico) or not answered at all.
+ */
 export async function openDemo(s: Session, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; errors: string[] }> {
   const page = await s.browser.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => void (m.type() === 'error' && errors.push(`console: ${m.text()}`)));
+  page.on('response', (r) => void (r.status() >= 400 && errors.push(`HTTP ${r.status()} for ${r.url()}`)));
+  page.on('requestfailed', (r) => void (!r.url().startsWith('blob:') && errors.push(`request failed: ${r.url()} (${r.failure()?.errorText})`)));
   await page.goto(`${s.server.url}web/`);
   await page.waitForFunction(() => (window as unknown as { cdamDemo?: unknown }).cdamDemo !== undefined, null, { timeout: 60000 });
   await page.evaluate(() => (window as unknown as { cdamDemo: { ready: Promise<boolean> } }).cdamDemo.ready);

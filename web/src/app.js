@@ -8,11 +8,19 @@ const $ = (id) => document.getElementById(id);
 const EXAMPLES = ['catcoffee_224.png', 'chelsea.png', 'coffee.png'];
 const examplesBase = new URL('../../examples/', import.meta.url);
 const LUTS = { signed: colormapLut('signed', 256), unsigned: colormapLut('unsigned', 256) };
+/** Longest side of the pictures, in canvas pixels (the CLI's picture uses the same). */
+const DISPLAY_SIDE = 448;
+/** On-screen size of a canvas pixel (CSS px), so two panels fit side by side. */
+const CSS_SCALE = 340 / 448;
 
 const state = {
   worker: null, engine: null, env: null, model: null, modelFiles: null, backend: null,
   photo: null, photoBytes: null, photoName: '', concept: null, top: [],
   panels: { A: null, B: null }, busy: false,
+  /** what each panel was asked to explain (a class index or 'concept'), to explain it again on a new method or backend */
+  requests: { A: null, B: null },
+  /** the colour scale each panel was drawn with, { lo, hi, shared } (the tests read it) */
+  ranges: { A: null, B: null },
   /** the last user action that loads something (a model, a concept), for the tests to wait on */
   loading: null,
 };
@@ -80,6 +88,11 @@ async function setPhoto(bytes, name) {
   state.photoName = name;
   state.photo = await createImageBitmap(new Blob([bytes]));
   await state.engine.setImage(bytes.slice(0), name);
+  sizeCanvases(state.photo.width, state.photo.height);
+  drawPhoto();
+  state.panels = { A: null, B: null };
+  state.requests = { A: null, B: null };
+  for (const w of ['A', 'B']) draw(w);
   const r = await state.engine.classify(5);
   state.top = r.top;
   showTop(r.top);
@@ -108,15 +121,68 @@ async function readFile(f) {
   return new Uint8Array(await f.arrayBuffer());
 }
 
+/**
+ * Every picture at the photo's own aspect ratio, its longer side DISPLAY_SIDE:
+ * the model saw the photo squashed to a square, and the map's cells stretch
+ * back with the photo, as in the CLI's picture (src/cli/explain.ts displayImage).
+ */
+function sizeCanvases(width, height) {
+  const f = DISPLAY_SIDE / Math.max(width, height);
+  const w = Math.max(1, Math.round(width * f));
+  const h = Math.max(1, Math.round(height * f));
+  for (const c of document.querySelectorAll('canvas.picture')) {
+    c.width = w;
+    c.height = h;
+  }
+  for (const c of document.querySelectorAll('canvas.bar')) c.height = h;
+  for (const c of document.querySelectorAll('.panel canvas')) {
+    c.style.width = `${Math.round(c.width * CSS_SCALE)}px`;
+    c.style.height = `${Math.round(c.height * CSS_SCALE)}px`;
+  }
+}
+
+/** The photo in its own colours, beside the maps (which show it grey, so their colours are not the photo's). */
+function drawPhoto() {
+  const canvas = $('photo').querySelector('canvas');
+  const ctx = canvas.getContext('2d');
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(state.photo, 0, 0, canvas.width, canvas.height);
+  $('photo').querySelector('figcaption').textContent = `${state.photoName} (${state.photo.width}x${state.photo.height})`;
+}
+
 // ---- maps -----------------------------------------------------------------------
 async function explainInto(which, target) {
   const method = $('method').value;
   const r = await busy(`${method} for ${target === 'concept' ? state.concept?.name : target}…`, (progress) =>
     state.engine.explain({ method, target }, progress));
   state.panels[which] = r;
-  draw(which);
+  state.requests[which] = target;
+  drawBoth();
   status(`${r.method} | ${r.target ?? 'no target'} | ${r.ms.toFixed(0)} ms on ${r.backendDetail}`);
   return r;
+}
+
+/**
+ * One colour scale for the two panels when they show the same method, as the
+ * CLI's --compare grid has one per method: the same colour means the same
+ * score on both sides. Different methods have scores of different units, so
+ * each then keeps its own.
+ */
+function panelRange(which) {
+  const r = state.panels[which];
+  const other = state.panels[which === 'A' ? 'B' : 'A'];
+  if (other && other.method === r.method) {
+    const both = new Float32Array(r.map.values.length + other.map.values.length);
+    both.set(r.map.values);
+    both.set(other.map.values, r.map.values.length);
+    return { ...displayRange(both, r.signed), shared: true };
+  }
+  return { ...displayRange(r.map.values, r.signed), shared: false };
+}
+
+function drawBoth() {
+  draw('A');
+  draw('B');
 }
 
 function draw(which) {
@@ -126,14 +192,22 @@ function draw(which) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (state.photo) {
-    // squashed, as the model saw it; greyscale and lightened, so the map's colours are not the photo's
+    // at its own aspect ratio (sizeCanvases); greyscale and lightened, so the map's colours are not the photo's
     ctx.filter = 'grayscale(1) contrast(0.75) brightness(1.15)';
     ctx.drawImage(state.photo, 0, 0, canvas.width, canvas.height);
     ctx.filter = 'none';
   }
-  if (!r) return;
+  state.ranges[which] = null;
+  if (!r) {
+    bar.getContext('2d').clearRect(0, 0, bar.width, bar.height);
+    fig.querySelector('figcaption').textContent = '';
+    fig.querySelector('.json').disabled = true;
+    fig.querySelector('.png').disabled = true;
+    return;
+  }
   const { rows, cols, values } = r.map;
-  const range = displayRange(values, r.signed);
+  const range = panelRange(which);
+  state.ranges[which] = range;
   const lut = r.signed ? LUTS.signed : LUTS.unsigned;
   const opacity = Number($('opacity').value);
   const cells = new ImageData(cols, rows);
@@ -148,7 +222,8 @@ function draw(which) {
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
   drawBar(bar, lut, range, r.signed);
-  fig.querySelector('figcaption').textContent = `${r.method} | ${r.target ?? 'target-free'}${r.score !== null ? ` | score ${r.score.toFixed(3)}` : ''} | ${r.ms.toFixed(0)} ms | ${r.backendDetail}`;
+  const scale = range.shared ? 'colour scale shared by both panels' : 'own colour scale';
+  fig.querySelector('figcaption').textContent = `${r.method} | ${r.target ?? 'target-free'}${r.score !== null ? ` | score ${r.score.toFixed(3)}` : ''} | ${r.ms.toFixed(0)} ms | ${r.backendDetail} | ${scale}`;
   fig.querySelector('.json').disabled = false;
   fig.querySelector('.png').disabled = false;
 }
@@ -215,23 +290,26 @@ function dropZone(el, onFiles) {
 }
 
 async function init() {
+  sizeCanvases(DISPLAY_SIDE, DISPLAY_SIDE);
   await startEngine();
   for (const b of state.env.backends) $('backend').append(new Option(b, b, false, b === state.model.backend));
   for (const m of state.env.methods) $('method').append(new Option(m.name, m.name, false, m.name === 'cdam'));
-  $('backend').onchange = async () => {
+  // a new backend: the maps shown are explained again on it (their captions and timings name the backend that made them)
+  $('backend').onchange = () => void (state.loading = (async () => {
     state.backend = $('backend').value;
     $('backendDetail').textContent = await state.engine.setBackend(state.backend);
-  };
-  $('method').onchange = () => void redoPanels().catch(showError);
-  $('opacity').oninput = () => { draw('A'); draw('B'); };
+    await redoPanels();
+  })().catch(showError));
+  $('method').onchange = () => void (state.loading = redoPanels().catch(showError));
+  $('opacity').oninput = drawBoth;
   for (const name of EXAMPLES) {
     const b = document.createElement('button');
     b.textContent = name.replace(/\.png$/, '');
     b.onclick = () => void loadExample(name).catch(showError);
     $('examples').append(b, ' ');
   }
-  $('file').onchange = () => void (async () => setPhoto(await readFile($('file').files[0]), $('file').files[0].name))().catch(showError);
-  dropZone($('drop'), async (files) => setPhoto(await readFile(files[0]), files[0].name));
+  $('file').onchange = () => void (state.loading = (async () => setPhoto(await readFile($('file').files[0]), $('file').files[0].name))().catch(showError));
+  dropZone($('drop'), (files) => (state.loading = (async () => setPhoto(await readFile(files[0]), files[0].name))()));
   $('modelFiles').onchange = () => void (state.loading = loadModelFiles([...$('modelFiles').files]).catch(showError));
   dropZone($('conceptDrop'), (files) => (state.loading = conceptFrom(files)));
   await loadExample(EXAMPLES[0]);
@@ -245,13 +323,10 @@ async function conceptFrom(files) {
   $('explainConcept').onclick = () => void explainInto('A', 'concept').catch(showError);
 }
 
-/** A new method: the panels that show a top class are explained again with it. */
+/** A new method or backend: the panels are explained again, each for what it was asked. */
 async function redoPanels() {
   for (const w of ['A', 'B']) {
-    const r = state.panels[w];
-    if (!r) continue;
-    const idx = state.top.find((c) => r.target?.startsWith(`${c.index} `))?.index;
-    if (idx !== undefined) await explainInto(w, idx);
+    if (state.requests[w] !== null) await explainInto(w, state.requests[w]);
   }
 }
 

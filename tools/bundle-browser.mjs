@@ -1,12 +1,12 @@
 // npm run build, second step: the ES module bundle for browsers,
 // dist/browser/cdam.js and its wasm worker dist/browser/wasm/worker.js (from build/src/browser.js, which tsc has just
-// written). pngjs is swapped for its own browser build (it otherwise needs
-// Node's zlib and streams); gpu.js's package "browser" field picks its
-// browser build. The bundle must not mention a Node built-in it would load.
+// written), with the options of tools/browser-build.mjs; gpu.js's package
+// "browser" field picks its browser build. The bundle must not mention a Node
+// built-in it would load.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { browserPlugins } from './browser-plugins.mjs';
+import { browserBuildOptions } from './browser-build.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = `${root}dist/browser/cdam.js`;
@@ -16,18 +16,10 @@ const result = await build({
     { in: `${root}build/src/browser.js`, out: 'cdam' },
     { in: `${root}build/src/kernels/wasm/worker.js`, out: 'wasm/worker' },
   ],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
+  ...browserBuildOptions(),
   outdir: `${root}dist/browser`,
   sourcemap: true,
-  alias: { pngjs: 'pngjs/browser.js' },
-  // the Node-only helpers load these lazily, only under Node (src/io/node.ts, src/kernels/wasm/pool.ts)
-  external: ['node:*'],
-  logLevel: 'warning',
   metafile: true,
-  plugins: browserPlugins(),
 });
 // the demo page (web/): its two scripts, with comlink inlined; the package bundle stays a separate module
 await build({

@@ -120,7 +120,7 @@ function classOf(part: string, m: ClassInfo, spec: string): number {
  * side's when there is only one dash.
  */
 function differenceOf(s: string, m: ClassInfo, spec: string, whole: Error): Target {
-  const found = new Map<string, Target>();
+  const found = new Map<string, Target>(); // keyed "a-b": one entry per distinct reading
   const dashes = [...s.matchAll(/-/g)].map((d) => d.index!).filter((i) => i > 0 && i < s.length - 1);
   let sideError: Error | null = null;
   for (const i of dashes) {
@@ -134,8 +134,8 @@ function differenceOf(s: string, m: ClassInfo, spec: string, whole: Error): Targ
   }
   if (found.size === 1) return [...found.values()][0]!;
   if (found.size > 1) {
-    const shown = [...found.values()].map((t) => (t.kind === 'difference' ? `${t.a}-${t.b}` : '')).join(', ');
-    throw new Error(`target "${spec}" reads as several differences (${shown}); give indices, e.g. "${shown.split(', ')[0]}"`);
+    const readings = [...found.keys()];
+    throw new Error(`target "${spec}" reads as several differences (${readings.join(', ')}); give indices, e.g. "${readings[0]}"`);
   }
   throw dashes.length === 1 && sideError ? new Error(`target "${spec}": ${sideError.message}`) : whole;
 }

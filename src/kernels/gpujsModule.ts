@@ -3,7 +3,7 @@
 // dependencies bring native WebGPU binaries (Dawn .node files, 84 MB) that the
 // default install must not carry. Under Node it is required from wherever the
 // package is installed; the browser bundle replaces this module with one that
-// imports gpu.js's browser build statically (tools/bundle-browser.mjs).
+// imports gpu.js's browser build statically (tools/browser-build.mjs).
 import type { GPU } from 'gpu.js';
 
 interface NodeModuleApi {
@@ -11,21 +11,19 @@ interface NodeModuleApi {
 }
 const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
 
-/** Thrown when gpu.js is not installed: the message says how to get it. */
-export class GpujsUnavailable extends Error {}
-
 let loaded: typeof GPU | undefined;
 
 export function loadGpuJs(): typeof GPU {
   if (loaded) return loaded;
   const mod = proc?.getBuiltinModule?.('node:module') as NodeModuleApi | undefined;
-  if (!mod) throw new GpujsUnavailable('the gpujs backend needs Node.js 20.16 or later, or the browser bundle (dist/browser/cdam.js)');
+  if (!mod) throw new Error('the gpujs backend needs Node.js 20.16 or later, or the browser bundle (dist/browser/cdam.js)');
   try {
     loaded = (mod.createRequire(import.meta.url)('gpu.js') as { GPU: typeof GPU }).GPU;
   } catch (e) {
     if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND') throw e;
-    throw new GpujsUnavailable(
-      'the gpujs backend needs the optional package gpu.js, which is not installed (npm install gpu.js@2.24.1; ' +
+    // the version to install is the peer dependency's range in package.json
+    throw new Error(
+      'the gpujs backend needs the optional package gpu.js, which is not installed (npm install gpu.js; ' +
         'it is left out of the default install because its dependencies ship native binaries)',
     );
   }

@@ -5,6 +5,7 @@
 // missing browser fails them instead.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import type { BuildOptions, Plugin } from 'esbuild';
 import { test } from 'uvu';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { serveStatic, type StaticServer } from './server.js';
@@ -68,14 +69,14 @@ export async function openDemo(s: Session, viewport = { width: 1280, height: 900
 /** The suites of test/browser/suites.ts, bundled for the browser with file access by fetch (support/files.browser.ts). */
 export async function bundleSuites(): Promise<string> {
   const { build } = await import('esbuild');
-  const { browserPlugins } = (await import(pathToFileURL(repoPath('tools/browser-plugins.mjs')).href)) as { browserPlugins: () => unknown[] };
+  const { browserBuildOptions } = (await import(pathToFileURL(repoPath('tools/browser-build.mjs')).href)) as { browserBuildOptions: () => { plugins: Plugin[] } & BuildOptions };
+  const opts = browserBuildOptions();
   const out = repoPath('build/browser-tests');
   mkdirSync(out, { recursive: true });
   const files = repoPath('build/test/support/files.browser.js');
   await build({
-    entryPoints: [repoPath('build/test/browser/suites.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-    outfile: `${out}/suites.js`, alias: { pngjs: 'pngjs/browser.js' }, external: ['node:*'], logLevel: 'warning',
-    plugins: [...(browserPlugins() as []), { name: 'files-by-fetch', setup: (b) => b.onResolve({ filter: /^\.\/files\.js$/ }, (a) => (a.importer.endsWith('fixtures.js') ? { path: files } : undefined)) }],
+    ...opts, entryPoints: [repoPath('build/test/browser/suites.js')], outfile: `${out}/suites.js`,
+    plugins: [...opts.plugins, { name: 'files-by-fetch', setup: (b) => b.onResolve({ filter: /^\.\/files\.js$/ }, (a) => (a.importer.endsWith('fixtures.js') ? { path: files } : undefined)) }],
   });
   writeFileSync(`${out}/suites.html`, '<!doctype html><meta charset="utf-8"><script type="module">' +
     "window.log = []; const w = new Worker('./suites.js', { type: 'module' }); w.onmessage = (e) => window.log.push(e.data.log);" +

@@ -1,6 +1,9 @@
-// The esbuild plugins every browser bundle of src needs (the package bundle,
-// tools/bundle-browser.mjs, and the test suites the browser tests bundle):
-// they swap two Node-only loaders for modules that carry what they load.
+// The esbuild options every browser bundle of src needs (the package bundle,
+// tools/bundle-browser.mjs, and the suites the browser tests bundle,
+// test/support/browser.ts): pngjs's own browser build (it otherwise needs
+// Node's zlib and streams), Node built-ins left to the Node-only helpers that
+// load them lazily (src/io/node.ts, src/kernels/wasm/pool.ts), and two
+// plugins that swap Node-only loaders for modules carrying what they load.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +21,7 @@ const staticGpuJs = {
     b.onLoad({ filter: /[\\/]kernels[\\/]gpujsModule\.js$/ }, () => ({
       loader: 'js',
       resolveDir: root,
-      contents: `import { GPU } from 'gpu.js';\nexport class GpujsUnavailable extends Error {}\nexport function loadGpuJs() { return GPU; }`,
+      contents: `import { GPU } from 'gpu.js';\nexport function loadGpuJs() { return GPU; }`,
     }));
   },
 };
@@ -36,4 +39,13 @@ export function jpegTurboWasm() {
     }));
   },
 };
-export const browserPlugins = () => [inlineJpegWasm, staticGpuJs];
+export const browserBuildOptions = () => ({
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  alias: { pngjs: 'pngjs/browser.js' },
+  external: ['node:*'],
+  logLevel: 'warning',
+  plugins: [inlineJpegWasm, staticGpuJs],
+});

@@ -1,9 +1,12 @@
 // The browser entry, bundled by `npm run build` into dist/browser/cdam.js:
 // the package entry as it is, except that the embedded model is fetched from
 // the package's weights/ folder beside the bundle (dist/browser/ -> ../../weights/).
+// The package's "browser" export condition points here, so `import ... from
+// 'cdam'` in an app built for browsers gets this bundle.
 //
-//   import { loadViT, decodeImage, explainImage } from './cdam.js';
-//   const vit = await loadViT();                         // or loadViT({ safetensors, config })
+//   import { loadViT, decodeImage, explainImage } from 'cdam';
+//   const vit = await loadViT(new URL('cdam-weights/', location.href)); // a copy of node_modules/cdam/weights/
+//   // (or loadViT() when the package folder itself is served; or loadViT({ safetensors, config }))
 //   const r = await explainImage(vit, decodeImage(bytes), { method: 'cdam', target: 285 });
 import { loadViT as loadFrom, type ModelSource, type LoadViTOptions } from './api/load.js';
 import type { ViT } from './vit/model.js';
@@ -11,11 +14,27 @@ import type { ViT } from './vit/model.js';
 export * from './index.js';
 
 /** The embedded ViT-Ti/16's folder, relative to this module (the bundle sits two folders below the package root). */
-export const EMBEDDED_MODEL_URL = new URL('../../weights/', import.meta.url);
+// a name, not a literal: app bundlers (Vite) would try to resolve a literal folder at build time and warn
+const WEIGHTS_FOLDER = '../../weights/';
+export const EMBEDDED_MODEL_URL = new URL(WEIGHTS_FOLDER, import.meta.url);
 
-/** loadViT of the package entry; with no source, the embedded model fetched from EMBEDDED_MODEL_URL. */
-export function loadViT(source?: ModelSource, opts?: LoadViTOptions): Promise<ViT> {
-  return loadFrom(source ?? EMBEDDED_MODEL_URL, opts);
+/**
+ * loadViT of the package entry; with no source, the embedded model fetched
+ * from EMBEDDED_MODEL_URL. An app that bundles cdam itself (esbuild, Vite)
+ * serves the package's weights/ folder where it likes and passes that URL.
+ */
+export async function loadViT(source?: ModelSource, opts?: LoadViTOptions): Promise<ViT> {
+  if (source !== undefined) return loadFrom(source, opts);
+  try {
+    return await loadFrom(EMBEDDED_MODEL_URL, opts);
+  } catch (e) {
+    throw new Error(
+      `the embedded model is not where this module expects it (${(e as Error).message}). ` +
+        'When an app bundles cdam, serve the package folder node_modules/cdam/weights/ with the app ' +
+        "and give its URL: loadViT(new URL('cdam-weights/', location.href))",
+      { cause: e },
+    );
+  }
 }
 
 /**

@@ -49,7 +49,7 @@ test('npm pack: the tarball installs into an empty project and the README snippe
   const pack = sh(`npm pack --ignore-scripts --silent --pack-destination ${tmp}`, repo).stdout.trim().split('\n').pop()!;
   const tarball = join(tmp, pack);
   const listing = sh(`tar -tzf ${tarball}`, tmp).stdout.split('\n');
-  for (const must of ['package/build/src/index.js', 'package/build/src/index.d.ts', 'package/build/src/cli/main.js', 'package/weights/model.safetensors', 'package/examples/chelsea.png']) {
+  for (const must of ['package/build/src/index.js', 'package/build/src/index.d.ts', 'package/build/src/cli/main.js', 'package/weights/model.safetensors', 'package/examples/chelsea.png', 'package/dist/browser/cdam.js', 'package/docs/img/quickstart.png', 'package/LICENSE']) {
     assert.ok(listing.includes(must), `the tarball ships ${must}`);
   }
   for (const never of ['package/test/', 'package/bench/', 'package/tools/', 'package/build/test/', 'package/src/']) {
@@ -87,6 +87,9 @@ console.log(JSON.stringify({ rows: r.map.rows, cols: r.map.cols, n: r.map.values
 `);
   const r = JSON.parse(sh('node snippet.mjs', proj).stdout.trim());
   assert.equal(r, { rows: 14, cols: 14, n: 196, top1: 285, backend: 'wasm' });
+  // CommonJS: require() of the ES module works (no top-level await anywhere on its path)
+  const cjs = sh(`node -e "const c = require('cdam'); console.log(typeof c.loadViT, typeof c.explainImage)"`, proj).stdout.trim();
+  assert.is(cjs, 'function function');
   // the installed command, on the shipped photo
   const cli = sh('npx --no-install cdam classify node_modules/cdam/examples/coffee.png --top 1', proj).stdout;
   assert.match(cli, /967\s+espresso/);

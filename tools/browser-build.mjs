@@ -4,6 +4,7 @@
 // Node's zlib and streams), Node built-ins left to the Node-only helpers that
 // load them lazily (src/io/node.ts, src/kernels/wasm/pool.ts), and two
 // plugins that swap Node-only loaders for modules carrying what they load.
+import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +40,34 @@ export function jpegTurboWasm() {
     }));
   },
 };
-export const browserBuildOptions = () => ({
+// The wasm pool's worker goes inside the bundle as well: built here from
+// build/src/kernels/wasm/worker.js, started from a blob: URL
+// (src/kernels/wasm/workerUrl.ts is the module replaced), so no second file
+// has to be found beside the bundle. Built once per process.
+let workerCode;
+const inlineWasmWorker = {
+  name: 'inline-wasm-worker',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]kernels[\\/]wasm[\\/]workerUrl\.js$/ }, async () => {
+      workerCode ??= build({
+        ...baseOptions(),
+        entryPoints: [`${root}build/src/kernels/wasm/worker.js`],
+        write: false,
+        minify: true,
+      }).then((r) => r.outputFiles[0].text);
+      return {
+        loader: 'js',
+        contents: `const CODE = ${JSON.stringify(await workerCode)};
+let url;
+export function workerUrl() {
+  url ??= URL.createObjectURL(new Blob([CODE], { type: 'text/javascript' }));
+  return new URL(url);
+}`,
+      };
+    });
+  },
+};
+const baseOptions = () => ({
   bundle: true,
   format: 'esm',
   platform: 'browser',
@@ -49,3 +77,7 @@ export const browserBuildOptions = () => ({
   logLevel: 'warning',
   plugins: [inlineJpegWasm, staticGpuJs],
 });
+export const browserBuildOptions = () => {
+  const o = baseOptions();
+  return { ...o, plugins: [...o.plugins, inlineWasmWorker] };
+};

@@ -1,21 +1,19 @@
 // npm run build, second step: the ES module bundle for browsers,
-// dist/browser/cdam.js and its wasm worker dist/browser/wasm/worker.js (from build/src/browser.js, which tsc has just
-// written), with the options of tools/browser-build.mjs; gpu.js's package
+// dist/browser/cdam.js, one file holding its wasm worker and the JPEG
+// decoder's wasm (from build/src/browser.js, which tsc has just written), with the options of tools/browser-build.mjs; gpu.js's package
 // "browser" field picks its browser build. The bundle must not mention a Node
 // built-in it would load.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { browserBuildOptions } from './browser-build.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = `${root}dist/browser/cdam.js`;
+// a worker file written by older builds would only mislead
+rmSync(`${root}dist/browser/wasm`, { recursive: true, force: true });
 const result = await build({
-  // the wasm backend's worker threads load wasm/worker.js beside the bundle (new URL('./wasm/worker.js', import.meta.url))
-  entryPoints: [
-    { in: `${root}build/src/browser.js`, out: 'cdam' },
-    { in: `${root}build/src/kernels/wasm/worker.js`, out: 'wasm/worker' },
-  ],
+  entryPoints: [{ in: `${root}build/src/browser.js`, out: 'cdam' }],
   ...browserBuildOptions(),
   outdir: `${root}dist/browser`,
   sourcemap: true,

@@ -12,43 +12,16 @@ import type * as FsModule from 'node:fs';
 import type * as PathModule from 'node:path';
 import type * as UrlModule from 'node:url';
 import type * as ZlibModule from 'node:zlib';
+import { isNode, nodeBuiltin } from '../kernels/platform.js';
 import { InputError } from './errors.js';
 
-interface NodeProcessLike {
-  versions?: { node?: string };
-  getBuiltinModule?: (id: string) => unknown;
-}
-
-const proc: NodeProcessLike | undefined = (globalThis as { process?: NodeProcessLike }).process;
-
 /** True when running under Node.js. */
-export const isNode: boolean = typeof proc?.versions?.node === 'string';
+export { isNode };
 
-/**
- * `process.getBuiltinModule` exists from Node 20.16 / 22.3. On older Node 20
- * releases fall back to a one-off dynamic import at module load (only
- * executed under Node; the ignore comments keep bundlers from trying to
- * resolve it for a browser build).
- */
-let zlibModule: typeof ZlibModule | undefined;
-let fsModule: typeof FsModule | undefined;
-let pathModule: typeof PathModule | undefined;
-let urlModule: typeof UrlModule | undefined;
-if (isNode) {
-  if (typeof proc?.getBuiltinModule === 'function') {
-    fsModule = proc.getBuiltinModule('node:fs') as typeof FsModule;
-    pathModule = proc.getBuiltinModule('node:path') as typeof PathModule;
-    urlModule = proc.getBuiltinModule('node:url') as typeof UrlModule;
-    zlibModule = proc.getBuiltinModule('node:zlib') as typeof ZlibModule;
-  } else {
-    const ids = ['node:fs', 'node:path', 'node:url', 'node:zlib'];
-    const mods = await Promise.all(ids.map((id) => import(/* webpackIgnore: true */ /* @vite-ignore */ id)));
-    fsModule = mods[0] as typeof FsModule;
-    pathModule = mods[1] as typeof PathModule;
-    urlModule = mods[2] as typeof UrlModule;
-    zlibModule = mods[3] as typeof ZlibModule;
-  }
-}
+const fsModule = nodeBuiltin<typeof FsModule>('node:fs');
+const pathModule = nodeBuiltin<typeof PathModule>('node:path');
+const urlModule = nodeBuiltin<typeof UrlModule>('node:url');
+const zlibModule = nodeBuiltin<typeof ZlibModule>('node:zlib');
 
 /** Node's `fs`, or a clear error naming the helper that needed it. @internal (kept out of the published types, which need no @types/node) */
 export function nodeFs(what: string): typeof FsModule {

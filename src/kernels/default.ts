@@ -1,7 +1,9 @@
 // Choose the float32 backend: the one named, or the fastest measured on this
 // machine (bench/engine.mjs): wasm where WebAssembly SIMD is available, else js.
-// Importing this module also makes "the fastest" the choice on first use when
-// nobody picked a backend (the package entry imports it).
+// Importing this module registers every backend (factories only: nothing is
+// built before its first use), so setBackend('wasm') works as a first call,
+// and makes "the fastest" the choice on first use when nobody picked a
+// backend (the package entry imports it).
 import { registerAllBackends } from './all.js';
 import { backendNames, setBackend, setAutoChooser, type Backend } from './index.js';
 import { WasmSimdUnavailable } from './wasm/module.js';
@@ -37,4 +39,5 @@ export function backendFromEnv(): string | undefined {
   return env?.['CDAM_BACKEND'] || undefined;
 }
 
+registerAllBackends();
 setAutoChooser(() => useFastestBackend(backendFromEnv()));

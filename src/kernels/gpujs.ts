@@ -25,6 +25,7 @@ import { loadGpuJs } from './gpujsModule.js';
 import type { MatmulArgs, PartialBackend } from './backend.js';
 import type { TypedArray } from './dtype.js';
 import { jsBackend } from './js.js';
+import { isNode } from './platform.js';
 
 export interface GpujsBackendOptions {
   /**
@@ -159,10 +160,6 @@ const softmaxScaleSource = `function(y, dy, dot) {
 // ---------------------------------------------------------------------------
 // mode selection
 
-function inNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions.node;
-}
-
 /** Build the GPU instance; returns it with the mode gpu.js actually runs. */
 function openGpu(requested: string | undefined): { gpu: GPU; mode: string } {
   if (requested === 'async' || requested === 'webgpu') {
@@ -173,7 +170,7 @@ function openGpu(requested: string | undefined): { gpu: GPU; mode: string } {
   if (requested !== undefined) {
     // an explicit request is honoured or fails loudly
     gpu = new GPU({ mode: requested as 'gpu' });
-  } else if (!inNode()) {
+  } else if (!isNode) {
     gpu = new GPU({ mode: 'gpu' }); // gpu.js picks webgl2 > webgl > webasm, else cpu
   } else {
     // Node has no GL context here: 'gpu' would land on webasm anyway

@@ -5,18 +5,18 @@
 // package is installed; the browser bundle replaces this module with one that
 // imports gpu.js's browser build statically (tools/browser-build.mjs).
 import type { GPU } from 'gpu.js';
+import { nodeBuiltin } from './platform.js';
 
 interface NodeModuleApi {
   createRequire(from: string): (id: string) => unknown;
 }
-const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
 
 let loaded: typeof GPU | undefined;
 
 export function loadGpuJs(): typeof GPU {
   if (loaded) return loaded;
-  const mod = proc?.getBuiltinModule?.('node:module') as NodeModuleApi | undefined;
-  if (!mod) throw new Error('the gpujs backend needs Node.js 20.16 or later, or the browser bundle (dist/browser/cdam.js)');
+  const mod = nodeBuiltin<NodeModuleApi>('node:module');
+  if (!mod) throw new Error('the gpujs backend needs Node.js or the browser bundle (dist/browser/cdam.js)');
   try {
     loaded = (mod.createRequire(import.meta.url)('gpu.js') as { GPU: typeof GPU }).GPU;
   } catch (e) {

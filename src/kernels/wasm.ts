@@ -14,6 +14,7 @@ import { composedMlp } from './mlp.js';
 import { defaultThreads, poolStatus } from './wasm/pool.js';
 import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
 import { Runtime } from './wasm/runtime.js';
+import { workerUrl } from './wasm/workerUrl.js';
 
 export interface WasmBackendOptions {
   /** Threads including the caller's; default min(2, cores) under Node, 1 in a browser. */
@@ -51,7 +52,7 @@ export interface WasmBackend extends Kernels {
 
 export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
-  const rt = new Runtime(threads, new URL('./wasm/worker.js', import.meta.url), opts.residentCapBytes, opts.fma, opts.minWork ?? 1);
+  const rt = new Runtime(threads, workerUrl(), opts.residentCapBytes, opts.fma, opts.minWork ?? 1);
   const matmul = (p: MatmulArgs): void => wasmMatmul(rt, p, jsBackend.matmul);
   return {
     name: 'wasm',

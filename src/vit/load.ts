@@ -10,7 +10,9 @@ import type { ViT } from './model.js';
 import { InputError } from '../io/errors.js';
 
 /** The embedded default model (weights/ at the package root): ViT-Ti/16 AugReg, ImageNet-1k, F16. */
-export const EMBEDDED_MODEL_URL = new URL('../../../weights/', import.meta.url);
+// a name, not a literal: app bundlers (Vite) would try to resolve a literal folder at build time and warn
+const WEIGHTS_FOLDER = '../../../weights/';
+export const EMBEDDED_MODEL_URL = new URL(WEIGHTS_FOLDER, import.meta.url);
 export const EMBEDDED_MODEL_NAME = 'ViT-Ti/16 AugReg (ImageNet-1k, F16, embedded)';
 
 type Json = Record<string, unknown>;

@@ -9,8 +9,9 @@
 // (node:v8 setFlagsFromString) before our one compile is enough. Set
 // CDAM_WASM_RELAXED=0 to keep the flag alone and use plain SIMD.
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-const v8 = isNode ? await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:v8') : null;
+import { nodeBuiltin } from '../platform.js';
+
+const v8 = nodeBuiltin<typeof import('node:v8')>('node:v8');
 
 // (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
 const PROBE = new Uint8Array([

@@ -18,14 +18,13 @@
 import type { Worker } from 'node:worker_threads';
 import { CTL_BYTES, MAX_THREADS, slot } from './jobs.js';
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+import { isNode, nodeBuiltin } from '../platform.js';
 
-// Loaded only under Node; the specifiers stay out of browser bundles' way.
-const node = isNode ? await loadNodeModules() : null;
+const node = isNode ? loadNodeModules() : null;
 
-async function loadNodeModules(): Promise<{ Worker: typeof Worker; cores: number }> {
-  const wt = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:worker_threads');
-  const os = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:os');
+function loadNodeModules(): { Worker: typeof Worker; cores: number } {
+  const wt = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads')!;
+  const os = nodeBuiltin<typeof import('node:os')>('node:os')!;
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return { Worker: wt.Worker, cores };
 }

@@ -10,11 +10,10 @@
 import { CTL_BYTES, jobGate, runShare, slot } from './jobs.js';
 import { instantiate } from './module.js';
 import { SPIN_MS, spinUntil, type WorkerInit } from './pool.js';
-
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+import { isNode, nodeBuiltin } from '../platform.js';
 
 if (isNode) {
-  const { parentPort, workerData } = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:worker_threads');
+  const { parentPort, workerData } = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads')!;
   const init = workerData as WorkerInit | null;
   if (parentPort && init?.cdamWasm) serve(init, (msg) => parentPort.postMessage(msg));
 } else if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== undefined) {

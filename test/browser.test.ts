@@ -1,3 +1,4 @@
+// tier: end-to-end (test/README.md)
 // The browser build end to end: the demo page (web/) in headless Chromium
 // loads the embedded model from dist/browser/cdam.js in its engine worker,
 // explains the cat|espresso photo, and its maps equal Node's for the same

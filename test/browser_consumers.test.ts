@@ -1,3 +1,4 @@
+// tier: end-to-end (test/README.md)
 // An app that bundles cdam itself, as a web developer would: the packed
 // tarball unpacked into an empty project's node_modules, `import ... from
 // 'cdam'` (the package's "browser" export condition), bundled by esbuild and

@@ -1,3 +1,4 @@
+// tier: end-to-end (test/README.md)
 // The whole evaluation protocol against PyTorch (tools/torch_eval.py via
 // tools/make_eval_fixtures.py): the embedded ViT-Ti on catcoffee (two-class,
 // the four pairings) and three shared photos, every method, the fixture's

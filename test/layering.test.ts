@@ -8,18 +8,20 @@ import { join, relative, dirname, resolve } from 'node:path';
 import { repoPath } from './support/fixtures.js';
 
 const src = repoPath('src');
+// platform (is this Node, and its built-in modules) sits below every layer
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  kernels: [],
-  tensor: ['kernels'],
-  autograd: ['tensor', 'kernels'],
-  io: [],
-  vit: ['io', 'autograd', 'tensor', 'kernels'],
-  cdam: ['vit', 'io', 'autograd', 'tensor', 'kernels'], // io for byte formats (the concept file), never for files
-  render: ['io'],
-  eval: ['cdam', 'vit', 'io', 'autograd', 'tensor', 'kernels'],
-  api: ['eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
-  cli: ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
-  '.': ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels'],
+  platform: [],
+  kernels: ['platform'],
+  tensor: ['kernels', 'platform'],
+  autograd: ['tensor', 'kernels', 'platform'],
+  io: ['platform'],
+  vit: ['io', 'autograd', 'tensor', 'kernels', 'platform'],
+  cdam: ['vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'], // io for byte formats (the concept file), never for files
+  render: ['io', 'platform'],
+  eval: ['cdam', 'vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
+  api: ['eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
+  cli: ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
+  '.': ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
 };
 
 function files(dir: string): string[] {

@@ -1,3 +1,4 @@
+// tier: end-to-end (test/README.md)
 // As a new user meets the project: (1) the packed tarball installed into an
 // empty project that cannot see the repository or ../shared, running the
 // README's library snippet, and type-checked by a strict TypeScript consumer;

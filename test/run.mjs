@@ -3,17 +3,22 @@
 // threaded files use both cores. Each file's output is printed whole when it
 // ends (never interleaved), then one uvu-style summary for the whole suite
 // (the lines .ci/run reads) and the wall time of every file, slowest first.
-//   npm run build && node test/run.mjs [FILTER...]
+//   npm run build && node test/run.mjs [--unit] [FILTER...]
+// --unit leaves out the end-to-end files: those whose first line is
+// `// tier: end-to-end` (the file says which tier it is in; test/README.md).
 // CDAM_TEST_JOBS=1 runs the files one after another, for each file's time
 // without contention.
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'test');
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const filters = args.filter((a) => a !== '--unit');
+const endToEnd = (f) => readFileSync(join(dir, f), 'utf8').startsWith('// tier: end-to-end');
 const jobs = Math.max(1, Number(process.env.CDAM_TEST_JOBS) || availableParallelism());
 
 // The long files start first, so the lanes end together (times measured with
@@ -25,6 +30,7 @@ const rank = (f) => {
 };
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.test.js') && (filters.length === 0 || filters.some((s) => f.includes(s))))
+  .filter((f) => !unitOnly || !endToEnd(f))
   .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 if (files.length === 0) {
   console.error(`test/run.mjs: no test file in ${dir} matches ${filters.join(' ') || '*.test.js'} (run npm run build first)`);

@@ -1,3 +1,4 @@
+// tier: end-to-end (test/README.md)
 // End to end on a real Slurm: a single-node cluster on this machine
 // (tools/slurm-local.sh: munge, slurmctld, slurmd), the committed job script
 // docs/cluster/slurm-eval.sh submitted unchanged as a 2-task array, one task

@@ -12,7 +12,7 @@ import type * as FsModule from 'node:fs';
 import type * as PathModule from 'node:path';
 import type * as UrlModule from 'node:url';
 import type * as ZlibModule from 'node:zlib';
-import { isNode, nodeBuiltin } from '../kernels/platform.js';
+import { isNode, nodeBuiltin } from '../platform/node.js';
 import { InputError } from './errors.js';
 
 /** True when running under Node.js. */

@@ -25,7 +25,7 @@ import { loadGpuJs } from './gpujsModule.js';
 import type { MatmulArgs, PartialBackend } from './backend.js';
 import type { TypedArray } from './dtype.js';
 import { jsBackend } from './js.js';
-import { isNode } from './platform.js';
+import { isNode } from '../platform/node.js';
 
 export interface GpujsBackendOptions {
   /**

@@ -5,7 +5,7 @@
 // package is installed; the browser bundle replaces this module with one that
 // imports gpu.js's browser build statically (tools/browser-build.mjs).
 import type { GPU } from 'gpu.js';
-import { nodeBuiltin } from './platform.js';
+import { nodeBuiltin } from '../platform/node.js';
 
 interface NodeModuleApi {
   createRequire(from: string): (id: string) => unknown;

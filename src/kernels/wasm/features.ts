@@ -9,7 +9,7 @@
 // (node:v8 setFlagsFromString) before our one compile is enough. Set
 // CDAM_WASM_RELAXED=0 to keep the flag alone and use plain SIMD.
 
-import { nodeBuiltin } from '../platform.js';
+import { nodeBuiltin } from '../../platform/node.js';
 
 const v8 = nodeBuiltin<typeof import('node:v8')>('node:v8');
 

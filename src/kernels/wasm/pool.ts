@@ -18,7 +18,7 @@
 import type { Worker } from 'node:worker_threads';
 import { CTL_BYTES, MAX_THREADS, slot } from './jobs.js';
 
-import { isNode, nodeBuiltin } from '../platform.js';
+import { isNode, nodeBuiltin } from '../../platform/node.js';
 
 const node = isNode ? loadNodeModules() : null;
 

@@ -10,7 +10,7 @@
 import { CTL_BYTES, jobGate, runShare, slot } from './jobs.js';
 import { instantiate } from './module.js';
 import { SPIN_MS, spinUntil, type WorkerInit } from './pool.js';
-import { isNode, nodeBuiltin } from '../platform.js';
+import { isNode, nodeBuiltin } from '../../platform/node.js';
 
 if (isNode) {
   const { parentPort, workerData } = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads')!;

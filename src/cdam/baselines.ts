@@ -4,12 +4,13 @@
 // (mean over RGB, signed); the attention baselines read every block's
 // attention (ViT.traced) and give patch-level maps over the patch tokens.
 
-import { Tensor, allocate, full, max, min, normalSampler, rng, resize, fromData, matmul, permute, reshape, slice, transpose } from '../tensor/index.js';
+import { Tensor, full, rng, resize, fromData, matmul, permute, reshape, slice, transpose } from '../tensor/index.js';
 import { grad, noGrad, enableGrad, rules, type RuleTable } from '../autograd/index.js';
 import type { ViT } from '../vit/model.js';
 import { targetScore, describeTarget, type Target } from './target.js';
 import { BASELINE_DEFAULTS } from './defaults.js';
 import type { Explanation, PatchMap } from './explain.js';
+import { inBatches, noisyCopies, pathPoints, positiveInteger, valueRange, type BatchOptions, type Points } from './averaging.js';
 
 /** What every baseline needs: the model, its normalised input [1, 3, H, W] and the last block's input X [1, N, D]. */
 export interface BaselineInput {
@@ -19,21 +20,17 @@ export interface BaselineInput {
   grid: [number, number];
 }
 
-export interface SmoothGradOptions {
+/** batch: images per batched pass through the model (default BASELINE_DEFAULTS.batch). */
+export interface SmoothGradOptions extends BatchOptions {
   /** noise sigma as a fraction of the input's range (default BASELINE_DEFAULTS.smoothgradNoise) */
   noise?: number;
   samples?: number;
   seed?: number;
-  /** images per batched pass through the model (memory bound; default BASELINE_DEFAULTS.batch) */
-  batch?: number;
-  onProgress?: (done: number, total: number) => void;
 }
 
-export interface IntGradOptions {
+export interface IntGradOptions extends BatchOptions {
   /** path points (i/steps) x for i = 1..steps (default BASELINE_DEFAULTS.intgradSteps) */
   steps?: number;
-  batch?: number;
-  onProgress?: (done: number, total: number) => void;
 }
 
 const label = (b: BaselineInput) => (i: number) => b.vit.label(i);
@@ -46,25 +43,13 @@ export function inputGradients(vit: ViT, images: Tensor, target: Target, table?:
   return { g: g!.contiguousData() as Float32Array, value: Float32Array.from(score.contiguousData()) };
 }
 
-/**
- * Gradients at `n` input points, through the model in batches of `batch`
- * (peak memory: one batch of tapes, whatever n is). `point(i, out)` writes
- * point i into `out` (called in order i = 0..n-1); `use(i, g)` gets its gradient.
- */
-function gradientsInBatches(
-  b: BaselineInput, target: Target, n: number, batch: number,
-  point: (i: number, out: Float32Array) => void, use: (i: number, g: Float32Array) => void,
-  onProgress?: (done: number, total: number) => void,
-): void {
+/** Input gradients at the points, in batches of `batch`; `use(i, g)` gets point i's gradient. */
+function gradientsAt(b: BaselineInput, target: Target, points: Points, batch: number, use: (i: number, g: Float32Array) => void, onProgress?: (done: number, total: number) => void): void {
   const per = b.input.size;
-  for (let done = 0; done < n; done += batch) {
-    const k = Math.min(batch, n - done);
-    const pts = allocate('float32', k * per) as Float32Array;
-    for (let s = 0; s < k; s++) point(done + s, pts.subarray(s * per, (s + 1) * per));
-    const { g } = inputGradients(b.vit, new Tensor(pts, [k, ...b.input.shape.slice(1)]), target);
-    for (let s = 0; s < k; s++) use(done + s, g.subarray(s * per, (s + 1) * per));
-    onProgress?.(done + k, n);
-  }
+  inBatches(b.input.shape, points, batch, (xs, first) => {
+    const { g } = inputGradients(b.vit, xs, target);
+    for (let s = 0; s < xs.shape[0]!; s++) use(first + s, g.subarray(s * per, (s + 1) * per));
+  }, onProgress);
 }
 
 const addTo = (acc: Float64Array) => (_: number, g: Float32Array) => {
@@ -93,40 +78,31 @@ export function inputXGrad(b: BaselineInput, target: Target): Explanation {
 /** SmoothGrad: mean_c(mean_k df(x + eps_k)/dx), eps ~ N(0, (noise (max x - min x))^2); the plain gradient, not times x. */
 export function smoothGrad(b: BaselineInput, target: Target, opts: SmoothGradOptions = {}): Explanation {
   const n = opts.samples ?? BASELINE_DEFAULTS.smoothgradSamples;
-  const batch = Math.max(1, opts.batch ?? BASELINE_DEFAULTS.batch);
-  if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
-  const x = b.input.contiguousData();
-  const sigma = (opts.noise ?? BASELINE_DEFAULTS.smoothgradNoise) * (noGrad(() => max(b.input)).item() - noGrad(() => min(b.input)).item());
-  const normal = normalSampler(rng(opts.seed ?? BASELINE_DEFAULTS.seed));
+  positiveInteger('samples', n);
+  const sigma = (opts.noise ?? BASELINE_DEFAULTS.smoothgradNoise) * valueRange(b.input);
   const acc = new Float64Array(b.input.size);
-  gradientsInBatches(b, target, n, batch, (_, out) => {
-    for (let i = 0; i < out.length; i++) out[i] = x[i]! + sigma * normal();
-  }, addTo(acc), opts.onProgress);
+  const points = noisyCopies(b.input.contiguousData(), sigma, n, opts.seed ?? BASELINE_DEFAULTS.seed);
+  gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, addTo(acc), opts.onProgress);
   return { method: 'smoothgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
 }
 
 /** IntGrad from a zero baseline: mean_c(x * mean_i df((i/m) x)/dx) for i = 1..m. */
 export function intGrad(b: BaselineInput, target: Target, opts: IntGradOptions = {}): Explanation {
   const m = opts.steps ?? BASELINE_DEFAULTS.intgradSteps;
-  const batch = Math.max(1, opts.batch ?? BASELINE_DEFAULTS.batch);
-  if (!(m >= 1) || !Number.isInteger(m)) throw new Error(`steps must be a positive integer, got ${m}`);
+  positiveInteger('steps', m);
   const x = b.input.contiguousData();
   const acc = new Float64Array(b.input.size);
-  gradientsInBatches(b, target, m, batch, (s, out) => {
-    const a = (s + 1) / m;
-    for (let i = 0; i < out.length; i++) out[i] = a * x[i]!;
-  }, addTo(acc), opts.onProgress);
+  const points = pathPoints(x, Array.from({ length: m }, (_, i) => (i + 1) / m));
+  gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, addTo(acc), opts.onProgress);
   return { method: 'intgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, x, 1 / m) };
 }
 
-export interface ExpectedGradOptions {
+export interface ExpectedGradOptions extends BatchOptions {
   /** (reference, alpha) draws (default BASELINE_DEFAULTS.expectedGradSamples) */
   samples?: number;
   seed?: number;
   /** reference images [1, 3, H, W], normalised like the input (default: expectedGradReferences) */
   references?: Tensor[];
-  batch?: number;
-  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -186,8 +162,7 @@ function gaussianBlur(x: ArrayLike<number>, c: number, h: number, w: number, sig
  */
 export function expectedGrad(b: BaselineInput, target: Target, opts: ExpectedGradOptions = {}): Explanation {
   const n = opts.samples ?? BASELINE_DEFAULTS.expectedGradSamples;
-  const batch = Math.max(1, opts.batch ?? BASELINE_DEFAULTS.batch);
-  if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
+  positiveInteger('samples', n);
   const next = rng(opts.seed ?? BASELINE_DEFAULTS.seed);
   const refs = (opts.references ?? expectedGradReferences(b.input, next)).map((r) => {
     if (r.shape.join() !== b.input.shape.join()) throw new Error(`expected-grad: a reference image is [${r.shape}], the input [${b.input.shape}]`);
@@ -197,12 +172,16 @@ export function expectedGrad(b: BaselineInput, target: Target, opts: ExpectedGra
   const x = b.input.contiguousData();
   const acc = new Float64Array(b.input.size);
   const drawn: ArrayLike<number>[] = []; // the reference of each point, for its (x - x') factor
-  gradientsInBatches(b, target, n, batch, (s, out) => {
-    const ref = refs[Math.floor(next() * refs.length)]!;
-    const alpha = next();
-    drawn[s] = ref;
-    for (let i = 0; i < out.length; i++) out[i] = ref[i]! + alpha * (x[i]! - ref[i]!);
-  }, (s, g) => {
+  const points: Points = {
+    count: n,
+    point: (s, out) => {
+      const ref = refs[Math.floor(next() * refs.length)]!;
+      const alpha = next();
+      drawn[s] = ref;
+      for (let i = 0; i < out.length; i++) out[i] = ref[i]! + alpha * (x[i]! - ref[i]!);
+    },
+  };
+  gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, (s, g) => {
     const ref = drawn[s]!;
     for (let i = 0; i < acc.length; i++) acc[i] += (x[i]! - ref[i]!) * g[i]!;
   }, opts.onProgress);

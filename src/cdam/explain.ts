@@ -3,13 +3,14 @@
 // X; every method after that recomputes only the last block, final norm and
 // head, batched over samples.
 
-import { Tensor, add, mul, max, min, concat, allocate, normalSampler, rng, reshape } from '../tensor/index.js';
+import { Tensor, add, mul, reshape } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
 import type { ViT, HeadOutput } from '../vit/model.js';
 import type { ReadoutParts } from '../vit/block.js';
 import { tokenScoresAutograd, tokenScoresClosedForm, type TokenScores } from './scores.js';
 import { targetScore, describeTarget, type Target } from './target.js';
 import { CDAM_DEFAULTS, ROBUST_NORM_FACTOR } from './defaults.js';
+import { inBatches, noisyCopies, pathPoints, positiveInteger, valueRange, type BatchOptions } from './averaging.js';
 
 export interface PatchMap {
   rows: number;
@@ -57,7 +58,8 @@ export type ScoreEngine = 'closed-form' | 'autograd';
 export type NoiseScale = 'range' | 'robust';
 export const NOISE_SCALES: readonly NoiseScale[] = ['range', 'robust'];
 
-export interface SmoothOptions extends FamilyOptions {
+/** batch: points per batched pass (default CDAM_DEFAULTS.batch). */
+export interface SmoothOptions extends FamilyOptions, BatchOptions {
   /** noise level relative to the range of X (default CDAM_DEFAULTS.noise) */
   nu?: number;
   /** what nu is relative to (default CDAM_DEFAULTS.noiseScale: the paper's range) */
@@ -65,17 +67,11 @@ export interface SmoothOptions extends FamilyOptions {
   /** samples (default CDAM_DEFAULTS.samples) */
   samples?: number;
   seed?: number;
-  /** samples per batched pass (memory bound; default CDAM_DEFAULTS.batch) */
-  batch?: number;
-  /** called after each batch with (samples done, samples in all) */
-  onProgress?: (done: number, total: number) => void;
 }
 
-export interface IntegratedOptions extends FamilyOptions {
+export interface IntegratedOptions extends FamilyOptions, BatchOptions {
   /** m: the path is split into m steps, alpha = k/m for k = 1..m-1 (default CDAM_DEFAULTS.steps) */
   steps?: number;
-  batch?: number;
-  onProgress?: (done: number, total: number) => void;
 }
 
 interface MapSums {
@@ -229,38 +225,24 @@ export class Explainer {
   smooth(target: Target, opts: SmoothOptions = {}): Explanation {
     const nu = opts.nu ?? CDAM_DEFAULTS.noise;
     const n = opts.samples ?? CDAM_DEFAULTS.samples;
-    const batch = Math.max(1, opts.batch ?? CDAM_DEFAULTS.batch);
-    if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`samples must be a positive integer, got ${n}`);
-    const x = this.x;
+    positiveInteger('samples', n);
     const scale = opts.scale ?? CDAM_DEFAULTS.noiseScale;
     if (!NOISE_SCALES.includes(scale)) throw new Error(`Smooth CDAM: scale must be one of ${NOISE_SCALES.join(', ')}, got "${String(scale)}"`);
-    const sigma = nu * (scale === 'robust' ? this.robustRange() : noGrad(() => max(x)).item() - noGrad(() => min(x)).item());
+    const sigma = nu * (scale === 'robust' ? this.robustRange() : valueRange(this.x));
     if (!Number.isFinite(sigma)) throw new Error(`Smooth CDAM: the noise scale is ${sigma} (nu ${nu}, range of X not finite)`);
-    const normal = normalSampler(rng(opts.seed ?? CDAM_DEFAULTS.seed));
     const acc = this.sums(opts.perHead);
-    const X = x.contiguousData();
-    for (let done = 0; done < n; done += batch) {
-      const k = Math.min(batch, n - done);
-      const noisy = allocate('float32', k * x.size);
-      for (let s = 0; s < k; s++) for (let i = 0; i < x.size; i++) noisy[s * x.size + i] = X[i]! + sigma * normal();
-      this.accumulate(acc, this.scores(new Tensor(noisy, [k, ...x.shape.slice(1)]), target));
-      opts.onProgress?.(done + k, n);
-    }
+    const points = noisyCopies(this.x.contiguousData(), sigma, n, opts.seed ?? CDAM_DEFAULTS.seed);
+    inBatches(this.x.shape, points, opts.batch ?? CDAM_DEFAULTS.batch, (xs) => this.accumulate(acc, this.scores(xs, target)), opts.onProgress);
     return this.explanation(scale === 'robust' ? 'smooth-cdam-robust' : 'smooth-cdam', target, this.score(target), acc, n);
   }
 
   /** Integrated CDAM: mean of CDAM at X_k = (k/m) X for k = 1..m-1 (the reference's definition). */
   integrated(target: Target, opts: IntegratedOptions = {}): Explanation {
     const m = opts.steps ?? CDAM_DEFAULTS.steps;
-    const batch = Math.max(1, opts.batch ?? CDAM_DEFAULTS.batch);
     if (!(m >= 2) || !Number.isInteger(m)) throw new Error(`steps must be an integer >= 2, got ${m}`);
     const acc = this.sums(opts.perHead);
-    for (let k0 = 1; k0 < m; k0 += batch) {
-      const ks = Array.from({ length: Math.min(batch, m - k0) }, (_, i) => k0 + i);
-      const xs = noGrad(() => concat(ks.map((k) => mul(this.x, k / m)), 0));
-      this.accumulate(acc, this.scores(xs, target));
-      opts.onProgress?.(k0 + ks.length - 1, m - 1);
-    }
+    const points = pathPoints(this.x.contiguousData(), Array.from({ length: m - 1 }, (_, i) => (i + 1) / m));
+    inBatches(this.x.shape, points, opts.batch ?? CDAM_DEFAULTS.batch, (xs) => this.accumulate(acc, this.scores(xs, target)), opts.onProgress);
     return this.explanation('integrated-cdam', target, this.score(target), acc, m - 1);
   }
 }

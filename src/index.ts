@@ -34,7 +34,8 @@ export { openSafetensors, bufferSource, fileSource, writeSafetensors, type Safet
 
 // The methods, for people who audit the math
 export { Explainer, conceptVector, type Explanation, type PatchMap, type HighNormToken, type ScoreEngine, type SmoothOptions, type IntegratedOptions } from './cdam/explain.js';
-export { METHODS, isMethod, runMethod, methodInfo, type Method, type MethodOptions } from './cdam/methods.js';
+export { METHODS, isMethod, runMethod, methodInfo, methodsTaking, type Method, type MethodOptions } from './cdam/methods.js';
+export { OPTION_SPECS, OPTION_NAMES, type OptionName, type OptionSpec, type MethodParams } from './cdam/options.js';
 export { CDAM_DEFAULTS, BASELINE_DEFAULTS, ATTNLRP_DEFAULTS } from './cdam/defaults.js';
 export {
   inputXGrad, smoothGrad, intGrad, expectedGrad, expectedGradReferences, gradCam, relevance, rollout, rolloutRow,

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { withBackend } from '../src/kernels/index.js';
 import { useFastestBackend } from '../src/kernels/default.js';
 import { Explainer } from '../src/cdam/explain.js';
-import { runMethod } from '../src/cdam/methods.js';
+import { runMethod, type Method, type MethodOptions } from '../src/cdam/methods.js';
 import { gradCam } from '../src/cdam/baselines.js';
 import { openSafetensors, bufferSource } from '../src/io/safetensors.js';
 import { loadViTFolder } from '../src/vit/load.js';
@@ -35,9 +35,13 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string) {
   assert.ok(e < TOL, `${what}: error ${e.toExponential(2)} of max|s|`);
 }
 
-const opts = { smoothgrad: { samples: fx.smoothgrad.n, noise: fx.smoothgrad.noise, seed: fx.smoothgrad.seed, batch: 3 }, intgrad: { steps: fx.intgrad.steps, batch: 3 },
-  expectedGrad: { samples: fx.expected_grad.n, seed: fx.expected_grad.seed, batch: 3 } };
-const map = (ex: Explainer, m: Parameters<typeof runMethod>[1], c: number) => runMethod(ex, m, { kind: 'class', index: c }, opts)[0]!.map;
+// each method's options from the fixture (methods not listed take none)
+const opts: Partial<Record<Method, MethodOptions>> = {
+  smoothgrad: { samples: fx.smoothgrad.n, noise: fx.smoothgrad.noise, seed: fx.smoothgrad.seed, batch: 3 },
+  intgrad: { steps: fx.intgrad.steps, batch: 3 },
+  'expected-grad': { samples: fx.expected_grad.n, seed: fx.expected_grad.seed, batch: 3 },
+};
+const map = (ex: Explainer, m: Method, c: number) => runMethod(ex, m, { kind: 'class', index: c }, opts[m])[0]!.map;
 
 /** Every baseline of one explainer against one fixture entry. */
 function checkAll(ex: Explainer, want: Maps, c: number, what: string) {
@@ -53,7 +57,7 @@ function checkAll(ex: Explainer, want: Maps, c: number, what: string) {
 /** AttnLRP in both variants (the script's defaults: gamma 0.05, patch gamma 0.25, as the library's). */
 function checkAttnLrp(ex: Explainer, c: number, want: (k: 'attnlrp' | 'attnlrp-full') => ArrayLike<number>, what: string) {
   for (const variant of ['cp', 'full'] as const) {
-    const got = runMethod(ex, 'attnlrp', { kind: 'class', index: c }, { attnlrp: { variant } })[0]!.map;
+    const got = runMethod(ex, 'attnlrp', { kind: 'class', index: c }, { lrp: variant })[0]!.map;
     close(got.values, want(variant === 'cp' ? 'attnlrp' : 'attnlrp-full'), `${what} attnlrp ${variant} (target ${c})`);
   }
 }
@@ -84,11 +88,14 @@ test('the embedded ViT-Ti on cat|espresso: every baseline vs torch, cat and espr
   const want = (k: string) => Array.from(f.readF32(k));
   const meta = f.metadata;
   const ex = new Explainer(real.vit, real.prepared.input);
-  const o = { smoothgrad: { samples: Number(meta['smoothgrad_n']), noise: Number(meta['smoothgrad_noise']), seed: Number(meta['smoothgrad_seed']) }, intgrad: { steps: Number(meta['intgrad_steps']) },
-    expectedGrad: { samples: Number(meta['expected_grad_n']), seed: Number(meta['expected_grad_seed']) } };
+  const o: Partial<Record<Method, MethodOptions>> = {
+    smoothgrad: { samples: Number(meta['smoothgrad_n']), noise: Number(meta['smoothgrad_noise']), seed: Number(meta['smoothgrad_seed']) },
+    intgrad: { steps: Number(meta['intgrad_steps']) },
+    'expected-grad': { samples: Number(meta['expected_grad_n']), seed: Number(meta['expected_grad_seed']) },
+  };
   for (const c of [285, 967]) {
     for (const m of ['input-x-grad', 'smoothgrad', 'intgrad', 'expected-grad', 'gradcam', 'relevance', 'partial-lrp'] as const) {
-      close(runMethod(ex, m, { kind: 'class', index: c }, o)[0]!.map.values, want(`${m}.${c}`), `ViT-Ti ${m} (target ${c})`);
+      close(runMethod(ex, m, { kind: 'class', index: c }, o[m])[0]!.map.values, want(`${m}.${c}`), `ViT-Ti ${m} (target ${c})`);
     }
     close(gradCam(ex, { kind: 'class', index: c }).patch.values, want(`gradcam_patch.${c}`), `ViT-Ti raw gradcam (target ${c})`);
     checkAttnLrp(ex, c, (k) => want(`${k}.${c}`), 'ViT-Ti');

@@ -78,10 +78,10 @@ test('Integrated CDAM (m = 50, alpha = k/m for k = 1..49) matches the reference'
 test('Smooth CDAM with the same noise (n = 8, nu = 0.05, seed 1234) matches the reference', () => {
   const ex = new Explainer(real.vit, real.prepared.input);
   const s = fx.smooth;
-  const r = ex.smooth({ kind: 'class', index: s.target }, { samples: s.n, nu: s.nu, seed: s.seed, batch: 3 });
+  const r = ex.smooth({ kind: 'class', index: s.target }, { samples: s.n, noise: s.nu, seed: s.seed, batch: 3 });
   close(r.map.values, s.map, 'smooth');
   // batching does not change the result
-  const r2 = ex.smooth({ kind: 'class', index: s.target }, { samples: s.n, nu: s.nu, seed: s.seed, batch: 8 });
+  const r2 = ex.smooth({ kind: 'class', index: s.target }, { samples: s.n, noise: s.nu, seed: s.seed, batch: 8 });
   assert.ok(relErr(r2.map.values, Array.from(r.map.values)) < 1e-6);
 });
 

@@ -46,7 +46,7 @@ for (const [name, m] of Object.entries(fx.models)) {
           const it = m.integrated;
           close(ex.integrated({ kind: 'class', index: it.target }, { steps: it.m, batch: 3 }).map.values, it.map, 'integrated');
           const s = m.smooth;
-          close(ex.smooth({ kind: 'class', index: s.target }, { samples: s.n, nu: s.nu, seed: s.seed, batch: 3 }).map.values, s.map, 'smooth');
+          close(ex.smooth({ kind: 'class', index: s.target }, { samples: s.n, noise: s.nu, seed: s.seed, batch: 3 }).map.values, s.map, 'smooth');
         });
         if (be !== 'js') assert.ok(ownCalls(be) > before, `${be} ran its own kernels`);
       });

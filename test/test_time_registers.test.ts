@@ -178,7 +178,7 @@ test('every path applies the intervention: forward with no tape (fused kernels),
 test('every method runs on the model with the register: finite maps of the patch or pixel grid', () => {
   const ex = new Explainer(ttr, real.prepared.input);
   for (const m of METHODS) {
-    const r = runMethod(ex, m, { kind: 'class', index: 285 }, { smooth: { samples: 2 }, integrated: { steps: 3 }, smoothgrad: { samples: 2 }, intgrad: { steps: 2 }, expectedGrad: { samples: 2 } })[0]!;
+    const r = runMethod(ex, m, { kind: 'class', index: 285 }, { samples: 2, steps: 3 })[0]!;
     const size = methodInfo(m).level === 'patch' ? 196 : 224 * 224;
     assert.is(r.map.values.length, size, `${m}: size`);
     assert.ok(r.map.values.every(Number.isFinite), `${m}: finite`);

@@ -5,9 +5,9 @@ import { activeBackend } from '../kernels/index.js';
 import { noGrad } from '../autograd/index.js';
 import { decodeImage, type RgbImage } from '../io/image.js';
 import { Explainer, type Explanation, type HighNormToken, type PatchMap, type ScoreEngine } from '../cdam/explain.js';
-import { METHODS, isMethod, runMethod, type Method } from '../cdam/methods.js';
+import { METHODS, isMethod, runMethod, type Method, type MethodOptions } from '../cdam/methods.js';
+import type { MethodParams } from '../cdam/options.js';
 import { parseTarget, type Target } from '../cdam/target.js';
-import type { AttnLrpOptions } from '../cdam/attnlrp.js';
 import type { ViT } from '../vit/model.js';
 import { topClasses, type TopClass } from '../vit/classes.js';
 import { DEFAULT_RESIZE, describePreprocessing, prepareImage, type Prepared, type ResizeMode } from '../vit/preprocess.js';
@@ -57,7 +57,12 @@ export async function classifyImage(vit: ViT, image: ImageInput, opts: ClassifyO
   };
 }
 
-export interface ExplainOptions {
+/**
+ * The method's options (samples, noise, seed, steps, batch, lrp, gamma,
+ * patchGamma: each method reads those its registry entry declares, with its
+ * own defaults; methodInfo(m).options lists them) and the run's settings.
+ */
+export interface ExplainOptions extends MethodParams {
   /** default 'cdam' */
   method?: Method;
   /** a class index, a label (or a unique part of one), "A-B", or a Target; default: the top-1 class */
@@ -66,22 +71,13 @@ export interface ExplainOptions {
   resize?: ResizeMode;
   /** one map per head */
   perHead?: boolean;
-  /** Smooth CDAM and SmoothGrad (each method's own default when absent) */
-  samples?: number;
-  /** Smooth CDAM's nu, SmoothGrad's sigma as a fraction of the input range */
-  noise?: number;
-  seed?: number;
-  /** Integrated CDAM and IntGrad */
-  steps?: number;
-  /** samples per batched pass */
-  batch?: number;
-  /** AttnLRP: variant (cp or full) and the LRP-gamma of its layers */
-  attnlrp?: AttnLrpOptions;
+  /** expected-grad's reference images [1, 3, H, W], normalised like the input */
+  references?: MethodOptions['references'];
   /** closed-form (default) or autograd */
   engine?: ScoreEngine;
   /** how many top classes to report (default 5) */
   top?: number;
-  /** called as samples are done (Smooth and Integrated CDAM, SmoothGrad, IntGrad) */
+  /** called as points are done (the methods that average over many) */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -128,16 +124,7 @@ export async function explainImage(vit: ViT, image: ImageInput, opts: ExplainOpt
   const ex = new Explainer(vit, prepared.input, opts.engine ?? 'closed-form');
   const logits = ex.logits();
   const target = resolveTarget(vit, opts.target, logits);
-  const progress = { batch: opts.batch, onProgress: opts.onProgress };
-  const maps = runMethod(ex, method, target, {
-    perHead: opts.perHead,
-    smooth: { samples: opts.samples, nu: opts.noise, seed: opts.seed, ...progress },
-    integrated: { steps: opts.steps, ...progress },
-    smoothgrad: { samples: opts.samples, noise: opts.noise, seed: opts.seed, ...progress },
-    intgrad: { steps: opts.steps, ...progress },
-    expectedGrad: { samples: opts.samples, seed: opts.seed, ...progress },
-    attnlrp: opts.attnlrp,
-  });
+  const maps = runMethod(ex, method, target, opts); // it reads the method's options, perHead, references, onProgress
   const first = maps[0]!;
   return {
     method: first.method,

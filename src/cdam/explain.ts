@@ -60,8 +60,8 @@ export const NOISE_SCALES: readonly NoiseScale[] = ['range', 'robust'];
 
 /** batch: points per batched pass (default CDAM_DEFAULTS.batch). */
 export interface SmoothOptions extends FamilyOptions, BatchOptions {
-  /** noise level relative to the range of X (default CDAM_DEFAULTS.noise) */
-  nu?: number;
+  /** the paper's nu: the noise sigma relative to the range of X (default CDAM_DEFAULTS.noise) */
+  noise?: number;
   /** what nu is relative to (default CDAM_DEFAULTS.noiseScale: the paper's range) */
   scale?: NoiseScale;
   /** samples (default CDAM_DEFAULTS.samples) */
@@ -223,7 +223,7 @@ export class Explainer {
 
   /** Smooth CDAM: mean of CDAM over noisy copies X + eps, eps ~ N(0, (nu (max X - min X))^2). */
   smooth(target: Target, opts: SmoothOptions = {}): Explanation {
-    const nu = opts.nu ?? CDAM_DEFAULTS.noise;
+    const nu = opts.noise ?? CDAM_DEFAULTS.noise;
     const n = opts.samples ?? CDAM_DEFAULTS.samples;
     positiveInteger('samples', n);
     const scale = opts.scale ?? CDAM_DEFAULTS.noiseScale;

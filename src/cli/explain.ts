@@ -197,13 +197,8 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
       // a target-free map is computed once and shown in every row
       const fresh = methodInfo(method).usesTarget || !targetFree.has(method);
       const r: Explanation[] = fresh ? runMethod(ex, method, row.target, {
-        perHead,
-        smooth: { samples, nu, seed, onProgress: progressBar('smooth-cdam', process.stderr, quiet) },
-        integrated: { steps, onProgress: progressBar('integrated-cdam', process.stderr, quiet) },
-        smoothgrad: { samples, noise: nu, seed, onProgress: progressBar('smoothgrad', process.stderr, quiet) },
-        intgrad: { steps, onProgress: progressBar('intgrad', process.stderr, quiet) },
-        expectedGrad: { samples, seed, onProgress: progressBar('expected-grad', process.stderr, quiet) },
-        attnlrp,
+        perHead, samples, noise: nu, steps, seed, lrp: attnlrp.variant, gamma: attnlrp.gamma, patchGamma: attnlrp.patchGamma,
+        onProgress: progressBar(method, process.stderr, quiet),
       }) : targetFree.get(method)!;
       if (!methodInfo(method).usesTarget) targetFree.set(method, r);
       row.cells.push(...r);

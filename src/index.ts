@@ -12,9 +12,11 @@ import './kernels/default.js'; // the fastest backend on first use
 // One call each
 export { loadViT, type ModelSource, type LoadViTOptions } from './api/load.js';
 export {
-  explainImage, classifyImage, resolveTarget,
-  type ExplainOptions, type ExplainResult, type ClassifyOptions, type ClassifyResult, type ImageInput,
+  explainImage, classifyImage,
+  type ExplainOptions, type ExplainResult, type ClassifyOptions, type ClassifyResult,
 } from './api/explain.js';
+// Several methods or targets on one image: the blocks before the last run once
+export { ExplainSession, resolveTarget, type ImageInput, type TargetInput, type SessionOptions } from './api/session.js';
 
 // Models and images
 export { ViT, type ViTConfig, type ViTParams, type HeadOutput, type RegisterNeuron, type TestTimeRegisterInfo } from './vit/model.js';

@@ -3,29 +3,13 @@
 // (kernels/default.ts) and report which one ran.
 import { activeBackend } from '../kernels/index.js';
 import { noGrad } from '../autograd/index.js';
-import { decodeImage, type RgbImage } from '../io/image.js';
-import { Explainer, type Explanation, type HighNormToken, type PatchMap, type ScoreEngine } from '../cdam/explain.js';
-import { METHODS, isMethod, runMethod, type Method, type MethodOptions } from '../cdam/methods.js';
+import type { Explanation, HighNormToken, PatchMap, ScoreEngine } from '../cdam/explain.js';
+import type { Method, MethodOptions } from '../cdam/methods.js';
 import type { MethodParams } from '../cdam/options.js';
-import { parseTarget, type Target } from '../cdam/target.js';
 import type { ViT } from '../vit/model.js';
 import { topClasses, type TopClass } from '../vit/classes.js';
 import { DEFAULT_RESIZE, describePreprocessing, prepareImage, type Prepared, type ResizeMode } from '../vit/preprocess.js';
-
-/** A decoded image, or the bytes of a PNG or JPEG file. */
-export type ImageInput = RgbImage | Uint8Array | ArrayBuffer;
-
-function toRgb(image: ImageInput): RgbImage {
-  if (image instanceof Uint8Array) return decodeImage(image, 'image');
-  if (image instanceof ArrayBuffer) return decodeImage(new Uint8Array(image), 'image');
-  if (!image || !Number.isInteger(image.width) || !Number.isInteger(image.height) || !(image.data instanceof Uint8Array)) {
-    throw new Error('expected an image: { width, height, data: Uint8Array (RGB) }, or the bytes of a PNG or JPEG file');
-  }
-  if (image.data.length !== image.width * image.height * 3) {
-    throw new Error(`image is ${image.width}x${image.height} but has ${image.data.length} bytes (RGB needs ${image.width * image.height * 3})`);
-  }
-  return image;
-}
+import { ExplainSession, toRgb, type ImageInput, type TargetInput } from './session.js';
 
 export interface ClassifyOptions {
   /** how many classes (default 5) */
@@ -66,7 +50,7 @@ export interface ExplainOptions extends MethodParams {
   /** default 'cdam' */
   method?: Method;
   /** a class index, a label (or a unique part of one), "A-B", or a Target; default: the top-1 class */
-  target?: number | string | Target;
+  target?: TargetInput;
   /** squash (default) or crop */
   resize?: ResizeMode;
   /** one map per head */
@@ -103,28 +87,11 @@ export interface ExplainResult {
   ms: number;
 }
 
-/** Resolve a target option to a Target (the top-1 class when absent, from the explained image's logits). */
-export function resolveTarget(vit: ViT, target: ExplainOptions['target'], logits: Float32Array | null): Target {
-  if (typeof target === 'object') return target;
-  const info = { numClasses: vit.config.numClasses, labels: vit.config.labels };
-  if (typeof target === 'number') return parseTarget(String(target), info);
-  if (typeof target === 'string') return parseTarget(target, info);
-  if (!logits) throw new Error('the model has no classifier head: give a concept or custom target');
-  return { kind: 'class', index: topClasses(logits, (i) => vit.label(i), 1)[0]!.index };
-}
-
-/** Explain an image: one method, one target. */
+/** Explain an image: one method, one target (an ExplainSession for several). */
 export async function explainImage(vit: ViT, image: ImageInput, opts: ExplainOptions = {}): Promise<ExplainResult> {
-  const method = opts.method ?? 'cdam';
-  if (!isMethod(method)) throw new Error(`method must be one of ${METHODS.join(', ')}, got "${String(method)}"`);
   const t0 = performance.now();
-  const rgb = toRgb(image);
-  const resize = opts.resize ?? DEFAULT_RESIZE;
-  const prepared = prepareImage(rgb, vit.config.preprocess, resize);
-  const ex = new Explainer(vit, prepared.input, opts.engine ?? 'closed-form');
-  const logits = ex.logits();
-  const target = resolveTarget(vit, opts.target, logits);
-  const maps = runMethod(ex, method, target, opts); // it reads the method's options, perHead, references, onProgress
+  const session = new ExplainSession(vit, image, { resize: opts.resize, engine: opts.engine });
+  const maps = session.explain(opts.method ?? 'cdam', session.target(opts.target), opts); // it reads the method's options, perHead, references, onProgress
   const first = maps[0]!;
   return {
     method: first.method,
@@ -132,12 +99,12 @@ export async function explainImage(vit: ViT, image: ImageInput, opts: ExplainOpt
     score: first.score,
     map: first.map,
     maps,
-    top: logits ? topClasses(logits, (i) => vit.label(i), opts.top ?? 5) : [],
-    logits,
-    highNormTokens: ex.highNormTokens(),
-    prepared,
-    preprocessing: describePreprocessing(rgb, vit.config.preprocess, resize),
-    backend: activeBackend(),
+    top: session.top(opts.top ?? 5),
+    logits: session.logits,
+    highNormTokens: session.highNormTokens(),
+    prepared: session.prepared,
+    preprocessing: session.preprocessing,
+    backend: session.backend,
     ms: performance.now() - t0,
   };
 }

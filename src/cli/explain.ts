@@ -5,7 +5,7 @@ import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain
 import { METHODS, isMethod, runMethod, methodInfo, type Method } from '../cdam/methods.js';
 import { CDAM_DEFAULTS, BASELINE_DEFAULTS, ATTNLRP_DEFAULTS } from '../cdam/defaults.js';
 import { describeTarget, type Target } from '../cdam/target.js';
-import { resolveTarget } from '../api/explain.js';
+import { resolveTarget } from '../api/session.js';
 import { activeBackend } from '../kernels/index.js';
 import { topClasses } from '../vit/classes.js';
 import { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type DisplayRange } from '../render/index.js';

@@ -8,7 +8,7 @@ import { runEval, shardFrom, fileError, defaultWorkers, MAX_DEFAULT_WORKERS } fr
 import { mergeRuns } from '../eval/merge.js';
 import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { progressBar, progressLine } from './progress.js';
-import { defaultRegisterFile, takeRegisterOption } from './model.js';
+import { defaultRegisterFile, takeRegisterOption, REGISTER_OPTION } from './model.js';
 
 const E = EVAL_DEFAULTS;
 
@@ -99,7 +99,7 @@ export async function runEvalCommand(argvIn: string[], out: (s: string) => void,
     seed: { type: 'string' }, batch: { type: 'string' }, resize: { type: 'string' }, workers: { type: 'string' },
     shard: { type: 'string' }, 'shard-count': { type: 'string' }, 'on-bad-line': { type: 'string' },
     'no-report': { type: 'boolean' }, quiet: { type: 'boolean' },
-  });
+  }, 'eval', [REGISTER_OPTION]);
   if (positionals.length > 0) throw new UsageError(`cdam eval takes no positional arguments (got "${positionals[0]}"); the images come from --manifest`);
   if (!values['manifest']) throw new UsageError(`--manifest FILE is required\n${evalUsage}`);
   if (!values['out']) throw new UsageError('--out DIR is required');
@@ -139,7 +139,7 @@ export async function runEvalCommand(argvIn: string[], out: (s: string) => void,
 
 export async function runMerge(argv: string[], out: (s: string) => void): Promise<void> {
   if (wantsHelp(argv)) return out(evalUsage);
-  const { values, flags, positionals } = parse(argv, { out: { type: 'string' }, 'no-report': { type: 'boolean' } });
+  const { values, flags, positionals } = parse(argv, { out: { type: 'string' }, 'no-report': { type: 'boolean' } }, 'merge');
   if (!values['out']) throw new UsageError('cdam merge DIR... --out DIR: --out is required');
   if (positionals.length === 0) throw new UsageError('cdam merge DIR... --out DIR: give the shard folders');
   const r = mergeRuns(positionals, values['out']);

@@ -1,5 +1,5 @@
 // cdam explain IMAGE [--model DIR] [--method M[,M...]] [--target T[,T...]] ...
-import { readImageFile, type RgbImage } from '../io/image.js';
+import type { RgbImage } from '../io/image.js';
 import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
 import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain.js';
 import { METHODS, isMethod, runMethod, methodInfo, type Method } from '../cdam/methods.js';
@@ -12,9 +12,10 @@ import { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type 
 import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, resizeRgb, type ResizeMode } from '../vit/preprocess.js';
 import { parse, intOpt, numOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { resolveConcept } from './concept.js';
-import { loadModel, modelUsage, takeRegisterOption } from './model.js';
+import { loadModel, modelUsage, takeRegisterOption, REGISTER_OPTION } from './model.js';
 import { maxPixelsOpt, resizeUsage } from './classify.js';
 import { progressBar } from './progress.js';
+import { noteUpscale, readNotedImage } from './image.js';
 
 const D = CDAM_DEFAULTS;
 const B = BASELINE_DEFAULTS;
@@ -116,7 +117,7 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' },
     'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' }, 'max-pixels': { type: 'string' },
     lrp: { type: 'string' }, gamma: { type: 'string' }, 'patch-gamma': { type: 'string' },
-  });
+  }, 'explain', [REGISTER_OPTION]);
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`explain takes one IMAGE, got ${positionals.length}\n${explainUsage}`);
   const methods = (values['method'] ?? 'cdam').split(',').map((m) => m.trim());
@@ -160,7 +161,8 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   checkOutputPaths(outputs); // before any work: a bad path fails now, not minutes later
 
   const { vit, name } = loadModel(values['model'], values['head'], register);
-  const photo = readImageFile(positionals[0]!, maxPixels);
+  const photo = readNotedImage(positionals[0]!, maxPixels, note);
+  noteUpscale(positionals[0]!, photo, vit.config.preprocess, resize, note);
   const prepared = prepareImage(photo, vit.config.preprocess, resize, maxPixels);
   const ex = new Explainer(vit, prepared.input, engine);
   out(`model: ${name}`);

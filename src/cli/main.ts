@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'classify':
         useFastestBackend(process.env['CDAM_BACKEND']);
-        runClassify(rest, out);
+        runClassify(rest, out, err);
         return 0;
       case 'explain':
         useFastestBackend(process.env['CDAM_BACKEND']);
@@ -89,7 +89,9 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"\n${usage}`);
     }
   } catch (e) {
-    process.stderr.write(`cdam: ${(e as Error).message}\n`);
+    // a message that names its command ("cdam explain: ...") needs no second "cdam: "
+    const msg = (e as Error).message;
+    process.stderr.write(`${msg.startsWith('cdam ') ? '' : 'cdam: '}${msg}\n`);
     return e instanceof UsageError ? 2 : 1;
   }
 }

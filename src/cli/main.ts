@@ -8,7 +8,7 @@ import { runExplain, explainUsage } from './explain.js';
 import { runConcept, conceptUsage } from './concept.js';
 import { runRegisters, registersUsage } from './registers.js';
 import { runReport, reportUsage } from './report.js';
-import { runEvalCommand, runMerge, evalUsage } from './eval.js';
+import { runEvalCommand, runMerge, evalUsage, mergeUsage } from './eval.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
@@ -32,6 +32,8 @@ ${conceptUsage}
 ${registersUsage}
 
 ${evalUsage}
+
+${mergeUsage}
 
 ${reportUsage}
 

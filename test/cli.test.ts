@@ -115,6 +115,19 @@ test('explain: a class index out of range fails cleanly and writes nothing', () 
   assert.is(runCli('explain', img, '--model', model, '--samples', '0', '--method', 'smooth-cdam').code, 2);
 });
 
+test('eval says where the report went', () => {
+  const manifest = join(tmp, 'manifest.jsonl');
+  writeFileSync(manifest, JSON.stringify({ image: img, targets: [1] }) + '\n');
+  const dir = join(tmp, 'eval');
+  const r = runCli('eval', '--manifest', manifest, '--model', model, '--methods', 'attention', '--steps', '2', '--box-sizes', '4,8',
+    '--boxes-per-size', '2', '--workers', '1', '--quiet', '--out', dir);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`-> ${dir}/results\\.jsonl\n`));
+  assert.match(r.out, new RegExp(`\nreport: ${join(dir, 'report.md')} \\(with report\\.csv, summary\\.json and the plots beside it\\)\n$`));
+  assert.ok(existsSync(join(dir, 'report.md')));
+  assert.is(r.err, '', '--quiet: no progress');
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

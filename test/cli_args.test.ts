@@ -204,6 +204,71 @@ test('progress bar: count, rate and time left on a terminal; nothing otherwise',
   assert.equal(none, []);
 });
 
+test('merge --help is merge\'s usage, not eval\'s', () => {
+  const r = runCli('merge', '--help');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /^usage: cdam merge DIR\.\.\. --out DIR/);
+  assert.not.match(r.out, /--manifest/);
+  assert.match(runCli('--help').out, /usage: cdam merge DIR\.\.\. --out DIR \[--no-report\]/);
+});
+
+test('unknown options and missing values in words, with the closest option, exit 2', () => {
+  const typo = runCli('explain', img, '--model', model, '--tagret', '1');
+  assert.is(typo.code, 2);
+  assert.is(typo.err, 'cdam explain: unknown option --tagret; did you mean --target? (see cdam explain --help)\n');
+  const far = runCli('classify', img, '--frobnicate');
+  assert.is(far.code, 2);
+  assert.is(far.err, 'cdam classify: unknown option --frobnicate (see cdam classify --help)\n');
+  assert.match(runCli('explain', img, '--test-time-registr').err, /did you mean --test-time-register\?/, 'options taken out before parsing are suggested too');
+  assert.match(runCli('explain', img, '--comp').err, /did you mean --compare\?/, 'a unique beginning');
+  const missing = runCli('classify', img, '--model');
+  assert.is(missing.code, 2);
+  assert.is(missing.err, 'cdam classify: --model needs a value (see cdam classify --help)\n');
+  assert.match(runCli('report', tmp, '--quiet=yes').err, /^cdam report: --quiet is a flag and takes no value/);
+  for (const r of [typo, far, missing]) assert.not.match(r.err, /To specify a positional argument|cdam: cdam/);
+});
+
+test('classify --quiet; notes on stderr for a dropped alpha channel and an upscaled small image', () => {
+  const small = join(tmp, 'small-alpha.png');
+  const rgba = new Uint8Array(20 * 13 * 4).map((_, i) => (i % 4 === 3 ? (i % 8 === 3 ? 0 : 255) : (i * 53) % 256));
+  writeFileSync(small, encodePng({ width: 20, height: 13, data: rgba, channels: 4 }));
+  for (const cmd of ['classify', 'explain']) {
+    const r = runCli(cmd, small, '--model', model);
+    assert.is(r.code, 0, r.err);
+    assert.match(r.err, /note: small-alpha\.png has an alpha channel; it is dropped as Pillow's convert\('RGB'\) does \(the stored colour under transparent pixels is used\)/);
+    assert.match(r.err, /note: small-alpha\.png is smaller than the model input \(16x16\): it was upscaled from 20x13/);
+    const q = runCli(cmd, small, '--model', model, '--quiet');
+    assert.is(q.code, 0, q.err);
+    assert.is(q.err, '', `${cmd} --quiet: nothing on stderr`);
+    assert.match(q.out, /^model: /, 'the results are still printed');
+  }
+  const plain = runCli('classify', img, '--model', model);
+  assert.is(plain.err, '', 'an opaque image at the model size: no note');
+  assert.match(runCli('classify', '--help').out, /--quiet\s+no notes on stderr/);
+});
+
+test('explain --compare wraps the grid: --columns N per row, each target starting a row', () => {
+  const size = (f: string) => {
+    const p = pngjs.PNG.sync.read(readFileSync(f));
+    return [p.width, p.height];
+  };
+  const run = (name: string, ...extra: string[]) => {
+    const out = join(tmp, `${name}.png`);
+    const r = runCli('explain', img, '--model', model, '--method', 'attention,cdam,rollout', '--target', '0,1', '--compare', '--quiet', '--out', out, ...extra);
+    assert.is(r.code, 0, r.err);
+    return size(out);
+  };
+  const [w4, h4] = run('cols-default'); // 4 panels a target: one row each
+  const [w2, h2] = run('cols-2', '--columns', '2'); // two rows a target
+  const [w3, h3] = run('cols-3', '--columns', '3'); // 3 + 1: the second target starts a new row
+  assert.ok(w2! < w4! && h2! > h4!, `${w2}x${h2} vs ${w4}x${h4}`);
+  assert.is(h3, h2, 'three per row still takes two rows a target');
+  assert.ok(w3! > w2! && w3! < w4!);
+  assert.is(runCli('explain', img, '--model', model, '--columns', '2').code, 2, '--columns needs --compare');
+  assert.is(runCli('explain', img, '--model', model, '--compare', '--columns', '0').code, 2);
+  assert.match(runCli('explain', '--help').out, /--columns N\s+pictures per row of a --compare grid/);
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

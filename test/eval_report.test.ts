@@ -9,7 +9,7 @@
 // Box sizes 16 and 32, curves of three points (x = 0, 50, 100 %).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -333,5 +333,8 @@ test('the browser bundle leaves vega, vega-lite and resvg out', async () => {
   const heavy = inputs.filter((f) => /node_modules\/(vega|@resvg|dejavu)/.test(f));
   assert.equal(heavy, []);
 });
+
+// the folder goes even when a test fails (uvu runs after-hooks in a finally)
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

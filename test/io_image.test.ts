@@ -154,6 +154,35 @@ test('RGBA PNG: alpha is dropped, RGB kept', () => {
   const want: number[] = [];
   for (let i = 0; i < w * h; i++) want.push(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
   assert.equal(Array.from(img.data), want);
+  assert.is(img.transparency, 'alpha channel', 'the CLI notes that the alpha was dropped');
+  assert.is(decodeImage(encodePng({ width: w, height: h, data: new Uint8Array(w * h * 3), channels: 3 }), 'rgb.png').transparency, undefined);
+});
+
+test("tRNS colour key: keyed pixels keep their stored colour, as Pillow's convert('RGB')", () => {
+  // Pillow's rule: transparency is dropped, every pixel keeps the colour stored for it (pngjs blanks keyed ones to black)
+  const rgb = [[1, 2, 3, 200, 100, 50], [9, 9, 9, 1, 2, 3]];
+  const key = chunk('tRNS', new Uint8Array([0, 1, 0, 2, 0, 3]));
+  const img = decodeImage(buildPng(2, 2, 8, 2, rgb, [key]), 'key.png');
+  assert.equal(Array.from(img.data), rgb.flat());
+  assert.is(img.transparency, 'tRNS transparency');
+  const grey = decodeImage(buildPng(3, 1, 8, 0, [[7, 100, 7]], [chunk('tRNS', new Uint8Array([0, 7]))]), 'keyg.png');
+  assert.equal(Array.from(grey.data), [7, 7, 7, 100, 100, 100, 7, 7, 7]);
+});
+
+test('unnamed bytes: the errors say "image bytes", not "image image"', async () => {
+  const { classifyImage } = await import('../src/api/explain.js');
+  const { loadViTFolder } = await import('../src/vit/load.js');
+  const vit = loadViTFolder(repoPath('test/fixtures/vit/timm_plain'));
+  const gif = new TextEncoder().encode('GIF89a....');
+  for (const bytes of [gif, gif.buffer]) {
+    try {
+      await classifyImage(vit, bytes);
+      assert.unreachable('GIF bytes are refused');
+    } catch (e) {
+      assert.is((e as Error).message, 'image bytes: GIF images are not supported');
+    }
+  }
+  expectError(() => decodeImage(encodePng({ width: 2, height: 2, data: new Uint8Array(12), channels: 3 }).subarray(0, 40)), /^image bytes: truncated PNG/);
 });
 
 test('encodePng RGB round trip is lossless; bad input rejected', () => {

@@ -4,9 +4,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RgbImage } from '../src/io/image.js';
 import { decodeImage } from '../src/io/image.js';
+import { expectError } from './support/expect.js';
 import {
   GLYPH_HEIGHT,
   LINE_HEIGHT,
+  MAX_ROW_PANELS,
   colorFor,
   createImage,
   displayRange,
@@ -17,9 +19,11 @@ import {
   renderGrid,
   renderImagePanel,
   renderOverlay,
+  rowLength,
   textWidth,
   toPng,
   upsampleNearest,
+  wrapGroups,
   wrapText,
   type ScoreMap,
 } from '../src/render/index.js';
@@ -373,6 +377,53 @@ test('toPng round-trips through the PNG decoder', () => {
   assert.is(back.width, img.width);
   assert.is(back.height, img.height);
   assert.ok(back.data.every((v, i) => v === img.data[i]));
+});
+
+test('grid wrapping: rows of at most MAX_ROW_PANELS filled evenly; each group starts a row', () => {
+  assert.is(MAX_ROW_PANELS, 6);
+  assert.equal([1, 5, 6, 7, 12, 15].map((n) => rowLength(n)), [1, 5, 6, 4, 6, 5], '15 panels (the input and 14 methods): 3 rows of 5');
+  assert.is(rowLength(5, 2), 2);
+  assert.is(rowLength(3, 10), 3);
+  const p = (label: string) => ({ image: createImage(8, 8, [0, 0, 0]), label });
+  const wrapped = wrapGroups([[p('a'), p('b'), p('c')], [p('d'), p('e')]], 2);
+  assert.equal(wrapped.map((x) => x.label), ['a', 'b', 'c', '', 'd', 'e']);
+  assert.equal([wrapped[3]!.image.width, wrapped[3]!.image.height], [1, 1], 'a blank filler');
+  const L = gridLayout(wrapped, { columns: 2, gap: 2, margin: 0, textScale: 1 });
+  assert.is(L.rows, 3);
+  assert.is(L.panels[4]!.x, 0, 'the second group starts a row');
+  assert.ok(L.panels[4]!.y > L.panels[2]!.y);
+  expectError(() => wrapGroups([[p('a')]], 0), 'columns must be a positive integer');
+});
+
+test('colour bar: an end the map goes beyond is a triangle; an unclipped end is square', () => {
+  const image = createImage(32, 32, [150, 150, 150]);
+  const vals = Array.from({ length: 16 }, (_, i) => (i - 7.5) / 10); // in [-0.75, 0.75]
+  const range = { lo: -0.8, hi: 0.8 };
+  const bar = (values: number[]) => renderOverlay(image, { rows: 4, cols: 4, values }, { signed: true, range });
+  const plain = bar(vals);
+  const hiOut = bar(vals.map((v, i) => (i === 0 ? 2 : v)));
+  const bothOut = bar(vals.map((v, i) => (i === 0 ? 2 : i === 1 ? -2 : v)));
+  assert.equal(plain.clipped, { lo: false, hi: false });
+  assert.equal(hiOut.clipped, { lo: false, hi: true });
+  assert.equal(bothOut.clipped, { lo: true, hi: true });
+  const at = (o: typeof plain, x: number, y: number) => Array.from(o.data.subarray(3 * (y * o.width + x), 3 * (y * o.width + x) + 3));
+  const b = plain.bar!;
+  const corner = (o: typeof plain, top: boolean) => at(o, b.x, top ? b.y : b.y + b.height - 1);
+  const mid = (o: typeof plain, top: boolean) => at(o, b.x + (b.width >> 1), top ? b.y + 1 : b.y + b.height - 2);
+  const white = [255, 255, 255];
+  // unclipped: the ramp fills the corners; clipped: the corner is background, the middle still the end colour
+  assert.not.equal(corner(plain, true), white);
+  assert.not.equal(corner(plain, false), white);
+  assert.equal(corner(hiOut, true), white);
+  assert.equal(corner(hiOut, false), corner(plain, false), 'the unclipped low end is unchanged');
+  assert.equal(corner(bothOut, false), white);
+  assert.equal(mid(hiOut, true), mid(plain, true));
+  assert.equal(mid(bothOut, false), mid(plain, false));
+  // a NaN is no clipping; an unsigned map clipped at the top only
+  assert.equal(bar(vals.map((v, i) => (i === 0 ? NaN : v))).clipped, { lo: false, hi: false });
+  const un = renderOverlay(image, { rows: 4, cols: 4, values: vals.map((v) => v + 1) }, { signed: false, range: { lo: 0, hi: 1.5 } });
+  assert.equal(un.clipped, { lo: false, hi: true });
+  assert.equal(at(un, un.bar!.x, un.bar!.y), white);
 });
 
 test.run();

@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoPath } from './support/fixtures.js';
@@ -51,6 +51,14 @@ const taskState = (job: string, task: number) => sh(`squeue -h -r -j ${job}_${ta
 async function slurmRun(): Promise<void> {
   sh(`bash ${repoPath('tools/slurm-local.sh')} start`);
   const work = mkdtempSync(join(tmpdir(), 'cdam-slurm-'));
+  try {
+    await slurmRunIn(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function slurmRunIn(work: string): Promise<void> {
   // four images, two per task, so the killed task has finished an image to keep
   for (const f of ['chelsea.png', 'catcoffee_224.png', 'coffee.png']) copyFileSync(repoPath(`examples/${f}`), join(work, f));
   writeFileSync(

@@ -30,8 +30,9 @@ export interface SessionOptions {
 }
 
 export function toRgb(image: ImageInput): RgbImage {
-  if (image instanceof Uint8Array) return decodeImage(image, 'image bytes');
-  if (image instanceof ArrayBuffer) return decodeImage(new Uint8Array(image), 'image bytes');
+  // unnamed bytes: the errors say "image bytes: ..."
+  if (image instanceof Uint8Array) return decodeImage(image);
+  if (image instanceof ArrayBuffer) return decodeImage(new Uint8Array(image));
   if (!image || !Number.isInteger(image.width) || !Number.isInteger(image.height) || !(image.data instanceof Uint8Array)) {
     throw new Error('expected an image: { width, height, data: Uint8Array (RGB) }, or the bytes of a PNG or JPEG file');
   }

@@ -40,12 +40,66 @@ function joinDashValues(argv: string[], options: Options): string[] {
   return out;
 }
 
-export function parse(argv: string[], options: Options): Parsed {
+/** Edit distance with adjacent swaps counted once ("tagret" -> "target" is 1). */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Farthest a misspelt option may be from a known one to be suggested. */
+const SUGGEST_DISTANCE = 2;
+
+/** The known option closest to `name` (within SUGGEST_DISTANCE, or the only one it begins), if any. */
+export function closestOption(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = SUGGEST_DISTANCE + 1;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  if (best) return best;
+  const prefixed = known.filter((k) => name.length >= 2 && k.startsWith(name));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/**
+ * Node's parseArgs error in words a user can act on; `command` names the
+ * subcommand ("explain"), `known` its option names without dashes.
+ */
+function usageErrorFrom(e: Error, command: string, known: readonly string[]): UsageError {
+  const help = `see cdam ${command} --help`;
+  const opt = /'(-[^' ]*)/.exec(e.message)?.[1] ?? '';
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const near = opt.startsWith('--') ? closestOption(opt.slice(2), known) : undefined;
+    return new UsageError(`cdam ${command}: unknown option ${opt}${near ? `; did you mean --${near}?` : ''} (${help})`);
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/argument missing/.test(e.message)) return new UsageError(`cdam ${command}: ${opt} needs a value (${help})`);
+    if (/does not take an argument/.test(e.message)) return new UsageError(`cdam ${command}: ${opt} is a flag and takes no value (${help})`);
+  }
+  return new UsageError(`cdam ${command}: ${e.message} (${help})`);
+}
+
+/**
+ * Parses a subcommand's arguments; `command` names it in error messages and
+ * `alsoKnown` lists options taken out before (e.g. test-time-register), so
+ * they are suggested for typos too.
+ */
+export function parse(argv: string[], options: Options, command: string, alsoKnown: readonly string[] = []): Parsed {
   let r;
   try {
     r = parseArgs({ args: joinDashValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw usageErrorFrom(e as Error, command, [...Object.keys(options), ...alsoKnown, 'help']);
   }
   const out: Parsed = { values: {}, flags: {}, lists: {}, positionals: r.positionals };
   for (const [k, o] of Object.entries(options)) {

@@ -1,11 +1,12 @@
-// cdam classify IMAGE [--model DIR] [--top 5] [--json FILE] [--resize squash|crop]
+// cdam classify IMAGE [--model DIR] [--top 5] [--json FILE] [--resize squash|crop] [--quiet]
 import { checkOutputPaths, writeFileAtomic } from '../io/atomic.js';
-import { MAX_IMAGE_PIXELS, readImageFile } from '../io/image.js';
+import { MAX_IMAGE_PIXELS } from '../io/image.js';
 import { noGrad } from '../autograd/index.js';
 import { topClasses } from '../vit/classes.js';
 import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, type ResizeMode } from '../vit/preprocess.js';
 import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
-import { loadModel, modelUsage, takeRegisterOption } from './model.js';
+import { noteUpscale, readNotedImage } from './image.js';
+import { loadModel, modelUsage, takeRegisterOption, REGISTER_OPTION } from './model.js';
 
 export const resizeUsage = `  --resize MODE     squash (default: the whole photo, as the CDAM reference code) or crop
                     (timm's eval transform: short side to size/crop_pct, centre crop)
@@ -16,20 +17,21 @@ export function maxPixelsOpt(v: string | undefined): number {
   return intOpt(v, 'max-pixels', MAX_IMAGE_PIXELS, 1, 2 ** 31);
 }
 
-export const classifyUsage = `usage: cdam classify IMAGE [--model DIR] [--test-time-register [FILE]] [--top N] [--json FILE] [--resize squash|crop]
+export const classifyUsage = `usage: cdam classify IMAGE [--model DIR] [--test-time-register [FILE]] [--top N] [--json FILE] [--resize squash|crop] [--quiet]
   Prints the top classes: index, label, raw logit and softmax probability.
 ${modelUsage}
   --top N           how many classes to print (default 5)
   --json FILE       also write {"top":[{"index","label","logit","prob"}]} to FILE
-${resizeUsage}`;
+${resizeUsage}
+  --quiet           no notes on stderr (the classes are still printed)`;
 
-export function runClassify(argv: string[], out: (s: string) => void): void {
+export function runClassify(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
   if (wantsHelp(argv)) return out(classifyUsage);
   const { rest, register } = takeRegisterOption(argv);
-  const { values, positionals } = parse(rest, {
+  const { values, flags, positionals } = parse(rest, {
     model: { type: 'string' }, top: { type: 'string' }, json: { type: 'string' }, resize: { type: 'string' }, head: { type: 'string' },
-    'max-pixels': { type: 'string' },
-  });
+    'max-pixels': { type: 'string' }, quiet: { type: 'boolean' },
+  }, 'classify', [REGISTER_OPTION]);
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`classify takes one IMAGE, got ${positionals.length}\n${classifyUsage}`);
   const top = intOpt(values['top'], 'top', 5, 1);
@@ -37,7 +39,9 @@ export function runClassify(argv: string[], out: (s: string) => void): void {
   if (values['json']) checkOutputPaths([{ option: '--json', path: values['json'] }]);
   const { vit, name } = loadModel(values['model'], values['head'], register);
   if (!vit.params.head) throw new Error(`${values['model']}: the model has no classifier head (give one with --head FILE)`);
-  const img = readImageFile(positionals[0]!, maxPixels);
+  const note = flags['quiet'] ? () => {} : err;
+  const img = readNotedImage(positionals[0]!, maxPixels, note);
+  noteUpscale(positionals[0]!, img, vit.config.preprocess, resize, note);
   const { input } = prepareImage(img, vit.config.preprocess, resize, maxPixels);
   const logits = noGrad(() => vit.forward(input).logits!).contiguousData();
   const entries = topClasses(logits, (i) => vit.label(i), top);

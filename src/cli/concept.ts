@@ -54,7 +54,7 @@ export function runConcept(argv: string[], out: (s: string) => void): void {
   const { values, flags, positionals } = parse(argv, {
     model: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' }, resize: { type: 'string' }, quiet: { type: 'boolean' },
     'max-pixels': { type: 'string' },
-  });
+  }, 'concept');
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`concept takes one DIR of example images\n${conceptUsage}`);
   if (!values['out']) throw new UsageError(`--out FILE is required\n${conceptUsage}`);

@@ -1,6 +1,7 @@
 // cdam eval --manifest FILE --methods LIST --out DIR [--model DIR] ...
 // cdam merge DIR... --out DIR
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { METHODS, isMethod, type Method } from '../cdam/methods.js';
 import { RESIZE_MODES, DEFAULT_RESIZE } from '../vit/preprocess.js';
 import { EVAL_DEFAULTS } from '../eval/defaults.js';
@@ -8,7 +9,7 @@ import { runEval, shardFrom, fileError, defaultWorkers, MAX_DEFAULT_WORKERS } fr
 import { mergeRuns } from '../eval/merge.js';
 import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { progressBar, progressLine } from './progress.js';
-import { defaultRegisterFile, takeRegisterOption } from './model.js';
+import { defaultRegisterFile, takeRegisterOption, REGISTER_OPTION } from './model.js';
 
 const E = EVAL_DEFAULTS;
 
@@ -41,11 +42,13 @@ export const evalUsage = `usage: cdam eval --manifest FILE --out DIR [--methods 
   --on-bad-line A   fail (default: report every bad manifest line, do nothing) or skip
                     (report them, and images that cannot be read, and go on)
   --no-report       do not write the report at the end (cdam report DIR writes it)
-  --quiet           no progress on stderr
+  --quiet           no progress on stderr`;
 
-usage: cdam merge DIR... --out DIR
+export const mergeUsage = `usage: cdam merge DIR... --out DIR [--no-report]
   Combine the output folders of the shards of one run (refuses different runs, overlapping
-  or missing shards, and unfinished ones), then write the report.`;
+  or missing shards, and unfinished ones), then write the report.
+  --out DIR         the merged results.jsonl, run.json and boxes.json, and the report
+  --no-report       do not write the report (cdam report DIR writes it)`;
 
 function methodList(v: string | undefined): Method[] {
   if (v === undefined || v === 'all') return [...METHODS];
@@ -85,9 +88,11 @@ function evalProgress(quiet: boolean, err: (s: string) => void): (done: number, 
   };
 }
 
+/** Writes the report quietly, then says where it went (the run's line above says where the results went). */
 async function writeReport(dir: string, out: (s: string) => void): Promise<void> {
   const { runReport } = await import('./report.js');
   await runReport([dir, '--quiet'], out);
+  out(`report: ${join(dir, 'report.md')} (with report.csv, summary.json and the plots beside it)`);
 }
 
 export async function runEvalCommand(argvIn: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
@@ -99,7 +104,7 @@ export async function runEvalCommand(argvIn: string[], out: (s: string) => void,
     seed: { type: 'string' }, batch: { type: 'string' }, resize: { type: 'string' }, workers: { type: 'string' },
     shard: { type: 'string' }, 'shard-count': { type: 'string' }, 'on-bad-line': { type: 'string' },
     'no-report': { type: 'boolean' }, quiet: { type: 'boolean' },
-  });
+  }, 'eval', [REGISTER_OPTION]);
   if (positionals.length > 0) throw new UsageError(`cdam eval takes no positional arguments (got "${positionals[0]}"); the images come from --manifest`);
   if (!values['manifest']) throw new UsageError(`--manifest FILE is required\n${evalUsage}`);
   if (!values['out']) throw new UsageError('--out DIR is required');
@@ -138,8 +143,8 @@ export async function runEvalCommand(argvIn: string[], out: (s: string) => void,
 }
 
 export async function runMerge(argv: string[], out: (s: string) => void): Promise<void> {
-  if (wantsHelp(argv)) return out(evalUsage);
-  const { values, flags, positionals } = parse(argv, { out: { type: 'string' }, 'no-report': { type: 'boolean' } });
+  if (wantsHelp(argv)) return out(mergeUsage);
+  const { values, flags, positionals } = parse(argv, { out: { type: 'string' }, 'no-report': { type: 'boolean' } }, 'merge');
   if (!values['out']) throw new UsageError('cdam merge DIR... --out DIR: --out is required');
   if (positionals.length === 0) throw new UsageError('cdam merge DIR... --out DIR: give the shard folders');
   const r = mergeRuns(positionals, values['out']);

@@ -1,5 +1,5 @@
 // cdam explain IMAGE [--model DIR] [--method M[,M...]] [--target T[,T...]] ...
-import { readImageFile, type RgbImage } from '../io/image.js';
+import type { RgbImage } from '../io/image.js';
 import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
 import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain.js';
 import { METHODS, isMethod, runMethod, methodInfo, type Method } from '../cdam/methods.js';
@@ -8,13 +8,14 @@ import { describeTarget, type Target } from '../cdam/target.js';
 import { resolveTarget } from '../api/session.js';
 import { activeBackend } from '../kernels/index.js';
 import { topClasses } from '../vit/classes.js';
-import { renderOverlay, renderGrid, renderImagePanel, toPng, displayRange, type DisplayRange } from '../render/index.js';
+import { MAX_ROW_PANELS, renderOverlay, renderGrid, renderImagePanel, rowLength, toPng, wrapGroups, displayRange, type DisplayRange } from '../render/index.js';
 import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, resizeRgb, type ResizeMode } from '../vit/preprocess.js';
 import { parse, intOpt, numOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { resolveConcept } from './concept.js';
-import { loadModel, modelUsage, takeRegisterOption } from './model.js';
+import { loadModel, modelUsage, takeRegisterOption, REGISTER_OPTION } from './model.js';
 import { maxPixelsOpt, resizeUsage } from './classify.js';
 import { progressBar } from './progress.js';
+import { noteUpscale, readNotedImage } from './image.js';
 
 const D = CDAM_DEFAULTS;
 const B = BASELINE_DEFAULTS;
@@ -54,6 +55,8 @@ ${resizeUsage}
   --out FILE.png    the photo with the map over it (a grid with --compare)
   --json FILE       {"method","target","logit","map":{"rows","cols","values"}} (raw scores, row-major)
   --compare         several methods and/or targets side by side
+  --columns N       pictures per row of a --compare grid; each target starts a row (default:
+                    at most ${MAX_ROW_PANELS}, the rows of a target filled evenly)
   --scale S         colour scale of a --compare grid: column (default: one per method, shared by
                     its targets) or cell (one per picture)
   --clip-outliers   leave high-norm artefact tokens out of the colour scale (they saturate;
@@ -113,10 +116,10 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     model: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, concept: { type: 'string' },
     samples: { type: 'string' }, noise: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' },
     resize: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' },
-    'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' },
+    'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' }, columns: { type: 'string' },
     'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' }, 'max-pixels': { type: 'string' },
     lrp: { type: 'string' }, gamma: { type: 'string' }, 'patch-gamma': { type: 'string' },
-  });
+  }, 'explain', [REGISTER_OPTION]);
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`explain takes one IMAGE, got ${positionals.length}\n${explainUsage}`);
   const methods = (values['method'] ?? 'cdam').split(',').map((m) => m.trim());
@@ -142,6 +145,8 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   };
   const engine = choiceOpt(values['engine'], 'engine', ['closed-form', 'autograd'] as const, 'closed-form');
   const scale = choiceOpt(values['scale'], 'scale', SCALES, 'column');
+  const gridColumns = values['columns'] === undefined ? undefined : intOpt(values['columns'], 'columns', MAX_ROW_PANELS, 1, 1000);
+  if (gridColumns !== undefined && !compare) throw new UsageError('--columns lays out a --compare grid: add --compare');
   const perHead = flags['per-head']!;
   const noHeads = methods.filter((m) => isMethod(m) && !methodInfo(m).perHead);
   if (perHead && noHeads.length) throw new UsageError(`--per-head: ${noHeads.join(', ')} has no per-head maps`);
@@ -160,7 +165,8 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   checkOutputPaths(outputs); // before any work: a bad path fails now, not minutes later
 
   const { vit, name } = loadModel(values['model'], values['head'], register);
-  const photo = readImageFile(positionals[0]!, maxPixels);
+  const photo = readNotedImage(positionals[0]!, maxPixels, note);
+  noteUpscale(positionals[0]!, photo, vit.config.preprocess, resize, note);
   const prepared = prepareImage(photo, vit.config.preprocess, resize, maxPixels);
   const ex = new Explainer(vit, prepared.input, engine);
   out(`model: ${name}`);
@@ -236,17 +242,19 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
       const title = `${e.method}${e.target ? ` | ${e.target}` : ''}${e.score !== null ? ` | score ${e.score.toFixed(2)}` : ''}`;
       png = toPng(renderOverlay(shown, e.map, { title, signed: isSigned(e), range: cellRange(e) }));
     } else {
-      // a row per target: the input (named by the target), then each method; one colour scale per column unless --scale cell
-      const columns = rows[0]!.cells.length;
-      const columnRange = Array.from({ length: columns }, (_, c) => sharedRange(rows.map((r) => r.cells[c]!), skip));
-      const panels = rows.flatMap((row) => [
+      // per target: the input (named by the target), then each method, wrapped into rows of
+      // the same length; one colour scale per method unless --scale cell
+      const maps = rows[0]!.cells.length;
+      const methodRange = Array.from({ length: maps }, (_, c) => sharedRange(rows.map((r) => r.cells[c]!), skip));
+      const groups = rows.map((row) => [
         { image: renderImagePanel(shown), label: `input | ${describeTarget(row.target, (i) => vit.label(i))}` },
         ...row.cells.map((e, c) => ({
-          image: renderOverlay(shown, e.map, { signed: isSigned(e), range: scale === 'cell' ? cellRange(e) : columnRange[c]! }),
+          image: renderOverlay(shown, e.map, { signed: isSigned(e), range: scale === 'cell' ? cellRange(e) : methodRange[c]! }),
           label: e.method,
         })),
       ]);
-      png = toPng(renderGrid(panels, { columns: 1 + columns }));
+      const columns = rowLength(1 + maps, gridColumns);
+      png = toPng(renderGrid(wrapGroups(groups, columns), { columns }));
     }
     files.push({ path: values['out'], data: png });
   }

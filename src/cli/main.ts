@@ -8,7 +8,7 @@ import { runExplain, explainUsage } from './explain.js';
 import { runConcept, conceptUsage } from './concept.js';
 import { runRegisters, registersUsage } from './registers.js';
 import { runReport, reportUsage } from './report.js';
-import { runEvalCommand, runMerge, evalUsage } from './eval.js';
+import { runEvalCommand, runMerge, evalUsage, mergeUsage } from './eval.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
@@ -33,6 +33,8 @@ ${registersUsage}
 
 ${evalUsage}
 
+${mergeUsage}
+
 ${reportUsage}
 
 Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
@@ -50,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'classify':
         useFastestBackend(process.env['CDAM_BACKEND']);
-        runClassify(rest, out);
+        runClassify(rest, out, err);
         return 0;
       case 'explain':
         useFastestBackend(process.env['CDAM_BACKEND']);
@@ -89,7 +91,9 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"\n${usage}`);
     }
   } catch (e) {
-    process.stderr.write(`cdam: ${(e as Error).message}\n`);
+    // a message that names its command ("cdam explain: ...") needs no second "cdam: "
+    const msg = (e as Error).message;
+    process.stderr.write(`${msg.startsWith('cdam ') ? '' : 'cdam: '}${msg}\n`);
     return e instanceof UsageError ? 2 : 1;
   }
 }

@@ -33,6 +33,10 @@ export function defaultRegisterFile(dir: string | undefined): string {
   throw new InputError(folder, `${folder}: no test-time register file (${beside}, or ${shipped}): make one with 'cdam registers --images ...' or give --test-time-register FILE`);
 }
 
+/** The option takeRegisterOption takes out before parsing (named for the parser's typo hints). */
+export const REGISTER_OPTION = 'test-time-register';
+const FLAG = `--${REGISTER_OPTION}`;
+
 /**
  * --test-time-register takes an optional FILE, which node's parseArgs cannot
  * express: "--test-time-register=FILE", or "--test-time-register FILE.json"
@@ -44,14 +48,14 @@ export function takeRegisterOption(argv: readonly string[]): { rest: string[]; r
   let register: string | true | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--test-time-register') {
+    if (a === FLAG) {
       const next = argv[i + 1];
       if (next !== undefined && !next.startsWith('-') && /\.json$/i.test(next)) {
         register = next;
         i++;
       } else register = true;
-    } else if (a.startsWith('--test-time-register=')) {
-      register = a.slice('--test-time-register='.length);
+    } else if (a.startsWith(`${FLAG}=`)) {
+      register = a.slice(FLAG.length + 1);
       if (!register) register = true;
     } else rest.push(a);
   }

@@ -37,7 +37,7 @@ export function runRegisters(argv: string[], out: (s: string) => void): void {
     threshold: { type: 'string' }, 'detect-layer': { type: 'string' }, 'top-k': { type: 'string' },
     'highest-layer': { type: 'string' }, 'lowest-layer': { type: 'string' }, 'no-sparsity': { type: 'boolean' },
     resize: { type: 'string' }, 'max-pixels': { type: 'string' }, quiet: { type: 'boolean' },
-  });
+  }, 'registers');
   const images = [...lists['images']!, ...positionals];
   if (!images.length) throw new UsageError(`registers needs calibration images (--images A B C ...)\n${registersUsage}`);
   const maxPixels = maxPixelsOpt(values['max-pixels']);

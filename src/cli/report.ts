@@ -21,7 +21,7 @@ export const reportUsage = `usage: cdam report DIR [--out DIR2] [--quiet]
 
 export async function runReport(argv: string[], out: (s: string) => void): Promise<void> {
   if (wantsHelp(argv)) return out(reportUsage);
-  const { values, flags, positionals } = parse(argv, { out: { type: 'string' }, quiet: { type: 'boolean' } });
+  const { values, flags, positionals } = parse(argv, { out: { type: 'string' }, quiet: { type: 'boolean' } }, 'report');
   if (positionals.length !== 1) throw new UsageError(`report takes one DIR, the folder of results.jsonl\n${reportUsage}`);
   const dir = positionals[0]!;
   if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);

@@ -7,9 +7,10 @@
  * - The format is sniffed from magic bytes, never from the file name.
  * - PNG: any colour type / bit depth pngjs supports (greyscale, palette,
  *   16-bit, interlaced). Alpha is simply DROPPED (no compositing over a
- *   background): the RGB stored under transparent pixels is kept as is.
- *   Caveat from pngjs: pixels made transparent by a tRNS colour key (not a
- *   palette) come back as black.
+ *   background), as Pillow's convert('RGB') does: the RGB stored under
+ *   transparent pixels is kept as is, and pixels made transparent by a tRNS
+ *   colour key keep the key colour (pngjs blanks them; put back here). The
+ *   result's `transparency` says that something was dropped.
  * - JPEG: decoded as Pillow's Image.open(f).convert('RGB') decodes it
  *   (libjpeg-turbo, islow IDCT, fancy upsampling; CMYK through Pillow's
  *   inverted-CMYK-to-RGB formula). EXIF orientation is NOT applied, as Pillow
@@ -33,6 +34,11 @@ export interface RgbImage {
 }
 
 export type ImageFormat = 'png' | 'jpeg';
+
+/** A decoded image; `transparency` is set when the file had some (an alpha channel or a tRNS chunk), which decoding drops. */
+export interface DecodedImage extends RgbImage {
+  transparency?: 'alpha channel' | 'tRNS transparency';
+}
 
 /** Decoder limits: refuse absurd dimensions before allocating. */
 /** Pillow's limit (Image.MAX_IMAGE_PIXELS), for decoded images and every image made from them. */
@@ -66,8 +72,12 @@ function describeUnsupported(bytes: Uint8Array): string {
   return `unknown image format (first bytes: ${head}); only PNG and JPEG are supported`;
 }
 
-/** Decodes PNG or JPEG bytes to RGB; images over `maxPixels` are refused before their pixels are allocated. */
-export function decodeImage(bytes: Uint8Array, name: string, maxPixels = MAX_IMAGE_PIXELS): RgbImage {
+/**
+ * Decodes PNG or JPEG bytes to RGB; images over `maxPixels` are refused before
+ * their pixels are allocated. `name` is the file the errors name ("image
+ * cat.png: truncated PNG ..."); without one they say "image bytes: ...".
+ */
+export function decodeImage(bytes: Uint8Array, name = 'bytes', maxPixels = MAX_IMAGE_PIXELS): DecodedImage {
   const format = sniffImageFormat(bytes);
   if (format === 'png') return decodePng(bytes, name, maxPixels);
   if (format === 'jpeg') return decodeJpeg(bytes, name, maxPixels);
@@ -75,7 +85,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxPixels = MAX_IMA
 }
 
 /** Node helper: reads and decodes an image file (path or file: URL). */
-export function readImageFile(path: PathLike, maxPixels = MAX_IMAGE_PIXELS): RgbImage {
+export function readImageFile(path: PathLike, maxPixels = MAX_IMAGE_PIXELS): DecodedImage {
   const name = pathToString(path);
   return decodeImage(readRegularFile(name, 'an image', READ_LIMITS.image), name, maxPixels);
 }
@@ -95,7 +105,20 @@ function checkDims(name: string, width: number, height: number, maxPixels: numbe
   }
 }
 
-function decodePng(bytes: Uint8Array, name: string, maxPixels: number): RgbImage {
+/**
+ * The colour-key of a greyscale or RGB PNG's tRNS chunk at 8 bits, scaled as
+ * pngjs scales every sample (round(v * 255 / (2^depth - 1))); undefined for
+ * other colour types.
+ */
+function trnsKey(trns: Uint8Array, colorType: number, depth: number): number[] | undefined {
+  const n = colorType === 0 ? 1 : colorType === 2 ? 3 : 0;
+  if (n === 0 || trns.length < 2 * n) return undefined;
+  const max = 2 ** depth - 1;
+  const key = Array.from({ length: n }, (_, c) => Math.floor((((trns[2 * c]! << 8) | trns[2 * c + 1]!) * 255) / max + 0.5));
+  return n === 1 ? [key[0]!, key[0]!, key[0]!] : key;
+}
+
+function decodePng(bytes: Uint8Array, name: string, maxPixels: number): DecodedImage {
   // IHDR must be the first chunk: signature(8) len(4) "IHDR"(4) width(4) height(4).
   if (bytes.length < 33 || !startsWith(bytes, ascii('IHDR'), 12)) {
     throw new InputError(name, `image ${name}: truncated or corrupt PNG (no IHDR header chunk)`);
@@ -106,12 +129,14 @@ function decodePng(bytes: Uint8Array, name: string, maxPixels: number): RgbImage
   // (pngjs would report an obscure stream error).
   let pos = 8;
   const idat: Uint8Array[] = [];
+  let trns: Uint8Array | undefined;
   for (;;) {
     if (pos + 8 > bytes.length) throw new InputError(name, `image ${name}: truncated PNG (data ends at byte ${bytes.length}, before the IEND chunk)`);
     const len = dv.getUint32(pos);
     const type = String.fromCharCode(bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]);
     if (pos + 12 + len > bytes.length) throw new InputError(name, `image ${name}: truncated PNG (data ends inside the ${JSON.stringify(type)} chunk)`);
     if (type === 'IDAT') idat.push(bytes.subarray(pos + 8, pos + 8 + len));
+    if (type === 'tRNS') trns = bytes.subarray(pos + 8, pos + 8 + len);
     pos += 12 + len;
     if (type === 'IEND') break;
   }
@@ -126,13 +151,18 @@ function decodePng(bytes: Uint8Array, name: string, maxPixels: number): RgbImage
   checkDims(name, width, height, maxPixels);
   const src = png.data; // RGBA, 8 bits (pngjs normalises every colour type and rescales 16-bit)
   if (src.length !== width * height * 4) throw new InputError(name, `image ${name}: corrupt PNG (decoded ${src.length} bytes for ${width}x${height})`);
+  const colorType = bytes[25]!;
+  // a colour-keyed pixel is one whose colour is the key, so the key is its stored colour
+  const key = trns && trnsKey(trns, colorType, bytes[24]!);
   const out = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
-    out[j] = src[i];
-    out[j + 1] = src[i + 1];
-    out[j + 2] = src[i + 2];
+    const keyed = key && src[i + 3] === 0;
+    out[j] = keyed ? key[0]! : src[i];
+    out[j + 1] = keyed ? key[1]! : src[i + 1];
+    out[j + 2] = keyed ? key[2]! : src[i + 2];
   }
-  return { width, height, data: out };
+  const transparency = colorType === 4 || colorType === 6 ? 'alpha channel' : trns ? 'tRNS transparency' : undefined;
+  return transparency ? { width, height, data: out, transparency } : { width, height, data: out };
 }
 
 /** Samples per pixel of each PNG colour type. */

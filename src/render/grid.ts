@@ -61,6 +61,29 @@ export interface GridLayout {
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
+/** Most panels in a row of a wrapped grid by default (14 methods side by side made a 9000-px-wide picture). */
+export const MAX_ROW_PANELS = 6;
+
+/**
+ * Panels per row for groups of `n` panels: `columns` if given, else the
+ * fewest rows of at most MAX_ROW_PANELS, filled evenly (15 -> 3 rows of 5).
+ */
+export function rowLength(n: number, columns?: number): number {
+  if (columns !== undefined) return Math.min(n, columns);
+  return Math.ceil(n / Math.ceil(n / MAX_ROW_PANELS));
+}
+
+/**
+ * Groups of panels (e.g. one per target) laid out `columns` to a row, each
+ * group starting on a new row: the last row of a group is filled up with
+ * blank cells. Returns the panels for renderGrid with the same `columns`.
+ */
+export function wrapGroups(groups: GridPanel[][], columns: number, background: Rgb = WHITE): GridPanel[] {
+  if (!Number.isInteger(columns) || columns < 1) throw new Error(`wrapGroups: columns must be a positive integer, got ${columns}`);
+  const blank = (): GridPanel => ({ image: createImage(1, 1, background), label: '' });
+  return groups.flatMap((g) => [...g, ...Array.from({ length: (columns - (g.length % columns)) % columns }, blank)]);
+}
+
 /**
  * Computes the grid's geometry without drawing (what renderGrid uses):
  *   width  = 2*margin + sum(columnWidths) + (columns-1)*gap

@@ -41,4 +41,4 @@ export {
   type PanelResult,
   type Rect,
 } from './overlay.js';
-export { gridLayout, renderGrid, type GridLayout, type GridOptions, type GridPanel } from './grid.js';
+export { MAX_ROW_PANELS, gridLayout, renderGrid, rowLength, wrapGroups, type GridLayout, type GridOptions, type GridPanel } from './grid.js';

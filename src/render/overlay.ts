@@ -186,6 +186,22 @@ export interface OverlayResult extends PanelResult {
   /** The display range used (for a matching legend elsewhere). */
   range: DisplayRange;
   signed: boolean;
+  /** Whether the map has values above range.hi / below range.lo (those ends of the colour bar are drawn as triangles). */
+  clipped: { lo: boolean; hi: boolean };
+  /** Where the colour bar's ramp is (undefined without one). */
+  bar?: Rect;
+}
+
+/** Whether finite values lie beyond the display range, at each end. */
+function clippedEnds(values: ArrayLike<number>, range: DisplayRange): { lo: boolean; hi: boolean } {
+  let lo = false;
+  let hi = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < range.lo && Number.isFinite(v)) lo = true;
+    if (v > range.hi && Number.isFinite(v)) hi = true;
+  }
+  return { lo, hi };
 }
 
 /** Panel layout, in units of the text scale u. */
@@ -308,21 +324,30 @@ export function renderOverlay(image: RgbImage, map: ScoreMap, opts: OverlayOptio
   const iw = shown.width;
   const ih = shown.height;
 
+  const clipped = clippedEnds(map.values, range);
+  let bar: Rect | undefined;
   if (colorbar) {
     const bx = ix + iw + BAR_GAP * u;
     const bw = BAR_WIDTH * u;
-    // Colour ramp, top = range.hi.
+    bar = { x: bx, y: iy, width: bw, height: ih };
+    const f = Math.max(1, Math.floor(u / 2));
+    // Colour ramp, top = range.hi. An end the map goes beyond is a triangle
+    // pointing out (matplotlib's "extend"), so a reader sees the scale saturates there.
+    const th = Math.min(Math.floor(ih / 3), bw);
     for (let j = 0; j < ih; j++) {
       const t = 1 - (j + 0.5) / ih;
       const k = 3 * Math.round(t * (N - 1));
-      fillRect(out, bx, iy + j, bw, 1, [lut[k], lut[k + 1], lut[k + 2]]);
+      const inTip = clipped.hi && j < th ? j : clipped.lo && ih - 1 - j < th ? ih - 1 - j : -1;
+      const half = inTip < 0 ? bw / 2 : (bw / 2) * ((inTip + 0.5) / th);
+      const x0 = Math.round(bx + bw / 2 - half);
+      const x1 = Math.round(bx + bw / 2 + half);
+      fillRect(out, x0, iy + j, x1 - x0, 1, [lut[k], lut[k + 1], lut[k + 2]]);
+      // frame: just outside the ramp, along the triangle's sides in a tip
+      fillRect(out, x0 - f, iy + j, f, 1, FRAME_COLOR);
+      fillRect(out, x1, iy + j, f, 1, FRAME_COLOR);
     }
-    // Frame (one unit thick, drawn just outside the ramp).
-    const f = Math.max(1, Math.floor(u / 2));
-    fillRect(out, bx - f, iy - f, bw + 2 * f, f, FRAME_COLOR);
-    fillRect(out, bx - f, iy + ih, bw + 2 * f, f, FRAME_COLOR);
-    fillRect(out, bx - f, iy, f, ih, FRAME_COLOR);
-    fillRect(out, bx + bw, iy, f, ih, FRAME_COLOR);
+    if (!clipped.hi) fillRect(out, bx - f, iy - f, bw + 2 * f, f, FRAME_COLOR);
+    if (!clipped.lo) fillRect(out, bx - f, iy + ih, bw + 2 * f, f, FRAME_COLOR);
     // Ticks and labels.
     const tx = bx + bw;
     for (const tick of ticks) {
@@ -342,6 +367,8 @@ export function renderOverlay(image: RgbImage, map: ScoreMap, opts: OverlayOptio
     imageRect: { x: ix, y: iy, width: iw, height: ih },
     range,
     signed,
+    clipped,
+    ...(bar ? { bar } : {}),
     scale: s,
   };
 }

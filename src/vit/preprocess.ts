@@ -28,6 +28,13 @@ export function describePreprocessing(img: { width: number; height: number }, cf
   return `${how}, ${cfg.interpolation}`;
 }
 
+/** Whether preprocessing enlarges the image in some direction (a photo smaller than the model input). */
+export function isUpscaled(img: { width: number; height: number }, cfg: PreprocessConfig, mode: ResizeMode): boolean {
+  const [h, w] = cfg.size;
+  if (mode === 'squash') return img.width < w || img.height < h;
+  return Math.min(img.width, img.height) < Math.floor(Math.min(h, w) / cfg.cropPct);
+}
+
 /** Pillow's fixed-point precision for 8-bit resampling (32 - 8 - 2 bits). */
 const PRECISION_BITS = 22;
 

@@ -1,25 +1,20 @@
 // cdam explain IMAGE [--model DIR] [--method M[,M...]] [--target T[,T...]] ...
 import type { RgbImage } from '../io/image.js';
 import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
-import { Explainer, type Explanation, type HighNormToken } from '../cdam/explain.js';
-import { METHODS, isMethod, runMethod, methodInfo, type Method } from '../cdam/methods.js';
-import { CDAM_DEFAULTS, BASELINE_DEFAULTS, ATTNLRP_DEFAULTS } from '../cdam/defaults.js';
+import type { Explanation, HighNormToken } from '../cdam/explain.js';
+import { METHODS, isMethod, methodInfo, type Method } from '../cdam/methods.js';
 import { describeTarget, type Target } from '../cdam/target.js';
-import { resolveTarget } from '../api/session.js';
-import { activeBackend } from '../kernels/index.js';
-import { topClasses } from '../vit/classes.js';
+import { ExplainSession } from '../api/session.js';
 import { MAX_ROW_PANELS, renderOverlay, renderGrid, renderImagePanel, rowLength, toPng, wrapGroups, displayRange, type DisplayRange } from '../render/index.js';
-import { DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, prepareImage, resizeRgb, type ResizeMode } from '../vit/preprocess.js';
-import { parse, intOpt, numOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
+import { DEFAULT_RESIZE, RESIZE_MODES, resizeRgb, type ResizeMode } from '../vit/preprocess.js';
+import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
+import { methodFlagSpecs, methodFlagUsage, parseMethodFlags } from './methodFlags.js';
 import { resolveConcept } from './concept.js';
 import { loadModel, modelUsage, takeRegisterOption, REGISTER_OPTION } from './model.js';
 import { maxPixelsOpt, resizeUsage } from './classify.js';
 import { progressBar } from './progress.js';
 import { noteUpscale, readNotedImage } from './image.js';
 
-const D = CDAM_DEFAULTS;
-const B = BASELINE_DEFAULTS;
-const A = ATTNLRP_DEFAULTS;
 const SCALES = ['column', 'cell'] as const;
 
 /** Words joined by " | ", wrapped at `width` with every line indented by `indent`. */
@@ -43,13 +38,7 @@ ${wrapList(METHODS, 20, 104)}
   --target T        class index, label (or a unique part of one), or A-B (difference of two logits);
                     default: the top-1 class (the top two with --compare); a comma list with --compare
   --concept X       explain a concept: a folder of example images or a file from 'cdam concept'
-  --samples N       samples of smooth-cdam, smoothgrad, expected-grad (default ${D.samples}, ${B.smoothgradSamples}, ${B.expectedGradSamples})
-  --noise F         noise of smooth-cdam (nu, default ${D.noise}) and smoothgrad (sigma / input range, default ${B.smoothgradNoise})
-  --steps N         steps of integrated-cdam and intgrad (default ${D.steps}, ${B.intgradSteps})
-  --seed N          noise seed (default ${D.seed})
-  --lrp V           attnlrp's attention rules: cp (CP-LRP, default, as the authors ship for ViTs) or full
-  --gamma F         attnlrp's LRP-gamma of the MLP and head layers (default ${A.gamma})
-  --patch-gamma F   attnlrp's LRP-gamma of the patch embedding (default ${A.patchGamma})
+${methodFlagUsage()}
   --per-head        one map per head (attention, rollout, and each CDAM method: its closed form is a sum over heads)
 ${resizeUsage}
   --out FILE.png    the photo with the map over it (a grid with --compare)
@@ -114,11 +103,10 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   const { rest, register } = takeRegisterOption(argv);
   const { values, flags, positionals } = parse(rest, {
     model: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, concept: { type: 'string' },
-    samples: { type: 'string' }, noise: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' },
+    ...methodFlagSpecs(),
     resize: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' },
     'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' }, columns: { type: 'string' },
     'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' }, 'max-pixels': { type: 'string' },
-    lrp: { type: 'string' }, gamma: { type: 'string' }, 'patch-gamma': { type: 'string' },
   }, 'explain', [REGISTER_OPTION]);
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`explain takes one IMAGE, got ${positionals.length}\n${explainUsage}`);
@@ -132,17 +120,8 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     throw new UsageError('several methods or targets need --compare (they are drawn side by side)');
   }
   if (values['concept'] && targetSpecs.length) throw new UsageError('give either --target or --concept, not both');
-  // undefined: each method's own default
-  const samples = values['samples'] === undefined ? undefined : intOpt(values['samples'], 'samples', D.samples, 1, 100000);
-  const nu = values['noise'] === undefined ? undefined : numOpt(values['noise'], 'noise', D.noise, 0, 10);
-  const steps = values['steps'] === undefined ? undefined : intOpt(values['steps'], 'steps', D.steps, 2, 100000);
-  const seed = intOpt(values['seed'], 'seed', D.seed, 0, 2 ** 32 - 1);
+  const params = parseMethodFlags(values); // those not given: each method's own default
   const resize = choiceOpt<ResizeMode>(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE);
-  const attnlrp = {
-    variant: choiceOpt(values['lrp'], 'lrp', ['cp', 'full'] as const, A.variant),
-    gamma: numOpt(values['gamma'], 'gamma', A.gamma, 0, 1000),
-    patchGamma: numOpt(values['patch-gamma'], 'patch-gamma', A.patchGamma, 0, 1000),
-  };
   const engine = choiceOpt(values['engine'], 'engine', ['closed-form', 'autograd'] as const, 'closed-form');
   const scale = choiceOpt(values['scale'], 'scale', SCALES, 'column');
   const gridColumns = values['columns'] === undefined ? undefined : intOpt(values['columns'], 'columns', MAX_ROW_PANELS, 1, 1000);
@@ -167,27 +146,25 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   const { vit, name } = loadModel(values['model'], values['head'], register);
   const photo = readNotedImage(positionals[0]!, maxPixels, note);
   noteUpscale(positionals[0]!, photo, vit.config.preprocess, resize, note);
-  const prepared = prepareImage(photo, vit.config.preprocess, resize, maxPixels);
-  const ex = new Explainer(vit, prepared.input, engine);
+  const session = new ExplainSession(vit, photo, { resize, engine, maxPixels });
   out(`model: ${name}`);
-  out(`preprocessing: ${describePreprocessing(photo, vit.config.preprocess, resize)}`);
+  out(`preprocessing: ${session.preprocessing}`);
 
-  const logits = ex.logits();
-  const top = logits ? topClasses(logits, (i) => vit.label(i), 5) : [];
+  const top = session.top(5);
   if (top.length) out(`top: ${top.map((c) => `${c.index} ${c.label} (${c.prob.toFixed(3)})`).join(', ')}`);
   let targets: Target[];
   if (values['concept']) {
     const c = resolveConcept(values['concept'], vit, resize, progressBar('concept examples', process.stderr, quiet));
     targets = [{ kind: 'concept', vector: c.vector, name: c.name }];
   } else if (targetSpecs.length) {
-    targets = targetSpecs.map((t) => resolveTarget(vit, t, logits));
+    targets = targetSpecs.map((t) => session.target(t));
   } else {
     if (!top.length) throw new Error('the model has no classifier head: give --concept (or --head FILE)');
     targets = top.slice(0, compare ? 2 : 1).map((c) => ({ kind: 'class', index: c.index }));
   }
-  out(`backend: ${activeBackend()}`);
+  out(`backend: ${session.backend}`);
 
-  const highNorm = ex.highNormTokens();
+  const highNorm = session.highNormTokens();
   if (highNorm.length) {
     const norms = highNorm.map((t) => t.norm);
     note(`note: ${highNorm.length} patch token${highNorm.length > 1 ? 's' : ''} with an artefact-high norm (${highNorm.map(cellName).join(', ')}; ` +
@@ -196,19 +173,14 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   }
 
   const rows: Row[] = targets.map((target) => ({ target, cells: [] }));
-  const targetFree = new Map<Method, Explanation[]>();
+  const reported = new Set<string>(); // a target-free map is reported once (the session computes it once)
   for (const method of methods as Method[]) {
     for (const row of rows) {
       const t0 = performance.now();
-      // a target-free map is computed once and shown in every row
-      const fresh = methodInfo(method).usesTarget || !targetFree.has(method);
-      const r: Explanation[] = fresh ? runMethod(ex, method, row.target, {
-        perHead, samples, noise: nu, steps, seed, lrp: attnlrp.variant, gamma: attnlrp.gamma, patchGamma: attnlrp.patchGamma,
-        onProgress: progressBar(method, process.stderr, quiet),
-      }) : targetFree.get(method)!;
-      if (!methodInfo(method).usesTarget) targetFree.set(method, r);
+      const r = session.explain(method, row.target, { ...params, perHead, onProgress: progressBar(method, process.stderr, quiet) });
       row.cells.push(...r);
-      if (!fresh) continue;
+      if (reported.has(method)) continue;
+      if (!methodInfo(method).usesTarget) reported.add(method);
       const ms = performance.now() - t0;
       for (const e of r) {
         let lo = Infinity;
@@ -217,7 +189,6 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
           lo = Math.min(lo, v);
           hi = Math.max(hi, v);
         }
-        if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error(`${e.method}: the map has non-finite values`);
         out(`${e.method}${e.target ? ` | target ${e.target}` : ''}${e.score !== null ? ` | score ${e.score.toFixed(3)}` : ''} | map ${e.map.rows}x${e.map.cols} in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}] | ${ms.toFixed(0)} ms`);
       }
     }
@@ -233,7 +204,7 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
     files.push({ path: values['json'], data: JSON.stringify(body) + '\n' });
   }
   if (values['out']) {
-    const shown = displayImage(photo, prepared.rgb, resize);
+    const shown = displayImage(photo, session.prepared.rgb, resize);
     const skip = new Set(flags['clip-outliers'] ? highNorm.map((t) => t.index) : []);
     const cellRange = (e: Explanation) => sharedRange([e], skip);
     let png: Uint8Array;

@@ -13,6 +13,16 @@ let vit = null;
 let modelName = '';
 let image = null; // the decoded photo
 let concept = null; // { vector, name } from example images
+// The explain session of the current model, image and backend: blocks 1..L-1
+// run once for every method and target explained on them.
+let session = null;
+
+function currentSession() {
+  if (!session || session.vit !== vit || session.image !== image || session.backend !== cdam.activeBackend()) {
+    session = { vit, image, backend: cdam.activeBackend(), s: new cdam.ExplainSession(vit, image) };
+  }
+  return session.s;
+}
 
 function modelInfo() {
   return {
@@ -72,15 +82,16 @@ const api = {
     const target = opts.target === 'concept' ? concept : opts.target;
     if (opts.target === 'concept' && !concept) throw new Error('drop a few example images for the concept first');
     const t0 = performance.now();
-    const r = await cdam.explainImage(vit, image, {
-      method: opts.method, target, samples: opts.samples, steps: opts.steps,
+    const s = currentSession();
+    const [r] = s.explain(opts.method, s.target(target), {
+      ...opts.options, // the method's declared options (methodInfo(m).options), as the page's controls set them
       onProgress: onProgress ? (d, t) => onProgress(d, t) : undefined,
     });
     const ms = performance.now() - t0;
     const values = Float32Array.from(r.map.values);
     const info = cdam.methodInfo(opts.method);
     const out = {
-      method: r.method, target: r.target, score: r.score, ms, backend: r.backend, backendDetail: cdam.describeBackend(r.backend),
+      method: r.method, target: r.target, score: r.score, ms, backend: s.backend, backendDetail: cdam.describeBackend(s.backend),
       signed: info.signed, level: info.level, map: { rows: r.map.rows, cols: r.map.cols, values },
     };
     return Comlink.transfer(out, [values.buffer]);

@@ -14,10 +14,10 @@ import { jsBackend } from '../src/kernels/js.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 import { getBackendByName, withBackend } from '../src/kernels/registry.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
-import { wasmAttention } from '../src/kernels/wasm/attention.js';
-import { wasmAttentionBackward } from '../src/kernels/wasm/attentionBackward.js';
-import { backwardPanelsFit } from '../src/kernels/wasm/attentionBackwardKernels.js';
-import { panelsFit } from '../src/kernels/wasm/attentionKernels.js';
+import { wasmAttention } from '../src/kernels/wasm/attention.host.js';
+import { wasmAttentionBackward } from '../src/kernels/wasm/attentionBackward.host.js';
+import { backwardPanelsFit } from '../src/kernels/wasm/attentionBackward.kernel.js';
+import { panelsFit } from '../src/kernels/wasm/attention.kernel.js';
 import { Runtime } from '../src/kernels/wasm/runtime.js';
 import {
   Tensor, attentionForward, attentionOutput, contiguous, matmul, mul, permute, randn, reshape, select, softmax, transpose, type DType,

@@ -10,7 +10,7 @@ import { jsBackend } from '../src/kernels/js.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 import { getBackendByName, withBackend } from '../src/kernels/registry.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
-import { wasmMlp } from '../src/kernels/wasm/mlp.js';
+import { wasmMlp } from '../src/kernels/wasm/mlp.host.js';
 import { Runtime } from '../src/kernels/wasm/runtime.js';
 import { Tensor, freeze, linear, linearGelu, linearGeluLinear, mul, randn, sum } from '../src/tensor/index.js';
 import { enableGrad, grad, noGrad } from '../src/autograd/index.js';

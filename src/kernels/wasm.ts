@@ -6,13 +6,13 @@
 
 import type { Kernels, MatmulArgs } from './backend.js';
 import { jsBackend } from './js.js';
-import { wasmAttention } from './wasm/attention.js';
-import { wasmAttentionBackward } from './wasm/attentionBackward.js';
-import { wasmMatmul } from './wasm/matmul.js';
-import { wasmMlp } from './wasm/mlp.js';
+import { wasmAttention } from './wasm/attention.host.js';
+import { wasmAttentionBackward } from './wasm/attentionBackward.host.js';
+import { wasmMatmul } from './wasm/matmul.host.js';
+import { wasmMlp } from './wasm/mlp.host.js';
 import { composedMlp } from './mlp.js';
 import { defaultThreads, poolStatus } from './wasm/pool.js';
-import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rowsHost.js';
+import { wasmGelu, wasmGeluBackward, wasmLayerNorm, wasmLayerNormBackward, wasmSoftmax, wasmSoftmaxBackward } from './wasm/rows.host.js';
 import { Runtime } from './wasm/runtime.js';
 import { workerUrl } from './wasm/workerUrl.js';
 

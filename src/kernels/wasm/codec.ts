@@ -87,7 +87,7 @@ export const gemmJob = jobCodec(1, {
 });
 export type GemmJob = JobOfCodec<typeof gemmJob>;
 
-/** A row-wise job (softmax, layer norm, GELU and their gradients): see runRows (rows.ts). */
+/** A row-wise job (softmax, layer norm, GELU and their gradients): see runRows (rows.kernel.ts). */
 export const rowsJob = jobCodec(2, {
   /** RowOp */
   op: 'i32',

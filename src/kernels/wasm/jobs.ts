@@ -12,15 +12,15 @@
 // units with an atomic counter until none are left, so a thread that runs
 // slower (another process on its core) simply ends up doing fewer.
 
-import { runAttentionBackwardUnit } from './attentionBackwardKernels.js';
-import { runAttentionUnit, type PanelCache } from './attentionKernels.js';
+import { runAttentionBackwardUnit } from './attentionBackward.kernel.js';
+import { runAttentionUnit, type PanelCache } from './attention.kernel.js';
 import {
   attentionBackwardJob, attentionJob, gemmJob, jobCodec, rowsJob,
   type AttentionBackwardJob, type AttentionJob, type GemmJob, type JobCodec, type JobOf, type RowsJob,
 } from './codec.js';
-import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmItem } from './gemm.js';
+import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmItem } from './matmul.kernel.js';
 import type { KernelExports } from './module.js';
-import { runRows } from './rows.js';
+import { runRows } from './rows.kernel.js';
 
 export const MAX_THREADS = 16;
 export const CTL_BYTES = 4096;

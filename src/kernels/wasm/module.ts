@@ -1,13 +1,13 @@
 // Assembles the one wasm module every thread instantiates over the same
 // linear memory, and instantiates it.
 
-import { ATTENTION_BACKWARD_FUNCS, emitAttentionBackward } from './attentionBackwardKernels.js';
-import { ATTENTION_FUNCS, emitAttention } from './attentionKernels.js';
+import { ATTENTION_BACKWARD_FUNCS, emitAttentionBackward } from './attentionBackward.kernel.js';
+import { ATTENTION_FUNCS, emitAttention } from './attention.kernel.js';
 import { ModuleBuilder, type ExportsOf } from './emit.js';
-import { GEMM_FUNCS, emitGemm } from './gemm.js';
-import { GELU_FUNCS, emitGelu } from './gelu.js';
+import { GEMM_FUNCS, emitGemm } from './matmul.kernel.js';
+import { GELU_FUNCS, emitGelu } from './gelu.kernel.js';
 import { CONST_TABLE } from './jobs.js';
-import { ROW_FUNCS, emitRowKernels } from './rows.js';
+import { ROW_FUNCS, emitRowKernels } from './rows.kernel.js';
 
 /** 64 KiB pages; a shared memory needs a maximum: 1 GiB. */
 export const MAX_PAGES = 16384;

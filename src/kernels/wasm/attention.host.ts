@@ -1,15 +1,15 @@
-// Host side of the fused attention (see attentionKernels.ts): copy qkv into
+// Host side of the fused attention (see attention.kernel.ts): copy qkv into
 // wasm memory once, run one job over the threads, copy attn and out back.
 // Replaces, per call, a strided scaling pass over q, two batched GEMM calls
 // and a softmax call (each copying in and out) and the permute copy of O.
 
 import type { TypedArray } from '../dtype.js';
 import { jsBackend } from '../js.js';
-import { panelsFit, streamingFits } from './attentionKernels.js';
+import { panelsFit, streamingFits } from './attention.kernel.js';
 import { attentionJob, type AttentionJob } from './codec.js';
-import { MC, MR } from './gemm.js';
+import { MC, MR } from './matmul.kernel.js';
 import { writeJob } from './jobs.js';
-import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.js'; // the same thresholds as matmul's
+import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.host.js'; // the same thresholds as matmul's
 import type { Runtime } from './runtime.js';
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;

@@ -18,7 +18,7 @@
 // arrays must be readable (and the output writable) up to a multiple of 4.
 
 import { i32s, signature, type ExportsOf, type Func, type Local, type ModuleBuilder } from './emit.js';
-import { exp4 } from './rows.js';
+import { exp4 } from './rows.kernel.js';
 
 /** The GELU functions, declared once (their exports' types come from here). */
 export const GELU_FUNCS = {

@@ -1,4 +1,4 @@
-// Fused multi-head attention in wasm, built from the GEMM routines (gemm.ts)
+// Fused multi-head attention in wasm, built from the GEMM routines (matmul.kernel.ts)
 // plus one emitted function: an in-place softmax of scaled scores. A unit of
 // an attention job is one block of query rows of one head of one batch item,
 // and runs start to end on one thread:
@@ -9,8 +9,8 @@
 // K and V are read in place from the fused qkv rows (row distance 3D).
 
 import { signature, type ExportsOf, type Local, type ModuleBuilder } from './emit.js';
-import { GEMM_SCRATCH_BYTES, KC, MC, MR, NR, type GemmExports } from './gemm.js';
-import { RowEmitter, exp4 } from './rows.js';
+import { GEMM_SCRATCH_BYTES, KC, MC, MR, NR, type GemmExports } from './matmul.kernel.js';
+import { RowEmitter, exp4 } from './rows.kernel.js';
 import type { AttentionJob } from './codec.js';
 
 /** The attention functions, declared once (their exports' types come from here). */

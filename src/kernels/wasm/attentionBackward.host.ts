@@ -1,4 +1,4 @@
-// Host side of the attention gradient (see attentionBackwardKernels.ts):
+// Host side of the attention gradient (see attentionBackward.kernel.ts):
 // copy qkv, the probabilities and the gradient of the merged heads into wasm
 // memory once, run the two phases over the threads, copy dqkv back. Replaces,
 // per batch item, four batched GEMM calls and a softmax-gradient call (each
@@ -7,12 +7,12 @@
 
 import type { TypedArray } from '../dtype.js';
 import { jsBackend } from '../js.js';
-import { backwardPanelsFit } from './attentionBackwardKernels.js';
+import { backwardPanelsFit } from './attentionBackward.kernel.js';
 import { attentionBackwardJob, type AttentionBackwardJob } from './codec.js';
-import { streamingFits } from './attentionKernels.js';
-import { passItems, rowBlocks } from './attention.js';
+import { streamingFits } from './attention.kernel.js';
+import { passItems, rowBlocks } from './attention.host.js';
 import { writeJob } from './jobs.js';
-import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.js'; // the same thresholds as matmul's
+import { MIN_MACS, PARALLEL_MIN_MACS } from './matmul.host.js'; // the same thresholds as matmul's
 import type { Runtime } from './runtime.js';
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;

@@ -5,7 +5,7 @@
 // float32 instead of float64 accumulation.
 
 import { i32s, signature, type Ex, type ExportsOf, type Func, type Local, type ModuleBuilder } from './emit.js';
-import type { GeluExports } from './gelu.js';
+import type { GeluExports } from './gelu.kernel.js';
 import type { RowsJob } from './codec.js';
 
 /** The row functions, declared once (their exports' types come from here). */
@@ -27,7 +27,7 @@ export type RowExports = ExportsOf<typeof ROW_FUNCS>;
 
 /**
  * Row operations, as encoded in a row job. The elementwise GELU kernels (see
- * gelu.ts) ride along as jobs over one long row: their "rows" are elements.
+ * gelu.kernel.ts) ride along as jobs over one long row: their "rows" are elements.
  */
 export const RowOp = { Softmax: 1, SoftmaxBackward: 2, LayerNorm: 3, LayerNormBackward: 4, Gelu: 5, GeluBackward: 6 } as const;
 

@@ -8,10 +8,10 @@
 // anything else takes the composed path.
 
 import type { MlpArgs } from '../backend.js';
-import { MR, NC, NR, packedBytes, prepack } from './gemm.js';
+import { MR, NC, NR, packedBytes, prepack } from './matmul.kernel.js';
 import { gemmItem, writeJob, chunksPerItem } from './jobs.js';
 import { gemmJob, type GemmJob } from './codec.js';
-import { MIN_MACS, PARALLEL_MIN_MACS, chunkLength, residentB } from './matmul.js';
+import { MIN_MACS, PARALLEL_MIN_MACS, chunkLength, residentB } from './matmul.host.js';
 import type { Runtime } from './runtime.js';
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;

@@ -1,5 +1,5 @@
 // The gradient of the fused attention in wasm, from the GEMM routines
-// (gemm.ts) plus one emitted row function, in two jobs over the same
+// (matmul.kernel.ts) plus one emitted row function, in two jobs over the same
 // operands. A unit runs start to end on one thread.
 // Phase 1, a unit per block of query rows of one head of one batch item:
 //   dP rows = dO rows V^T                      (macro into the rows of dS, ldc = tokens)
@@ -11,10 +11,10 @@
 // copied between the steps. q, k, v and dO are read in place (row distance 3D or D).
 
 import { signature, type ExportsOf, type ModuleBuilder } from './emit.js';
-import { MC, NR, type GemmExports } from './gemm.js';
-import { PANEL_FLOATS, headScratch, packWhole, panelsFit, productAB, productABt, type PanelCache } from './attentionKernels.js';
+import { MC, NR, type GemmExports } from './matmul.kernel.js';
+import { PANEL_FLOATS, headScratch, packWhole, panelsFit, productAB, productABt, type PanelCache } from './attention.kernel.js';
 import type { AttentionBackwardJob } from './codec.js';
-import { RowEmitter } from './rows.js';
+import { RowEmitter } from './rows.kernel.js';
 
 /** The attention-gradient functions, declared once (their exports' types come from here). */
 export const ATTENTION_BACKWARD_FUNCS = {

@@ -13,7 +13,7 @@
 
 import type { MatmulArgs } from '../backend.js';
 import { leadingDims } from '../backend.js';
-import { MR, NC, NR, packedBytes, prepack } from './gemm.js';
+import { MR, NC, NR, packedBytes, prepack } from './matmul.kernel.js';
 import { chunksPerItem, gemmItem, writeJob } from './jobs.js';
 import { gemmJob, type GemmJob } from './codec.js';
 import type { Runtime } from './runtime.js';

@@ -6,7 +6,7 @@ import { jsBackend } from '../js.js';
 import type { TypedArray } from '../dtype.js';
 import { writeJob } from './jobs.js';
 import { rowsJob } from './codec.js';
-import { RowOp } from './rows.js';
+import { RowOp } from './rows.kernel.js';
 import type { Runtime } from './runtime.js';
 
 type Op = (typeof RowOp)[keyof typeof RowOp];

@@ -15,7 +15,7 @@
 // front; each chunk packs only its own slice of the other one.
 
 import { i32s, signature, type ExportsOf, type Func, type Local, type ModuleBuilder } from './emit.js';
-import type { GeluExports } from './gelu.js';
+import type { GeluExports } from './gelu.kernel.js';
 
 /** Micro-tile: rows of A, columns of B. */
 export const MR = 4;

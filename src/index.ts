@@ -7,7 +7,12 @@
 //   const r = await explainImage(vit, readImageFile('cat.png'), { method: 'cdam', target: 285 });
 //   r.map // { rows, cols, values }
 
-import './kernels/default.js'; // the fastest backend on first use
+import { chooseFastestOnFirstUse } from './kernels/default.js';
+
+// The package's one global choice, made here and nowhere else: the fastest
+// backend measured (or CDAM_BACKEND) on the first kernel call, unless the
+// caller picked one with setBackend first.
+chooseFastestOnFirstUse();
 
 // One call each
 export { loadViT, type ModelSource, type LoadViTOptions } from './api/load.js';

@@ -1,6 +1,6 @@
 // The package's one-call entries: classify an image, explain it with any
 // method for any target. Both pick the fastest kernel backend on first use
-// (kernels/default.ts) and report which one ran.
+// (chooseFastestOnFirstUse, called by the package entry) and report which one ran.
 import { activeBackend } from '../kernels/index.js';
 import { noGrad } from '../autograd/index.js';
 import type { Explanation, HighNormToken, PatchMap, ScoreEngine } from '../cdam/explain.js';

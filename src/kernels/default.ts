@@ -1,9 +1,9 @@
 // Choose the float32 backend: the one named, or the fastest measured on this
 // machine (bench/engine.mjs): wasm where WebAssembly SIMD is available, else js.
-// Importing this module registers every backend (factories only: nothing is
-// built before its first use), so setBackend('wasm') works as a first call,
-// and makes "the fastest" the choice on first use when nobody picked a
-// backend (the package entry imports it).
+// The package entry calls chooseFastestOnFirstUse(): every backend registered
+// (factories only: nothing is built before its first use), so setBackend('wasm')
+// works as a first call, and "the fastest" chosen on first use when nobody
+// picked a backend. Importing this module does nothing by itself.
 import { registerAllBackends } from './all.js';
 import { backendNames, setBackend, setAutoChooser, type Backend } from './index.js';
 import { WasmSimdUnavailable } from './wasm/module.js';
@@ -39,5 +39,8 @@ export function backendFromEnv(): string | undefined {
   return env?.['CDAM_BACKEND'] || undefined;
 }
 
-registerAllBackends();
-setAutoChooser(() => useFastestBackend(backendFromEnv()));
+/** Register every backend, and let the first kernel call pick the fastest (or CDAM_BACKEND's) when none was set. */
+export function chooseFastestOnFirstUse(): void {
+  registerAllBackends();
+  setAutoChooser(() => useFastestBackend(backendFromEnv()));
+}

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { METHODS, isMethod, type Method } from '../cdam/methods.js';
 import { RESIZE_MODES, DEFAULT_RESIZE } from '../vit/preprocess.js';
 import { EVAL_DEFAULTS } from '../eval/defaults.js';
-import { runEval, shardFrom, fileError, defaultWorkers, MAX_DEFAULT_WORKERS } from '../eval/run.js';
+import { runEval, shardFrom, defaultWorkers, MAX_DEFAULT_WORKERS } from '../eval/run.js';
+import { fileError } from '../eval/folder.js';
 import { mergeRuns } from '../eval/merge.js';
 import { parse, intOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { progressBar, progressLine } from './progress.js';
@@ -90,8 +91,8 @@ function evalProgress(quiet: boolean, err: (s: string) => void): (done: number, 
 
 /** Writes the report quietly, then says where it went (the run's line above says where the results went). */
 async function writeReport(dir: string, out: (s: string) => void): Promise<void> {
-  const { runReport } = await import('./report.js');
-  await runReport([dir, '--quiet'], out);
+  const { reportFolder } = await import('./report.js'); // loads vega only when a report is drawn
+  await reportFolder(dir);
   out(`report: ${join(dir, 'report.md')} (with report.csv, summary.json and the plots beside it)`);
 }
 

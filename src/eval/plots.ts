@@ -177,17 +177,23 @@ function discriminationSpec(summary: ReportSummary, methods: string[]): VegaLite
   };
 }
 
-/** The report's vega-lite specs: curves, boxes, discrimination (each left out when it has no data). */
+/** The report's plots, by name (each one written as NAME.svg and NAME.png; left out when it has no data). */
+const PLOTS = {
+  curves: curvesSpec,
+  boxes: boxesSpec,
+  discrimination: discriminationSpec,
+} satisfies Record<string, (summary: ReportSummary, methods: string[]) => unknown>;
+export const PLOT_NAMES = Object.keys(PLOTS) as (keyof typeof PLOTS)[];
+/** Every file a report's plots may write. */
+export const PLOT_FILES = PLOT_NAMES.flatMap((p) => [`${p}.svg`, `${p}.png`]);
+
+/** The report's vega-lite specs, in PLOT_NAMES order. */
 export function plotSpecs(summary: ReportSummary): PlotSpec[] {
   const methods = methodOrder(summary);
-  const out: PlotSpec[] = [];
-  const c = curvesSpec(summary, methods);
-  if (c) out.push({ name: 'curves', spec: c });
-  const b = boxesSpec(summary, methods);
-  if (b) out.push({ name: 'boxes', spec: b });
-  const d = discriminationSpec(summary, methods);
-  if (d) out.push({ name: 'discrimination', spec: d });
-  return out;
+  return PLOT_NAMES.flatMap((name) => {
+    const spec = PLOTS[name](summary, methods);
+    return spec ? [{ name, spec }] : [];
+  });
 }
 
 // ---------------------------------------------------------------- rendering

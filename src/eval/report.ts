@@ -12,6 +12,7 @@ import { writeFilesAtomic } from '../io/atomic.js';
 import { nodePath } from '../io/node.js';
 import { renderPlots, plotSpecs, type RenderedPlot } from './plots.js';
 import type { EvalRecord } from './protocol.js';
+import { checkRecordFields } from './folder.js';
 
 /**
  * One line of results.jsonl (docs/EVAL.md: the protocol's EvalRecord), read
@@ -61,35 +62,8 @@ export interface ReportSummary {
 
 // ---------------------------------------------------------------- parsing
 
-const NUMBER_FIELDS = ['mapTarget', 'logitTarget', 'aMif', 'aLif', 'aLifMif', 'aBox', 'compactness'] as const;
-
-function numberList(v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error(`${what} must be a list of numbers`);
-  return v as number[];
-}
-
-/** Checks one parsed line against the results.jsonl schema; throws a plain Error with the problem. */
-function checkRecord(o: unknown): ResultRecord {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error('not a JSON object');
-  const r = o as Record<string, unknown>;
-  if (typeof r['image'] !== 'string' || r['image'] === '') throw new Error('"image" must be a non-empty string');
-  if (typeof r['method'] !== 'string' || r['method'] === '') throw new Error('"method" must be a non-empty string');
-  if (r['model'] !== undefined && typeof r['model'] !== 'string') throw new Error('"model" must be a string');
-  if (r['line'] !== undefined && !Number.isInteger(r['line'])) throw new Error('"line" must be an integer');
-  for (const k of NUMBER_FIELDS) {
-    if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) throw new Error(`"${k}" must be a finite number, got ${JSON.stringify(r[k])}`);
-  }
-  for (const k of ['mapTarget', 'logitTarget'] as const) if (!Number.isInteger(r[k])) throw new Error(`"${k}" must be a class index`);
-  const sizes = numberList(r['boxSizes'], '"boxSizes"');
-  const boxR = numberList(r['boxR'], '"boxR"');
-  if (sizes.length !== boxR.length) throw new Error(`"boxR" has ${boxR.length} values for ${sizes.length} box sizes`);
-  const c = r['curves'] as Record<string, unknown> | undefined;
-  if (typeof c !== 'object' || c === null) throw new Error('"curves" must be {"mif": [...], "lif": [...]}');
-  const mif = numberList(c['mif'], '"curves.mif"');
-  const lif = numberList(c['lif'], '"curves.lif"');
-  if (mif.length < 2 || mif.length !== lif.length) throw new Error(`"curves.mif" and "curves.lif" must have the same length (at least 2), got ${mif.length} and ${lif.length}`);
-  return r as unknown as ResultRecord;
-}
+/** Checks one parsed line against the results.jsonl schema (folder.ts, shared with eval and merge). */
+const checkRecord = (o: unknown): ResultRecord => checkRecordFields(o) as unknown as ResultRecord;
 
 /**
  * Parses results.jsonl text. Blank lines are skipped; a line that is not a

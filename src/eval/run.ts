@@ -4,57 +4,22 @@
 // killed run resumes where it stopped with no lost and no duplicate lines.
 // Images are shared by worker threads, and split into shards across machines
 // (--shard i/n, or a Slurm job array / Kubernetes Indexed Job).
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { writeFileAtomic } from '../io/atomic.js';
 import { InputError } from '../io/errors.js';
-import { readImageFile } from '../io/image.js';
-import { loadViTFolder, EMBEDDED_MODEL_URL, EMBEDDED_MODEL_NAME } from '../vit/load.js';
-import type { ViT } from '../vit/model.js';
-import { applyTestTimeRegisters, readTestTimeRegisters } from '../vit/registers.js';
-import { toModelResolution, type ResizeMode } from '../vit/preprocess.js';
+import { EMBEDDED_MODEL_NAME, EMBEDDED_MODEL_URL } from '../vit/load.js';
+import type { ResizeMode } from '../vit/preprocess.js';
 import type { Method, MethodOptions } from '../cdam/methods.js';
+import { RUN_FILES, appendDurable, fileError, readResults, readRunFile, readSkipped, type RunFile, type RunSettings, type Shard } from './folder.js';
+import { evaluateEntry, loadEvalModel, type PartJob, type WorkerInit } from './job.js';
 import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';
-import { ImageContext, assembleImage, evaluateImage, imageParts, pairings, type EvalRecord, type ImageJob, type ImagePart, type ImageTiming, type PartResult } from './protocol.js';
+import { assembleImage, imageParts, pairings, type EvalRecord, type ImageTiming, type PartResult } from './protocol.js';
 import { checkBoxes, makeBoxes, type BoxSet } from './metrics.js';
 import { EVAL_DEFAULTS } from './defaults.js';
-
-export const RESULTS_FILE = 'results.jsonl';
-export const RUN_FILE = 'run.json';
-export const BOXES_FILE = 'boxes.json';
-export const SKIPPED_FILE = 'skipped.jsonl';
-export const TIMING_FILE = 'timing.jsonl';
-
-/** Everything that decides the numbers: a run resumes, and shards merge, only when these are equal. */
-export interface RunSettings {
-  model: string;
-  manifestSha256: string;
-  methods: Method[];
-  steps: number;
-  batch: number;
-  resize: ResizeMode;
-  /** the test-time register file's contents (sha256), or null */
-  testTimeRegister: string | null;
-  boxesSha256: string;
-  methodOptions: MethodOptions;
-}
-
-export interface Shard {
-  index: number;
-  count: number;
-}
-
-export interface RunFile {
-  settings: RunSettings;
-  manifest: string;
-  /** null: every image */
-  shard: Shard | null;
-  /** manifest lines this run covers (bad lines skipped at parsing excluded), and each one's expected result lines */
-  images: { line: number; expect: number }[];
-}
 
 export interface EvalRunOptions {
   manifest: string;
@@ -93,11 +58,6 @@ export interface EvalRunResult {
   ms: number;
 }
 
-/** An InputError whose message starts with the file. */
-export function fileError(message: string, file: string): InputError {
-  return new InputError(file, `${file}: ${message}`);
-}
-
 const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
 /** The shard from --shard "i/n", else a Slurm job array, else a Kubernetes Indexed Job (with `count`), else none. */
@@ -128,92 +88,34 @@ export function shardFrom(flag: string | undefined, env: Record<string, string |
   return null;
 }
 
-/** The image at model resolution, and the records of every method for it. */
-export function evaluateEntry(vit: ViT, entry: ManifestEntry, methods: readonly Method[], cfg: EvalConfig): { records: EvalRecord[]; timing: ImageTiming } {
-  return evaluateImage(vit, imageJob(vit, entry, cfg), methods, cfg);
-}
-
-/** The shared state of an image's parts, in a worker. */
-export function imageContext(vit: ViT, entry: ManifestEntry, cfg: EvalConfig): ImageContext {
-  return new ImageContext(vit, imageJob(vit, entry, cfg), cfg);
-}
-
-function imageJob(vit: ViT, entry: ManifestEntry, cfg: EvalConfig): ImageJob {
-  const rgb = toModelResolution(readImageFile(entry.path), vit.config.preprocess, cfg.resize);
-  return { image: entry.image, line: entry.line, rgb, targets: entry.targets };
-}
-
-/** The settings every image of a run is evaluated with. */
-export interface EvalConfig {
-  boxes: BoxSet;
-  steps: number;
-  batch: number;
-  resize: ResizeMode;
-  methodOptions: MethodOptions;
-}
-
-/** A message to a worker: one part of one image. */
-export interface PartJob {
-  entry: ManifestEntry;
-  part: ImagePart;
-}
-
-/** The model of a run: the folder (or the embedded model), with a test-time register when a file is given. */
-export function loadEvalModel(dir: string | undefined, registerFile: string | undefined): ViT {
-  const vit = loadViTFolder(dir ?? EMBEDDED_MODEL_URL);
-  return registerFile ? applyTestTimeRegisters(vit, readTestTimeRegisters(registerFile, vit)) : vit;
-}
-
 /** Results already on disk: a trailing partial line is cut off, and lines of an unfinished image are dropped. */
-function loadDone(file: string, expect: Map<number, number>, log: (s: string) => void): Set<number> {
-  if (!existsSync(file)) return new Set();
-  let text = readFileSync(file, 'utf8');
-  const cut = text.lastIndexOf('\n') + 1;
-  if (cut < text.length) {
-    log(`${file}: the last line was cut off (the run was killed while writing it); removing it`);
-    text = text.slice(0, cut);
-  }
-  const lines = text.split('\n').filter((l) => l !== '');
+function loadDone(dir: string, expect: Map<number, number>, log: (s: string) => void): Set<number> {
+  const file = join(dir, RUN_FILES.results);
+  const { lines, cut } = readResults(dir, 'cut', log);
   const count = new Map<number, number>();
-  const keep: string[] = [];
-  lines.forEach((l, i) => {
-    let r: EvalRecord;
-    try {
-      r = JSON.parse(l) as EvalRecord;
-    } catch {
-      throw fileError(`line ${i + 1} is not JSON: the file was edited or damaged; move it away to start again`, file);
-    }
+  lines.forEach(({ record: r }, i) => {
     if (!expect.has(r.line)) throw fileError(`line ${i + 1} is for manifest line ${r.line}, which this run does not cover`, file);
     count.set(r.line, (count.get(r.line) ?? 0) + 1);
   });
   const done = new Set<number>();
+  const keep: string[] = [];
   let dropped = 0;
-  lines.forEach((l) => {
-    const line = (JSON.parse(l) as EvalRecord).line;
-    const n = count.get(line)!;
-    if (n === expect.get(line)) {
-      keep.push(l);
-      done.add(line);
-    } else if (n > expect.get(line)!) {
-      throw fileError(`manifest line ${line} has ${n} result lines, more than the ${expect.get(line)} it should have`, file);
+  for (const { record: r, text } of lines) {
+    const n = count.get(r.line)!;
+    if (n === expect.get(r.line)) {
+      keep.push(text);
+      done.add(r.line);
+    } else if (n > expect.get(r.line)!) {
+      throw fileError(`manifest line ${r.line} has ${n} result lines, more than the ${expect.get(r.line)} it should have`, file);
     } else dropped++;
-  });
-  if (dropped > 0 || cut < readFileSync(file, 'utf8').length) {
+  }
+  if (dropped > 0 || cut) {
     if (dropped > 0) log(`${file}: dropping ${dropped} lines of unfinished images (they run again)`);
     writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
   }
   return done;
 }
 
-function appendDurable(file: string, text: string): void {
-  const fd = openSync(file, 'a');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Most workers `defaultWorkers` gives: each holds its own copy of the model. */
 export const MAX_DEFAULT_WORKERS = 8;
@@ -267,21 +169,22 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   };
   const run: RunFile = { settings, manifest: resolve(opts.manifest), shard, images: mine.map((e) => ({ line: e.line, expect: opts.methods.length * pairings(e.targets).length })) };
   mkdirSync(opts.out, { recursive: true });
-  const runPath = join(opts.out, RUN_FILE);
+  const runPath = join(opts.out, RUN_FILES.run);
   if (existsSync(runPath)) {
-    const old = JSON.parse(readFileSync(runPath, 'utf8')) as RunFile;
+    const old = readRunFile(opts.out);
     const diff = differences(old, run);
     if (diff.length > 0) throw fileError(`holds a different run (${diff.join('; ')}): use another --out, or delete it to start again`, runPath);
   } else {
-    writeFileAtomic(join(opts.out, BOXES_FILE), boxesText + '\n');
+    writeFileAtomic(join(opts.out, RUN_FILES.boxes), boxesText + '\n');
     writeFileAtomic(runPath, JSON.stringify(run, null, 1) + '\n');
   }
-  const resultsPath = join(opts.out, RESULTS_FILE);
-  const skippedPath = join(opts.out, SKIPPED_FILE);
+  const resultsPath = join(opts.out, RUN_FILES.results);
+  const skippedPath = join(opts.out, RUN_FILES.skipped);
   const expect = new Map(run.images.map((i) => [i.line, i.expect]));
-  const done = loadDone(resultsPath, expect, log);
-  const skippedBefore = existsSync(skippedPath) ? readFileSync(skippedPath, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as BadLine).line) : [];
-  for (const l of skippedBefore) done.add(l);
+  const done = loadDone(opts.out, expect, log);
+  const before = readSkipped(opts.out, 'cut', log);
+  if (before.cut) writeFileAtomic(skippedPath, before.lines.map((l) => l + '\n').join(''));
+  for (const b of before.skipped) done.add(b.line);
   const resumed = done.size;
   if (resumed > 0) log(`${opts.out}: resuming, ${resumed} of ${mine.length} images already done`);
   const todo = mine.filter((e) => !done.has(e.line));
@@ -298,7 +201,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
       appendDurable(skippedPath, JSON.stringify(b) + '\n');
     } else {
       appendDurable(resultsPath, res.records.map((r) => JSON.stringify(r) + '\n').join(''));
-      appendFileSync(join(opts.out, TIMING_FILE), JSON.stringify({ line: entry.line, image: entry.image, ...res.timing }) + '\n');
+      appendFileSync(join(opts.out, RUN_FILES.timing), JSON.stringify({ line: entry.line, image: entry.image, ...res.timing }) + '\n');
     }
     opts.onProgress?.(++finished, mine.length);
   };
@@ -330,13 +233,6 @@ export function differences(a: RunFile, b: RunFile, withShard = true): string[] 
   }
   if (withShard && JSON.stringify(a.shard) !== JSON.stringify(b.shard)) out.push(`shard: ${JSON.stringify(a.shard)} vs ${JSON.stringify(b.shard)}`);
   return out;
-}
-
-export interface WorkerInit {
-  modelDir: string | undefined;
-  registerFile: string | undefined;
-  methods: Method[];
-  cfg: EvalConfig;
 }
 
 type ImageResult = { records: EvalRecord[]; timing: ImageTiming } | { error: string };

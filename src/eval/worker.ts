@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../io/errors.js';
 import { useFastestBackend } from '../kernels/default.js';
 import { ImageContext, evaluatePart, type ImagePart } from './protocol.js';
-import { imageContext, loadEvalModel, type PartJob, type WorkerInit } from './run.js';
+import { imageContext, loadEvalModel, type PartJob, type WorkerInit } from './job.js';
 
 const init = workerData as WorkerInit;
 useFastestBackend(process.env['CDAM_BACKEND'] || undefined);

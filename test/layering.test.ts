@@ -18,8 +18,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   vit: ['io', 'autograd', 'tensor', 'kernels', 'platform'],
   cdam: ['vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'], // io for byte formats (the concept file), never for files
   render: ['io', 'platform'],
-  eval: ['cdam', 'vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
-  api: ['eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
+  api: ['cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
+  eval: ['api', 'cdam', 'vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
   cli: ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
   '.': ['api', 'eval', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
 };

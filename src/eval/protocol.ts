@@ -9,8 +9,8 @@ import { noGrad } from '../autograd/index.js';
 import type { RgbImage } from '../io/image.js';
 import type { ViT } from '../vit/model.js';
 import { normalise } from '../vit/preprocess.js';
-import { Explainer } from '../cdam/explain.js';
-import { runMethod, methodInfo, type Method, type MethodOptions } from '../cdam/methods.js';
+import { methodInfo, type Method, type MethodOptions } from '../cdam/methods.js';
+import { ExplainSession } from '../api/session.js';
 import { gaussianBlurPillow } from './blur.js';
 import { boxSum, compactness, integralImage, pearson, perturbedCount, pixelOrder, toPixels, trapezoid, trapezoidXY, type BoxSet } from './metrics.js';
 import { EVAL_DEFAULTS } from './defaults.js';
@@ -153,7 +153,7 @@ export class ImageContext {
   readonly boxList: [number, number, number, number][];
   readonly steps: number;
   readonly batch: number;
-  private explainer: Explainer | null = null;
+  private explainSession: ExplainSession | null = null;
   mapsMs = 0;
   readonly logits: TargetLogits;
 
@@ -170,8 +170,9 @@ export class ImageContext {
     this.logits = new TargetLogits(vit, w, h, job.targets, this.batch);
   }
 
-  get ex(): Explainer {
-    return (this.explainer ??= new Explainer(this.vit, normalise(this.job.rgb, this.vit.config.preprocess)));
+  /** The explain session of the image (already at model resolution, so used as it is). */
+  get session(): ExplainSession {
+    return (this.explainSession ??= new ExplainSession(this.vit, this.job.rgb));
   }
 
   timing(): ImageTiming {
@@ -222,7 +223,7 @@ export function evaluatePart(ctx: ImageContext, part: ImagePart): PartResult {
   const mapTargets = methodInfo(method).usesTarget ? [...new Set(pairings(targets).map((p) => p[0]))] : [targets[0]!];
   const maps = mapTargets.map((mapTarget): MapPart => {
     const t0 = performance.now();
-    const map = runMethod(ctx.ex, method, { kind: 'class', index: mapTarget }, ctx.opts.methodOptions)[0]!.map;
+    const map = ctx.session.explain(method, { kind: 'class', index: mapTarget }, ctx.opts.methodOptions)[0]!.map;
     ctx.mapsMs += performance.now() - t0;
     const pix = toPixels(map, h, w);
     const table = integralImage(pix, h, w);

@@ -191,6 +191,33 @@ browserTest('demo page: choosing another backend explains both panels again on i
   assert.equal(errors, []);
 });
 
+browserTest("demo page: a method's options appear as inputs made from its declaration, and a changed value reaches the method", async () => {
+  assert.ok(page, 'the page from the first test');
+  const p = page!;
+  const inputs = () => p.$$eval('#methodOptions [data-option]', (els) => els.map((e) => [(e as HTMLInputElement).dataset['option'], (e as HTMLInputElement).value]));
+  assert.equal(await inputs(), [], 'cdam declares no options');
+  await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
+  await p.selectOption('#method', 'smooth-cdam');
+  await settle(p);
+  assert.equal(Object.fromEntries(await inputs()), { samples: '50', noise: '0.05', seed: '0', batch: '16' }, "smooth-cdam's declared options and defaults");
+  await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
+  await p.fill('#methodOptions [data-option="samples"]', '4');
+  await p.dispatchEvent('#methodOptions [data-option="samples"]', 'change');
+  await settle(p);
+  const vit = await loadViT();
+  for (const r of await panels(p)) {
+    assert.is(r.method, 'smooth-cdam');
+    const ref = await withBackend('wasm', () => explainImage(vit, new Uint8Array(chelsea), { method: 'smooth-cdam', samples: 4, target: r.target }));
+    const e = relErr(r.values, ref.map.values);
+    assert.ok(e < 1e-4, `samples 4 reached the method: target ${r.target} differs from Node's by ${e}`);
+  }
+  await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
+  await p.selectOption('#method', 'cdam');
+  await settle(p);
+  assert.equal(await inputs(), []);
+  assert.equal(errors, []);
+});
+
 browserTest('demo page: no console error and no failed request (no favicon 404), and the check would see one', async () => {
   assert.ok(page, 'the page from the first test');
   const p = page!;

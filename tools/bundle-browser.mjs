@@ -30,6 +30,15 @@ await build({
   external: ['../../dist/browser/cdam.js'],
   logLevel: 'warning',
 });
+// A Node built-in imported on the bundle's path would fail to load in every
+// browser (the page stays blank): refuse to write such a build.
+for (const [file, out] of Object.entries(result.metafile.outputs)) {
+  const node = out.imports.filter((i) => i.external && i.path.startsWith('node:'));
+  if (node.length) {
+    rmSync(outfile, { force: true });
+    throw new Error(`${file} imports ${node.map((i) => i.path).join(', ')}: a module on the browser path imports a Node built-in statically (reach it through src/platform/node.ts)`);
+  }
+}
 const bytes = readFileSync(outfile).length;
 const inputs = Object.keys(result.metafile.inputs).length;
 console.log(`dist/browser/cdam.js: ${(bytes / 1e6).toFixed(2)} MB from ${inputs} modules`);

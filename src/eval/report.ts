@@ -12,7 +12,7 @@ import { writeFilesAtomic } from '../io/atomic.js';
 import { nodePath } from '../io/node.js';
 import { renderPlots, plotSpecs, type RenderedPlot } from './plots.js';
 import type { EvalRecord } from './protocol.js';
-import { checkRecordFields } from './folder.js';
+import { checkRecordFields } from './record.js';
 
 /**
  * One line of results.jsonl (docs/EVAL.md: the protocol's EvalRecord), read

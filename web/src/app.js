@@ -153,8 +153,9 @@ function drawPhoto() {
 // ---- maps -----------------------------------------------------------------------
 async function explainInto(which, target) {
   const method = $('method').value;
+  const options = methodOptions();
   const r = await busy(`${method} for ${target === 'concept' ? state.concept?.name : target}…`, (progress) =>
-    state.engine.explain({ method, target }, progress));
+    state.engine.explain({ method, target, options }, progress));
   state.panels[which] = r;
   state.requests[which] = target;
   drawBoth();
@@ -289,6 +290,47 @@ function dropZone(el, onFiles) {
   };
 }
 
+/**
+ * The chosen method's options as inputs, made from its declaration
+ * (methodInfo(m).options: which options, their defaults; OPTION_SPECS: type,
+ * range, help), as the CLI's flags are: a method that declares an option gets
+ * its control here without an edit.
+ */
+function showMethodOptions() {
+  const box = $('methodOptions');
+  box.replaceChildren();
+  const m = state.env.methods.find((x) => x.name === $('method').value);
+  for (const [name, value] of Object.entries(m?.options ?? {})) {
+    const spec = state.env.optionSpecs[name];
+    const label = document.createElement('label');
+    label.title = spec.help;
+    let input;
+    if (spec.kind === 'choice') {
+      input = document.createElement('select');
+      for (const v of spec.values) input.append(new Option(v, v, false, v === value));
+    } else {
+      input = document.createElement('input');
+      input.type = 'number';
+      Object.assign(input, { min: spec.min, max: spec.max, step: spec.kind === 'int' ? 1 : 'any', value: String(value) });
+      input.style.width = '5em';
+    }
+    input.dataset.option = name;
+    input.dataset.kind = spec.kind;
+    input.onchange = () => void (state.loading = redoPanels().catch(showError));
+    label.append(`${name} `, input);
+    box.append(label, ' ');
+  }
+}
+
+/** The option values the inputs hold now ({} for a method without options). */
+function methodOptions() {
+  const out = {};
+  for (const el of $('methodOptions').querySelectorAll('[data-option]')) {
+    out[el.dataset.option] = el.dataset.kind === 'choice' ? el.value : Number(el.value);
+  }
+  return out;
+}
+
 async function init() {
   sizeCanvases(DISPLAY_SIDE, DISPLAY_SIDE);
   await startEngine();
@@ -300,7 +342,11 @@ async function init() {
     $('backendDetail').textContent = await state.engine.setBackend(state.backend);
     await redoPanels();
   })().catch(showError));
-  $('method').onchange = () => void (state.loading = redoPanels().catch(showError));
+  showMethodOptions();
+  $('method').onchange = () => {
+    showMethodOptions();
+    state.loading = redoPanels().catch(showError);
+  };
   $('opacity').oninput = drawBoth;
   for (const name of EXAMPLES) {
     const b = document.createElement('button');

@@ -41,6 +41,7 @@ const api = {
     return {
       backends: cdam.backendNames(),
       methods: cdam.METHODS.map((m) => ({ name: m, ...cdam.methodInfo(m) })),
+      optionSpecs: cdam.OPTION_SPECS,
       isolated: self.crossOriginIsolated === true,
       cores: navigator.hardwareConcurrency ?? 1,
     };

@@ -1,4 +1,4 @@
-// The layering the README states, checked on the sources: each folder imports
+// The layering docs/ARCHITECTURE.md states, checked on the sources: each folder imports
 // only itself and the folders below it; kernels import nothing above them,
 // cdam knows nothing of files or the command line, nothing imports cli.
 import { test } from 'uvu';
@@ -39,8 +39,8 @@ const layerOf = (file: string): string => {
 test('every folder of src/ has a place in the layering', () => {
   const folders = readdirSync(src).filter((f) => statSync(join(src, f)).isDirectory());
   for (const f of folders) assert.ok(f in MAY_IMPORT, `src/${f} is not in the layer table`);
-  const readme = readFileSync(repoPath('README.md'), 'utf8');
-  for (const f of folders) assert.ok(readme.includes(`\`src/${f}\``), `the README's layer table lists src/${f}`);
+  const doc = readFileSync(repoPath('docs/ARCHITECTURE.md'), 'utf8');
+  for (const f of folders) assert.ok(doc.includes(`\`src/${f}\``), `the layer table of docs/ARCHITECTURE.md lists src/${f}`);
 });
 
 test('imports go only downwards', () => {

@@ -1,4 +1,4 @@
-// The explainers the paper compares CDAM with (spec/cdam.md, "Baselines"),
+// The explainers the paper compares CDAM with (docs/ALGORITHMS.md, "Baselines"),
 // plus attention rollout. Gradient baselines differentiate the whole model
 // with respect to the normalised input pixels and give pixel-level maps
 // (mean over RGB, signed); the attention baselines read every block's

@@ -18,7 +18,7 @@ export const CDAM_DEFAULTS = {
 /** Smooth CDAM's robust noise scale leaves out the tokens whose norm exceeds this many times the median token norm. */
 export const ROBUST_NORM_FACTOR = 3;
 
-/** The baselines' defaults (spec/cdam.md, "Baselines"). */
+/** The baselines' defaults (docs/ALGORITHMS.md, "Baselines"). */
 export const BASELINE_DEFAULTS = {
   /** SmoothGrad: noisy samples n */
   smoothgradSamples: 50,

@@ -1,5 +1,5 @@
 // Partial LRP (Voita et al. 2019, as Chefer et al.'s ViT_LRP.py computes it,
-// spec/cdam.md "Baselines"): relevance from a one-hot at the target logit
+// docs/ALGORITHMS.md "Partial LRP"): relevance from a one-hot at the target logit
 // down through the head, the final norm and the last block to that block's
 // attention probabilities. Rules, as in Chefer's layers:
 //   linear        alpha = 1, beta = 0: R_in = x+ (W+^T S) + x- (W-^T S), S = R / (W+ x+ + W- x-), bias left out

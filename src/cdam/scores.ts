@@ -1,5 +1,5 @@
 // Token scores S_i = sum_j T[i,j] dF/dT[i,j] for a batch of last-block
-// inputs X [B, N, D] (spec/cdam.md). Two ways, cross-checked in the tests:
+// inputs X [B, N, D] (docs/ALGORITHMS.md "CDAM"). Two ways, cross-checked in the tests:
 //  - autograd: mark T, backpropagate the target to it;
 //  - closed form (docs/appendix.md): S_i = sum_h a^h_0i r^h_i, which only
 //    needs dF/do, the gradient at the [CLS] row's attention output.

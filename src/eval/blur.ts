@@ -1,4 +1,4 @@
-// The evaluation's blur (spec/cdam.md, "Evaluation"): Pillow's
+// The evaluation's blur (docs/ALGORITHMS.md, "Blur"): Pillow's
 // ImageFilter.GaussianBlur(radius), reproduced from Pillow's BoxBlur.c, so
 // that perturbed images equal the reference code's: three passes of an
 // extended box blur per axis (all horizontal passes, then all vertical),

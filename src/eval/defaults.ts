@@ -1,4 +1,4 @@
-// The evaluation's defaults (spec/cdam.md "Evaluation"), named once: the
+// The evaluation's defaults (docs/ALGORITHMS.md "Evaluation protocol"), named once: the
 // library, the command line and its usage text read them from here.
 export const EVAL_DEFAULTS = {
   /** MIF/LIF steps: k = 0..steps, floor(k/steps HW) pixels perturbed at step k */

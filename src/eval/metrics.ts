@@ -1,4 +1,4 @@
-// The evaluation's statistics (spec/cdam.md "Evaluation", docs/EVAL.md):
+// The evaluation's statistics (docs/ALGORITHMS.md "Evaluation protocol", docs/EVAL.md):
 // pixel orders for MIF/LIF, trapezoid areas, Pearson's r, compactness, and
 // the seeded box list. Pure functions over plain arrays.
 import { rng } from '../tensor/index.js';

@@ -1,4 +1,4 @@
-// The evaluation protocol for one image (spec/cdam.md "Evaluation",
+// The evaluation protocol for one image (docs/ALGORITHMS.md "Evaluation protocol",
 // docs/EVAL.md): every method's map for every target, its MIF and LIF curves,
 // box sensitivity and compactness. The perturbed images go through the model
 // in batches; the box forwards do not depend on the map, so they run once per

@@ -1,5 +1,5 @@
 // `cdam report`: the evaluation's results (results.jsonl, docs/EVAL.md)
-// aggregated like the paper's tables (spec/cdam.md, "Evaluation"):
+// aggregated like the paper's tables (docs/ALGORITHMS.md, "Evaluation protocol"):
 // correctness, class discrimination and compactness as mean ± standard error
 // per method, the mean MIF/LIF curves and r(s) per box size, written as
 // report.md, report.csv, summary.json and three plots (src/eval/plots.ts).
@@ -210,7 +210,7 @@ export function summarizeResults(records: readonly ResultRecord[]): ReportSummar
 
 // ---------------------------------------------------------------- the paper's numbers
 
-/** The paper's DINO ViT-S/8 numbers on ImageNet (spec/cdam.md, last section); null where it gives none. */
+/** The paper's DINO ViT-S/8 numbers on ImageNet (docs/ALGORITHMS.md, "The paper's numbers"); null where it gives none. */
 export const PAPER_REFERENCE = {
   model: 'DINO ViT-S/8 on ImageNet, multi-object subset',
   methods: [

@@ -2,7 +2,7 @@
  * The libjpeg-turbo WebAssembly build of @cwasm/jpeg-turbo, as bytes. Under
  * Node it is read from the installed package; the browser bundle replaces
  * this module with one that carries the same file inline
- * (tools/browser-build.mjs), so browsers fetch nothing at decode time.
+ * (tools/build/browser-options.mjs), so browsers fetch nothing at decode time.
  */
 import { nodeFs } from './node.js';
 

@@ -3,7 +3,7 @@
 // dependencies bring native WebGPU binaries (Dawn .node files, 84 MB) that the
 // default install must not carry. Under Node it is required from wherever the
 // package is installed; the browser bundle replaces this module with one that
-// imports gpu.js's browser build statically (tools/browser-build.mjs).
+// imports gpu.js's browser build statically (tools/build/browser-options.mjs).
 import type { GPU } from 'gpu.js';
 import { nodeBuiltin } from '../platform/node.js';
 

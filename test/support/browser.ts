@@ -69,7 +69,7 @@ export async function openDemo(s: Session, viewport = { width: 1280, height: 900
 /** The suites of test/browser/suites.ts, bundled for the browser with file access by fetch (support/files.browser.ts). */
 export async function bundleSuites(): Promise<string> {
   const { build } = await import('esbuild');
-  const { browserBuildOptions } = (await import(pathToFileURL(repoPath('tools/browser-build.mjs')).href)) as { browserBuildOptions: () => { plugins: Plugin[] } & BuildOptions };
+  const { browserBuildOptions } = (await import(pathToFileURL(repoPath('tools/build/browser-options.mjs')).href)) as { browserBuildOptions: () => { plugins: Plugin[] } & BuildOptions };
   const opts = browserBuildOptions();
   const out = repoPath('build/browser-tests');
   mkdirSync(out, { recursive: true });

@@ -1,14 +1,14 @@
 // npm run build, second step: the ES module bundle for browsers,
 // dist/browser/cdam.js, one file holding its wasm worker and the JPEG
-// decoder's wasm (from build/src/browser.js, which tsc has just written), with the options of tools/browser-build.mjs; gpu.js's package
+// decoder's wasm (from build/src/browser.js, which tsc has just written), with the options of tools/build/browser-options.mjs; gpu.js's package
 // "browser" field picks its browser build. The bundle must not mention a Node
 // built-in it would load.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { browserBuildOptions } from './browser-build.mjs';
+import { browserBuildOptions } from './browser-options.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const outfile = `${root}dist/browser/cdam.js`;
 // a worker file written by older builds would only mislead
 rmSync(`${root}dist/browser/wasm`, { recursive: true, force: true });

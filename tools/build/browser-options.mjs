@@ -1,5 +1,5 @@
 // The esbuild options every browser bundle of src needs (the package bundle,
-// tools/bundle-browser.mjs, and the suites the browser tests bundle,
+// tools/build/bundle-browser.mjs, and the suites the browser tests bundle,
 // test/support/browser.ts): pngjs's own browser build (it otherwise needs
 // Node's zlib and streams), Node built-ins left to the Node-only helpers that
 // load them lazily (src/io/node.ts, src/kernels/wasm/pool.ts), and two
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 // The JPEG decoder's wasm (libjpeg-turbo, @cwasm/jpeg-turbo) goes inside the
 // bundle: src/io/jpeg_wasm_bytes.ts reads it from disk under Node, and this
 // plugin puts a module carrying the same bytes (base64) in its place.

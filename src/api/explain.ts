@@ -71,7 +71,7 @@ export interface ExplainResult {
   target: string | null;
   /** the target's value (a raw logit for a class) */
   score: number | null;
-  /** the map: raw, row-major, on the patch grid (pixel grid for the pixel-level methods: input-x-grad, smoothgrad, intgrad, expected-grad, gradcam, attnlrp) */
+  /** the map: raw, row-major, on the patch grid (pixel grid for the pixel-level methods: those with methodInfo(m).level 'pixel') */
   map: PatchMap;
   /** every map computed (one per head with perHead; else just `map`) */
   maps: Explanation[];

@@ -44,7 +44,7 @@ export function inputGradients(vit: ViT, images: Tensor, target: Target, table?:
 }
 
 /** Input gradients at the points, in batches of `batch`; `use(i, g)` gets point i's gradient. */
-function gradientsAt(b: BaselineInput, target: Target, points: Points, batch: number, use: (i: number, g: Float32Array) => void, onProgress?: (done: number, total: number) => void): void {
+export function gradientsAt(b: BaselineInput, target: Target, points: Points, batch: number, use: (i: number, g: Float32Array) => void, onProgress?: (done: number, total: number) => void): void {
   const per = b.input.size;
   inBatches(b.input.shape, points, batch, (xs, first) => {
     const { g } = inputGradients(b.vit, xs, target);
@@ -75,15 +75,24 @@ export function inputXGrad(b: BaselineInput, target: Target): Explanation {
   return { method: 'input-x-grad', target: describeTarget(target, label(b)), score: value[0]!, map: channelMean(b.input.shape, g, x, 1) };
 }
 
-/** SmoothGrad: mean_c(mean_k df(x + eps_k)/dx), eps ~ N(0, (noise (max x - min x))^2); the plain gradient, not times x. */
-export function smoothGrad(b: BaselineInput, target: Target, opts: SmoothGradOptions = {}): Explanation {
+/**
+ * SmoothGrad's points: `samples` copies x + eps, eps ~ N(0, (noise (max x - min x))^2)
+ * from the seeded stream. Every method of the SmoothGrad family draws these,
+ * so with one seed they all see the same noisy inputs.
+ */
+export function smoothGradPoints(b: BaselineInput, opts: SmoothGradOptions): Points {
   const n = opts.samples ?? BASELINE_DEFAULTS.smoothgradSamples;
   positiveInteger('samples', n);
   const sigma = (opts.noise ?? BASELINE_DEFAULTS.smoothgradNoise) * valueRange(b.input);
+  return noisyCopies(b.input.contiguousData(), sigma, n, opts.seed ?? BASELINE_DEFAULTS.seed);
+}
+
+/** SmoothGrad: mean_c(mean_k df(x + eps_k)/dx), eps ~ N(0, (noise (max x - min x))^2); the plain gradient, not times x. */
+export function smoothGrad(b: BaselineInput, target: Target, opts: SmoothGradOptions = {}): Explanation {
+  const points = smoothGradPoints(b, opts);
   const acc = new Float64Array(b.input.size);
-  const points = noisyCopies(b.input.contiguousData(), sigma, n, opts.seed ?? BASELINE_DEFAULTS.seed);
   gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, addTo(acc), opts.onProgress);
-  return { method: 'smoothgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
+  return { method: 'smoothgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / points.count) };
 }
 
 /** IntGrad from a zero baseline: mean_c(x * mean_i df((i/m) x)/dx) for i = 1..m. */
@@ -189,7 +198,7 @@ export function expectedGrad(b: BaselineInput, target: Target, opts: ExpectedGra
 }
 
 /** The target's value on the unperturbed input. */
-function cleanScore(b: BaselineInput, target: Target): number {
+export function cleanScore(b: BaselineInput, target: Target): number {
   return noGrad(() => targetScore(target, b.vit.readout(b.x).head).item());
 }
 

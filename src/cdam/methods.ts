@@ -7,6 +7,7 @@ import { Explainer, type Explanation } from './explain.js';
 import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, expectedGrad } from './baselines.js';
 import { partialLrp } from './lrp.js';
 import { attnLrp } from './attnlrp.js';
+import { smoothGradSquared } from './smoothgradSquared.js';
 import { FAMILY_OPTIONS, OPTION_NAMES, checkOption, type MethodParams, type OptionDefaults, type OptionName } from './options.js';
 import type { Target } from './target.js';
 import type { Tensor } from '../tensor/index.js';
@@ -48,6 +49,7 @@ const REGISTRY = {
   'integrated-cdam': { signed: true, usesTarget: true, level: 'patch', perHead: true, options: FAMILY_OPTIONS.integrated, run: (ex, t, o) => splitHeads(ex.integrated(t, { ...o, perHead: o.perHead ?? false })) },
   'input-x-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: NONE, run: (ex, t) => [inputXGrad(ex, t)] },
   smoothgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.smoothgrad, run: (ex, t, o) => [smoothGrad(ex, t, o)] },
+  'smoothgrad-squared': { signed: false, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.smoothgrad, run: (ex, t, o) => [smoothGradSquared(ex, t, o)] },
   intgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.intgrad, run: (ex, t, o) => [intGrad(ex, t, o)] },
   'expected-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.expectedGrad, run: (ex, t, o) => [expectedGrad(ex, t, o)] },
   gradcam: { signed: false, usesTarget: true, level: 'pixel', perHead: false, options: NONE, run: (ex, t) => [gradCam(ex, t)] },

@@ -168,9 +168,9 @@ test('every path applies the intervention: forward with no tape (fused kernels),
   close(noGrad(() => ttr.forward(input).logits!).toArray(), ref, 'no tape');
   const x = new Tensor(Float32Array.from(input.contiguousData()), input.shape).requireGrad();
   close(enableGrad(() => ttr.forward(x).logits!).toArray(), ref, 'on the tape');
-  close(enableGrad(() => ttr.traced(x).head.logits!).toArray(), ref, 'traced');
-  close(enableGrad(() => ttr.tracedFused(x).head.logits!).toArray(), ref, 'traced, fused attention');
-  close(noGrad(() => ttr.traced(input).head.logits!).toArray(), ref, 'traced with no tape');
+  close(enableGrad(() => ttr.forward(x, { attentions: 'composite' }).head.logits!).toArray(), ref, 'traced');
+  close(enableGrad(() => ttr.forward(x, { attentions: 'fused' }).head.logits!).toArray(), ref, 'traced, fused attention');
+  close(noGrad(() => ttr.forward(input, { attentions: 'composite' }).head.logits!).toArray(), ref, 'traced with no tape');
   // the plain model is untouched by the copy
   close(noGrad(() => real.vit.forward(input).logits!).toArray(), want('logits'), 'the model without');
 });

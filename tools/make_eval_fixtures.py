@@ -133,6 +133,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check-only", action="store_true")
     ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--add-methods", help="comma list: compute only these methods and add their records to the committed fixture "
+                    "(the other records, logits and boxes stay as they are; for a method added by docs/recipes/add-a-method.md)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if not args.skip_check:
@@ -146,6 +148,8 @@ def main():
 
     dtype = torch.float64
     model, cfg = load_model_dir(WEIGHTS, dtype)
+    if args.add_methods:
+        return add_methods(model, cfg, args.add_methods.split(","))
     pp = te.model_preprocess(cfg)
     H, W = pp["size"]
     boxes = te.make_boxes(W, H, 0)
@@ -190,6 +194,7 @@ def main():
                                    "scale": f"robust: max - min over the tokens of X with norm <= {te.ROBUST_NORM_FACTOR} x median"},
             "integrated-cdam": {"steps": te.CDAM["steps"]},
             "smoothgrad": {"samples": te.BASE["sg_samples"], "noise": te.BASE["sg_noise"], "seed": te.BASE["seed"]},
+            "smoothgrad-squared": {"samples": te.BASE["sg_samples"], "noise": te.BASE["sg_noise"], "seed": te.BASE["seed"]},
             "intgrad": {"steps": te.BASE["ig_steps"]},
             "expected-grad": {"samples": te.BASE["eg_samples"], "blur": 8, "shuffles": 3, "seed": te.BASE["seed"]},
             "attnlrp": {"variant": te.ATTNLRP["variant"], "gamma": te.ATTNLRP["gamma"], "patchGamma": te.ATTNLRP["patch_gamma"]},
@@ -203,6 +208,34 @@ def main():
         f.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in res.items() if k != "images"))
         f.write(',\n"images": [\n' + ",\n".join(json.dumps(e, separators=(",", ":")) for e in images) + "\n]\n}\n")
     print(f"wrote {os.path.relpath(OUT, ROOT)} ({os.path.getsize(OUT)} B) in {time.perf_counter() - t_all:.0f} s")
+
+
+def add_methods(model, cfg, methods):
+    """The committed fixture with `methods` computed and their records added (replacing any earlier ones of theirs)."""
+    unknown = [m for m in methods if m not in te.METHODS]
+    if unknown:
+        raise SystemExit(f"make_eval_fixtures: unknown methods {unknown} (tools/torch_eval.py METHODS)")
+    with open(OUT) as f:
+        res = json.load(f)
+    pp = te.model_preprocess(cfg)
+    boxes = res["boxes"]
+    t_all = time.perf_counter()
+    for img_entry in res["images"]:
+        path = os.path.join(ROOT, img_entry["image"]) if not img_entry["shared"] else os.path.join(SHARED, os.path.basename(img_entry["image"]))
+        if sha256(path) != img_entry["sha256"]:
+            raise SystemExit(f"{path}: not the photo the fixture was made from (sha256 differs)")
+        img = np.asarray(te.to_model_resolution(te.load_image(path), pp, "squash"), dtype=np.uint8)
+        records, timing, _ = te.evaluate_image(model, pp, img, img_entry["targets"], methods, boxes, batch=16, round32=False)
+        print(f"{img_entry['image']}: {timing['wall_s']:.0f} s", flush=True)
+        kept = [r for r in img_entry["records"] if r["method"] not in methods]
+        img_entry["records"] = kept + [r6({"image": img_entry["image"], "line": img_entry["line"], **{k: v for k, v in r.items() if k != "ms"}}) for r in records]
+    res["settings"]["methods"] = te.METHODS
+    res["settings"]["smoothgrad-squared"] = {"samples": te.BASE["sg_samples"], "noise": te.BASE["sg_noise"], "seed": te.BASE["seed"]}
+    images = res["images"]
+    with open(OUT, "w") as f:
+        f.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in res.items() if k != "images"))
+        f.write(',\n"images": [\n' + ",\n".join(json.dumps(e, separators=(",", ":")) for e in images) + "\n]\n}\n")
+    print(f"added {', '.join(methods)} to {os.path.relpath(OUT, ROOT)} in {time.perf_counter() - t_all:.0f} s")
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ from make_baseline_fixtures import input_grad, eg_references, gradcam, partial_l
 from torch_attnlrp import attnlrp  # noqa: E402
 
 METHODS = ["attention", "cdam", "smooth-cdam", "smooth-cdam-robust", "integrated-cdam", "input-x-grad", "smoothgrad",
-           "intgrad", "expected-grad", "gradcam", "relevance", "partial-lrp", "attnlrp", "rollout"]
+           "intgrad", "expected-grad", "gradcam", "relevance", "partial-lrp", "attnlrp", "rollout", "smoothgrad-squared"]
 TARGET_FREE = {"attention", "rollout"}
 
 # src/cdam/defaults.ts
@@ -415,7 +415,8 @@ class MapMaker:
             g = input_grad(self.model, point(i0, i1), self._c)
             use(i0, i1, g.double())
 
-    def smoothgrad(self, c, n=BASE["sg_samples"], noise=BASE["sg_noise"], seed=BASE["seed"]):
+    def smoothgrad(self, c, n=BASE["sg_samples"], noise=BASE["sg_noise"], seed=BASE["seed"], power=1):
+        """SmoothGrad; power=2 gives SmoothGrad-Squared (each gradient squared before the mean, Hooker et al. 2019)."""
         x = self.x
         sigma = noise * (x.max().item() - x.min().item())
         E = torch.from_numpy(normals(seed, n * x.numel()).reshape(n, *x.shape[1:]))
@@ -424,7 +425,7 @@ class MapMaker:
 
         def use(i0, i1, g):
             nonlocal acc
-            acc = acc + g.sum(0)
+            acc = acc + (g ** power).sum(0)
         self._grad_sum(n, lambda i0, i1: (x.double() + sigma * E[i0:i1]).float(), use)
         return (acc / n).mean(0)
 
@@ -497,6 +498,8 @@ class MapMaker:
             return self.pixel((x.double() * g).mean(1)[0]), "pixel"
         if method == "smoothgrad":
             return self.pixel(self.smoothgrad(c)), "pixel"
+        if method == "smoothgrad-squared":
+            return self.pixel(self.smoothgrad(c, power=2)), "pixel"
         if method == "intgrad":
             return self.pixel(self.intgrad(c)), "pixel"
         if method == "expected-grad":

@@ -2,7 +2,7 @@
 // plus attention rollout. Gradient baselines differentiate the whole model
 // with respect to the normalised input pixels and give pixel-level maps
 // (mean over RGB, signed); the attention baselines read every block's
-// attention (ViT.traced) and give patch-level maps over the patch tokens.
+// attention (vit.forward(image, { attentions: 'fused' })) and give patch-level maps over the patch tokens.
 
 import { Tensor, full, rng, resize, fromData, matmul, permute, reshape, slice, transpose } from '../tensor/index.js';
 import { grad, noGrad, enableGrad, rules, type RuleTable } from '../autograd/index.js';
@@ -282,7 +282,7 @@ export function rollout(b: BaselineInput, head?: number): Explanation {
 /** Row 0 of the rollout matrix over every token, prefix tokens included (it sums to 1). */
 export function rolloutRow(b: BaselineInput, head?: number): Float64Array {
   const { vit } = b;
-  const attns = attentionsOf(vit.attentionMaps(b.input));
+  const attns = attentionsOf(noGrad(() => vit.forward(b.input, { attentions: 'fused' })).attns);
   const n = attns[0]!.n;
   const H = attns[0]!.heads;
   if (head !== undefined && (!Number.isInteger(head) || head < 0 || head >= H)) throw new Error(`head ${head} out of range (the model has ${H} heads)`);
@@ -330,7 +330,7 @@ function attentionGradient(e: { g: Tensor; qkv: Tensor; heads: number } | undefi
 export function relevance(b: BaselineInput, target: Target): Explanation {
   const { vit } = b;
   const input = fromData(Float32Array.from(b.input.contiguousData()), b.input.shape).requireGrad();
-  const tr = enableGrad(() => vit.tracedFused(input));
+  const tr = enableGrad(() => vit.forward(input, { attentions: 'fused' }));
   const s = enableGrad(() => targetScore(target, tr.head));
   // the fused blocks: their attention rule keeps the gradient at the attention output (dO) and q|k|v
   const seen = new Map<Tensor, { g: Tensor; qkv: Tensor; heads: number }>();

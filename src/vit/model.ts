@@ -80,9 +80,20 @@ export interface HeadOutput {
   logits: Tensor | null;
 }
 
-/** What ViT.traced keeps: the head output, every block's attention, the last block's input x and its normed tokens t. */
-export interface TracedForward {
+/**
+ * What a forward keeps besides the head output: every block's attention
+ * probabilities, from the fused kernel ('fused': no gradient of their own,
+ * each saved by its block's 'attention' node) or from the composite ops
+ * ('composite': differentiable in A, slower).
+ */
+export interface ForwardKeep {
+  attentions: 'fused' | 'composite';
+}
+
+/** A forward that kept the attentions: the head output, every block's attention, the last block's input x and its normed tokens t. */
+export interface KeptForward {
   head: HeadOutput;
+  /** [B, H, N, N] per block; the last block runs in read-out mode, so its entry holds only the read-out rows [B, H, R, N] */
   attns: Tensor[];
   x: Tensor;
   t: Tensor;
@@ -247,32 +258,15 @@ export class ViT {
   }
 
   /**
-   * The forward pass with every block's attention probabilities on the tape
-   * (composite attention: slower than forward, but differentiable in A).
-   * The last block runs in read-out mode as everywhere, so its entry holds
-   * only the read-out rows [B, H, R, N]; the others are [B, H, N, N].
+   * The forward pass: embedding, blocks 1..L-1, the last block pruned to the
+   * rows the head reads, the head. With `keep`, also every block's attention
+   * and the last block's input and normed tokens (for the explainers).
    */
-  traced(image: Tensor): TracedForward {
-    return this.keepingAttention(image, blockTraced);
-  }
-
-  /**
-   * The forward pass on the tape with the fused attention in every block but
-   * the last (read-out, composite as everywhere): the attention entries of
-   * those blocks carry no gradient of their own, but each is saved by its
-   * 'attention' node, whose backward rule sees the gradient at the block's
-   * attention output (how relevance gets dA = dO V^T without the composite).
-   */
-  tracedFused(image: Tensor): TracedForward {
-    return this.keepingAttention(image, block);
-  }
-
-  /** Every block's attention probabilities from the fused kernel, with no tape (for methods that only read them); laid out as in traced. */
-  attentionMaps(image: Tensor): Tensor[] {
-    return noGrad(() => this.keepingAttention(image, block).attns);
-  }
-
-  private keepingAttention(image: Tensor, step: typeof block): TracedForward {
+  forward(image: Tensor): HeadOutput;
+  forward(image: Tensor, keep: ForwardKeep): KeptForward;
+  forward(image: Tensor, keep?: ForwardKeep): HeadOutput | KeptForward {
+    if (!keep) return this.readout(this.runBlocks(this.embed(image), 0, this.config.depth - 1)).head;
+    const step = keep.attentions === 'composite' ? blockTraced : block;
     let x = this.embed(image);
     const attns: Tensor[] = [];
     for (let i = 0; i < this.config.depth - 1; i++) {
@@ -284,10 +278,6 @@ export class ViT {
     const { head, parts } = this.readout(x, t);
     attns.push(parts.attn);
     return { head, attns, x, t };
-  }
-
-  forward(image: Tensor): HeadOutput {
-    return this.readout(this.runBlocks(this.embed(image), 0, this.config.depth - 1)).head;
   }
 
   /** A copy of the model with every parameter in `dtype` (float64 for auditing gradients to full precision). */

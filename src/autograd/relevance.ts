@@ -66,8 +66,8 @@ const fusedAttention = (variant: RelevanceOptions['attention']): Rule<'attention
   const data = dqkv.data;
   const [qk, v] = variant === 'cp' ? [0, 1] : [0.25, 0.5];
   for (let i = 0; i < data.length; i += 3 * d) {
-    for (let j = 0; j < 2 * d; j++) data[i + j] *= qk;
-    for (let j = 2 * d; j < 3 * d; j++) data[i + j] *= v;
+    for (let j = 0; j < 2 * d; j++) data[i + j]! *= qk;
+    for (let j = 2 * d; j < 3 * d; j++) data[i + j]! *= v;
   }
   return [dqkv];
 };

@@ -202,7 +202,7 @@ export function findRegisterNeurons(vit: ViT, inputs: readonly Tensor[], opts: F
           }
           let s = 0;
           for (const i of loc) s += Math.abs(A[i * H + j]!);
-          sums[l * H + j] += s / loc.length;
+          sums[l * H + j]! += s / loc.length;
         }
       }
     }

@@ -90,11 +90,11 @@ test('chelsea.png decodes to 451x300 RGB', () => {
 });
 
 sharedTest('dog.jpg decodes to 768x576 RGB (also via file: URL)', ['images/dog.jpg'], (dogPath) => {
-  const img = readImageFile(pathToFileURL(dogPath!));
+  const img = readImageFile(pathToFileURL(dogPath));
   assert.is(img.width, 768);
   assert.is(img.height, 576);
   assert.is(img.data.length, 768 * 576 * 3);
-  const bytes = fs.readFileSync(dogPath!);
+  const bytes = fs.readFileSync(dogPath);
   assert.is(sniffImageFormat(bytes), 'jpeg');
   // same result from bytes with a misleading name: format comes from the magic bytes
   const again = decodeImage(bytes, 'dog.png');
@@ -109,7 +109,7 @@ test('the other sample photos decode with the documented sizes', () => {
 });
 
 sharedTest('the JPEG photos in ../shared decode with the documented sizes', ['images/rocket.jpg', 'images/eagle.jpg'], (rocket, eagle) => {
-  for (const [f, w, h] of [[rocket!, 640, 427], [eagle!, 773, 512]] as const) {
+  for (const [f, w, h] of [[rocket, 640, 427], [eagle, 773, 512]] as const) {
     const img = readImageFile(f);
     assert.equal([img.width, img.height, img.data.length], [w, h, w * h * 3], f);
   }
@@ -392,7 +392,7 @@ test('truncated JPEG -> clear error, never a partly grey image', () => {
 });
 
 sharedTest('a truncated real JPEG -> clear error', ['images/dog.jpg'], (dogPath) => {
-  const dog = fs.readFileSync(dogPath!);
+  const dog = fs.readFileSync(dogPath);
   for (const frac of [0.05, 0.5, 0.9, 0.999]) {
     expectError(() => decodeImage(dog.subarray(0, Math.floor(dog.length * frac)), 'dog-cut.jpg'), 'dog-cut.jpg', 'truncated');
   }

@@ -155,7 +155,7 @@ test('the source is closed when validation fails', () => {
 // The real checkpoint
 
 sharedTest('real ViT-Ti checkpoint opens and reads', [`weights/${VIT_TINY}/model.safetensors`], (p) => {
-  const f = openSafetensors(fileSource(p!));
+  const f = openSafetensors(fileSource(p));
   try {
     const names = f.names();
     assert.is(names.length, 152);

@@ -82,7 +82,7 @@ const gammaCache = new WeakMap<TypedArray, Map<string, { wp: Tensor; wn: Tensor 
 function gammaWeights(w: Tensor, gamma: number): { wp: Tensor; wn: Tensor } {
   const key = `${w.offset}:${w.shape}:${gamma}`;
   let byKey = gammaCache.get(w.data);
-  if (!byKey) gammaCache.set(w.data, (byKey = new Map()));
+  if (!byKey) gammaCache.set(w.data, (byKey = new Map<string, { wp: Tensor; wn: Tensor }>()));
   let e = byKey.get(key);
   if (!e) {
     const W = w.contiguousData();

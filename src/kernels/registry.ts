@@ -76,7 +76,7 @@ function densify(src: TypedArray, offset: number, stride: number, ld: number, ro
 
 function complete(p: PartialBackend): Backend {
   const out: Record<string, unknown> = { name: p.name, matmulExtended: true };
-  for (const k of kernelNames) out[k] = (p[k] ?? jsBackend[k]) as Kernels[typeof k];
+  for (const k of kernelNames) out[k] = (p[k] ?? jsBackend[k]);
   if (p.matmul && !p.matmulExtended) out['matmul'] = extendMatmul(p.matmul.bind(p));
   // without a fused MLP, compose it from this backend's own matmul (not the reference's)
   if (!p.mlp) {

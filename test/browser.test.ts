@@ -77,7 +77,7 @@ browserTest('demo page, cross-origin isolated: CDAM for cat and espresso equals 
 browserTest('demo page: gpu.js runs its kernels on WebGL2 (SwiftShader) and CDAM agrees with Node within 1e-3', async () => {
   assert.ok(page, 'the page from the first test');
   for (const c of TARGETS) {
-    const r = await pageMap(page!, 'gpujs', 'cdam', c);
+    const r = await pageMap(page, 'gpujs', 'cdam', c);
     const e = relErr(r.values, await nodeMap(c));
     console.log(`  gpujs (${r.backendDetail}), target ${c}: error ${e.toExponential(2)} of max|s|, ${r.calls} gpu.js kernel calls`);
     assert.match(r.backendDetail, /gpu\.js webgl2/);
@@ -114,7 +114,7 @@ const chelsea = readFileSync(repoPath('examples/chelsea.png'));
 
 browserTest('demo page: a non-square upload keeps its aspect ratio in every picture, and the colour photo is shown', async () => {
   assert.ok(page, 'the page from the first test');
-  const p = page!;
+  const p = page;
   await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
   await p.setInputFiles('#file', repoPath('examples/chelsea.png'));
   await settle(p);
@@ -154,7 +154,7 @@ browserTest('demo page: a non-square upload keeps its aspect ratio in every pict
 
 browserTest('demo page: the two panels of one method share one colour scale, the range of both maps together (as the CLI\'s --compare)', async () => {
   assert.ok(page, 'the page from the first test');
-  const [a, b] = await panels(page!);
+  const [a, b] = await panels(page);
   assert.is(a!.method, b!.method);
   const joint = displayRange([...a!.values, ...b!.values], true);
   for (const r of [a!, b!]) {
@@ -165,12 +165,12 @@ browserTest('demo page: the two panels of one method share one colour scale, the
   const own = [a!, b!].map((r) => displayRange(r.values, true).hi);
   console.log(`  shared scale ±${joint.hi.toFixed(4)}; the panels' own ±${own.map((v) => v.toFixed(4)).join(', ±')}`);
   assert.ok(Math.abs(own[0]! - own[1]!) > 0.05 * joint.hi, 'the two maps have different own ranges');
-  for (const w of ['A', 'B']) assert.match(await page!.textContent(`#panel${w} figcaption`) ?? '', /colour scale shared by both panels/);
+  for (const w of ['A', 'B']) assert.match(await page.textContent(`#panel${w} figcaption`) ?? '', /colour scale shared by both panels/);
 });
 
 browserTest('demo page: choosing another backend explains both panels again on it, with the same maps as Node', async () => {
   assert.ok(page, 'the page from the first test');
-  const p = page!;
+  const p = page;
   const vit = await loadViT();
   for (const be of ['js', 'wasm']) {
     const before = await (await demo(p)).evaluate((d, n) => d.backendCalls(n), be);
@@ -193,7 +193,7 @@ browserTest('demo page: choosing another backend explains both panels again on i
 
 browserTest("demo page: a method's options appear as inputs made from its declaration, and a changed value reaches the method", async () => {
   assert.ok(page, 'the page from the first test');
-  const p = page!;
+  const p = page;
   const inputs = () => p.$$eval('#methodOptions [data-option]', (els) => els.map((e) => [(e as HTMLInputElement).dataset['option'], (e as HTMLInputElement).value]));
   assert.equal(await inputs(), [], 'cdam declares no options');
   await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
@@ -220,7 +220,7 @@ browserTest("demo page: a method's options appear as inputs made from its declar
 
 browserTest('demo page: no console error and no failed request (no favicon 404), and the check would see one', async () => {
   assert.ok(page, 'the page from the first test');
-  const p = page!;
+  const p = page;
   assert.equal(errors, [], 'nothing since the page opened');
   assert.match(await p.getAttribute('link[rel=icon]', 'href') ?? '', /^data:image\/svg\+xml,/, 'an inline favicon: no request for /favicon.ico');
   // a missing file is seen (then forgotten, it was ours)
@@ -271,7 +271,7 @@ const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--u
 
 browserTest('demo page controls: a model chosen from disk, downloads of the map and the picture, a concept from dropped images, cancel', async () => {
   assert.ok(page, 'the page from the first test');
-  const p = page!;
+  const p = page;
   // the model files, as a user picks them
   await p.setInputFiles('#modelFiles', [repoPath('weights/model.safetensors'), repoPath('weights/config.json')]);
   await p.waitForFunction(() => (window as unknown as { cdamDemo: { state: { loading: unknown } } }).cdamDemo.state.loading !== null);
@@ -281,11 +281,11 @@ browserTest('demo page controls: a model chosen from disk, downloads of the map 
   assert.ok(relErr(fromDisk.values, await nodeMap(285)) < 1e-4, 'the model from disk gives the embedded model map');
   // downloads: the raw map as JSON, the picture as PNG
   const [json] = await Promise.all([p.waitForEvent('download'), p.click('#panelA .json')]);
-  const saved = JSON.parse(readFileSync((await json.path())!, 'utf8')) as { method: string; map: { rows: number; values: number[] } };
+  const saved = JSON.parse(readFileSync((await json.path()), 'utf8')) as { method: string; map: { rows: number; values: number[] } };
   assert.is(saved.method, 'cdam');
   assert.ok(relErr(saved.map.values, await nodeMap(285)) < 1e-4, 'the downloaded JSON is the raw map');
   const [png] = await Promise.all([p.waitForEvent('download'), p.click('#panelA .png')]);
-  assert.equal([...readFileSync((await png.path())!).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+  assert.equal([...readFileSync((await png.path())).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
   // a concept from two dropped example images
   const photos = ['examples/chelsea.png', 'examples/catcoffee_224.png'].map((f) => [...readFileSync(repoPath(f))]);
   await p.evaluate((files) => {
@@ -374,7 +374,7 @@ if (!browserAvailable() && !(await webgpuAdapter())) {
     console.log(`  WebGPU: gpu.js webgpu matmul 96x83x64, error ${r.err!.toExponential(2)} of max|c|; a kernel call returns a Promise: ${r.isPromise}`);
     assert.ok(r.err! < 1e-5, `webgpu matmul error ${r.err}`);
     assert.ok(r.isPromise, 'gpu.js webgpu kernels are asynchronous');
-    assert.match(r.refusal!, /returns Promises; the kernel interface is synchronous/);
+    assert.match(r.refusal, /returns Promises; the kernel interface is synchronous/);
   } finally {
     await s.close();
   }

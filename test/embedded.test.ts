@@ -128,7 +128,7 @@ test('per-head CDAM: one closed-form term per head, summing to the CDAM map', ()
   const heads = runMethod(ex, 'cdam', t, { perHead: true });
   assert.equal(heads.map((h) => h.method), ['cdam-head0', 'cdam-head1', 'cdam-head2']);
   const sum = new Float32Array(196);
-  for (const h of heads) h.map.values.forEach((v, i) => (sum[i] += v));
+  for (const h of heads) h.map.values.forEach((v, i) => (sum[i]! += v));
   assert.ok(relErr(sum, total) < 1e-6, `sum over heads vs the map: ${relErr(sum, total)}`);
   assert.ok(relErr(heads[0]!.map.values, total) > 1e-2, 'a head alone is not the whole map');
   for (const m of ['smooth-cdam', 'integrated-cdam'] as const) {
@@ -136,7 +136,7 @@ test('per-head CDAM: one closed-form term per head, summing to the CDAM map', ()
     const hs = runMethod(ex, m, t, opts);
     const whole = runMethod(ex, m, t, { ...opts, perHead: false })[0]!.map.values;
     const s = new Float32Array(196);
-    for (const h of hs) h.map.values.forEach((v, i) => (s[i] += v));
+    for (const h of hs) h.map.values.forEach((v, i) => (s[i]! += v));
     assert.ok(relErr(s, whole) < 1e-6, m);
   }
   const auto = new Explainer(vit, prepared.input, 'autograd');

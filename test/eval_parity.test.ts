@@ -70,18 +70,18 @@ function check(img: FixtureImage, path: string): void {
   assert.is(records.length, wanted.length);
   const worst: Record<string, { err: number; where: string }> = {};
   const note = (stat: string, err: number, where: string) => {
-    if (!worst[stat] || err > worst[stat]!.err) worst[stat] = { err, where };
+    if (!worst[stat] || err > worst[stat].err) worst[stat] = { err, where };
   };
   for (const want of wanted) {
     const got = records.find((r) => r.method === want.method && r.mapTarget === want.mapTarget && r.logitTarget === want.logitTarget);
     assert.ok(got, `${want.method} ${want.mapTarget}/${want.logitTarget} missing`);
     const where = `${img.image} ${want.method} map ${want.mapTarget} logit ${want.logitTarget}`;
     // the unperturbed and fully blurred ends of the curves: the perturbation side alone
-    note('curve ends (rel)', Math.abs(got!.curves.mif[0]! - want.curves.mif[0]!) / Math.abs(want.curves.mif[0]!), where);
-    note('curve ends (rel)', Math.abs(got!.curves.lif[40]! - want.curves.lif[40]!) / Math.abs(want.curves.lif[40]!), where);
-    for (const k of ['aMif', 'aLif', 'aBox', 'compactness'] as const) note(`${k} (rel)`, Math.abs(got![k] - want[k]) / Math.max(Math.abs(want[k]), 1e-9), where);
-    note('aLifMif (rel to max area)', Math.abs(got!.aLifMif - want.aLifMif) / Math.max(Math.abs(want.aLif), Math.abs(want.aMif)), where);
-    want.boxR.forEach((r, i) => note('boxR (abs)', Math.abs(got!.boxR[i]! - r), `${where} size ${want.boxSizes[i]}`));
+    note('curve ends (rel)', Math.abs(got.curves.mif[0]! - want.curves.mif[0]!) / Math.abs(want.curves.mif[0]!), where);
+    note('curve ends (rel)', Math.abs(got.curves.lif[40]! - want.curves.lif[40]!) / Math.abs(want.curves.lif[40]!), where);
+    for (const k of ['aMif', 'aLif', 'aBox', 'compactness'] as const) note(`${k} (rel)`, Math.abs(got[k] - want[k]) / Math.max(Math.abs(want[k]), 1e-9), where);
+    note('aLifMif (rel to max area)', Math.abs(got.aLifMif - want.aLifMif) / Math.max(Math.abs(want.aLif), Math.abs(want.aMif)), where);
+    want.boxR.forEach((r, i) => note('boxR (abs)', Math.abs(got.boxR[i]! - r), `${where} size ${want.boxSizes[i]}`));
   }
   console.log(`  ${img.image} (${FULL ? 'every method' : methods.join(', ')}): worst ${Object.entries(worst).map(([k, v]) => `${k} ${v.err.toExponential(2)}`).join(', ')}`);
   const limit: Record<string, number> = { 'curve ends (rel)': 1e-4, 'aMif (rel)': 0.01, 'aLif (rel)': 0.01, 'aBox (rel)': 0.01, 'compactness (rel)': 0.01, 'aLifMif (rel to max area)': 0.01, 'boxR (abs)': 0.02 };

@@ -171,13 +171,21 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (q) {
-      if (ch === '"' && text[i + 1] === '"') (f += '"'), i++;
-      else if (ch === '"') q = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        f += '"';
+        i++;
+      } else if (ch === '"') q = false;
       else f += ch;
     } else if (ch === '"') q = true;
-    else if (ch === ',') row.push(f), (f = '');
-    else if (ch === '\n') row.push(f), rows.push(row), (row = []), (f = '');
-    else f += ch;
+    else if (ch === ',') {
+      row.push(f);
+      f = '';
+    } else if (ch === '\n') {
+      row.push(f);
+      rows.push(row);
+      row = [];
+      f = '';
+    } else f += ch;
   }
   assert.is(f, '', 'the CSV ends with a newline');
   return rows;
@@ -329,7 +337,7 @@ test('the browser bundle leaves vega, vega-lite and resvg out', async () => {
     bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, metafile: true,
     alias: { pngjs: 'pngjs/browser.js' }, external: ['node:*'], logLevel: 'silent',
   });
-  const inputs = Object.keys(r.metafile!.inputs);
+  const inputs = Object.keys(r.metafile.inputs);
   const heavy = inputs.filter((f) => /node_modules\/(vega|@resvg|dejavu)/.test(f));
   assert.equal(heavy, []);
 });

@@ -244,7 +244,7 @@ test('linear with residual: gradients equal those of linear + add (float64)', ()
   const seedG = randn([3, 4, 6], 5, 'float64');
   const fused = grad(enableGrad(() => linear(x, w, b, r)), [x, w, b, r], seedG);
   const plain = grad(enableGrad(() => add(linear(x, w, b), r)), [x, w, b, r], seedG);
-  fused.forEach((g, i) => assert.ok(relErr(g!.contiguousData(), plain[i]!.contiguousData()) < 1e-12, `input ${i}`));
+  fused.forEach((g, i) => assert.ok(relErr(g.contiguousData(), plain[i]!.contiguousData()) < 1e-12, `input ${i}`));
 });
 
 for (const [name, dtype, tol] of [['js', 'float32', TOL], ['wasm', 'float32', TOL], ['gpujs', 'float32', TOL], ['js', 'float64', 1e-12]] as const) {

@@ -15,9 +15,12 @@ import { sharedTest } from './support/shared.js';
 const example = (f: string): string => repoPath(`examples/${f}`);
 
 
-const px = (img: RgbImage, x: number, y: number): number[] => {
+type Rgb = [number, number, number];
+
+const px = (img: RgbImage, x: number, y: number): Rgb => {
   const i = (y * img.width + x) * 3;
-  return [img.data[i], img.data[i + 1], img.data[i + 2]];
+  if (!(Number.isInteger(i) && i >= 0 && i + 3 <= img.data.length)) throw new Error(`pixel (${x}, ${y}) is outside the ${img.width}x${img.height} image`);
+  return [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!];
 };
 
 // ---------------------------------------------------------------------------
@@ -35,7 +38,7 @@ const CRC_TABLE = (() => {
 
 function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8); // 256 entries
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -87,11 +90,11 @@ test('chelsea.png decodes to 451x300 RGB', () => {
 });
 
 sharedTest('dog.jpg decodes to 768x576 RGB (also via file: URL)', ['images/dog.jpg'], (dogPath) => {
-  const img = readImageFile(pathToFileURL(dogPath!));
+  const img = readImageFile(pathToFileURL(dogPath));
   assert.is(img.width, 768);
   assert.is(img.height, 576);
   assert.is(img.data.length, 768 * 576 * 3);
-  const bytes = fs.readFileSync(dogPath!);
+  const bytes = fs.readFileSync(dogPath);
   assert.is(sniffImageFormat(bytes), 'jpeg');
   // same result from bytes with a misleading name: format comes from the magic bytes
   const again = decodeImage(bytes, 'dog.png');
@@ -106,7 +109,7 @@ test('the other sample photos decode with the documented sizes', () => {
 });
 
 sharedTest('the JPEG photos in ../shared decode with the documented sizes', ['images/rocket.jpg', 'images/eagle.jpg'], (rocket, eagle) => {
-  for (const [f, w, h] of [[rocket!, 640, 427], [eagle!, 773, 512]] as const) {
+  for (const [f, w, h] of [[rocket, 640, 427], [eagle, 773, 512]] as const) {
     const img = readImageFile(f);
     assert.equal([img.width, img.height, img.data.length], [w, h, w * h * 3], f);
   }
@@ -152,7 +155,7 @@ test('RGBA PNG: alpha is dropped, RGB kept', () => {
   const img = decodeImage(png, 'rgba.png');
   assert.equal([img.width, img.height], [w, h]);
   const want: number[] = [];
-  for (let i = 0; i < w * h; i++) want.push(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
+  for (let i = 0; i < w * h; i++) want.push(...rgba.subarray(4 * i, 4 * i + 3));
   assert.equal(Array.from(img.data), want);
   assert.is(img.transparency, 'alpha channel', 'the CLI notes that the alpha was dropped');
   assert.is(decodeImage(encodePng({ width: w, height: h, data: new Uint8Array(w * h * 3), channels: 3 }), 'rgb.png').transparency, undefined);
@@ -208,7 +211,7 @@ test('truncated or corrupt PNG -> clear error', () => {
     expectError(() => decodeImage(png.subarray(0, cut), 'cut.png'), 'cut.png', 'truncated', 'PNG');
   }
   const bad = png.slice();
-  bad[bad.length - 20] ^= 0xff; // inside IDAT: CRC mismatch
+  bad[bad.length - 20]! ^= 0xff; // inside IDAT: CRC mismatch
   expectError(() => decodeImage(bad, 'crc.png'), 'crc.png', 'corrupt PNG');
   const real = fs.readFileSync(example('chelsea.png'));
   expectError(() => decodeImage(real.subarray(0, real.length >> 1), 'half-chelsea.png'), 'half-chelsea.png', 'truncated PNG');
@@ -217,11 +220,11 @@ test('truncated or corrupt PNG -> clear error', () => {
 // ---------------------------------------------------------------------------
 // JPEG: EXIF orientation
 
-const RED = [255, 0, 0];
-const GREEN = [0, 255, 0];
-const BLUE = [0, 0, 255];
-const WHITE = [255, 255, 255];
-const COLOURS: Array<[string, number[]]> = [
+const RED: Rgb = [255, 0, 0];
+const GREEN: Rgb = [0, 255, 0];
+const BLUE: Rgb = [0, 0, 255];
+const WHITE: Rgb = [255, 255, 255];
+const COLOURS: Array<[string, Rgb]> = [
   ['red', RED],
   ['green', GREEN],
   ['blue', BLUE],
@@ -261,9 +264,9 @@ function colourAt(img: RgbImage, x: number, y: number): string {
 
 /** Colours at the centres of the TL, TR, BL, BR quadrants. */
 function quadrants(img: RgbImage): string[] {
-  const qx = [img.width / 4, (3 * img.width) / 4];
-  const qy = [img.height / 4, (3 * img.height) / 4];
-  return [colourAt(img, qx[0], qy[0]), colourAt(img, qx[1], qy[0]), colourAt(img, qx[0], qy[1]), colourAt(img, qx[1], qy[1])];
+  const [x0, x1] = [img.width / 4, (3 * img.width) / 4];
+  const [y0, y1] = [img.height / 4, (3 * img.height) / 4];
+  return [colourAt(img, x0, y0), colourAt(img, x1, y0), colourAt(img, x0, y1), colourAt(img, x1, y1)];
 }
 
 /** APP1 Exif segment with IFD0 holding only the orientation tag. */
@@ -367,11 +370,12 @@ test('applyExifOrientation: all eight orientations move corners correctly (lossl
     const swap = o >= 5;
     assert.equal([out.width, out.height], swap ? [H, W] : [W, H], `orientation ${o}`);
     const corner = (c: string): number[] => px(out, c[1] === 'L' ? 0 : out.width - 1, c[0] === 'T' ? 0 : out.height - 1);
-    assert.equal(corner(tl[o - 1]), [0, 0, 100], `orientation ${o}: stored top-left`);
-    assert.equal(corner(tr[o - 1]), [W - 1, 0, 100 + W - 1], `orientation ${o}: stored top-right`);
+    // tl and tr have an entry for each of the 8 orientations
+    assert.equal(corner(tl[o - 1]!), [0, 0, 100], `orientation ${o}: stored top-left`);
+    assert.equal(corner(tr[o - 1]!), [W - 1, 0, 100 + W - 1], `orientation ${o}: stored top-right`);
     // every pixel appears exactly once
     const seen = new Set<number>();
-    for (let i = 0; i < out.data.length; i += 3) seen.add(out.data[i + 2]);
+    for (let i = 0; i < out.data.length; i += 3) seen.add(out.data[i + 2]!); // length is a multiple of 3
     assert.is(seen.size, W * H);
   }
   expectError(() => applyExifOrientation(img, 9), 'orientation must be 1-8');
@@ -388,7 +392,7 @@ test('truncated JPEG -> clear error, never a partly grey image', () => {
 });
 
 sharedTest('a truncated real JPEG -> clear error', ['images/dog.jpg'], (dogPath) => {
-  const dog = fs.readFileSync(dogPath!);
+  const dog = fs.readFileSync(dogPath);
   for (const frac of [0.05, 0.5, 0.9, 0.999]) {
     expectError(() => decodeImage(dog.subarray(0, Math.floor(dog.length * frac)), 'dog-cut.jpg'), 'dog-cut.jpg', 'truncated');
   }

@@ -68,7 +68,7 @@ test('EXIF orientation 6 is not applied, as Pillow: stored orientation, tag stil
 
 for (const [file, want] of Object.entries(fx.shared)) {
   sharedTest(`shared ${file}: RGB bytes equal Pillow's (sha256)`, [`images/${file}`], (path) => {
-    const img = readImageFile(path!);
+    const img = readImageFile(path);
     assert.equal([img.width, img.height], [want.width, want.height]);
     assert.is(sha256(img.data), want.sha256);
   });

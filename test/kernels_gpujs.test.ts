@@ -60,8 +60,8 @@ function runCase(be: GpujsBackend, cs: Case): { err: number; outsideIntact: bool
   };
   const want = new Float32Array(cLen).fill(7);
   const got = new Float32Array(cLen).fill(7); // stale values must be overwritten
-  jsBackend.matmul({ ...base, c: want } as MatmulArgs);
-  be.matmul({ ...base, c: got } as MatmulArgs);
+  jsBackend.matmul({ ...base, c: want });
+  be.matmul({ ...base, c: got });
   let outsideIntact = true;
   for (let i = 0; i < cLen; i++) {
     if (i >= cOffset && i < cOffset + batch * m * n) continue;

@@ -177,7 +177,7 @@ test('linearGeluLinear with a tape records the composition: gradients equal thos
       const x = new Tensor(c.x.data, c.x.shape).requireGrad();
       const r = new Tensor(c.residual!.data, c.residual!.shape).requireGrad();
       const y = enableGrad(() => sum(mul(fn(x, r), fn(x, r))));
-      return grad(y, [x, r]).map((g) => g!.contiguousData());
+      return grad(y, [x, r]).map((g) => g.contiguousData());
     };
     const fused = gradsOf((x, r) => linearGeluLinear(x, c.w1, c.b1, c.w2, c.b2, r));
     const composed = gradsOf((x, r) => linear(linearGelu(x, c.w1, c.b1), c.w2, c.b2, r));

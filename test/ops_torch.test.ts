@@ -28,7 +28,7 @@ function check(c: Case, dtype: DType, tol: number, label: string): Set<Prim> {
   const inputs: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(c.inputs)) {
     inputs[k] = decode(v, dtype);
-    if (k in c.grads) inputs[k]!.requireGrad();
+    if (k in c.grads) inputs[k].requireGrad();
   }
   const out = enableGrad(() => runOp(c.op, c.params, inputs));
   assertClose(out, c.output, tol, `${label} ${c.name} forward`);

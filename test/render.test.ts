@@ -25,12 +25,14 @@ import {
   upsampleNearest,
   wrapGroups,
   wrapText,
+  type Rgb,
   type ScoreMap,
 } from '../src/render/index.js';
 
-const px = (img: RgbImage, x: number, y: number): [number, number, number] => {
+const px = (img: RgbImage, x: number, y: number): Rgb => {
   const o = 3 * (y * img.width + x);
-  return [img.data[o], img.data[o + 1], img.data[o + 2]];
+  if (!(Number.isInteger(o) && o >= 0 && o + 3 <= img.data.length)) throw new Error(`pixel (${x}, ${y}) is outside the ${img.width}x${img.height} image`);
+  return [img.data[o]!, img.data[o + 1]!, img.data[o + 2]!];
 };
 
 function grey(w: number, h: number, v = 128): RgbImage {
@@ -56,7 +58,7 @@ test('signed colour map: white at 0, red at +max, blue at -max, clamped', () => 
   assert.equal(colorFor(7, 'signed'), colorFor(1, 'signed'));
   assert.equal(colorFor(-7, 'signed'), colorFor(-1, 'signed'));
   // Moving away from 0 only ever gets darker (more saturated) on both sides.
-  const lum = (c: number[]) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+  const lum = (c: Rgb) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
   for (let i = 1; i <= 10; i++) {
     assert.ok(lum(colorFor(i / 10, 'signed')) <= lum(colorFor((i - 1) / 10, 'signed')) + 0.5);
     assert.ok(lum(colorFor(-i / 10, 'signed')) <= lum(colorFor(-(i - 1) / 10, 'signed')) + 0.5);
@@ -69,7 +71,7 @@ test('unsigned colour map (inferno): black to pale yellow, monotone lightness', 
   assert.equal(colorFor(1, 'unsigned'), [252, 255, 164]);
   // inferno's entry 128 of 256 (t = 128/255) is #bc3754.
   assert.equal(colorFor(128 / 255, 'unsigned'), [188, 55, 84]);
-  const lum = (c: number[]) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+  const lum = (c: Rgb) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
   for (let i = 1; i <= 20; i++) assert.ok(lum(colorFor(i / 20, 'unsigned')) > lum(colorFor((i - 1) / 20, 'unsigned')));
 });
 
@@ -90,6 +92,7 @@ test('displayRange: quantile clipping ignores a single huge outlier', () => {
 });
 
 test('displayRange: constant, all-zero, empty and NaN maps give a finite range', () => {
+  const mostlyZeros = [...new Array<number>(1000).fill(0), 0.5];
   const cases: [number[], boolean][] = [
     [[0, 0, 0, 0], true],
     [[0, 0, 0, 0], false],
@@ -98,7 +101,7 @@ test('displayRange: constant, all-zero, empty and NaN maps give a finite range',
     [[-2, -2], true],
     [[], true],
     [[NaN, Infinity, 1, 2], false],
-    [[...new Array<number>(1000).fill(0), 0.5], true],
+    [mostlyZeros, true],
   ];
   for (const [v, signed] of cases) {
     const r = displayRange(v, signed);
@@ -106,7 +109,7 @@ test('displayRange: constant, all-zero, empty and NaN maps give a finite range',
   }
   assert.equal(displayRange([3, 3, 3], false), { lo: 0, hi: 3 });
   // Mostly zeros: the 99% quantile of |s| is 0, fall back to the max.
-  assert.equal(displayRange(cases[cases.length - 1][0], true), { lo: -0.5, hi: 0.5 });
+  assert.equal(displayRange(mostlyZeros, true), { lo: -0.5, hi: 0.5 });
 });
 
 test('constant and all-zero maps render without NaN artefacts', () => {
@@ -184,7 +187,7 @@ test('overlay size includes the colour bar and the title', () => {
 
 function data32(d: Uint8Array): number {
   let h = 2166136261;
-  for (let i = 0; i < d.length; i++) h = Math.imul(h ^ d[i], 16777619);
+  for (const v of d) h = Math.imul(h ^ v, 16777619);
   return h >>> 0;
 }
 
@@ -223,7 +226,7 @@ test('unsigned map uses the sequential map and keeps photo colours when asked', 
   const R = out.imageRect;
   const low = px(out, R.x + 5, R.y + 2);
   const high = px(out, R.x + 5, R.y + R.height - 2);
-  const lum = (c: number[]) => c[0] + c[1] + c[2];
+  const lum = (c: Rgb) => c[0] + c[1] + c[2];
   assert.ok(lum(high) > lum(low) + 100, `${low} vs ${high}`);
   const red: RgbImage = { width: 14, height: 14, data: new Uint8Array(14 * 14 * 3) };
   for (let i = 0; i < red.data.length; i += 3) red.data[i] = 200;
@@ -265,9 +268,10 @@ test('grid size arithmetic and panel placement', () => {
   assert.equal(L.columnWidths, [40, 50]);
   assert.equal(L.panels[1], { x: 5 + 40 + 10, y: 5 + L1, width: 50, height: 25 });
   panels.forEach((p, i) => {
-    const r = L.panels[i];
-    assert.equal(px(g, r.x + 1, r.y + 1), [p.image.data[0], p.image.data[0], p.image.data[0]], `panel ${i}`);
-    assert.equal(px(g, r.x + r.width - 1, r.y + r.height - 1), [p.image.data[0], p.image.data[0], p.image.data[0]]);
+    const r = L.panels[i]!; // one rect per panel
+    const colour = px(p.image, 0, 0); // a plain grey panel
+    assert.equal(px(g, r.x + 1, r.y + 1), colour, `panel ${i}`);
+    assert.equal(px(g, r.x + r.width - 1, r.y + r.height - 1), colour);
   });
   // One row by default; a title adds lines + gap.
   const row = renderGrid(panels.slice(0, 3), { gap: 10, margin: 5, textScale: 1 });
@@ -295,9 +299,11 @@ test('grid labels are drawn and centred on an overlay panel image', () => {
   // Ink in the label block of panel 1, centred on its image.
   let minX = Infinity;
   let maxX = -Infinity;
-  const r = L.panels[1];
-  for (let y = r.y - L.labelHeights[0]; y < r.y; y++) {
-    for (let x = L.cells[1].x; x < L.cells[1].x + L.cells[1].width; x++) {
+  // two panels in one row
+  const r = L.panels[1]!;
+  const cell = L.cells[1]!;
+  for (let y = r.y - L.labelHeights[0]!; y < r.y; y++) {
+    for (let x = cell.x; x < cell.x + cell.width; x++) {
       if (px(g, x, y)[0] < 128) {
         minX = Math.min(minX, x);
         maxX = Math.max(maxX, x);

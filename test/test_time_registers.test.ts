@@ -211,7 +211,7 @@ test('the finder returns the committed neurons of the embedded model on its cali
 });
 
 sharedTest('the finder returns the committed neurons of the shared ViT-Ti and DeiT-Ti', ['weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k/config.json', 'weights/deit_tiny_patch16_224.fb_in1k/config.json'], (a, b) => {
-  for (const [cfg, name] of [[a!, 'vit_tiny_patch16_224.augreg_in21k_ft_in1k'], [b!, 'deit_tiny_patch16_224.fb_in1k']] as const) {
+  for (const [cfg, name] of [[a, 'vit_tiny_patch16_224.augreg_in21k_ft_in1k'], [b, 'deit_tiny_patch16_224.fb_in1k']] as const) {
     const vit = loadViTFolder(cfg.replace(/config\.json$/, ''));
     sameNeurons(vit, repoPath(`weights/test-time-registers/${name}.json`));
   }

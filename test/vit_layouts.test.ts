@@ -76,8 +76,8 @@ interface RealLogits {
 const REAL = ['weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k', 'weights/deit_tiny_patch16_224.fb_in1k', 'images'];
 
 sharedTest('real ViT-Ti and DeiT-Ti: logits on catcoffee_224 match PyTorch within 1e-4 absolute', REAL, (vitDir, deitDir, images) => {
-  const weights = dirname(vitDir!);
-  assert.is(dirname(deitDir!), weights);
+  const weights = dirname(vitDir);
+  assert.is(dirname(deitDir), weights);
   const fx = loadJson<RealLogits>('test/fixtures/vit/real_logits.json');
   for (const [name, ref] of Object.entries(fx.models)) {
     const vit = loadViTFolder(`${weights}/${name}`);
@@ -90,7 +90,7 @@ sharedTest('real ViT-Ti and DeiT-Ti: logits on catcoffee_224 match PyTorch withi
 });
 
 sharedTest('real ViT-Ti and DeiT-Ti classify the shared photos as listed in ../shared/weights/README.md', REAL, (vitDir, _deitDir, images) => {
-  const weights = dirname(vitDir!);
+  const weights = dirname(vitDir);
   const expected: Record<string, number> = { 'chelsea.png': 285, 'coffee.png': 967, 'dog.jpg': 249, 'catcoffee_224.png': 967 };
   for (const name of ['vit_tiny_patch16_224.augreg_in21k_ft_in1k', 'deit_tiny_patch16_224.fb_in1k']) {
     const vit = loadViTFolder(`${weights}/${name}`);

@@ -45,7 +45,7 @@ export async function loadViT(source?: ModelSource, opts: LoadViTOptions = {}): 
   if (url && url.protocol !== 'file:') return fetchFolder(url, opts);
   if (!isNode) {
     if (url) throw new Error(`${url.href}: file: URLs need Node; in a browser give an http(s) URL or the bytes`);
-    return fetchFolder(new URL(source as string, (globalThis as { location?: { href: string } }).location?.href), opts);
+    return fetchFolder(new URL(source, (globalThis as { location?: { href: string } }).location?.href), opts);
   }
   if (opts.head !== undefined && typeof opts.head !== 'string') throw new Error('loadViT from a folder takes the head as a file path');
   return loadViTFolder(source, opts.head ? { headFile: opts.head } : {});

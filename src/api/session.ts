@@ -96,7 +96,7 @@ export class ExplainSession {
    * checked finite. A target-free method (attention, rollout) is computed
    * once per session and returned again for every target.
    */
-  explain(method: Method | string, target: Target, opts: MethodOptions = {}): Explanation[] {
+  explain(method: Method | (string & {}), target: Target, opts: MethodOptions = {}): Explanation[] {
     if (!isMethod(method)) throw new Error(`method must be one of ${METHODS.join(', ')}, got "${String(method)}"`);
     if (methodInfo(method).usesTarget) return runMethod(this.explainer, method, target, opts);
     const key = `${method}/${opts.perHead === true}`;

@@ -66,8 +66,8 @@ const fusedAttention = (variant: RelevanceOptions['attention']): Rule<'attention
   const data = dqkv.data;
   const [qk, v] = variant === 'cp' ? [0, 1] : [0.25, 0.5];
   for (let i = 0; i < data.length; i += 3 * d) {
-    for (let j = 0; j < 2 * d; j++) data[i + j] *= qk;
-    for (let j = 2 * d; j < 3 * d; j++) data[i + j] *= v;
+    for (let j = 0; j < 2 * d; j++) data[i + j]! *= qk;
+    for (let j = 2 * d; j < 3 * d; j++) data[i + j]! *= v;
   }
   return [dqkv];
 };
@@ -82,7 +82,7 @@ const gammaCache = new WeakMap<TypedArray, Map<string, { wp: Tensor; wn: Tensor 
 function gammaWeights(w: Tensor, gamma: number): { wp: Tensor; wn: Tensor } {
   const key = `${w.offset}:${w.shape}:${gamma}`;
   let byKey = gammaCache.get(w.data);
-  if (!byKey) gammaCache.set(w.data, (byKey = new Map()));
+  if (!byKey) gammaCache.set(w.data, (byKey = new Map<string, { wp: Tensor; wn: Tensor }>()));
   let e = byKey.get(key);
   if (!e) {
     const W = w.contiguousData();

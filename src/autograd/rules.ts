@@ -150,8 +150,8 @@ export const rules: { [P in Prim]: Rule<P> } = {
       const db = allocate(x.dtype, cols);
       for (let r = 0; r < rows; r++) {
         for (let j = 0; j < cols; j++) {
-          dw[j] += G[r * cols + j]! * xhat[r * cols + j]!;
-          db[j] += G[r * cols + j]!;
+          dw[j]! += G[r * cols + j]! * xhat[r * cols + j]!;
+          db[j]! += G[r * cols + j]!;
         }
       }
       const wShape = n.inputs[1]!.shape;

@@ -33,7 +33,7 @@ export function attnLrpGammas(vit: ViT, gamma: number, patchGamma: number): Rele
   const set = (w: Tensor | undefined | null, g: number) => {
     if (!w) return;
     let m = byData.get(w.data);
-    if (!m) byData.set(w.data, (m = new Map()));
+    if (!m) byData.set(w.data, (m = new Map<number, number>()));
     m.set(w.offset, g);
   };
   const P = vit.params;

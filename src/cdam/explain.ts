@@ -113,11 +113,11 @@ export class Explainer {
   private accumulate(acc: MapSums, s: TokenScores): void {
     const pre = this.vit.numPrefix;
     const p = acc.total.length;
-    for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) acc.total[i] += s.scores[b * s.tokens + pre + i]!;
+    for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) acc.total[i]! += s.scores[b * s.tokens + pre + i]!;
     if (!acc.heads) return;
     if (!s.perHead) throw new Error('internal: per-head scores missing');
     acc.heads.forEach((hm, h) => {
-      for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) hm[i] += s.perHead![(b * s.heads + h) * s.tokens + pre + i]!;
+      for (let b = 0; b < s.batch; b++) for (let i = 0; i < p; i++) hm[i]! += s.perHead![(b * s.heads + h) * s.tokens + pre + i]!;
     });
   }
 
@@ -209,7 +209,7 @@ export class Explainer {
     const rows = parts.attn.shape[2]!;
     const out = new Float32Array(n - pre);
     const heads = head === undefined ? [...Array(h).keys()] : [head];
-    for (const hh of heads) for (let i = pre; i < n; i++) out[i - pre] += A[hh * rows * n + i]! / heads.length;
+    for (const hh of heads) for (let i = pre; i < n; i++) out[i - pre]! += A[hh * rows * n + i]! / heads.length;
     return { method: head === undefined ? 'attention' : `attention-head${head}`, target: null, score: null, map: this.patchMap(out) };
   }
 

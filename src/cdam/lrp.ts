@@ -184,7 +184,7 @@ export function partialLrpTrace(b: BaselineInput, target: Target): PartialLrpTra
   const pre = vit.numPrefix;
   const P = n - pre;
   const map = new Float32Array(P);
-  for (let h = 0; h < H; h++) for (let k = pre; k < n; k++) map[k - pre] += Math.max(0, cam[h * rows * n + k]!) / H;
+  for (let h = 0; h < H; h++) for (let k = pre; k < n; k++) map[k - pre]! += Math.max(0, cam[h * rows * n + k]!) / H;
   return {
     explanation: { method: 'partial-lrp', target: describeTarget(target, (i) => vit.label(i)), score: f.score, map: { rows: b.grid[0], cols: b.grid[1], values: map } },
     sums: {

@@ -96,8 +96,8 @@ export function tokenScoresClosedForm(vit: ViT, x: Tensor, target: Target, score
             qk += Q[qo + j]! * K[ko + j]!;
           }
           const term = A[ao + i]! * (gv - gvb + c * (qk - qbk) * (gv - go));
-          s[bi * n + i] += term;
-          sh[(bi * h + hh) * n + i] += term;
+          s[bi * n + i]! += term;
+          sh[(bi * h + hh) * n + i]! += term;
         }
       }
     }

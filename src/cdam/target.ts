@@ -121,7 +121,7 @@ function classOf(part: string, m: ClassInfo, spec: string): number {
  */
 function differenceOf(s: string, m: ClassInfo, spec: string, whole: Error): Target {
   const found = new Map<string, Target>(); // keyed "a-b": one entry per distinct reading
-  const dashes = [...s.matchAll(/-/g)].map((d) => d.index!).filter((i) => i > 0 && i < s.length - 1);
+  const dashes = [...s.matchAll(/-/g)].map((d) => d.index).filter((i) => i > 0 && i < s.length - 1);
   let sideError: Error | null = null;
   for (const i of dashes) {
     try {

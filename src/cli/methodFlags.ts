@@ -22,11 +22,11 @@ export function parseMethodFlags(values: Record<string, string | undefined>): Me
     if (v === undefined) continue;
     const spec = OPTION_SPECS[name];
     const flag = flagOf(name);
-    if (spec.kind === 'choice') out[name] = choiceOpt(v, flag, spec.values, spec.values[0]!);
+    if (spec.kind === 'choice') out[name] = choiceOpt(v, flag, spec.values, spec.values[0]);
     else if (spec.kind === 'int') out[name] = intOpt(v, flag, 0, spec.min, spec.max);
     else out[name] = numOpt(v, flag, 0, spec.min, spec.max);
   }
-  return out as MethodParams;
+  return out;
 }
 
 /** "--samples N       help; default 50 (smooth-cdam, smoothgrad, ...)", one per option, wrapped at `width`. */

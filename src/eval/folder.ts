@@ -82,7 +82,7 @@ export function readRunFile(dir: string): RunFile {
   const shard = r['shard'] as Record<string, unknown> | null;
   if (shard !== null && (typeof shard !== 'object' || !isInt(shard['index']) || !isInt(shard['count']))) throw bad('"shard" is neither null nor {index, count}');
   const images = r['images'];
-  if (!Array.isArray(images) || !images.every((i) => typeof i === 'object' && i !== null && isInt(i.line) && isInt(i.expect))) throw bad('"images" is not a list of {line, expect}');
+  if (!Array.isArray(images) || !images.every((i: unknown) => typeof i === 'object' && i !== null && 'line' in i && 'expect' in i && isInt(i.line) && isInt(i.expect))) throw bad('"images" is not a list of {line, expect}');
   return o as RunFile;
 }
 

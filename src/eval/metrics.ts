@@ -138,7 +138,7 @@ export function checkBoxes(set: unknown, width: number, height: number): BoxSet 
       const ok = Array.isArray(box) && box.length === 4 && box.every((v) => Number.isInteger(v));
       if (!ok) fail(`size ${s}, box ${i}: expected [x0, y0, x1, y1] integers`);
       const [x0, y0, x1, y1] = box as number[];
-      if (!(x0! >= 0 && y0! >= 0 && x1! <= width && y1! <= height && x1! - x0! === s && y1! - y0! === s)) fail(`size ${s}, box ${i}: [${box}] is not an ${s}x${s} box inside ${width}x${height}`);
+      if (!(x0! >= 0 && y0! >= 0 && x1! <= width && y1! <= height && x1! - x0! === s && y1! - y0! === s)) fail(`size ${s}, box ${i}: [${box as number[]}] is not an ${s}x${s} box inside ${width}x${height}`);
     });
   }
   return b as BoxSet;

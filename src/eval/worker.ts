@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../io/errors.js';
 import { useFastestBackend } from '../kernels/default.js';
-import { ImageContext, evaluatePart, type ImagePart } from './protocol.js';
+import { ImageContext, evaluatePart } from './protocol.js';
 import { imageContext, loadEvalModel, type PartJob, type WorkerInit } from './job.js';
 
 const init = workerData as WorkerInit;
@@ -27,7 +27,7 @@ parentPort!.on('message', ({ entry, part }: PartJob) => {
       while (contexts.size > KEEP) contexts.delete(contexts.keys().next().value!);
     }
     const before = ctx.timing();
-    const result = evaluatePart(ctx, part as ImagePart);
+    const result = evaluatePart(ctx, part);
     const after = ctx.timing();
     parentPort!.postMessage({ result, timing: { mapsMs: after.mapsMs - before.mapsMs, forwardsMs: after.forwardsMs - before.forwardsMs, forwards: after.forwards - before.forwards } });
   } catch (e) {

@@ -133,7 +133,7 @@ function decodePng(bytes: Uint8Array, name: string, maxPixels: number): DecodedI
   for (;;) {
     if (pos + 8 > bytes.length) throw new InputError(name, `image ${name}: truncated PNG (data ends at byte ${bytes.length}, before the IEND chunk)`);
     const len = dv.getUint32(pos);
-    const type = String.fromCharCode(bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]);
+    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
     if (pos + 12 + len > bytes.length) throw new InputError(name, `image ${name}: truncated PNG (data ends inside the ${JSON.stringify(type)} chunk)`);
     if (type === 'IDAT') idat.push(bytes.subarray(pos + 8, pos + 8 + len));
     if (type === 'tRNS') trns = bytes.subarray(pos + 8, pos + 8 + len);
@@ -155,11 +155,12 @@ function decodePng(bytes: Uint8Array, name: string, maxPixels: number): DecodedI
   // a colour-keyed pixel is one whose colour is the key, so the key is its stored colour
   const key = trns && trnsKey(trns, colorType, bytes[24]!);
   const out = new Uint8Array(width * height * 3);
+  // src has 4 bytes for each 3 of out (checked above)
   for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
     const keyed = key && src[i + 3] === 0;
-    out[j] = keyed ? key[0]! : src[i];
-    out[j + 1] = keyed ? key[1]! : src[i + 1];
-    out[j + 2] = keyed ? key[2]! : src[i + 2];
+    out[j] = keyed ? key[0]! : src[i]!;
+    out[j + 1] = keyed ? key[1]! : src[i + 1]!;
+    out[j + 2] = keyed ? key[2]! : src[i + 2]!;
   }
   const transparency = colorType === 4 || colorType === 6 ? 'alpha channel' : trns ? 'tRNS transparency' : undefined;
   return transparency ? { width, height, data: out, transparency } : { width, height, data: out };
@@ -244,11 +245,11 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
     while (pos < n && bytes[pos] !== 0xff) pos++;
     while (pos < n && bytes[pos] === 0xff) pos++;
     if (pos >= n) truncated(`at offset ${n}`);
-    const marker = bytes[pos++];
+    const marker = bytes[pos++]!; // pos < n
     if (marker === 0xd9) break; // EOI
     if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x00) continue; // standalone
     if (pos + 2 > n) truncated(`inside the length of a 0xFF${marker.toString(16).toUpperCase()} segment`);
-    const len = (bytes[pos] << 8) | bytes[pos + 1];
+    const len = (bytes[pos]! << 8) | bytes[pos + 1]!; // pos + 2 <= n
     if (len < 2) throw new InputError(name, `image ${name}: corrupt JPEG (segment 0xFF${marker.toString(16).toUpperCase()} has length ${len})`);
     const segStart = pos + 2;
     const segEnd = pos + len;
@@ -259,8 +260,9 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
       if (sawFrame) throw new InputError(name, `image ${name}: corrupt JPEG (a second start-of-frame header)`);
       const precision = bytes[segStart]!;
       if (precision !== 8) throw new InputError(name, `image ${name}: ${precision}-bit JPEG samples are not supported (only 8-bit, as Pillow)`);
-      const height = (bytes[segStart + 1] << 8) | bytes[segStart + 2];
-      const width = (bytes[segStart + 3] << 8) | bytes[segStart + 4];
+      // len >= 8: the frame header's first 8 bytes are inside the segment
+      const height = (bytes[segStart + 1]! << 8) | bytes[segStart + 2]!;
+      const width = (bytes[segStart + 3]! << 8) | bytes[segStart + 4]!;
       checkDims(name, width, height, maxPixels);
       frame = { width, height, blocks: frameBlocks(bytes.subarray(segStart, segEnd), width, height, name) };
       sawFrame = true;
@@ -280,7 +282,7 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
         let q = pos;
         while (q < n && bytes[q] === 0xff) q++;
         if (q >= n) truncated('inside entropy-coded scan data');
-        const m = bytes[q];
+        const m = bytes[q]!; // q < n
         if (m === 0x00 || (m >= 0xd0 && m <= 0xd7)) {
           pos = q + 1;
           continue;
@@ -395,9 +397,10 @@ export function applyExifOrientation(img: RgbImage, orientation: number): RgbIma
       }
       const si = (sy * W + sx) * 3;
       const di = (y * w + x) * 3;
-      out[di] = src[si];
-      out[di + 1] = src[si + 1];
-      out[di + 2] = src[si + 2];
+      // (sx, sy) is inside the W x H image, whose data has W * H * 3 bytes
+      out[di] = src[si]!;
+      out[di + 1] = src[si + 1]!;
+      out[di + 2] = src[si + 2]!;
     }
   }
   return { width: w, height: h, data: out };

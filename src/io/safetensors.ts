@@ -161,14 +161,15 @@ function bytesToF32(bytes: Uint8Array, dtype: SafetensorsDtype, count: number): 
       }
       return out;
     case 'F16': {
+      // bytes has 2 * count entries (the byte length was checked against the shape); t has all 65536
       const t = halfTable();
-      for (let i = 0; i < count; i++) out[i] = t[bytes[2 * i] | (bytes[2 * i + 1] << 8)];
+      for (let i = 0; i < count; i++) out[i] = t[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
       return out;
     }
     case 'BF16': {
       // bfloat16 is the top half of a float32: shift the 16 bits into place.
       const u32 = new Uint32Array(out.buffer);
-      for (let i = 0; i < count; i++) u32[i] = ((bytes[2 * i] | (bytes[2 * i + 1] << 8)) << 16) >>> 0;
+      for (let i = 0; i < count; i++) u32[i] = ((bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16) >>> 0; // 2 * count bytes
       return out;
     }
     case 'F64': {
@@ -351,8 +352,8 @@ function parse(src: ByteSource): SafetensorsFile {
   // Overlap check (gaps are allowed, see the comment on openSafetensors).
   const spans = [...entries.entries()].filter(([, e]) => e.end > e.begin).sort((a, b) => a[1].begin - b[1].begin);
   for (let i = 1; i < spans.length; i++) {
-    const [pn, p] = spans[i - 1];
-    const [cn, c] = spans[i];
+    const [pn, p] = spans[i - 1]!;
+    const [cn, c] = spans[i]!;
     if (c.begin < p.end) {
       fail(`tensors '${pn}' [${p.begin}, ${p.end}) and '${cn}' [${c.begin}, ${c.end}) overlap`);
     }

@@ -26,14 +26,14 @@ function matmul(p: MatmulArgs): void {
       const crow = co + i * n;
       if (bias) {
         const bo = p.biasOffset ?? 0;
-        if (accumulate) for (let j = 0; j < n; j++) c[crow + j] += bias[bo + j]!;
+        if (accumulate) for (let j = 0; j < n; j++) c[crow + j]! += bias[bo + j]!;
         else for (let j = 0; j < n; j++) c[crow + j] = bias[bo + j]!;
       } else if (!accumulate) for (let j = 0; j < n; j++) c[crow + j] = 0;
       for (let q = 0; q < k; q++) {
         const av = transA ? a[ao + q * lda + i]! : a[ao + i * lda + q]!;
         if (av === 0) continue;
         const brow = bo + q * n;
-        for (let j = 0; j < n; j++) c[crow + j] += av * bb[brow + j]!;
+        for (let j = 0; j < n; j++) c[crow + j]! += av * bb[brow + j]!;
       }
     }
   }
@@ -172,7 +172,7 @@ function attention(qkv: TypedArray, out: TypedArray, attnOut: TypedArray | null,
         for (let m = 0; m < tokens; m++) {
           const p = (attn[row + m]! *= inv);
           const vr = v0 + m * ld;
-          for (let j = 0; j < headDim; j++) out[o + j] += p * qkv[vr + j]!;
+          for (let j = 0; j < headDim; j++) out[o + j]! += p * qkv[vr + j]!;
         }
       }
     }
@@ -222,9 +222,9 @@ function attentionBackward(
           const kr = k0 + m * ld;
           const vr = v0 + m * ld;
           for (let j = 0; j < headDim; j++) {
-            dqkv[qr + j] += ds * qkv[kr + j]!;
-            dqkv[kr + j] += ds * qkv[qr + j]!;
-            dqkv[vr + j] += p * g[gr + j]!;
+            dqkv[qr + j]! += ds * qkv[kr + j]!;
+            dqkv[kr + j]! += ds * qkv[qr + j]!;
+            dqkv[vr + j]! += p * g[gr + j]!;
           }
         }
       }

@@ -45,12 +45,12 @@ export function extendMatmul(plain: (p: MatmulArgs) => void): (p: MatmulArgs) =>
     const size = p.batch * p.m * p.n;
     const addend = p.accumulate ? p.c.slice(p.cOffset, p.cOffset + size) : null;
     plain(q);
-    if (addend) for (let i = 0; i < size; i++) p.c[p.cOffset + i] += addend[i]!;
+    if (addend) for (let i = 0; i < size; i++) p.c[p.cOffset + i]! += addend[i]!;
     if (p.bias) {
       const bo = p.biasOffset ?? 0;
       for (let r = 0; r < p.batch * p.m; r++) {
         const o = p.cOffset + r * p.n;
-        for (let j = 0; j < p.n; j++) p.c[o + j] += p.bias[bo + j]!;
+        for (let j = 0; j < p.n; j++) p.c[o + j]! += p.bias[bo + j]!;
       }
     }
     if (p.epilogue === 'gelu') {
@@ -76,7 +76,7 @@ function densify(src: TypedArray, offset: number, stride: number, ld: number, ro
 
 function complete(p: PartialBackend): Backend {
   const out: Record<string, unknown> = { name: p.name, matmulExtended: true };
-  for (const k of kernelNames) out[k] = (p[k] ?? jsBackend[k]) as Kernels[typeof k];
+  for (const k of kernelNames) out[k] = (p[k] ?? jsBackend[k]);
   if (p.matmul && !p.matmulExtended) out['matmul'] = extendMatmul(p.matmul.bind(p));
   // without a fused MLP, compose it from this backend's own matmul (not the reference's)
   if (!p.mlp) {

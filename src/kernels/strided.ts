@@ -206,7 +206,7 @@ function foldRun(op: ReduceOp, acc: number, src: TypedArray, p: number, s: numbe
 
 /** out[q + j*os] folded with src[p + j*s], j < n. */
 function mergeRun(op: ReduceOp, out: TypedArray, q: number, os: number, src: TypedArray, p: number, s: number, n: number): void {
-  if (op === 'sum') for (let j = 0; j < n; j++) out[q + j * os] += src[p + j * s]!;
+  if (op === 'sum') for (let j = 0; j < n; j++) out[q + j * os]! += src[p + j * s]!;
   else if (op === 'max') {
     for (let j = 0; j < n; j++) {
       const v = src[p + j * s]!;
@@ -226,7 +226,7 @@ export function assignStrided(dst: View, src: TypedArray, accumulate: boolean): 
   for (const d of dst.shape) n *= d;
   const D = dst.data;
   walk1(dst, n, (o, p, inner, s) => {
-    if (accumulate) for (let j = 0; j < inner; j++) D[p + j * s] += src[o + j]!;
+    if (accumulate) for (let j = 0; j < inner; j++) D[p + j * s]! += src[o + j]!;
     else for (let j = 0; j < inner; j++) D[p + j * s] = src[o + j]!;
   });
 }

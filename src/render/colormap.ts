@@ -72,9 +72,14 @@ function sampleRamp(r: Ramp, t: number, out: Rgb): Rgb {
   if (!(t > 0)) t = 0; // also catches NaN
   if (t > 1) t = 1;
   let k = 0;
-  while (k < n - 2 && t > pos[k + 1]) k++;
-  const f = (t - pos[k]) / (pos[k + 1] - pos[k]);
-  for (let c = 0; c < 3; c++) out[c] = table[3 * k + c] + f * (table[3 * (k + 1) + c] - table[3 * k + c]);
+  while (k < n - 2 && t > pos[k + 1]!) k++;
+  // k <= n - 2, so anchors k and k + 1 exist (pos has n entries, table 3 * n).
+  const p0 = pos[k]!;
+  const f = (t - p0) / (pos[k + 1]! - p0);
+  for (let c = 0; c < 3; c++) {
+    const a = table[3 * k + c]!;
+    out[c] = a + f * (table[3 * (k + 1) + c]! - a);
+  }
   return out;
 }
 
@@ -107,20 +112,21 @@ export function colormapLut(kind: MapKind, n = 512): Uint8Array {
   return out;
 }
 
-/** Linear-interpolated quantile (numpy's default) of an ascending array. */
+/** Linear-interpolated quantile (numpy's default) of a non-empty ascending array (q in [0, 1]). */
 function quantileSorted(sorted: Float64Array, q: number): number {
   const n = sorted.length;
   const p = q * (n - 1);
   const i = Math.floor(p);
-  if (i >= n - 1) return sorted[n - 1];
-  return sorted[i] + (p - i) * (sorted[i + 1] - sorted[i]);
+  if (i >= n - 1) return sorted[n - 1]!;
+  const a = sorted[i]!; // 0 <= i < n - 1
+  return a + (p - i) * (sorted[i + 1]! - a);
 }
 
 function finiteSorted(values: ArrayLike<number>, abs: boolean): Float64Array {
   let n = 0;
   const tmp = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!;
     if (Number.isFinite(v)) tmp[n++] = abs ? Math.abs(v) : v;
   }
   return tmp.subarray(0, n).sort();
@@ -144,7 +150,7 @@ export function displayRange(values: ArrayLike<number>, signed: boolean, opts: {
     const s = finiteSorted(values, true);
     if (s.length === 0) return { lo: -1, hi: 1 };
     let hi = quantileSorted(s, q);
-    if (!(hi > 0)) hi = s[s.length - 1];
+    if (!(hi > 0)) hi = s[s.length - 1]!; // s is non-empty (checked above)
     if (!(hi > 0)) hi = 1;
     return { lo: -hi, hi };
   }
@@ -155,8 +161,8 @@ export function displayRange(values: ArrayLike<number>, signed: boolean, opts: {
   let hi = quantileSorted(s, Math.max(q, 1 - q));
   if (!(hi > lo)) {
     // Quantiles collapsed (constant or nearly constant map): fall back to min/max.
-    lo = s[0];
-    hi = s[s.length - 1];
+    lo = s[0]!; // s is non-empty (checked above)
+    hi = s[s.length - 1]!;
   }
   if (!(hi > lo)) {
     const c = lo;

@@ -178,7 +178,7 @@ export function drawText(img: RgbImage, text: string, x: number, y: number, opts
     const base = glyphIndex(text.charCodeAt(k)) * GLYPH_HEIGHT;
     for (let row = 0; row < GLYPH_HEIGHT; row++) {
       const m = BITMAPS[base + row];
-      if (m === 0) continue;
+      if (!m) continue;
       for (let col = 0; col < GLYPH_WIDTH; col++) {
         if (!(m & (1 << (GLYPH_WIDTH - 1 - col)))) continue;
         for (let dy = 0; dy < s; dy++) {

@@ -109,9 +109,10 @@ export function gridLayout(panels: GridPanel[], opts: GridOptions = {}): GridLay
   const margin = opts.margin ?? 6 * u;
   if (!(gap >= 0 && margin >= 0)) throw new Error('renderGrid: gap and margin must be >= 0');
   const line = LINE_HEIGHT * u;
-  const labels = panels.map((p, i) => (p.label ? wrapText(p.label, columnWidths[colOf(i)], u) : []));
+  // Below, colOf(i) < columns and rowOf(i) < rows index columnWidths and the per-row arrays.
+  const labels = panels.map((p, i) => (p.label ? wrapText(p.label, columnWidths[colOf(i)]!, u) : []));
   const labelHeights = Array.from({ length: rows }, (_, r) => line * Math.max(...labels.filter((_, i) => rowOf(i) === r).map((l) => l.length)));
-  const rowHeights = panelHeights.map((h, r) => h + labelHeights[r]);
+  const rowHeights = panelHeights.map((h, r) => h + labelHeights[r]!);
   const innerW = sum(columnWidths) + (columns - 1) * gap;
   const titleLines = opts.title ? wrapText(opts.title, innerW, u) : [];
   const titleHeight = titleLines.length ? titleLines.length * line + gap : 0;
@@ -122,12 +123,13 @@ export function gridLayout(panels: GridPanel[], opts: GridOptions = {}): GridLay
   const rects = panels.map((p, i) => {
     const c = colOf(i);
     const r = rowOf(i);
+    const colW = columnWidths[c]!;
     const cx = margin + sum(columnWidths.slice(0, c)) + c * gap;
     const cy = margin + titleHeight + sum(rowHeights.slice(0, r)) + r * gap;
-    cells.push({ x: cx, y: cy, width: columnWidths[c], height: rowHeights[r] });
+    cells.push({ x: cx, y: cy, width: colW, height: rowHeights[r]! });
     return {
-      x: cx + (opts.align === 'center' ? Math.floor((columnWidths[c] - p.image.width) / 2) : 0),
-      y: below ? cy : cy + labelHeights[r],
+      x: cx + (opts.align === 'center' ? Math.floor((colW - p.image.width) / 2) : 0),
+      y: below ? cy : cy + labelHeights[r]!,
       width: p.image.width,
       height: p.image.height,
     };
@@ -149,15 +151,16 @@ export function renderGrid(panels: GridPanel[], opts: GridOptions = {}): RgbImag
   });
   const below = opts.labelPosition === 'below';
   panels.forEach((p, i) => {
-    const r = L.panels[i];
-    const cell = L.cells[i];
+    // gridLayout gives one rect, cell and label list per panel and a label height per row.
+    const r = L.panels[i]!;
+    const cell = L.cells[i]!;
     blit(out, p.image, r.x, r.y);
     // Label centred on the panel's image (or the whole panel), kept in the cell;
     // above: bottom-aligned in the label block; below: under the row's tallest panel.
     const ir = p.image.imageRect ?? { x: 0, y: 0, width: r.width, height: r.height };
     const centre = r.x + ir.x + ir.width / 2;
-    const lines = L.labels[i];
-    const labelH = L.labelHeights[Math.floor(i / L.columns)];
+    const lines = L.labels[i]!;
+    const labelH = L.labelHeights[Math.floor(i / L.columns)]!;
     const y0 = below ? cell.y + cell.height - labelH : r.y - lines.length * line;
     lines.forEach((t, k) => {
       const tw = textWidth(t, u);

@@ -120,7 +120,8 @@ export function upsampleNearest(map: ScoreMap, width: number, height: number): F
   for (let y = 0; y < height; y++) {
     const r = Math.floor((y * rows) / height);
     const o = y * width;
-    for (let x = 0; x < width; x++) out[o + x] = values[r * cols + colOf[x]];
+    // checkMap: values has rows * cols entries; r < rows, colOf[x] < cols.
+    for (let x = 0; x < width; x++) out[o + x] = values[r * cols + colOf[x]!]!;
   }
   return out;
 }
@@ -136,8 +137,9 @@ export function formatTick(v: number, plus = false): string {
   const a = Math.abs(v);
   let s: string;
   if (a < 1e-2 || a >= 1e4) {
-    const [m, e] = v.toExponential(2).split('e');
-    s = `${stripZeros(m)}e${e.replace('+', '')}`;
+    const t = v.toExponential(2); // "d.dde+x"
+    const e = t.indexOf('e');
+    s = `${stripZeros(t.slice(0, e))}e${t.slice(e + 1).replace('+', '')}`;
   } else {
     s = stripZeros(v.toPrecision(3));
   }
@@ -197,7 +199,7 @@ function clippedEnds(values: ArrayLike<number>, range: DisplayRange): { lo: bool
   let lo = false;
   let hi = false;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!;
     if (v < range.lo && Number.isFinite(v)) lo = true;
     if (v > range.hi && Number.isFinite(v)) hi = true;
   }
@@ -249,7 +251,7 @@ export function renderImagePanel(image: RgbImage, opts: { title?: string; scale?
 }
 
 function hasNegative(values: ArrayLike<number>): boolean {
-  for (let i = 0; i < values.length; i++) if (values[i] < 0) return true;
+  for (let i = 0; i < values.length; i++) if (values[i]! < 0) return true;
   return false;
 }
 
@@ -283,12 +285,13 @@ export function renderOverlay(image: RgbImage, map: ScoreMap, opts: OverlayOptio
   const lut = colormapLut(kind, N);
   const base = image.data;
   const blended = new Uint8Array(W * H * 3);
+  // base has W * H * 3 bytes (checked above), up W * H values, lut 3 * N.
   for (let i = 0; i < W * H; i++) {
-    let r = base[3 * i];
-    let g = base[3 * i + 1];
-    let b = base[3 * i + 2];
+    let r = base[3 * i]!;
+    let g = base[3 * i + 1]!;
+    let b = base[3 * i + 2]!;
     if (gray) r = g = b = Math.round(GRAY_LIFT + (1 - GRAY_LIFT / 255) * (0.299 * r + 0.587 * g + 0.114 * b));
-    const v = up[i];
+    const v = up[i]!;
     if (Number.isNaN(v)) {
       blended[3 * i] = r;
       blended[3 * i + 1] = g;
@@ -299,9 +302,9 @@ export function renderOverlay(image: RgbImage, map: ScoreMap, opts: OverlayOptio
     const t = signed ? (n + 1) / 2 : n; // position in the colour map, [0, 1]
     const a = signed ? alpha * Math.abs(n) : alpha;
     const k = 3 * Math.round(t * (N - 1));
-    blended[3 * i] = Math.round(r + a * (lut[k] - r));
-    blended[3 * i + 1] = Math.round(g + a * (lut[k + 1] - g));
-    blended[3 * i + 2] = Math.round(b + a * (lut[k + 2] - b));
+    blended[3 * i] = Math.round(r + a * (lut[k]! - r));
+    blended[3 * i + 1] = Math.round(g + a * (lut[k + 1]! - g));
+    blended[3 * i + 2] = Math.round(b + a * (lut[k + 2]! - b));
   }
   const shown = scaleImage({ width: W, height: H, data: blended }, s);
 
@@ -336,12 +339,12 @@ export function renderOverlay(image: RgbImage, map: ScoreMap, opts: OverlayOptio
     const th = Math.min(Math.floor(ih / 3), bw);
     for (let j = 0; j < ih; j++) {
       const t = 1 - (j + 0.5) / ih;
-      const k = 3 * Math.round(t * (N - 1));
+      const k = 3 * Math.round(t * (N - 1)); // t in (0, 1): an entry of lut
       const inTip = clipped.hi && j < th ? j : clipped.lo && ih - 1 - j < th ? ih - 1 - j : -1;
       const half = inTip < 0 ? bw / 2 : (bw / 2) * ((inTip + 0.5) / th);
       const x0 = Math.round(bx + bw / 2 - half);
       const x1 = Math.round(bx + bw / 2 + half);
-      fillRect(out, x0, iy + j, x1 - x0, 1, [lut[k], lut[k + 1], lut[k + 2]]);
+      fillRect(out, x0, iy + j, x1 - x0, 1, [lut[k]!, lut[k + 1]!, lut[k + 2]!]);
       // frame: just outside the ramp, along the triangle's sides in a tip
       fillRect(out, x0 - f, iy + j, f, 1, FRAME_COLOR);
       fillRect(out, x1, iy + j, f, 1, FRAME_COLOR);

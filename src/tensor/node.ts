@@ -94,6 +94,6 @@ export function record<P extends Prim>(
   for (const t of inputs) if (t.requiresGrad) any = true;
   if (!any) return out;
   out.requiresGrad = true;
-  out.node = { id: nextId++, prim, inputs, params, saved, output: out } as GradNode<P>;
+  out.node = { id: nextId++, prim, inputs, params, saved, output: out };
   return out;
 }

@@ -126,7 +126,7 @@ export function copyStrided(t: Tensor, out: TypedArray): void {
 
 export function tensor(values: ArrayLike<number>, shape?: Shape, dtype: DType = 'float32'): Tensor {
   const data = allocate(dtype, values.length);
-  data.set(values as ArrayLike<number>);
+  data.set(values);
   return new Tensor(data, shape ?? [values.length]);
 }
 

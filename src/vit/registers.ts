@@ -202,7 +202,7 @@ export function findRegisterNeurons(vit: ViT, inputs: readonly Tensor[], opts: F
           }
           let s = 0;
           for (const i of loc) s += Math.abs(A[i * H + j]!);
-          sums[l * H + j] += s / loc.length;
+          sums[l * H + j]! += s / loc.length;
         }
       }
     }
@@ -292,17 +292,18 @@ export function parseTestTimeRegisters(text: string, name: string, vit?: ViT): T
     const { layer, neuron } = n;
     if (!Number.isInteger(layer) || (layer as number) < 0 || (layer as number) >= depth) fail(`neurons[${i}].layer must be an integer in [0, ${depth - 1}], got ${JSON.stringify(layer)}`);
     if (!Number.isInteger(neuron) || (neuron as number) < 0 || (neuron as number) >= mlpDim) fail(`neurons[${i}].neuron must be an integer in [0, ${mlpDim - 1}], got ${JSON.stringify(neuron)}`);
-    const key = `${layer}:${neuron}`;
-    if (seen.has(key)) fail(`neurons[${i}]: layer ${layer}, neuron ${neuron} is listed twice`);
+    const at = { layer: layer as number, neuron: neuron as number }; // integers, checked above
+    const key = `${at.layer}:${at.neuron}`;
+    if (seen.has(key)) fail(`neurons[${i}]: layer ${at.layer}, neuron ${at.neuron} is listed twice`);
     seen.add(key);
     const score = n['score'] ?? 0;
     if (typeof score !== 'number' || !Number.isFinite(score)) fail(`neurons[${i}].score must be a finite number`);
-    return { layer: layer as number, neuron: neuron as number, score: score as number };
+    return { ...at, score: score as number };
   });
   if (vit) {
     const c = vit.config;
     if (depth !== c.depth || mlpDim !== c.mlpDim || model['dim'] !== c.dim) {
-      fail(`made for a model with ${depth} blocks, width ${model['dim']} and MLP ${mlpDim} ("${model['name']}"); this model has ${c.depth}, ${c.dim} and ${c.mlpDim} ("${c.name}")`);
+      fail(`made for a model with ${depth} blocks, width ${model['dim'] as number} and MLP ${mlpDim} ("${model['name'] as string}"); this model has ${c.depth}, ${c.dim} and ${c.mlpDim} ("${c.name}")`);
     }
   }
   return {

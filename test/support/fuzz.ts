@@ -289,7 +289,7 @@ function applyPng(b: Bytes, m: PngMutation): Bytes {
     if (m.how === 'truncate') c.data = c.data.slice(0, pos(c.data.length, m.t));
     else if (m.how === 'flip') {
       c.data = c.data.slice();
-      c.data[pos(c.data.length, m.t)] ^= m.v | 1;
+      c.data[pos(c.data.length, m.t)]! ^= m.v | 1;
     } else if (m.how === 'extra') {
       const raw = inflated(c.data);
       if (!raw) return b;

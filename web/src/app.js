@@ -1,10 +1,25 @@
+// @ts-check
 // The demo page: drop or pick an image, see the top classes, click one to
 // get its map, two classes side by side. The engine (model, maps) lives in a
 // Web Worker (engine.js, through comlink); this file only draws.
 import * as Comlink from 'comlink';
 import { colormapLut, displayRange, normalizeScore } from '../../dist/browser/cdam.js';
 
+/** @param {string} id */
 const $ = (id) => document.getElementById(id);
+// The page's controls by id, with their element types (web/index.html).
+/** @param {string} id */
+const $input = (id) => /** @type {HTMLInputElement} */ ($(id));
+/** @param {string} id */
+const $select = (id) => /** @type {HTMLSelectElement} */ ($(id));
+/** @param {string} id */
+const $button = (id) => /** @type {HTMLButtonElement} */ ($(id));
+/** @param {string} id */
+const $progress = (id) => /** @type {HTMLProgressElement} */ ($(id));
+/** A panel's download button ('.json' or '.png').
+ * @param {Element} fig
+ * @param {string} selector */
+const panelButton = (fig, selector) => /** @type {HTMLButtonElement} */ (fig.querySelector(selector));
 const EXAMPLES = ['catcoffee_224.png', 'chelsea.png', 'coffee.png'];
 const examplesBase = new URL('../../examples/', import.meta.url);
 const LUTS = { signed: colormapLut('signed', 256), unsigned: colormapLut('unsigned', 256) };
@@ -56,9 +71,9 @@ function showEngine() {
 async function busy(label, fn) {
   if (state.busy) throw new Error('busy');
   state.busy = true;
-  $('cancel').disabled = false;
+  $button('cancel').disabled = false;
   $('progress').hidden = false;
-  $('progress').value = 0;
+  $progress('progress').value = 0;
   status(label);
   let cancelled = false;
   const cancel = new Promise((_, reject) => {
@@ -69,10 +84,10 @@ async function busy(label, fn) {
     };
   });
   try {
-    return await Promise.race([fn(Comlink.proxy((d, t) => { $('progress').value = d / t; })), cancel]);
+    return await Promise.race([fn(Comlink.proxy((d, t) => { $progress('progress').value = d / t; })), cancel]);
   } finally {
     state.busy = false;
-    $('cancel').disabled = true;
+    $button('cancel').disabled = true;
     $('progress').hidden = true;
     if (cancelled) {
       status('cancelled; restarting the engine…');
@@ -130,12 +145,12 @@ function sizeCanvases(width, height) {
   const f = DISPLAY_SIDE / Math.max(width, height);
   const w = Math.max(1, Math.round(width * f));
   const h = Math.max(1, Math.round(height * f));
-  for (const c of document.querySelectorAll('canvas.picture')) {
+  for (const c of /** @type {NodeListOf<HTMLCanvasElement>} */ (document.querySelectorAll('canvas.picture'))) {
     c.width = w;
     c.height = h;
   }
-  for (const c of document.querySelectorAll('canvas.bar')) c.height = h;
-  for (const c of document.querySelectorAll('.panel canvas')) {
+  for (const c of /** @type {NodeListOf<HTMLCanvasElement>} */ (document.querySelectorAll('canvas.bar'))) c.height = h;
+  for (const c of /** @type {NodeListOf<HTMLCanvasElement>} */ (document.querySelectorAll('.panel canvas'))) {
     c.style.width = `${Math.round(c.width * CSS_SCALE)}px`;
     c.style.height = `${Math.round(c.height * CSS_SCALE)}px`;
   }
@@ -152,7 +167,7 @@ function drawPhoto() {
 
 // ---- maps -----------------------------------------------------------------------
 async function explainInto(which, target) {
-  const method = $('method').value;
+  const method = $select('method').value;
   const options = methodOptions();
   const r = await busy(`${method} for ${target === 'concept' ? state.concept?.name : target}…`, (progress) =>
     state.engine.explain({ method, target, options }, progress));
@@ -202,15 +217,15 @@ function draw(which) {
   if (!r) {
     bar.getContext('2d').clearRect(0, 0, bar.width, bar.height);
     fig.querySelector('figcaption').textContent = '';
-    fig.querySelector('.json').disabled = true;
-    fig.querySelector('.png').disabled = true;
+    panelButton(fig, '.json').disabled = true;
+    panelButton(fig, '.png').disabled = true;
     return;
   }
   const { rows, cols, values } = r.map;
   const range = panelRange(which);
   state.ranges[which] = range;
   const lut = r.signed ? LUTS.signed : LUTS.unsigned;
-  const opacity = Number($('opacity').value);
+  const opacity = Number($input('opacity').value);
   const cells = new ImageData(cols, rows);
   for (let i = 0; i < values.length; i++) {
     const t = normalizeScore(values[i], range, r.signed);
@@ -225,8 +240,8 @@ function draw(which) {
   drawBar(bar, lut, range, r.signed);
   const scale = range.shared ? 'colour scale shared by both panels' : 'own colour scale';
   fig.querySelector('figcaption').textContent = `${r.method} | ${r.target ?? 'target-free'}${r.score !== null ? ` | score ${r.score.toFixed(3)}` : ''} | ${r.ms.toFixed(0)} ms | ${r.backendDetail} | ${scale}`;
-  fig.querySelector('.json').disabled = false;
-  fig.querySelector('.png').disabled = false;
+  panelButton(fig, '.json').disabled = false;
+  panelButton(fig, '.png').disabled = false;
 }
 
 function drawBar(bar, lut, range, signed) {
@@ -256,12 +271,12 @@ function download(name, blob) {
 
 for (const which of ['A', 'B']) {
   const fig = $(`panel${which}`);
-  fig.querySelector('.json').onclick = () => {
+  panelButton(fig, '.json').onclick = () => {
     const r = state.panels[which];
     const json = { method: r.method, target: r.target, score: r.score, map: { rows: r.map.rows, cols: r.map.cols, values: Array.from(r.map.values) } };
     download(`${r.method}.json`, new Blob([JSON.stringify(json)], { type: 'application/json' }));
   };
-  fig.querySelector('.png').onclick = () => {
+  panelButton(fig, '.png').onclick = () => {
     const [canvas, bar] = fig.querySelectorAll('canvas');
     const out = document.createElement('canvas');
     out.width = canvas.width + bar.width;
@@ -299,7 +314,7 @@ function dropZone(el, onFiles) {
 function showMethodOptions() {
   const box = $('methodOptions');
   box.replaceChildren();
-  const m = state.env.methods.find((x) => x.name === $('method').value);
+  const m = state.env.methods.find((x) => x.name === $select('method').value);
   for (const [name, value] of Object.entries(m?.options ?? {})) {
     const spec = state.env.optionSpecs[name];
     const label = document.createElement('label');
@@ -325,7 +340,7 @@ function showMethodOptions() {
 /** The option values the inputs hold now ({} for a method without options). */
 function methodOptions() {
   const out = {};
-  for (const el of $('methodOptions').querySelectorAll('[data-option]')) {
+  for (const el of /** @type {NodeListOf<HTMLInputElement | HTMLSelectElement>} */ ($('methodOptions').querySelectorAll('[data-option]'))) {
     out[el.dataset.option] = el.dataset.kind === 'choice' ? el.value : Number(el.value);
   }
   return out;
@@ -338,7 +353,7 @@ async function init() {
   for (const m of state.env.methods) $('method').append(new Option(m.name, m.name, false, m.name === 'cdam'));
   // a new backend: the maps shown are explained again on it (their captions and timings name the backend that made them)
   $('backend').onchange = () => void (state.loading = (async () => {
-    state.backend = $('backend').value;
+    state.backend = $select('backend').value;
     $('backendDetail').textContent = await state.engine.setBackend(state.backend);
     await redoPanels();
   })().catch(showError));
@@ -354,9 +369,9 @@ async function init() {
     b.onclick = () => void loadExample(name).catch(showError);
     $('examples').append(b, ' ');
   }
-  $('file').onchange = () => void (state.loading = (async () => setPhoto(await readFile($('file').files[0]), $('file').files[0].name))().catch(showError));
+  $('file').onchange = () => void (state.loading = (async () => setPhoto(await readFile($input('file').files[0]), $input('file').files[0].name))().catch(showError));
   dropZone($('drop'), (files) => (state.loading = (async () => setPhoto(await readFile(files[0]), files[0].name))()));
-  $('modelFiles').onchange = () => void (state.loading = loadModelFiles([...$('modelFiles').files]).catch(showError));
+  $('modelFiles').onchange = () => void (state.loading = loadModelFiles([...$input('modelFiles').files]).catch(showError));
   dropZone($('conceptDrop'), (files) => (state.loading = conceptFrom(files)));
   await loadExample(EXAMPLES[0]);
 }
@@ -397,9 +412,9 @@ async function loadModelFiles(files) {
 window.cdamDemo = {
   ready: init().then(() => true, (e) => { showError(e); throw e; }),
   state,
-  explain: (which, method, target) => { $('method').value = method; return explainInto(which, target); },
+  explain: (which, method, target) => { $select('method').value = method; return explainInto(which, target); },
   setBackend: async (name) => {
-    $('backend').value = name;
+    $select('backend').value = name;
     state.backend = name;
     return ($('backendDetail').textContent = await state.engine.setBackend(name));
   },

@@ -1,3 +1,4 @@
+// @ts-check
 // The demo page's engine: a module Web Worker that owns the model and does
 // all engine work, so the page never freezes. The page talks to it through
 // comlink. A long call cannot be interrupted from outside a synchronous

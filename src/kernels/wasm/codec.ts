@@ -30,7 +30,7 @@ export function jobCodec<const L extends Layout>(kind: number, layout: L): JobCo
     words: keys.length,
     write(w, at, j) {
       keys.forEach((k, i) => {
-        const v = j[k] as number | boolean;
+        const v = j[k];
         if (layout[k] === 'f32') {
           asFloat[0] = v as number;
           w[at + i] = bits[0]!;

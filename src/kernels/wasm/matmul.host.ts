@@ -123,7 +123,7 @@ function layout(A: Operand, B: Operand | null, nb: number, m: number, n: number,
     const addr = spanRegion(lo, hi - lo);
     copies.push([{ ...A, offset: lo }, addr, lo, hi - lo]);
     a = { addr: addr + (A.offset - lo) * 4, stride: A.stride * 4, ld: A.ld };
-    b = { addr: addr + (B!.offset - lo) * 4, stride: B!.stride * 4, ld: B!.ld };
+    b = { addr: addr + (B.offset - lo) * 4, stride: B.stride * 4, ld: B.ld };
   } else {
     a = place(A);
     // a resident B (already packed) needs no copy

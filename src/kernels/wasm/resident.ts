@@ -43,7 +43,7 @@ export class ResidentMatrices {
     const addr = this.start + this.used;
     this.used += size;
     let byKey = this.entries.get(array);
-    if (!byKey) this.entries.set(array, (byKey = new Map()));
+    if (!byKey) this.entries.set(array, (byKey = new Map<string, number>()));
     byKey.set(key, addr);
     return addr;
   }

@@ -112,7 +112,7 @@ export function wasmLayerNorm(
     wb.set(weight.subarray(0, cols));
     if (bias) wb.set(bias.subarray(0, cols), cols);
     slots.push({ data: wb, width: 2 * cols, out: false, shared: true });
-    if (xhat) slots.push({ data: xhat as Float32Array, width: cols, out: true });
+    if (xhat) slots.push({ data: xhat, width: cols, out: true });
   }
   runRowCall(rt, RowOp.LayerNorm, rows, cols, slots, eps);
 }
@@ -128,7 +128,7 @@ export function wasmLayerNormBackward(
     { data: dy, width: cols, out: false },
     { data: dx, width: cols, out: true },
   ];
-  if (weight) slots.push({ data: weight as Float32Array, width: cols, out: false, shared: true });
+  if (weight) slots.push({ data: weight, width: cols, out: false, shared: true });
   runRowCall(rt, RowOp.LayerNormBackward, rows, cols, slots);
 }
 

@@ -13,8 +13,9 @@ import { SPIN_MS, spinUntil, type WorkerInit } from './pool.js';
 import { isNode, nodeBuiltin } from '../../platform/node.js';
 
 if (isNode) {
-  const { parentPort, workerData } = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads')!;
-  const init = workerData as WorkerInit | null;
+  const threads = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads')!;
+  const parentPort = threads.parentPort;
+  const init = threads.workerData as WorkerInit | null;
   if (parentPort && init?.cdamWasm) serve(init, (msg) => parentPort.postMessage(msg));
 } else if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== undefined) {
   const scope = globalThis as unknown as { onmessage: ((e: { data: unknown }) => void) | null; postMessage(m: unknown): void };

@@ -65,7 +65,7 @@ function channelMeanSquared(vit: (typeof models)[number]['vit'], point: Float32A
   const { g } = inputGradients(vit, fromData(point, shape), { kind: 'class', index: c });
   const hw = shape[2]! * shape[3]!;
   const out = new Float64Array(hw);
-  for (let ch = 0; ch < 3; ch++) for (let i = 0; i < hw; i++) out[i] += (g[ch * hw + i]! * g[ch * hw + i]!) / 3;
+  for (let ch = 0; ch < 3; ch++) for (let i = 0; i < hw; i++) out[i]! += (g[ch * hw + i]! * g[ch * hw + i]!) / 3;
   return out;
 }
 

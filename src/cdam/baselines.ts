@@ -53,7 +53,7 @@ export function gradientsAt(b: BaselineInput, target: Target, points: Points, ba
 }
 
 const addTo = (acc: Float64Array) => (_: number, g: Float32Array) => {
-  for (let i = 0; i < acc.length; i++) acc[i] += g[i]!;
+  for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
 };
 
 /** mean over the 3 channels of (x * g) or of g, as an H x W map. */
@@ -62,7 +62,7 @@ export function channelMean(shape: readonly number[], g: ArrayLike<number>, x: A
   const hw = h * w;
   const out = new Float32Array(hw);
   for (let ch = 0; ch < c; ch++) {
-    for (let i = 0; i < hw; i++) out[i] += ((x ? x[ch * hw + i]! : 1) * g[ch * hw + i]! * scale) / c;
+    for (let i = 0; i < hw; i++) out[i]! += ((x ? x[ch * hw + i]! : 1) * g[ch * hw + i]! * scale) / c;
   }
   return { rows: h, cols: w, values: out };
 }
@@ -192,7 +192,7 @@ export function expectedGrad(b: BaselineInput, target: Target, opts: ExpectedGra
   };
   gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, (s, g) => {
     const ref = drawn[s]!;
-    for (let i = 0; i < acc.length; i++) acc[i] += (x[i]! - ref[i]!) * g[i]!;
+    for (let i = 0; i < acc.length; i++) acc[i]! += (x[i]! - ref[i]!) * g[i]!;
   }, opts.onProgress);
   return { method: 'expected-grad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
 }
@@ -218,7 +218,7 @@ export function gradCam(b: BaselineInput, target: Target): Explanation & { patch
   const T = t.contiguousData();
   const G = g!.contiguousData();
   const w = new Float64Array(d);
-  for (let i = pre; i < n; i++) for (let j = 0; j < d; j++) w[j] += G[i * d + j]! / (n - pre);
+  for (let i = pre; i < n; i++) for (let j = 0; j < d; j++) w[j]! += G[i * d + j]! / (n - pre);
   const cam = new Float32Array(n - pre);
   for (let i = pre; i < n; i++) {
     let acc = 0;
@@ -262,7 +262,7 @@ function sweepRow0(blocks: number, n: number, rowsOf: (b: number, rows: number) 
     const next = new Float64Array(n);
     for (let k = 0; k < n; k++) {
       const vk = v[k]!;
-      if (vk !== 0) for (let j = 0; j < n; j++) next[j] += vk * m[k * n + j]!;
+      if (vk !== 0) for (let j = 0; j < n; j++) next[j]! += vk * m[k * n + j]!;
     }
     v = next;
   }
@@ -357,7 +357,7 @@ export function relevance(b: BaselineInput, target: Target): Explanation {
       const base = h * a.rows * n; // (h, q, k) at base + q n + k, q < rows <= a.rows
       for (let idx = 0; idx < rows * n; idx++) {
         const v = g[base + idx]! * A[base + idx]!;
-        if (v > 0) m[idx] += v * inv;
+        if (v > 0) m[idx]! += v * inv;
       }
     }
     return m;
@@ -365,7 +365,7 @@ export function relevance(b: BaselineInput, target: Target): Explanation {
   // R <- R + Abar R = (I + Abar) R per block
   const top = sweepRow0(attns.length, n, (i, rows) => {
     const m = weighted(i, rows);
-    for (let q = 0; q < rows; q++) m[q * n + q] += 1;
+    for (let q = 0; q < rows; q++) m[q * n + q]! += 1;
     return m;
   });
   return { method: 'relevance', target: describeTarget(target, label(b)), score: s.item(), map: patchRow(b, top) };

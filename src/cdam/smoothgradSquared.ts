@@ -16,7 +16,7 @@ export function smoothGradSquared(b: BaselineInput, target: Target, opts: Smooth
   const points = smoothGradPoints(b, opts);
   const acc = new Float64Array(b.input.size);
   gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, (_, g) => {
-    for (let i = 0; i < acc.length; i++) acc[i] += g[i]! * g[i]!;
+    for (let i = 0; i < acc.length; i++) acc[i]! += g[i]! * g[i]!;
   }, opts.onProgress);
   return {
     method: 'smoothgrad-squared',

@@ -4,7 +4,7 @@
 // "browser" field picks its browser build. The bundle must not mention a Node
 // built-in it would load.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { browserBuildOptions } from './browser-options.mjs';
 
@@ -39,6 +39,8 @@ for (const [file, out] of Object.entries(result.metafile.outputs)) {
     throw new Error(`${file} imports ${node.map((i) => i.path).join(', ')}: a module on the browser path imports a Node built-in statically (reach it through src/platform/node.ts)`);
   }
 }
+// the bundle's types: the browser entry's, which tsc wrote (a .d.ts beside a .js wins over the .js for TypeScript)
+writeFileSync(`${root}dist/browser/cdam.d.ts`, "export * from '../../build/src/browser.js';\n");
 const bytes = readFileSync(outfile).length;
 const inputs = Object.keys(result.metafile.inputs).length;
 console.log(`dist/browser/cdam.js: ${(bytes / 1e6).toFixed(2)} MB from ${inputs} modules`);

@@ -10,7 +10,18 @@ import { pathToFileURL } from 'node:url';
 import { setBackend, backendNames, disposeBackends, getBackend } from '../build/src/kernels/index.js';
 import { registerAllBackends } from '../build/src/kernels/all.js';
 import {
-  randn, matmul, softmax, mul, permute, reshape, select, transpose, contiguous, attentionForward, attentionBackward, Tensor,
+  randn,
+  matmul,
+  softmax,
+  mul,
+  permute,
+  reshape,
+  select,
+  transpose,
+  contiguous,
+  attentionForward,
+  attentionBackward,
+  Tensor,
 } from '../build/src/tensor/index.js';
 import { noGrad } from '../build/src/autograd/index.js';
 import { timeIt } from './timing.mjs';
@@ -84,9 +95,41 @@ function perItemBackward(qkv, attn, g, heads) {
     const batch = { batch: heads, c: part, cOffset: 0 };
     K.matmul({ ...batch, a: P, aOffset: po, strideA: nn, transA: true, lda: n, b: G, bOffset: go, strideB: hd, transB: false, ldb: d, m: n, n: hd, k: n });
     scatter(xo + 2 * d, 1);
-    K.matmul({ batch: heads, c: dP, cOffset: 0, a: G, aOffset: go, strideA: hd, transA: false, lda: d, b: X, bOffset: xo + 2 * d, strideB: hd, transB: true, ldb: d3, m: n, n, k: hd });
+    K.matmul({
+      batch: heads,
+      c: dP,
+      cOffset: 0,
+      a: G,
+      aOffset: go,
+      strideA: hd,
+      transA: false,
+      lda: d,
+      b: X,
+      bOffset: xo + 2 * d,
+      strideB: hd,
+      transB: true,
+      ldb: d3,
+      m: n,
+      n,
+      k: hd,
+    });
     K.softmaxBackward(P.subarray(po, po + heads * nn), dP, dS, heads * n, n);
-    K.matmul({ ...batch, a: dS, aOffset: 0, strideA: nn, transA: false, lda: n, b: X, bOffset: xo + d, strideB: hd, transB: false, ldb: d3, m: n, n: hd, k: n });
+    K.matmul({
+      ...batch,
+      a: dS,
+      aOffset: 0,
+      strideA: nn,
+      transA: false,
+      lda: n,
+      b: X,
+      bOffset: xo + d,
+      strideB: hd,
+      transB: false,
+      ldb: d3,
+      m: n,
+      n: hd,
+      k: n,
+    });
     scatter(xo, scale);
     K.matmul({ ...batch, a: dS, aOffset: 0, strideA: nn, transA: true, lda: n, b: X, bOffset: xo, strideB: hd, transB: false, ldb: d3, m: n, n: hd, k: n });
     scatter(xo + d, scale);

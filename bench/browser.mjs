@@ -28,7 +28,12 @@ const vit = await loadViT();
 const photo = new Uint8Array(readFileSync(new URL('../examples/catcoffee_224.png', import.meta.url)));
 for (const be of ['wasm', 'js']) {
   setBackend(be); // not withBackend: its scope ends when the (async) function returns
-  rows.push({ where: 'Node', backend: describeBackend(be), forward: await median(() => classifyImage(vit, photo)), cdam: await median(() => explainImage(vit, photo, { method: 'cdam', target: 285 })) });
+  rows.push({
+    where: 'Node',
+    backend: describeBackend(be),
+    forward: await median(() => classifyImage(vit, photo)),
+    cdam: await median(() => explainImage(vit, photo, { method: 'cdam', target: 285 })),
+  });
 }
 
 for (const isolated of [true, false]) {
@@ -37,11 +42,14 @@ for (const isolated of [true, false]) {
     const { page } = await openDemo(s);
     const backends = isolated ? ['wasm', 'js', 'gpujs'] : ['wasm'];
     for (const be of backends) {
-      const r = await page.evaluate(async ([b, runs]) => {
-        const d = window.cdamDemo;
-        await d.setBackend(b);
-        return d.state.engine.bench('cdam', 285, runs);
-      }, [be, RUNS]);
+      const r = await page.evaluate(
+        async ([b, runs]) => {
+          const d = window.cdamDemo;
+          await d.setBackend(b);
+          return d.state.engine.bench('cdam', 285, runs);
+        },
+        [be, RUNS],
+      );
       rows.push({ where: `Chromium${isolated ? '' : ', no COOP/COEP'}`, backend: r.backend, forward: r.forwardMs, cdam: r.methodMs });
       process.stderr.write(`  ${r.backend}: forward ${r.forwardMs.toFixed(0)} ms, cdam ${r.methodMs.toFixed(0)} ms\n`);
     }

@@ -17,7 +17,11 @@ registerAllBackends();
 const time = (fn, { minRuns = 5, minMs = quick ? 150 : 600 } = {}) => timeIt(fn, { minRuns, minMs, maxMs: 20000 });
 
 const shapes = [
-  [197, 192, 576], [197, 192, 768], [197, 768, 192], [197, 384, 1536], [785, 384, 1152],
+  [197, 192, 576],
+  [197, 192, 768],
+  [197, 768, 192],
+  [197, 384, 1536],
+  [785, 384, 1152],
 ];
 const backends = backendNames();
 const rows = [];
@@ -41,11 +45,21 @@ function blockParams(d, heads, seed) {
   let s = seed;
   const w = (shape, scale = 0.05) => mul(randn(shape, s++), scale);
   const lin = (o, i) => ({ weight: w([o, i]), bias: w([o]) });
-  const nrm = () => ({ weight: new Tensor(Float32Array.from(mul(randn([d], s++), 0.1).data, (v) => 1 + v), [d]), bias: w([d]), eps: 1e-6 });
+  const nrm = () => ({
+    weight: new Tensor(
+      Float32Array.from(mul(randn([d], s++), 0.1).data, (v) => 1 + v),
+      [d],
+    ),
+    bias: w([d]),
+    eps: 1e-6,
+  });
   return { norm1: nrm(), qkv: lin(3 * d, d), proj: lin(d, d), norm2: nrm(), fc1: lin(4 * d, d), fc2: lin(d, 4 * d), ls1: null, ls2: null, heads };
 }
 
-const models = [['ViT-Ti block (197 tok, D 192)', 192, 3, 197], ['ViT-S block (197 tok, D 384)', 384, 6, 197]];
+const models = [
+  ['ViT-Ti block (197 tok, D 192)', 192, 3, 197],
+  ['ViT-S block (197 tok, D 384)', 384, 6, 197],
+];
 console.log('\ntransformer block, ms (median)');
 console.log(`| block | pass | ${backends.join(' | ')} |`);
 console.log(`|---|---|${backends.map(() => '---:').join('|')}|`);
@@ -57,15 +71,24 @@ for (const [name, d, h, nTok] of models) {
   for (const be of backends) {
     setBackend(be);
     fwd[be] = time(() => noGrad(() => block(x, p)), { minRuns: 3 });
-    fb[be] = time(() => {
-      const xi = new Tensor(x.data, x.shape).requireGrad();
-      const out = enableGrad(() => block(xi, p).out);
-      grad(sum(out), [xi]);
-    }, { minRuns: 3 });
+    fb[be] = time(
+      () => {
+        const xi = new Tensor(x.data, x.shape).requireGrad();
+        const out = enableGrad(() => block(xi, p).out);
+        grad(sum(out), [xi]);
+      },
+      { minRuns: 3 },
+    );
   }
   console.log(`| ${name} | forward | ${backends.map((b) => fwd[b].toFixed(2)).join(' | ')} |`);
   console.log(`| ${name} | forward+backward (to input) | ${backends.map((b) => fb[b].toFixed(2)).join(' | ')} |`);
 }
-benchAttention(backends.filter((b) => b !== 'gpujs'), time); // gpujs has no attention kernel: it runs the js one
-benchAttentionBackward(backends.filter((b) => b !== 'gpujs'), time);
+benchAttention(
+  backends.filter((b) => b !== 'gpujs'),
+  time,
+); // gpujs has no attention kernel: it runs the js one
+benchAttentionBackward(
+  backends.filter((b) => b !== 'gpujs'),
+  time,
+);
 disposeBackends();

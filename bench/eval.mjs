@@ -45,7 +45,10 @@ const methods = values.methods.split(',');
 
 useFastestBackend();
 const sumTiming = (dir) => {
-  const t = readFileSync(join(dir, 'timing.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const t = readFileSync(join(dir, 'timing.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const maps = t.reduce((s, x) => s + x.mapsMs, 0) / 1000;
   const forwards = t.reduce((s, x) => s + x.forwardsMs, 0) / 1000;
   return { maps, forwards, protocol: maps + forwards, n: t.reduce((s, x) => s + x.forwards, 0) };
@@ -56,7 +59,12 @@ async function ours(name, workers, images = 1) {
   let m = manifest;
   if (images > 1) {
     m = join(work, `manifest-${images}.jsonl`);
-    writeFileSync(m, Array(images).fill(JSON.stringify({ image: basename(image), targets })).join('\n') + '\n');
+    writeFileSync(
+      m,
+      Array(images)
+        .fill(JSON.stringify({ image: basename(image), targets }))
+        .join('\n') + '\n',
+    );
   }
   const t0 = performance.now();
   await runEval({ manifest: m, out: dir, modelDir: values.model, methods, workers });
@@ -72,12 +80,31 @@ const a = oursRuns.reduce((x, y) => (y.wall < x.wall ? y : x));
 
 const torchRuns = [];
 if (!values['no-torch']) {
-  for (const [ci, config] of values['torch-configs'].split(';').map((c) => c.trim()).filter(Boolean).entries()) {
+  for (const [ci, config] of values['torch-configs']
+    .split(';')
+    .map((c) => c.trim())
+    .filter(Boolean)
+    .entries()) {
     const words = config === 'default' ? [] : config.split(/\s+/);
     const env = Object.fromEntries(words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
     const extra = words.filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
     const dir = join(work, `torch-${ci}`);
-    const args = [join(here, '..', 'tools', 'torch_eval.py'), '--model', values.model, '--manifest', manifest, '--methods', methods.join(','), '--out', dir, '--boxes', join(a.dir, 'boxes.json'), '--threads', '2', ...extra];
+    const args = [
+      join(here, '..', 'tools', 'torch_eval.py'),
+      '--model',
+      values.model,
+      '--manifest',
+      manifest,
+      '--methods',
+      methods.join(','),
+      '--out',
+      dir,
+      '--boxes',
+      join(a.dir, 'boxes.json'),
+      '--threads',
+      '2',
+      ...extra,
+    ];
     const t0 = performance.now();
     const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const wall = (performance.now() - t0) / 1000;
@@ -99,7 +126,11 @@ const torch = torchRuns.length ? torchRuns.reduce((x, y) => (y.wall < x.wall ? y
 
 const fmt = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(1));
 const ratio = (x, y) => (x && y ? (x / y).toFixed(2) : '-');
-rows.push([`whole protocol, wall (start to results); fastest of each: ours ${a.workers === 1 ? 'one process' : `--workers ${a.workers}`}, PyTorch ${torch?.config ?? '-'}`, a.wall, torch?.wall]);
+rows.push([
+  `whole protocol, wall (start to results); fastest of each: ours ${a.workers === 1 ? 'one process' : `--workers ${a.workers}`}, PyTorch ${torch?.config ?? '-'}`,
+  a.wall,
+  torch?.wall,
+]);
 const ti = torch?.t?.images?.[0];
 // the split is of the one-process run: with workers, our maps and forwards are worker-seconds, not wall
 const one = oursRuns.find((r) => r.workers === 1);
@@ -108,8 +139,11 @@ if (one) {
   rows.push(['    maps (all methods)', one.maps, ti?.maps_s]);
   rows.push([`    perturbation forwards (${one.n} images)`, one.forwards, ti?.perturbation_forwards_s]);
 }
-for (const r of oursRuns) rows.push([`ours: ${r.workers === 1 ? 'one process, 2 kernel threads' : `--workers ${r.workers}, 1 kernel thread each`}`, r.wall, torch?.wall]);
+for (const r of oursRuns)
+  rows.push([`ours: ${r.workers === 1 ? 'one process, 2 kernel threads' : `--workers ${r.workers}, 1 kernel thread each`}`, r.wall, torch?.wall]);
 for (const r of torchRuns) rows.push([`PyTorch configuration: ${r.config}`, a.wall, r.wall]);
-console.log(`\nbench/eval.mjs: ${basename(image)} targets ${targets.join(',')}, ${methods.length} methods, ${basename(values.model)}; ours: ${describeBackend()}; PyTorch: tools/torch_eval.py --threads 2, fastest configuration "${torch?.config ?? '-'}" (${JSON.stringify(torch?.t?.config ?? {})})\n`);
+console.log(
+  `\nbench/eval.mjs: ${basename(image)} targets ${targets.join(',')}, ${methods.length} methods, ${basename(values.model)}; ours: ${describeBackend()}; PyTorch: tools/torch_eval.py --threads 2, fastest configuration "${torch?.config ?? '-'}" (${JSON.stringify(torch?.t?.config ?? {})})\n`,
+);
 console.log('| part | ours (s) | PyTorch (s) | ratio |\n|---|---:|---:|---:|');
 for (const [name, o, t] of rows) console.log(`| ${name} | ${fmt(o)} | ${fmt(t)} | ${ratio(o, t)} |`);

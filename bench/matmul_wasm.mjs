@@ -64,7 +64,22 @@ const budget = quick ? 150 : 600;
 console.log('matmul GFLOP/s (m x k x n, flops = 2mnk; median)');
 console.log(['shape'.padEnd(16), ...backends.map(([n]) => n.padStart(9)), 'js'.padStart(7)].join(' '));
 for (const [m, k, n] of shapes) {
-  const p = { a: random(m * k), aOffset: 0, strideA: 0, transA: false, b: random(k * n), bOffset: 0, strideB: 0, transB: false, c: new Float32Array(m * n), cOffset: 0, batch: 1, m, n, k };
+  const p = {
+    a: random(m * k),
+    aOffset: 0,
+    strideA: 0,
+    transA: false,
+    b: random(k * n),
+    bOffset: 0,
+    strideB: 0,
+    transB: false,
+    c: new Float32Array(m * n),
+    cOffset: 0,
+    batch: 1,
+    m,
+    n,
+    k,
+  };
   const gflops = (ms) => ((2 * m * n * k) / ms / 1e6).toFixed(1);
   const cols = backends.map(([, be]) => gflops(time(() => be.matmul(p), budget)).padStart(9));
   const js = gflops(time(() => jsBackend.matmul(p), quick ? 300 : 1000)).padStart(7);
@@ -73,9 +88,27 @@ for (const [m, k, n] of shapes) {
 
 // attention-style batched products: q @ k^T and attn @ v over 6 heads
 console.log('\nbatched (6 heads, 197 tokens, head dim 64)');
-for (const [label, m, k, n, transB] of [['q @ k^T', 197, 64, 197, true], ['attn @ v', 197, 197, 64, false]]) {
+for (const [label, m, k, n, transB] of [
+  ['q @ k^T', 197, 64, 197, true],
+  ['attn @ v', 197, 197, 64, false],
+]) {
   const batch = 6;
-  const p = { a: random(batch * m * k), aOffset: 0, strideA: m * k, transA: false, b: random(batch * k * n), bOffset: 0, strideB: k * n, transB, c: new Float32Array(batch * m * n), cOffset: 0, batch, m, n, k };
+  const p = {
+    a: random(batch * m * k),
+    aOffset: 0,
+    strideA: m * k,
+    transA: false,
+    b: random(batch * k * n),
+    bOffset: 0,
+    strideB: k * n,
+    transB,
+    c: new Float32Array(batch * m * n),
+    cOffset: 0,
+    batch,
+    m,
+    n,
+    k,
+  };
   const gflops = (ms) => ((2 * batch * m * n * k) / ms / 1e6).toFixed(1);
   const cols = backends.map(([, be]) => gflops(time(() => be.matmul(p), budget)).padStart(9));
   const js = gflops(time(() => jsBackend.matmul(p), quick ? 300 : 1000)).padStart(7);
@@ -85,7 +118,10 @@ for (const [label, m, k, n, transB] of [['q @ k^T', 197, 64, 197, true], ['attn 
 // a linear with bias, x W^T + b (W stored [out, in]), and attention on the
 // q, k, v column blocks of a fused [N, 3D] qkv output (row distance 3D)
 console.log('\nfused / row-strided (GFLOP/s)');
-for (const [d, heads] of [[192, 3], [384, 6]]) {
+for (const [d, heads] of [
+  [192, 3],
+  [384, 6],
+]) {
   const tokens = 197;
   const hd = d / heads;
   const x = random(tokens * d);
@@ -94,9 +130,47 @@ for (const [d, heads] of [[192, 3], [384, 6]]) {
   const qkv = random(tokens * 3 * d);
   const attn = random(heads * tokens * tokens);
   const cases = [
-    [`linear+bias ${tokens}x${d}->${3 * d}`, { a: x, aOffset: 0, strideA: 0, transA: false, b: w, bOffset: 0, strideB: 0, transB: true, bias, biasOffset: 0, batch: 1, m: tokens, n: 3 * d, k: d }],
-    [`q @ k^T strided, ${heads} heads`, { a: qkv, aOffset: 0, strideA: hd, transA: false, lda: 3 * d, b: qkv, bOffset: d, strideB: hd, transB: true, ldb: 3 * d, batch: heads, m: tokens, n: tokens, k: hd }],
-    [`attn @ v strided, ${heads} heads`, { a: attn, aOffset: 0, strideA: tokens * tokens, transA: false, b: qkv, bOffset: 2 * d, strideB: hd, transB: false, ldb: 3 * d, batch: heads, m: tokens, n: hd, k: tokens }],
+    [
+      `linear+bias ${tokens}x${d}->${3 * d}`,
+      { a: x, aOffset: 0, strideA: 0, transA: false, b: w, bOffset: 0, strideB: 0, transB: true, bias, biasOffset: 0, batch: 1, m: tokens, n: 3 * d, k: d },
+    ],
+    [
+      `q @ k^T strided, ${heads} heads`,
+      {
+        a: qkv,
+        aOffset: 0,
+        strideA: hd,
+        transA: false,
+        lda: 3 * d,
+        b: qkv,
+        bOffset: d,
+        strideB: hd,
+        transB: true,
+        ldb: 3 * d,
+        batch: heads,
+        m: tokens,
+        n: tokens,
+        k: hd,
+      },
+    ],
+    [
+      `attn @ v strided, ${heads} heads`,
+      {
+        a: attn,
+        aOffset: 0,
+        strideA: tokens * tokens,
+        transA: false,
+        b: qkv,
+        bOffset: 2 * d,
+        strideB: hd,
+        transB: false,
+        ldb: 3 * d,
+        batch: heads,
+        m: tokens,
+        n: hd,
+        k: tokens,
+      },
+    ],
   ];
   for (const [label, args] of cases) {
     const p = { ...args, c: new Float32Array(args.batch * args.m * args.n), cOffset: 0 };
@@ -109,22 +183,37 @@ for (const [d, heads] of [[192, 3], [384, 6]]) {
 
 console.log('\nGELU, ms (median)');
 console.log(['kernel'.padEnd(28), ...backends.map(([n]) => n.padStart(9)), 'js'.padStart(7)].join(' '));
-for (const [rows, cols] of [[197, 768], [197, 1536]]) {
+for (const [rows, cols] of [
+  [197, 768],
+  [197, 1536],
+]) {
   const n = rows * cols;
   const x = random(n).map((v) => v * 4);
   const y = new Float32Array(n);
   const dy = random(n);
   const dx = new Float32Array(n);
-  for (const [name, run] of [['gelu', (be) => be.gelu(x, y, n)], ['geluBackward', (be) => be.geluBackward(x, dy, dx, n)]]) {
-    const ms = backends.map(([, be]) => time(() => run(be), budget / 2).toFixed(3).padStart(9));
-    const js = time(() => run(jsBackend), budget / 2).toFixed(3).padStart(7);
+  for (const [name, run] of [
+    ['gelu', (be) => be.gelu(x, y, n)],
+    ['geluBackward', (be) => be.geluBackward(x, dy, dx, n)],
+  ]) {
+    const ms = backends.map(([, be]) =>
+      time(() => run(be), budget / 2)
+        .toFixed(3)
+        .padStart(9),
+    );
+    const js = time(() => run(jsBackend), budget / 2)
+      .toFixed(3)
+      .padStart(7);
     console.log([`${name} ${rows}x${cols}`.padEnd(28), ...ms, js].join(' '));
   }
 }
 
 console.log('\nrow kernels, ms (median)');
 console.log(['kernel'.padEnd(28), ...backends.map(([n]) => n.padStart(9)), 'js'.padStart(7)].join(' '));
-for (const [rows, cols] of [[6 * 197, 197], [785, 384]]) {
+for (const [rows, cols] of [
+  [6 * 197, 197],
+  [785, 384],
+]) {
   const x = random(rows * cols);
   const y = new Float32Array(rows * cols);
   const dy = random(rows * cols);
@@ -137,8 +226,14 @@ for (const [rows, cols] of [[6 * 197, 197], [785, 384]]) {
     ['layerNormBackward', (be) => be.layerNormBackward(y, rstd, dy, dx, rows, cols)],
   ];
   for (const [name, run] of kernels) {
-    const ms = backends.map(([, be]) => time(() => run(be), budget / 2).toFixed(3).padStart(9));
-    const js = time(() => run(jsBackend), budget / 2).toFixed(3).padStart(7);
+    const ms = backends.map(([, be]) =>
+      time(() => run(be), budget / 2)
+        .toFixed(3)
+        .padStart(9),
+    );
+    const js = time(() => run(jsBackend), budget / 2)
+      .toFixed(3)
+      .padStart(7);
     console.log([`${name} ${rows}x${cols}`.padEnd(28), ...ms, js].join(' '));
   }
 }

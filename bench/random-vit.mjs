@@ -53,10 +53,19 @@ export function randomVit(dir, arch, { seed = 0, classes = 1000 } = {}) {
   put('head.bias', [classes], zero);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(t, { format: 'pt', note: 'random weights for benchmarks' }));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({
-    architecture: arch, num_classes: classes, global_pool: 'token',
-    model_args: { embed_dim: dim, depth, num_heads: heads, patch_size: patch, img_size: img },
-    pretrained_cfg: { input_size: [3, img, img], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], interpolation: 'bicubic', crop_pct: 0.9 },
-  }, null, 2));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify(
+      {
+        architecture: arch,
+        num_classes: classes,
+        global_pool: 'token',
+        model_args: { embed_dim: dim, depth, num_heads: heads, patch_size: patch, img_size: img },
+        pretrained_cfg: { input_size: [3, img, img], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], interpolation: 'bicubic', crop_pct: 0.9 },
+      },
+      null,
+      2,
+    ),
+  );
   return dir;
 }

@@ -27,8 +27,7 @@ const out = join(here, 'out');
 mkdirSync(out, { recursive: true });
 const log = (s) => process.stderr.write(s + '\n');
 
-const timeIt = (fn, opts = {}) =>
-  measure(fn, { minRuns: quick ? 2 : 5, minMs: quick ? 300 : 1000, maxMs: quick ? 5000 : 30000, ...opts });
+const timeIt = (fn, opts = {}) => measure(fn, { minRuns: quick ? 2 : 5, minMs: quick ? 300 : 1000, maxMs: quick ? 5000 : 30000, ...opts });
 
 // ---- models and input -----------------------------------------------------------
 const shared = join(here, '..', '..', 'shared');
@@ -58,7 +57,13 @@ for (const m of models) {
     log(`  ours ${m.name} ${k}: ${ours[m.name][k].toFixed(1)} ms`);
   }
 }
-const shapes = [[197, 192, 576], [197, 192, 768], [197, 768, 192], [197, 384, 1536], [785, 384, 1152]];
+const shapes = [
+  [197, 192, 576],
+  [197, 192, 768],
+  [197, 768, 192],
+  [197, 384, 1536],
+  [785, 384, 1152],
+];
 const gflops = {};
 for (const [m, k, n] of shapes) {
   const a = randn([m, k], 1);
@@ -74,20 +79,31 @@ function mem(dir, item, steps) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 const memory = {
-  's8_cdam': mem(s8, 'cdam'),
-  'ti_integrated_10': mem(models[0].dir, 'integrated', 10),
-  'ti_integrated_200': mem(models[0].dir, 'integrated', 200),
+  s8_cdam: mem(s8, 'cdam'),
+  ti_integrated_10: mem(models[0].dir, 'integrated', 10),
+  ti_integrated_200: mem(models[0].dir, 'integrated', 200),
   // the gradient baselines batch their samples with a running sum: 10 and 200 steps should peak alike
-  'ti_intgrad_10': mem(models[0].dir, 'intgrad', 10),
-  'ti_intgrad_200': mem(models[0].dir, 'intgrad', 200),
+  ti_intgrad_10: mem(models[0].dir, 'intgrad', 10),
+  ti_intgrad_200: mem(models[0].dir, 'intgrad', 200),
 };
 
 // ---- PyTorch side -------------------------------------------------------------------
 let torch = null;
 if (!noTorch && spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) {
   const res = join(out, 'torch.json');
-  const argv = [join(here, 'torch_bench.py'), ...models.flatMap((m) => ['--model-dir', m.dir]), '--image-tensor', inputFile,
-    '--threads', String(threads), '--out', res, '--max-item-seconds', quick ? '5' : '15', ...(quick ? ['--quick'] : [])];
+  const argv = [
+    join(here, 'torch_bench.py'),
+    ...models.flatMap((m) => ['--model-dir', m.dir]),
+    '--image-tensor',
+    inputFile,
+    '--threads',
+    String(threads),
+    '--out',
+    res,
+    '--max-item-seconds',
+    quick ? '5' : '15',
+    ...(quick ? ['--quick'] : []),
+  ];
   log(`running PyTorch: /usr/bin/python3 ${argv.join(' ')}`);
   const r = spawnSync('/usr/bin/python3', argv, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status === 0) torch = JSON.parse(readFileSync(res, 'utf8'));
@@ -100,7 +116,10 @@ function torchMs(model, item) {
   const dir = models.find((m) => m.name === model).dir;
   const key = basename(dir);
   const cands = [];
-  for (const [variant, field] of [['as installed', 'results'], ['oneDNN', 'results_onednn']]) {
+  for (const [variant, field] of [
+    ['as installed', 'results'],
+    ['oneDNN', 'results_onednn'],
+  ]) {
     const v = torch[field]?.[key]?.[`${item}_ms`];
     if (typeof v === 'number') cands.push([v, variant]);
   }
@@ -121,11 +140,16 @@ for (const [shape, g] of Object.entries(gflops)) {
   const tg = torch ? Math.max(torch.matmul_gflops?.[shape] ?? 0, torch.matmul_gflops_onednn?.[shape] ?? 0) : null;
   rows.push(`| matmul ${shape} GFLOP/s (higher is better) | ${g.toFixed(1)} | ${tg ? tg.toFixed(1) : '-'} | ${tg ? (tg / g).toFixed(2) : '-'} |`);
 }
-console.log(`\nmachine: ${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, node ${process.version}, backend ${backend.name}${torch ? `, torch ${torch.torch} (${torch.threads} threads; BLAS: ${torch.blas ?? '?'})` : ''}`);
+console.log(
+  `\nmachine: ${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, node ${process.version}, backend ${backend.name}${torch ? `, torch ${torch.torch} (${torch.threads} threads; BLAS: ${torch.blas ?? '?'})` : ''}`,
+);
 console.log('ratio = ours / PyTorch for times, PyTorch / ours for GFLOP/s: below 1 means we are faster\n');
 console.log('| operation | ours ms | PyTorch ms | ratio |');
 console.log('|---|---:|---:|---:|');
 for (const r of rows) console.log(r);
 console.log('\nmemory (peak RSS of a fresh process, MB):');
-for (const [k, v] of Object.entries(memory)) console.log(`  ${k}: ${v.error ? `failed: ${v.error}` : `${v.peakRssMb.toFixed(0)} MB peak (${v.loadedRssMb.toFixed(0)} MB after loading), ${v.tokens} tokens, ${v.ms.toFixed(0)} ms`}`);
+for (const [k, v] of Object.entries(memory))
+  console.log(
+    `  ${k}: ${v.error ? `failed: ${v.error}` : `${v.peakRssMb.toFixed(0)} MB peak (${v.loadedRssMb.toFixed(0)} MB after loading), ${v.tokens} tokens, ${v.ms.toFixed(0)} ms`}`,
+  );
 writeFileSync(join(out, 'last.json'), JSON.stringify({ ours, gflops, memory, torch }, null, 2));

@@ -22,7 +22,12 @@ args.forEach((a, i) => {
     // --env label=VAR=value[,VAR2=value2]: the build named `label` again, with environment variables
     const spec = args[i + 1];
     const label = spec.slice(0, spec.indexOf('='));
-    const env = Object.fromEntries(spec.slice(label.length + 1).split(',').map((kv) => kv.split('=')));
+    const env = Object.fromEntries(
+      spec
+        .slice(label.length + 1)
+        .split(',')
+        .map((kv) => kv.split('=')),
+    );
     const base = builds.find((b) => b.label === label);
     if (!base) throw new Error(`--env: no build labelled ${label} before it`);
     builds.push({ label: `${label} ${spec.slice(label.length + 1)}`, dir: base.dir, env });

@@ -20,7 +20,19 @@ import { backwardPanelsFit } from '../src/kernels/wasm/attentionBackward.kernel.
 import { panelsFit } from '../src/kernels/wasm/attention.kernel.js';
 import { Runtime } from '../src/kernels/wasm/runtime.js';
 import {
-  Tensor, attentionForward, attentionOutput, contiguous, matmul, mul, permute, randn, reshape, select, softmax, transpose, type DType,
+  Tensor,
+  attentionForward,
+  attentionOutput,
+  contiguous,
+  matmul,
+  mul,
+  permute,
+  randn,
+  reshape,
+  select,
+  softmax,
+  transpose,
+  type DType,
 } from '../src/tensor/index.js';
 import { enableGrad, grad, noGrad } from '../src/autograd/index.js';
 import { attention, attentionComposite, block, blockFromNormed, blockOutput, norm, type BlockParams } from '../src/vit/block.js';
@@ -84,7 +96,11 @@ for (const [b, n, d, h] of shapes) {
 for (const name of ['js', 'wasm', 'gpujs']) {
   test(`${name}: attentionForward equals the composite of tensor ops on the same backend`, () => {
     withBackend(name, () => {
-      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4], [1, 5, 16, 2]] as const) {
+      for (const [b, n, d, h] of [
+        [1, 197, 192, 3],
+        [2, 50, 64, 4],
+        [1, 5, 16, 2],
+      ] as const) {
         const qkv = randomQkv(b, n, d, 3);
         const fused = noGrad(() => attentionForward(qkv, h));
         const want = noGrad(() => composite(qkv, h));
@@ -143,7 +159,10 @@ test('wasm gradient: B operands packed per block (the path for heads too large t
   for (const threads of [1, 2]) {
     const rt = new Runtime(threads, new URL('../src/kernels/wasm/worker.js', import.meta.url));
     try {
-      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 300, 72, 2]] as const) {
+      for (const [b, n, d, h] of [
+        [1, 197, 192, 3],
+        [2, 300, 72, 2],
+      ] as const) {
         assert.ok(backwardPanelsFit(n, d / h), 'the default path caches these');
         const c = backwardCase(b, n, d, h, 9);
         const hd = d / h;
@@ -165,7 +184,12 @@ test('wasm gradient: B operands packed per block (the path for heads too large t
 });
 
 test('float64 attentionForward (reference kernel) equals the float64 composite', () => {
-  for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4], [2, 61, 36, 3], [1, 5, 16, 2]] as const) {
+  for (const [b, n, d, h] of [
+    [1, 197, 192, 3],
+    [2, 50, 64, 4],
+    [2, 61, 36, 3],
+    [1, 5, 16, 2],
+  ] as const) {
     const qkv = randomQkv(b, n, d, 11, 'float64');
     const fused = noGrad(() => attentionForward(qkv, h));
     const want = noGrad(() => composite(qkv, h));
@@ -178,7 +202,10 @@ test('wasm: K and V packed per block (the path for heads too large to keep packe
   for (const threads of [1, 2]) {
     const rt = new Runtime(threads, new URL('../src/kernels/wasm/worker.js', import.meta.url));
     try {
-      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 300, 72, 2]] as const) {
+      for (const [b, n, d, h] of [
+        [1, 197, 192, 3],
+        [2, 300, 72, 2],
+      ] as const) {
         assert.ok(panelsFit(n, d / h), 'the default path caches these');
         const qkv = randomQkv(b, n, d, 5).contiguousData() as Float32Array;
         const hd = d / h;
@@ -214,14 +241,31 @@ test('attentionForward records on the tape when its input needs a gradient; bad 
 
 // The hand-fused backward against the composite's gradient (autograd through
 // matmul, softmax, permute, select), on every backend; float64 on js to 1e-12.
-for (const [name, dtype, tol] of [['js', 'float32', TOL32], ['wasm', 'float32', TOL32], ['gpujs', 'float32', TOL32], ['js', 'float64', TOL64]] as const) {
+for (const [name, dtype, tol] of [
+  ['js', 'float32', TOL32],
+  ['wasm', 'float32', TOL32],
+  ['gpujs', 'float32', TOL32],
+  ['js', 'float64', TOL64],
+] as const) {
   test(`${name}: attention gradient equals the composite's, ${dtype}`, () => {
     withBackend(name, () => {
-      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4], [1, 5, 16, 2]] as const) {
+      for (const [b, n, d, h] of [
+        [1, 197, 192, 3],
+        [2, 50, 64, 4],
+        [1, 5, 16, 2],
+      ] as const) {
         const qkv = randomQkv(b, n, d, 11, dtype).requireGrad();
         const g = randn([b, n, d], 12, dtype);
-        const [fused] = grad(enableGrad(() => attentionForward(qkv, h).out), [qkv], g);
-        const [want] = grad(enableGrad(() => composite(qkv, h).out), [qkv], g);
+        const [fused] = grad(
+          enableGrad(() => attentionForward(qkv, h).out),
+          [qkv],
+          g,
+        );
+        const [want] = grad(
+          enableGrad(() => composite(qkv, h).out),
+          [qkv],
+          g,
+        );
         const err = relErr(fused!.contiguousData(), want!.contiguousData());
         assert.ok(err < tol, `B=${b} N=${n} D=${d} H=${h}: ${err.toExponential(2)}`);
       }
@@ -235,7 +279,13 @@ function blockParams(d: number, heads: number, seed: number): BlockParams {
   let s = seed;
   const w = (shape: number[], scale = 0.2) => noGrad(() => mul(randn(shape, s++), scale));
   const lin = (o: number, i: number) => ({ weight: w([o, i]), bias: w([o]) });
-  const nrm = () => ({ weight: noGrad(() => mul(randn([d], s++), 0.1)).contiguousData().map((v) => 1 + v), bias: w([d]), eps: 1e-6 });
+  const nrm = () => ({
+    weight: noGrad(() => mul(randn([d], s++), 0.1))
+      .contiguousData()
+      .map((v) => 1 + v),
+    bias: w([d]),
+    eps: 1e-6,
+  });
   const norm1 = nrm();
   const norm2 = nrm();
   return {
@@ -262,7 +312,10 @@ for (const name of ['js', 'wasm']) {
     };
     try {
       withBackend(name, () => {
-        for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4]] as const) {
+        for (const [b, n, d, h] of [
+          [1, 197, 192, 3],
+          [2, 50, 64, 4],
+        ] as const) {
           const p = blockParams(d, h, 20);
           const x = randn([b, n, d], 3);
           const before = calls;
@@ -291,7 +344,10 @@ for (const name of ['js', 'wasm']) {
 for (const name of ['js', 'wasm', 'gpujs']) {
   test(`${name}: without the maps (attentionOutput, blockOutput) the outputs are the same`, () => {
     withBackend(name, () => {
-      for (const [b, n, d, h] of [[1, 197, 192, 3], [2, 50, 64, 4]] as const) {
+      for (const [b, n, d, h] of [
+        [1, 197, 192, 3],
+        [2, 50, 64, 4],
+      ] as const) {
         const qkv = randomQkv(b, n, d, 21);
         const full = noGrad(() => attentionForward(qkv, h).out);
         const bare = noGrad(() => attentionOutput(qkv, h));
@@ -322,7 +378,12 @@ interface BlockFixture {
 }
 const fx = loadJson<BlockFixture>('test/fixtures/block.json');
 
-for (const [name, dtype, tol] of [['js', 'float32', TOL32], ['wasm', 'float32', TOL32], ['gpujs', 'float32', TOL32], ['js', 'float64', 1e-10]] as const) {
+for (const [name, dtype, tol] of [
+  ['js', 'float32', TOL32],
+  ['wasm', 'float32', TOL32],
+  ['gpujs', 'float32', TOL32],
+  ['js', 'float64', 1e-10],
+] as const) {
   test(`${name}: block forward under noGrad vs torch, ${dtype}`, () => {
     withBackend(name, () => {
       const P = (k: string) => decode(fx.params[k]!, dtype);

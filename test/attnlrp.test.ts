@@ -43,7 +43,11 @@ for (const name of ['timm_plain', 'timm_reg_ls', 'timm_distilled']) {
     let worst = 0;
     for (const c of [1, 3]) {
       const logit = noGrad(() => select(vit.forward(input).logits!, 1, c).item());
-      for (const [gamma, patchGamma] of [[0, 0], [0.05, 0.25], [1, 100]] as const) {
+      for (const [gamma, patchGamma] of [
+        [0, 0],
+        [0.05, 0.25],
+        [1, 100],
+      ] as const) {
         const m = attnLrp(ex, { kind: 'class', index: c }, { variant: 'cp', gamma, patchGamma }).map.values;
         const gap = Math.abs(sum(m) - logit) / Math.abs(logit);
         assert.ok(gap < 1e-4, `${name} target ${c} gamma ${gamma}/${patchGamma}: sum ${sum(m)} vs logit ${logit} (gap ${gap.toExponential(2)})`);

@@ -28,8 +28,14 @@ test('gradient with respect to an intermediate tensor', () => {
   const y = T.sum(T.exp(t));
   const [gt, gx] = grad(y, [t, x]);
   const tv = t.toArray();
-  assert.equal(gt!.toArray().map((v) => +v.toFixed(12)), tv.map((v) => +Math.exp(v).toFixed(12)));
-  assert.equal(gx!.toArray().map((v) => +v.toFixed(12)), tv.map((v) => +(2 * Math.exp(v)).toFixed(12)));
+  assert.equal(
+    gt!.toArray().map((v) => +v.toFixed(12)),
+    tv.map((v) => +Math.exp(v).toFixed(12)),
+  );
+  assert.equal(
+    gx!.toArray().map((v) => +v.toFixed(12)),
+    tv.map((v) => +(2 * Math.exp(v)).toFixed(12)),
+  );
 });
 
 test('an intermediate made under noGrad can be marked and differentiated (the CDAM pattern)', () => {
@@ -39,7 +45,10 @@ test('an intermediate made under noGrad can be marked and differentiated (the CD
   x.requireGrad();
   const y = T.sum(T.mul(x, x));
   const [gx] = grad(y, [x]);
-  assert.equal(gx!.toArray(), x.toArray().map((v) => 2 * v));
+  assert.equal(
+    gx!.toArray(),
+    x.toArray().map((v) => 2 * v),
+  );
 });
 
 test('seeded vector-Jacobian product: one pass for a batch of targets', () => {

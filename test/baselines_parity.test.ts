@@ -19,7 +19,10 @@ import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixt
 import { parityBackends, ownCalls } from './support/backends.js';
 import { catcoffee } from './support/real.js';
 
-type Maps = Record<'input-x-grad' | 'smoothgrad' | 'intgrad' | 'expected-grad' | 'gradcam' | 'gradcam_patch' | 'relevance' | 'partial-lrp' | 'attnlrp' | 'attnlrp-full', number[]>;
+type Maps = Record<
+  'input-x-grad' | 'smoothgrad' | 'intgrad' | 'expected-grad' | 'gradcam' | 'gradcam_patch' | 'relevance' | 'partial-lrp' | 'attnlrp' | 'attnlrp-full',
+  number[]
+>;
 interface Fx {
   targets: [number, number];
   smoothgrad: { n: number; noise: number; seed: number };

@@ -93,7 +93,9 @@ test('relevance and gradcam follow the target on cat|espresso, partial LRP chang
   const a = runMethod(ex, 'partial-lrp', CAT)[0]!.map;
   const b = runMethod(ex, 'partial-lrp', ESPRESSO)[0]!.map;
   const diff = relErr(a.values, b.values);
-  console.log(`  partial-lrp: cat vs espresso maps differ by ${diff.toFixed(2)} of max; left-half share ${leftShare(a).toFixed(2)} vs ${leftShare(b).toFixed(2)}`);
+  console.log(
+    `  partial-lrp: cat vs espresso maps differ by ${diff.toFixed(2)} of max; left-half share ${leftShare(a).toFixed(2)} vs ${leftShare(b).toFixed(2)}`,
+  );
   assert.ok(diff > 1e-2, `partial-lrp: ${diff} (a change is 100x the parity tolerance of 1e-4 or more)`);
   for (const m of ['rollout', 'attention'] as const) {
     assert.equal(Array.from(runMethod(ex, m, CAT)[0]!.map.values), Array.from(runMethod(ex, m, ESPRESSO)[0]!.map.values), m);

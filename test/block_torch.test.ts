@@ -57,7 +57,8 @@ for (const be of parityBackends()) {
     const before = ownCalls(be);
     const out = withBackend(be, () => run('float32', 1e-5, be));
     const kernels = ownKernelsOf(primsOf(out), be);
-    if (be !== 'js') assert.ok(kernels.length > 0 && ownCalls(be) - before >= kernels.length, `${be} ran ${ownCalls(be) - before} calls (${kernels.join(', ')})`);
+    if (be !== 'js')
+      assert.ok(kernels.length > 0 && ownCalls(be) - before >= kernels.length, `${be} ran ${ownCalls(be) - before} calls (${kernels.join(', ')})`);
   });
 }
 test('transformer block vs torch, float64', () => {

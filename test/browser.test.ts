@@ -27,25 +27,35 @@ async function nodeMap(c: number): Promise<Float32Array> {
   if (!nodeMaps) {
     const vit = await loadViT();
     nodeMaps = new Map();
-    for (const t of TARGETS) nodeMaps.set(t, await withBackend('wasm', () => explainImage(vit, new Uint8Array(photo), { method: 'cdam', target: t })).then((r) => r.map.values));
+    for (const t of TARGETS)
+      nodeMaps.set(t, await withBackend('wasm', () => explainImage(vit, new Uint8Array(photo), { method: 'cdam', target: t })).then((r) => r.map.values));
   }
   return nodeMaps.get(c)!;
 }
 
-interface PageResult { values: number[]; rows: number; backendDetail: string; calls: number }
+interface PageResult {
+  values: number[];
+  rows: number;
+  backendDetail: string;
+  calls: number;
+}
 /** One map from the page's engine, on one backend, with the backend's own-call counter before and after. */
 async function pageMap(page: Page, backend: string, method: string, target: number, which = 'A'): Promise<PageResult> {
-  return page.evaluate(async ([be, m, t, w]) => {
-    type Demo = {
-      setBackend(n: string): Promise<string>; backendCalls(n: string): Promise<number>;
-      explain(w: string, m: string, t: number): Promise<{ map: { values: Float32Array; rows: number }; backendDetail: string }>;
-    };
-    const d = (window as unknown as { cdamDemo: Demo }).cdamDemo;
-    await d.setBackend(be);
-    const before = await d.backendCalls(be);
-    const r = await d.explain(w, m, t);
-    return { values: Array.from(r.map.values), rows: r.map.rows, backendDetail: r.backendDetail, calls: (await d.backendCalls(be)) - before };
-  }, [backend, method, target, which] as const);
+  return page.evaluate(
+    async ([be, m, t, w]) => {
+      type Demo = {
+        setBackend(n: string): Promise<string>;
+        backendCalls(n: string): Promise<number>;
+        explain(w: string, m: string, t: number): Promise<{ map: { values: Float32Array; rows: number }; backendDetail: string }>;
+      };
+      const d = (window as unknown as { cdamDemo: Demo }).cdamDemo;
+      await d.setBackend(be);
+      const before = await d.backendCalls(be);
+      const r = await d.explain(w, m, t);
+      return { values: Array.from(r.map.values), rows: r.map.rows, backendDetail: r.backendDetail, calls: (await d.backendCalls(be)) - before };
+    },
+    [backend, method, target, which] as const,
+  );
 }
 
 let session: Session | null = null;
@@ -105,10 +115,15 @@ async function settle(p: Page): Promise<void> {
 }
 /** The two panels' targets and maps, as the page holds them. */
 async function panels(p: Page) {
-  return (await demo(p)).evaluate((d) => (['A', 'B'] as const).map((w) => ({
-    target: d.state.requests[w] as number, method: d.state.panels[w]!.method, backend: d.state.panels[w]!.backend,
-    values: Array.from(d.state.panels[w]!.map.values), range: d.state.ranges[w]!,
-  })));
+  return (await demo(p)).evaluate((d) =>
+    (['A', 'B'] as const).map((w) => ({
+      target: d.state.requests[w] as number,
+      method: d.state.panels[w]!.method,
+      backend: d.state.panels[w]!.backend,
+      values: Array.from(d.state.panels[w]!.map.values),
+      range: d.state.ranges[w]!,
+    })),
+  );
 }
 const chelsea = readFileSync(repoPath('examples/chelsea.png'));
 
@@ -148,24 +163,27 @@ browserTest('demo page: a non-square upload keeps its aspect ratio in every pict
   console.log(`  photo canvas mean RGB ${shown.map((v) => v.toFixed(1)).join(', ')}; the photo's ${mean.map((v) => v.toFixed(1)).join(', ')}`);
   assert.ok(mean[0]! - mean[2]! > 20, 'the photo is coloured (an orange cat), so a grey picture would fail');
   for (let k = 0; k < 3; k++) assert.ok(Math.abs(shown[k]! - mean[k]!) < 2, `channel ${k}: ${shown[k]} against ${mean[k]}`);
-  assert.match(await p.textContent('#photo figcaption') ?? '', /chelsea\.png \(451x300\)/);
+  assert.match((await p.textContent('#photo figcaption')) ?? '', /chelsea\.png \(451x300\)/);
   assert.equal(errors, []);
 });
 
-browserTest('demo page: the two panels of one method share one colour scale, the range of both maps together (as the CLI\'s --compare)', async () => {
+browserTest("demo page: the two panels of one method share one colour scale, the range of both maps together (as the CLI's --compare)", async () => {
   assert.ok(page, 'the page from the first test');
   const [a, b] = await panels(page);
   assert.is(a!.method, b!.method);
   const joint = displayRange([...a!.values, ...b!.values], true);
   for (const r of [a!, b!]) {
     assert.ok(r.range.shared, 'drawn with the shared scale');
-    assert.ok(Math.abs(r.range.lo - joint.lo) <= 1e-6 * joint.hi && Math.abs(r.range.hi - joint.hi) <= 1e-6 * joint.hi, `${JSON.stringify(r.range)} against ${JSON.stringify(joint)}`);
+    assert.ok(
+      Math.abs(r.range.lo - joint.lo) <= 1e-6 * joint.hi && Math.abs(r.range.hi - joint.hi) <= 1e-6 * joint.hi,
+      `${JSON.stringify(r.range)} against ${JSON.stringify(joint)}`,
+    );
   }
   // the panels' own ranges differ, so one scale per panel would fail the check above
   const own = [a!, b!].map((r) => displayRange(r.values, true).hi);
   console.log(`  shared scale ±${joint.hi.toFixed(4)}; the panels' own ±${own.map((v) => v.toFixed(4)).join(', ±')}`);
   assert.ok(Math.abs(own[0]! - own[1]!) > 0.05 * joint.hi, 'the two maps have different own ranges');
-  for (const w of ['A', 'B']) assert.match(await page.textContent(`#panel${w} figcaption`) ?? '', /colour scale shared by both panels/);
+  for (const w of ['A', 'B']) assert.match((await page.textContent(`#panel${w} figcaption`)) ?? '', /colour scale shared by both panels/);
 });
 
 browserTest('demo page: choosing another backend explains both panels again on it, with the same maps as Node', async () => {
@@ -194,7 +212,8 @@ browserTest('demo page: choosing another backend explains both panels again on i
 browserTest("demo page: a method's options appear as inputs made from its declaration, and a changed value reaches the method", async () => {
   assert.ok(page, 'the page from the first test');
   const p = page;
-  const inputs = () => p.$$eval('#methodOptions [data-option]', (els) => els.map((e) => [(e as HTMLInputElement).dataset['option'], (e as HTMLInputElement).value]));
+  const inputs = () =>
+    p.$$eval('#methodOptions [data-option]', (els) => els.map((e) => [(e as HTMLInputElement).dataset['option'], (e as HTMLInputElement).value]));
   assert.equal(await inputs(), [], 'cdam declares no options');
   await p.evaluate(() => ((window as unknown as { cdamDemo: Demo }).cdamDemo.state.loading = null));
   await p.selectOption('#method', 'smooth-cdam');
@@ -222,11 +241,14 @@ browserTest('demo page: no console error and no failed request (no favicon 404),
   assert.ok(page, 'the page from the first test');
   const p = page;
   assert.equal(errors, [], 'nothing since the page opened');
-  assert.match(await p.getAttribute('link[rel=icon]', 'href') ?? '', /^data:image\/svg\+xml,/, 'an inline favicon: no request for /favicon.ico');
+  assert.match((await p.getAttribute('link[rel=icon]', 'href')) ?? '', /^data:image\/svg\+xml,/, 'an inline favicon: no request for /favicon.ico');
   // a missing file is seen (then forgotten, it was ours)
   await p.evaluate(() => fetch('/no-such-file.png').then(() => undefined));
   await p.waitForTimeout(200);
-  assert.ok(errors.some((e) => /HTTP 404 .*no-such-file\.png/.test(e)), errors.join('; '));
+  assert.ok(
+    errors.some((e) => /HTTP 404 .*no-such-file\.png/.test(e)),
+    errors.join('; '),
+  );
   errors.length = 0;
   // back to the photo the later tests compare with Node
   await (await demo(p)).evaluate((d) => d.loadExample('catcoffee_224.png'));
@@ -237,7 +259,7 @@ browserTest('without COOP/COEP headers the wasm backend runs on one thread, the 
   const s = await openSession({ isolated: false });
   try {
     const { page: p, errors: errs } = await openDemo(s);
-    assert.match(await p.textContent('#isolation') ?? '', /not cross-origin isolated .* one thread/);
+    assert.match((await p.textContent('#isolation')) ?? '', /not cross-origin isolated .* one thread/);
     const r = await pageMap(p, 'wasm', 'cdam', 285);
     assert.match(r.backendDetail, /wasm: 1 thread \(no SharedArrayBuffer/);
     assert.ok(r.calls > 0);
@@ -253,7 +275,10 @@ browserTest('the op, block, fused-kernel and autograd suites pass in Chromium (i
   try {
     const p = await s.browser.newPage();
     await p.goto(s.server.url + (await bundleSuites()));
-    await p.waitForFunction(() => (window as unknown as { log: string[] }).log.some((l) => /Duration:|worker error|uncaught/.test(l)), null, { timeout: 600000, polling: 1000 });
+    await p.waitForFunction(() => (window as unknown as { log: string[] }).log.some((l) => /Duration:|worker error|uncaught/.test(l)), null, {
+      timeout: 600000,
+      polling: 1000,
+    });
     const log = (await p.evaluate(() => (window as unknown as { log: string[] }).log)).join('\n').replace(/\x1b\[[0-9;]*m/g, '');
     const num = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(log)?.[1] ?? NaN);
     console.log(`  in Chromium: ${num('Total')} tests, ${num('Passed')} passed, ${num('Skipped')} skipped`);
@@ -276,16 +301,16 @@ browserTest('demo page controls: a model chosen from disk, downloads of the map 
   await p.setInputFiles('#modelFiles', [repoPath('weights/model.safetensors'), repoPath('weights/config.json')]);
   await p.waitForFunction(() => (window as unknown as { cdamDemo: { state: { loading: unknown } } }).cdamDemo.state.loading !== null);
   await p.evaluate(() => (window as unknown as { cdamDemo: { state: { loading: Promise<void> } } }).cdamDemo.state.loading);
-  assert.match(await p.textContent('#model') ?? '', /^model \(1000 classes/);
+  assert.match((await p.textContent('#model')) ?? '', /^model \(1000 classes/);
   const fromDisk = await pageMap(p, 'wasm', 'cdam', 285);
   assert.ok(relErr(fromDisk.values, await nodeMap(285)) < 1e-4, 'the model from disk gives the embedded model map');
   // downloads: the raw map as JSON, the picture as PNG
   const [json] = await Promise.all([p.waitForEvent('download'), p.click('#panelA .json')]);
-  const saved = JSON.parse(readFileSync((await json.path()), 'utf8')) as { method: string; map: { rows: number; values: number[] } };
+  const saved = JSON.parse(readFileSync(await json.path(), 'utf8')) as { method: string; map: { rows: number; values: number[] } };
   assert.is(saved.method, 'cdam');
   assert.ok(relErr(saved.map.values, await nodeMap(285)) < 1e-4, 'the downloaded JSON is the raw map');
   const [png] = await Promise.all([p.waitForEvent('download'), p.click('#panelA .png')]);
-  assert.equal([...readFileSync((await png.path())).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+  assert.equal([...readFileSync(await png.path()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
   // a concept from two dropped example images
   const photos = ['examples/chelsea.png', 'examples/catcoffee_224.png'].map((f) => [...readFileSync(repoPath(f))]);
   await p.evaluate((files) => {
@@ -294,7 +319,7 @@ browserTest('demo page controls: a model chosen from disk, downloads of the map 
     document.getElementById('conceptDrop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   }, photos);
   await p.evaluate(() => (window as unknown as { cdamDemo: { state: { loading: Promise<void> } } }).cdamDemo.state.loading);
-  assert.match(await p.textContent('#concept') ?? '', /concept of 2 images/);
+  assert.match((await p.textContent('#concept')) ?? '', /concept of 2 images/);
   await p.click('#explainConcept');
   await p.waitForFunction(() => /concept of 2 images/.test(document.querySelector('#panelA figcaption')!.textContent ?? ''), null, { timeout: 120000 });
   // cancel a long method: the engine restarts and works again
@@ -327,57 +352,65 @@ const WEBGPU_TEST = 'WebGPU: the gpu.js matmul kernel runs correctly on gpu.js w
 if (!browserAvailable() && !(await webgpuAdapter())) {
   console.log(`  skip "${WEBGPU_TEST}": Chromium offers no WebGPU adapter here, even with ${WEBGPU_FLAGS.join(' ')} (run headed, or on a GPU)`);
   test.skip(WEBGPU_TEST, () => {});
-} else browserTest(WEBGPU_TEST, async () => {
-  const s = await openSession({ args: WEBGPU_FLAGS });
-  try {
-    const p = await s.browser.newPage();
-    await p.goto(`${s.server.url}web/`); // any page of ours: the test loads gpu.js's browser build and our bundle itself
-    await p.addScriptTag({ url: `${s.server.url}node_modules/gpu.js/dist/gpu-browser.js` });
-    const r = await p.evaluate(async () => {
-      const bundle = '/dist/browser/cdam.js';
-      const cdam = (await import(bundle)) as {
-        gpujsMatmulSource(k: number, ta: boolean, tb: boolean, ba: boolean, bb: boolean): string;
-        gpujsKernelSettings(o: number[], c: Record<string, number>): unknown;
-        createGpujsBackend(o: { mode: string }): unknown;
-      };
-      const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-      const adapter = gpu ? await gpu.requestAdapter() : null;
-      if (!adapter) return { adapter: false };
-      const G = (window as unknown as { GPU: { GPU: new (o: { mode: string }) => { createKernel(src: string, s: unknown): (a: Float32Array, b: Float32Array) => Promise<Float32Array[]> } } }).GPU;
-      const [m, k, n] = [96, 83, 64]; // k not a multiple of 4: the unrolled loop's tail too
-      let seed = 1;
-      const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
-      const a = Float32Array.from({ length: m * k }, rnd);
-      const b = Float32Array.from({ length: k * n }, rnd);
-      const kernel = new G.GPU({ mode: 'webgpu' }).createKernel(cdam.gpujsMatmulSource(k, false, false, false, false),
-        cdam.gpujsKernelSettings([n, m], { m, n, k, k4: k - (k % 4), strideA: 0, strideB: 0 }));
-      const out = kernel(a, b);
-      const isPromise = out instanceof Promise;
-      const rows = await out;
-      let err = 0;
-      let top = 0;
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-        let ref = 0;
-        for (let q = 0; q < k; q++) ref += a[i * k + q]! * b[q * n + j]!;
-        err = Math.max(err, Math.abs(rows[i]![j]! - ref));
-        top = Math.max(top, Math.abs(ref));
-      }
-      let refusal = '';
-      try {
-        cdam.createGpujsBackend({ mode: 'webgpu' });
-      } catch (e) {
-        refusal = String((e as Error).message);
-      }
-      return { adapter: true, isPromise, err: err / top, refusal };
-    });
-    assert.ok(r.adapter, 'the adapter seen before the test');
-    console.log(`  WebGPU: gpu.js webgpu matmul 96x83x64, error ${r.err!.toExponential(2)} of max|c|; a kernel call returns a Promise: ${r.isPromise}`);
-    assert.ok(r.err! < 1e-5, `webgpu matmul error ${r.err}`);
-    assert.ok(r.isPromise, 'gpu.js webgpu kernels are asynchronous');
-    assert.match(r.refusal, /returns Promises; the kernel interface is synchronous/);
-  } finally {
-    await s.close();
-  }
-});
+} else
+  browserTest(WEBGPU_TEST, async () => {
+    const s = await openSession({ args: WEBGPU_FLAGS });
+    try {
+      const p = await s.browser.newPage();
+      await p.goto(`${s.server.url}web/`); // any page of ours: the test loads gpu.js's browser build and our bundle itself
+      await p.addScriptTag({ url: `${s.server.url}node_modules/gpu.js/dist/gpu-browser.js` });
+      const r = await p.evaluate(async () => {
+        const bundle = '/dist/browser/cdam.js';
+        const cdam = (await import(bundle)) as {
+          gpujsMatmulSource(k: number, ta: boolean, tb: boolean, ba: boolean, bb: boolean): string;
+          gpujsKernelSettings(o: number[], c: Record<string, number>): unknown;
+          createGpujsBackend(o: { mode: string }): unknown;
+        };
+        const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+        const adapter = gpu ? await gpu.requestAdapter() : null;
+        if (!adapter) return { adapter: false };
+        const G = (
+          window as unknown as {
+            GPU: { GPU: new (o: { mode: string }) => { createKernel(src: string, s: unknown): (a: Float32Array, b: Float32Array) => Promise<Float32Array[]> } };
+          }
+        ).GPU;
+        const [m, k, n] = [96, 83, 64]; // k not a multiple of 4: the unrolled loop's tail too
+        let seed = 1;
+        const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
+        const a = Float32Array.from({ length: m * k }, rnd);
+        const b = Float32Array.from({ length: k * n }, rnd);
+        const kernel = new G.GPU({ mode: 'webgpu' }).createKernel(
+          cdam.gpujsMatmulSource(k, false, false, false, false),
+          cdam.gpujsKernelSettings([n, m], { m, n, k, k4: k - (k % 4), strideA: 0, strideB: 0 }),
+        );
+        const out = kernel(a, b);
+        const isPromise = out instanceof Promise;
+        const rows = await out;
+        let err = 0;
+        let top = 0;
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let ref = 0;
+            for (let q = 0; q < k; q++) ref += a[i * k + q]! * b[q * n + j]!;
+            err = Math.max(err, Math.abs(rows[i]![j]! - ref));
+            top = Math.max(top, Math.abs(ref));
+          }
+        let refusal = '';
+        try {
+          cdam.createGpujsBackend({ mode: 'webgpu' });
+        } catch (e) {
+          refusal = String((e as Error).message);
+        }
+        return { adapter: true, isPromise, err: err / top, refusal };
+      });
+      assert.ok(r.adapter, 'the adapter seen before the test');
+      console.log(`  WebGPU: gpu.js webgpu matmul 96x83x64, error ${r.err!.toExponential(2)} of max|c|; a kernel call returns a Promise: ${r.isPromise}`);
+      assert.ok(r.err! < 1e-5, `webgpu matmul error ${r.err}`);
+      assert.ok(r.isPromise, 'gpu.js webgpu kernels are asynchronous');
+      assert.match(r.refusal, /returns Promises; the kernel interface is synchronous/);
+    } finally {
+      await s.close();
+    }
+  });
 
 test.run();

@@ -37,7 +37,8 @@ window.runCdam = async () => {
   return out;
 };
 `;
-const HTML = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script type="module" src="./app.js"></script></body></html>';
+const HTML =
+  '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script type="module" src="./app.js"></script></body></html>';
 
 /** An empty project with the packed package in node_modules/cdam and the app's sources. */
 function makeProject(): string {
@@ -100,10 +101,22 @@ browserTest("esbuild --platform=browser bundles `import from 'cdam'` with no cda
   project ||= makeProject();
   const { build } = await import('esbuild');
   const dist = join(project, 'esbuild-dist');
-  const r = await build({ absWorkingDir: project, entryPoints: ['app.js'], bundle: true, platform: 'browser', format: 'esm', outfile: join(dist, 'app.js'), logLevel: 'silent', metafile: true });
+  const r = await build({
+    absWorkingDir: project,
+    entryPoints: ['app.js'],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    outfile: join(dist, 'app.js'),
+    logLevel: 'silent',
+    metafile: true,
+  });
   assert.equal(r.errors, []);
   assert.equal(r.warnings, [], 'esbuild warns about nothing');
-  assert.ok(Object.keys(r.metafile.inputs).some((f) => f.endsWith('cdam/dist/browser/cdam.js')), 'the "browser" condition chose the browser bundle');
+  assert.ok(
+    Object.keys(r.metafile.inputs).some((f) => f.endsWith('cdam/dist/browser/cdam.js')),
+    'the "browser" condition chose the browser bundle',
+  );
   writeFileSync(join(dist, 'index.html'), HTML);
   addAssets(dist, project);
   await runApp(dist, 'esbuild');
@@ -116,7 +129,13 @@ browserTest("vite build bundles `import from 'cdam'` with a default config; the 
   const warnings: string[] = [];
   const logger = vite.createLogger('warn');
   const customLogger = { ...logger, warn: (m: string) => void warnings.push(m), warnOnce: (m: string) => void warnings.push(m) };
-  await vite.build({ root: project, configFile: false, logLevel: 'warn', customLogger, build: { outDir: dist, emptyOutDir: true, chunkSizeWarningLimit: 4000 } });
+  await vite.build({
+    root: project,
+    configFile: false,
+    logLevel: 'warn',
+    customLogger,
+    build: { outDir: dist, emptyOutDir: true, chunkSizeWarningLimit: 4000 },
+  });
   assert.equal(warnings, [], 'vite warns about nothing');
   addAssets(dist, project);
   await runApp(dist, 'vite');

@@ -60,9 +60,11 @@ test('concept CDAM: concept vector from two example images, dot-product score', 
   const [, c, h, w] = input.shape as number[];
   const src = input.contiguousData();
   const mir = allocate('float32', input.size);
-  for (let ch = 0; ch < c!; ch++) for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) {
-    mir[(ch * h! + y) * w! + x] = src[(ch * h! + y) * w! + (w! - 1 - x)]!;
-  }
+  for (let ch = 0; ch < c!; ch++)
+    for (let y = 0; y < h!; y++)
+      for (let x = 0; x < w!; x++) {
+        mir[(ch * h! + y) * w! + x] = src[(ch * h! + y) * w! + (w! - 1 - x)]!;
+      }
   const vec = conceptVector(real.vit, [input, new Tensor(mir, input.shape)]);
   close(vec.contiguousData() as Float32Array, fx.concept_vector, 'concept vector');
   const ex = new Explainer(real.vit, input);

@@ -23,7 +23,12 @@ for (const engine of ['closed-form', 'autograd'] as const) {
     assert.ok(relErr(diff.map.values, Array.from(viaCustom.map.values)) < 1e-6);
     // linearity: CDAM(f3 - f1) = CDAM(f3) - CDAM(f1)
     const one = ex.cdam({ kind: 'class', index: 1 }).map.values;
-    assert.ok(relErr(diff.map.values, Array.from(cls.map.values, (v, i) => v - one[i]!)) < 1e-5);
+    assert.ok(
+      relErr(
+        diff.map.values,
+        Array.from(cls.map.values, (v, i) => v - one[i]!),
+      ) < 1e-5,
+    );
     const vec = tensor(Array.from({ length: vit.config.dim }, (_, i) => Math.sin(i)));
     const concept = ex.cdam({ kind: 'concept', vector: vec });
     const viaDot = ex.cdam({ kind: 'custom', name: 'dot', score: (h) => sum(mul(h.latent, reshape(vec, [1, vit.config.dim])), 1) });

@@ -12,7 +12,6 @@ import { runCli } from './support/cli.js';
 const tmp = mkdtempSync(join(tmpdir(), 'cdam-cli-'));
 const model = repoPath('test/fixtures/vit/timm_plain');
 
-
 // a 16x16 test image (the tiny fixture model's input size)
 const img = join(tmp, 'img.png');
 const px = new Uint8Array(16 * 16 * 3).map((_, i) => (i * 37) % 256);
@@ -74,8 +73,25 @@ test('explain writes the JSON the docs promise and a PNG', () => {
 test('explain --compare: methods x targets in one grid and one JSON', () => {
   const json = join(tmp, 'cmp.json');
   const png = join(tmp, 'cmp.png');
-  const r = runCli('explain', img, '--model', model, '--method', 'attention,cdam,smooth-cdam,integrated-cdam', '--target', '0,1-2',
-    '--samples', '4', '--steps', '5', '--compare', '--json', json, '--out', png);
+  const r = runCli(
+    'explain',
+    img,
+    '--model',
+    model,
+    '--method',
+    'attention,cdam,smooth-cdam,integrated-cdam',
+    '--target',
+    '0,1-2',
+    '--samples',
+    '4',
+    '--steps',
+    '5',
+    '--compare',
+    '--json',
+    json,
+    '--out',
+    png,
+  );
   assert.is(r.code, 0, r.err);
   const j = JSON.parse(readFileSync(json, 'utf8'));
   assert.is(j.explanations.length, 8);
@@ -119,8 +135,26 @@ test('eval says where the report went', () => {
   const manifest = join(tmp, 'manifest.jsonl');
   writeFileSync(manifest, JSON.stringify({ image: img, targets: [1] }) + '\n');
   const dir = join(tmp, 'eval');
-  const r = runCli('eval', '--manifest', manifest, '--model', model, '--methods', 'attention', '--steps', '2', '--box-sizes', '4,8',
-    '--boxes-per-size', '2', '--workers', '1', '--quiet', '--out', dir);
+  const r = runCli(
+    'eval',
+    '--manifest',
+    manifest,
+    '--model',
+    model,
+    '--methods',
+    'attention',
+    '--steps',
+    '2',
+    '--box-sizes',
+    '4,8',
+    '--boxes-per-size',
+    '2',
+    '--workers',
+    '1',
+    '--quiet',
+    '--out',
+    dir,
+  );
   assert.is(r.code, 0, r.err);
   assert.match(r.out, new RegExp(`-> ${dir}/results\\.jsonl\n`));
   assert.match(r.out, new RegExp(`\nreport: ${join(dir, 'report.md')} \\(with report\\.csv, summary\\.json and the plots beside it\\)\n$`));

@@ -33,7 +33,11 @@ test('--help for every command, --version', () => {
     assert.match(r.out, new RegExp(`^usage: cdam ${cmd}`));
     assert.is(runCli(cmd, 'x.png', '-h').code, 0);
   }
-  assert.match(runCli('explain', '--help').out, /--noise F\s+noise sigma relative to[\s\S]*?; default 0\.05 \(smooth-cdam,\s+smooth-cdam-robust\), 0\.15 \(smoothgrad[,)]/, 'defaults in the usage come from the methods\' declarations (CDAM_DEFAULTS, BASELINE_DEFAULTS; the list after smoothgrad grows with its family)');
+  assert.match(
+    runCli('explain', '--help').out,
+    /--noise F\s+noise sigma relative to[\s\S]*?; default 0\.05 \(smooth-cdam,\s+smooth-cdam-robust\), 0\.15 \(smoothgrad[,)]/,
+    "defaults in the usage come from the methods' declarations (CDAM_DEFAULTS, BASELINE_DEFAULTS; the list after smoothgrad grows with its family)",
+  );
   const v = runCli('--version');
   assert.is(v.code, 0);
   assert.is(v.out.trim(), `cdam ${pkg.version}`);
@@ -64,7 +68,11 @@ test('attnlrp: --lrp, --gamma and --patch-gamma reach the method; bad values are
   assert.is(base.rows, 16, 'a pixel-level map');
   const same = (a: number[], b: number[]) => a.every((v, i) => v === b[i]);
   assert.ok(same(base.values, json('--lrp', 'cp', '--gamma', '0.05', '--patch-gamma', '0.25').values), 'the defaults are cp, 0.05, 0.25');
-  for (const extra of [['--lrp', 'full'], ['--gamma', '1'], ['--patch-gamma', '0']]) {
+  for (const extra of [
+    ['--lrp', 'full'],
+    ['--gamma', '1'],
+    ['--patch-gamma', '0'],
+  ]) {
     assert.not.ok(same(base.values, json(...extra).values), `${extra.join(' ')} changes the map`);
   }
   const bad = runCli('explain', img, '--model', model, '--method', 'attnlrp', '--lrp', 'both');
@@ -118,7 +126,11 @@ test('output paths are checked before any work and named as given; the same path
   const half = runCli('explain', img, '--model', model, '--json', json, '--out', join(tmp, 'missing', 'x.png'));
   assert.is(half.code, 1);
   assert.not.ok(existsSync(json), 'no JSON left behind when the PNG cannot be written');
-  assert.equal(readdirSync(tmp).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
+  assert.equal(
+    readdirSync(tmp).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temporary files left',
+  );
 });
 
 test('explain with no output says so (unless --quiet)', () => {
@@ -133,7 +145,10 @@ test('--per-head with the CDAM family: one map per head, summing to the map', ()
   const r = runCli('explain', img, '--model', model, '--target', '2', '--per-head', '--json', json);
   assert.is(r.code, 0, r.err);
   const heads = JSON.parse(readFileSync(json, 'utf8')).explanations as { method: string; map: { values: number[] } }[];
-  assert.equal(heads.map((h) => h.method), ['cdam-head0', 'cdam-head1']);
+  assert.equal(
+    heads.map((h) => h.method),
+    ['cdam-head0', 'cdam-head1'],
+  );
   const whole = join(tmp, 'whole.json');
   assert.is(runCli('explain', img, '--model', model, '--target', '2', '--json', whole).code, 0);
   const total = JSON.parse(readFileSync(whole, 'utf8')).map.values as number[];
@@ -204,7 +219,7 @@ test('progress bar: count, rate and time left on a terminal; nothing otherwise',
   assert.equal(none, []);
 });
 
-test('merge --help is merge\'s usage, not eval\'s', () => {
+test("merge --help is merge's usage, not eval's", () => {
   const r = runCli('merge', '--help');
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /^usage: cdam merge DIR\.\.\. --out DIR/);
@@ -235,7 +250,10 @@ test('classify --quiet; notes on stderr for a dropped alpha channel and an upsca
   for (const cmd of ['classify', 'explain']) {
     const r = runCli(cmd, small, '--model', model);
     assert.is(r.code, 0, r.err);
-    assert.match(r.err, /note: small-alpha\.png has an alpha channel; it is dropped as Pillow's convert\('RGB'\) does \(the stored colour under transparent pixels is used\)/);
+    assert.match(
+      r.err,
+      /note: small-alpha\.png has an alpha channel; it is dropped as Pillow's convert\('RGB'\) does \(the stored colour under transparent pixels is used\)/,
+    );
     assert.match(r.err, /note: small-alpha\.png is smaller than the model input \(16x16\): it was upscaled from 20x13/);
     const q = runCli(cmd, small, '--model', model, '--quiet');
     assert.is(q.code, 0, q.err);

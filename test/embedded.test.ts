@@ -16,7 +16,9 @@ const weights = (f: string) => repoPath(`weights/${f}`);
 
 test('the model card names the sha256 of the shipped file, its licence and the F16 figures', () => {
   const card = readFileSync(weights('README.md'), 'utf8');
-  const sha = createHash('sha256').update(readFileSync(weights('model.safetensors'))).digest('hex');
+  const sha = createHash('sha256')
+    .update(readFileSync(weights('model.safetensors')))
+    .digest('hex');
   assert.ok(card.includes(sha), `weights/README.md should give sha256 ${sha}`);
   assert.match(card, /Apache-2\.0/);
   assert.match(readFileSync(weights('LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/);
@@ -68,7 +70,10 @@ test('F16 writer: every half value round-trips; ties go to even; overflow and un
 
 test('the package API classifies the sample photos with the embedded model', async () => {
   const vit = await loadViT();
-  for (const [file, want] of [['chelsea.png', 285], ['coffee.png', 967]] as const) {
+  for (const [file, want] of [
+    ['chelsea.png', 285],
+    ['coffee.png', 967],
+  ] as const) {
     const r = await classifyImage(vit, readImageFile(repoPath(`examples/${file}`)), { top: 3 });
     assert.is(r.top[0]!.index, want, `${file}: ${JSON.stringify(r.top)}`);
     assert.ok(r.top[0]!.prob > 0.5 && r.top[0]!.prob <= 1);
@@ -113,7 +118,10 @@ test('a library user gets the fastest backend without asking (child process, not
 test('a model loads from bytes as from its folder', async () => {
   const a = await loadViT(EMBEDDED_MODEL_URL);
   const b = loadViTFromBytes({ safetensors: readFileSync(weights('model.safetensors')), config: readFileSync(weights('config.json'), 'utf8') });
-  const c = await loadViT({ safetensors: readFileSync(weights('model.safetensors')).buffer.slice(0), config: JSON.parse(readFileSync(weights('config.json'), 'utf8')) });
+  const c = await loadViT({
+    safetensors: readFileSync(weights('model.safetensors')).buffer.slice(0),
+    config: JSON.parse(readFileSync(weights('config.json'), 'utf8')),
+  });
   const img = readImageFile(repoPath('examples/chelsea.png'));
   const la = (await classifyImage(a, img)).logits;
   assert.equal(Array.from((await classifyImage(b, img)).logits), Array.from(la));
@@ -126,7 +134,10 @@ test('per-head CDAM: one closed-form term per head, summing to the CDAM map', ()
   const t = { kind: 'class', index: 285 } as const;
   const total = ex.cdam(t).map.values;
   const heads = runMethod(ex, 'cdam', t, { perHead: true });
-  assert.equal(heads.map((h) => h.method), ['cdam-head0', 'cdam-head1', 'cdam-head2']);
+  assert.equal(
+    heads.map((h) => h.method),
+    ['cdam-head0', 'cdam-head1', 'cdam-head2'],
+  );
   const sum = new Float32Array(196);
   for (const h of heads) h.map.values.forEach((v, i) => (sum[i]! += v));
   assert.ok(relErr(sum, total) < 1e-6, `sum over heads vs the map: ${relErr(sum, total)}`);
@@ -146,7 +157,10 @@ test('per-head CDAM: one closed-form term per head, summing to the CDAM map', ()
 test('the four corner patches are the high-norm tokens of the embedded ViT-Ti', () => {
   const { vit, prepared } = catcoffee();
   const hn = new Explainer(vit, prepared.input).highNormTokens();
-  assert.equal(hn.map((t) => `${t.row},${t.col}`), ['0,0', '0,13', '13,0', '13,13']);
+  assert.equal(
+    hn.map((t) => `${t.row},${t.col}`),
+    ['0,0', '0,13', '13,0', '13,13'],
+  );
   for (const t of hn) assert.ok(t.norm > 300, `norm ${t.norm}`);
 });
 

@@ -4,7 +4,22 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { erf, erfFast } from '../src/kernels/erf.js';
-import { gelu, geluComposite, tensor, randn, mul, linear, linearComposite, layerNormAffine, layerNormAffineComposite, slice, matmul, transpose, copy, contiguous } from '../src/tensor/index.js';
+import {
+  gelu,
+  geluComposite,
+  tensor,
+  randn,
+  mul,
+  linear,
+  linearComposite,
+  layerNormAffine,
+  layerNormAffineComposite,
+  slice,
+  matmul,
+  transpose,
+  copy,
+  contiguous,
+} from '../src/tensor/index.js';
 import { backendNames, withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 
@@ -14,7 +29,12 @@ import { relErr } from './support/fixtures.js';
 
 test('erf: known values and the fast approximation', () => {
   // erf(0.5), erf(1), erf(2), erf(3) to 16 digits
-  const known: [number, number][] = [[0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527], [3, 0.9999779095030014]];
+  const known: [number, number][] = [
+    [0.5, 0.5204998778130465],
+    [1, 0.8427007929497149],
+    [2, 0.9953222650189527],
+    [3, 0.9999779095030014],
+  ];
   for (const [x, v] of known) {
     assert.ok(Math.abs(erf(x) - v) < 1e-15, `erf(${x})`); // a few ulp: the series cancels near x = 2
     assert.ok(Math.abs(erf(-x) + v) < 1e-15, `erf(-${x})`);
@@ -47,8 +67,16 @@ test('fused LayerNorm with affine = normalise, mul, add (float64: values and all
   const gf = grad(f, [x, w, b], seed);
   const gc = grad(c, [x, w, b], seed);
   gf.forEach((g, i) => assert.ok(relErr(g.toArray(), gc[i]!.toArray()) < 1e-12, `grad ${i}`));
-  const [onlyW] = grad(enableGrad(() => layerNormAffine(x, w, null, 1e-5)), [w], seed);
-  const [onlyWc] = grad(enableGrad(() => layerNormAffineComposite(x, w, null, 1e-5)), [w], seed);
+  const [onlyW] = grad(
+    enableGrad(() => layerNormAffine(x, w, null, 1e-5)),
+    [w],
+    seed,
+  );
+  const [onlyWc] = grad(
+    enableGrad(() => layerNormAffineComposite(x, w, null, 1e-5)),
+    [w],
+    seed,
+  );
   assert.ok(relErr(onlyW!.toArray(), onlyWc!.toArray()) < 1e-12);
 });
 

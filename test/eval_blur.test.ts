@@ -10,7 +10,7 @@ import { loadJson, repoPath } from './support/fixtures.js';
 
 const fx = loadJson<{ pillow: string; radius: number; photos: string[] }>('test/fixtures/eval/blur.json');
 
-test('the extended box radius for sigma 14 is Pillow\'s 13.48214 (float32)', () => {
+test("the extended box radius for sigma 14 is Pillow's 13.48214 (float32)", () => {
   assert.ok(Math.abs(boxRadiusFor(14) - 13.48214) < 1e-5, String(boxRadiusFor(14)));
 });
 

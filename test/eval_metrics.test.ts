@@ -6,7 +6,19 @@
 // spec's pairings.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compactness, makeBoxes, checkBoxes, pearson, pixelOrder, perturbedCount, toPixels, trapezoid, trapezoidXY, integralImage, boxSum } from '../src/eval/metrics.js';
+import {
+  compactness,
+  makeBoxes,
+  checkBoxes,
+  pearson,
+  pixelOrder,
+  perturbedCount,
+  toPixels,
+  trapezoid,
+  trapezoidXY,
+  integralImage,
+  boxSum,
+} from '../src/eval/metrics.js';
 import { evaluateImage, pairings } from '../src/eval/protocol.js';
 import { gaussianBlurPillow } from '../src/eval/blur.js';
 import { loadViTFolder } from '../src/vit/load.js';
@@ -24,10 +36,21 @@ test('pixel order: by signed value, ties by pixel index in both directions', () 
 });
 
 test('perturbed counts and trapezoid areas', () => {
-  assert.equal([0, 1, 20, 39, 40].map((k) => perturbedCount(k, 40, 50176)), [0, 1254, 25088, 48921, 50176]);
+  assert.equal(
+    [0, 1, 20, 39, 40].map((k) => perturbedCount(k, 40, 50176)),
+    [0, 1254, 25088, 48921, 50176],
+  );
   // 41 points over 0..100: a constant 3 has area 300, a line from 0 to 10 has area 500
   assert.ok(Math.abs(trapezoid(new Array(41).fill(3), 0, 100) - 300) < 1e-9);
-  assert.ok(Math.abs(trapezoid(Array.from({ length: 41 }, (_, k) => k / 4), 0, 100) - 500) < 1e-9);
+  assert.ok(
+    Math.abs(
+      trapezoid(
+        Array.from({ length: 41 }, (_, k) => k / 4),
+        0,
+        100,
+      ) - 500,
+    ) < 1e-9,
+  );
   // r over sizes 16, 32, 48, 64, 96: (16*(0.1+0.2) + 16*(0.2+0.3) + 16*(0.3+0.4) + 32*(0.4+0.5)) / 2
   assert.ok(Math.abs(trapezoidXY([16, 32, 48, 64, 96], [0.1, 0.2, 0.3, 0.4, 0.5]) - 26.4) < 1e-12);
 });
@@ -63,7 +86,24 @@ test('boxes: seeded, inside the image, the sizes asked for; sums by summed-area 
   }
   assert.equal(checkBoxes(JSON.parse(JSON.stringify(b)), 224, 224), b);
   assert.throws(() => checkBoxes(b, 32, 32), /for 224x224 images/);
-  assert.throws(() => checkBoxes({ ...b, boxes: { '16': [[0, 0, 10, 16], [0, 0, 16, 16]], '96': b.boxes['96'] } }, 224, 224), /size 16, box 0/);
+  assert.throws(
+    () =>
+      checkBoxes(
+        {
+          ...b,
+          boxes: {
+            '16': [
+              [0, 0, 10, 16],
+              [0, 0, 16, 16],
+            ],
+            '96': b.boxes['96'],
+          },
+        },
+        224,
+        224,
+      ),
+    /size 16, box 0/,
+  );
   const v = Array.from({ length: 12 }, (_, i) => i);
   const t = integralImage(v, 3, 4);
   assert.is(boxSum(t, 4, [1, 1, 3, 3]), 5 + 6 + 9 + 10);
@@ -72,18 +112,33 @@ test('boxes: seeded, inside the image, the sizes asked for; sums by summed-area 
 
 test('pairings: (c, c) for one class; (c,c), (c2,c), (c2,c2), (c,c2) for two', () => {
   assert.equal(pairings([7]), [[7, 7]]);
-  assert.equal(pairings([1, 3]), [[1, 1], [3, 1], [3, 3], [1, 3]]);
+  assert.equal(pairings([1, 3]), [
+    [1, 1],
+    [3, 1],
+    [3, 3],
+    [1, 3],
+  ]);
 });
 
 const vit = loadViTFolder(repoPath('test/fixtures/vit/timm_plain'));
 const rgb = toModelResolution(readImageFile(repoPath('examples/catcoffee_224.png')), vit.config.preprocess, 'squash');
-const logitsOf = (data: Uint8Array) => [Array.from(noGrad(() => vit.forward(normalise({ width: rgb.width, height: rgb.height, data }, vit.config.preprocess)).logits!).contiguousData())];
+const logitsOf = (data: Uint8Array) => [
+  Array.from(noGrad(() => vit.forward(normalise({ width: rgb.width, height: rgb.height, data }, vit.config.preprocess)).logits!).contiguousData()),
+];
 
 test('protocol: curve ends, step counts in map order, box r from the map and the drops', () => {
   const boxes = makeBoxes(16, 16, [4, 8], 12, 3);
   const { records, timing } = evaluateImage(vit, { image: 'x', line: 1, rgb, targets: [1, 3] }, ['cdam', 'attention'], { boxes, batch: 5 });
   assert.is(records.length, 8);
-  assert.equal(records.slice(0, 4).map((r) => [r.mapTarget, r.logitTarget]), [[1, 1], [3, 1], [3, 3], [1, 3]]);
+  assert.equal(
+    records.slice(0, 4).map((r) => [r.mapTarget, r.logitTarget]),
+    [
+      [1, 1],
+      [3, 1],
+      [3, 3],
+      [1, 3],
+    ],
+  );
   // 2 map-free + 24 boxes + 39 inner steps x 2 orders x (2 CDAM targets + 1 attention map)
   assert.is(timing.forwards, 2 + 24 + 39 * 2 * 3);
   const blurred = gaussianBlurPillow(rgb, 14).data;
@@ -108,10 +163,11 @@ test('protocol: curve ends, step counts in map order, box r from the map and the
   for (const [x0, y0, x1, y1] of boxes.boxes['8']!) {
     let s = 0;
     const b = rgb.data.slice();
-    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
-      s += map[y * 16 + x]!;
-      for (let c = 0; c < 3; c++) b[(y * 16 + x) * 3 + c] = blurred[(y * 16 + x) * 3 + c]!;
-    }
+    for (let y = y0; y < y1; y++)
+      for (let x = x0; x < x1; x++) {
+        s += map[y * 16 + x]!;
+        for (let c = 0; c < 3; c++) b[(y * 16 + x) * 3 + c] = blurred[(y * 16 + x) * 3 + c]!;
+      }
     sums.push(s);
     drops.push(base[1]! - logitsOf(b)[0]![1]!);
   }
@@ -132,7 +188,7 @@ test('protocol: batch size does not change the numbers', () => {
   for (let k = 0; k <= 40; k++) assert.ok(Math.abs(a.curves.mif[k]! - b.curves.mif[k]!) <= 1e-5, `step ${k}`);
 });
 
-test('smooth-cdam-robust: the noise scale leaves out high-norm tokens, and is the paper\'s range without them', () => {
+test("smooth-cdam-robust: the noise scale leaves out high-norm tokens, and is the paper's range without them", () => {
   const ex = new Explainer(vit, normalise(rgb, vit.config.preprocess));
   const X = ex.x.contiguousData();
   let lo = Infinity;

@@ -15,7 +15,18 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { DOMParser } from '@xmldom/xmldom';
 import { build } from 'esbuild';
-import { parseResults, summarizeResults, reportMarkdown, reportCsv, meanSe, formatStat, writeReport, type ResultRecord, type MethodSummary, type Stat } from '../src/eval/report.js';
+import {
+  parseResults,
+  summarizeResults,
+  reportMarkdown,
+  reportCsv,
+  meanSe,
+  formatStat,
+  writeReport,
+  type ResultRecord,
+  type MethodSummary,
+  type Stat,
+} from '../src/eval/report.js';
 import { plotSpecs, fontMetrics, textWidth } from '../src/eval/plots.js';
 import { repoPath } from './support/fixtures.js';
 import { runCli } from './support/cli.js';
@@ -25,8 +36,18 @@ const tmp = mkdtempSync(join(tmpdir(), 'cdam-report-'));
 /** A record; fields the report does not read for a pairing are given plausible values. */
 function rec(method: string, image: string, line: number, mapTarget: number, logitTarget: number, v: Partial<ResultRecord>): ResultRecord {
   return {
-    image, line, method, mapTarget, logitTarget,
-    aMif: 0, aLif: 0, aLifMif: 0, boxSizes: [16, 32], boxR: [0, 0], aBox: 0, compactness: 0,
+    image,
+    line,
+    method,
+    mapTarget,
+    logitTarget,
+    aMif: 0,
+    aLif: 0,
+    aLifMif: 0,
+    boxSizes: [16, 32],
+    boxR: [0, 0],
+    aBox: 0,
+    compactness: 0,
     curves: { mif: [0, 0, 0], lif: [0, 0, 0] },
     ...v,
   };
@@ -34,20 +55,45 @@ function rec(method: string, image: string, line: number, mapTarget: number, log
 
 const RECORDS: ResultRecord[] = [
   rec('cdam', 'a.png', 1, 1, 1, { aMif: 10, aLif: 30, aLifMif: 20, boxR: [0.5, 0.3], aBox: 12, compactness: 0.8, curves: { mif: [3, 2, 1], lif: [3, 3, 2] } }),
-  rec('attention', 'a.png', 1, 1, 1, { aMif: 50, aLif: 70, aLifMif: 20, boxR: [0.1, 0.0], aBox: 2, compactness: 0.4, curves: { mif: [3, 3, 2], lif: [3, 3, 3] } }),
+  rec('attention', 'a.png', 1, 1, 1, {
+    aMif: 50,
+    aLif: 70,
+    aLifMif: 20,
+    boxR: [0.1, 0.0],
+    aBox: 2,
+    compactness: 0.4,
+    curves: { mif: [3, 3, 2], lif: [3, 3, 3] },
+  }),
   rec('cdam', 'b.png', 2, 2, 2, { aMif: 20, aLif: 50, aLifMif: 30, boxR: [0.7, 0.1], aBox: 16, compactness: 0.6, curves: { mif: [5, 1, 0], lif: [5, 4, 3] } }),
   rec('cdam', 'b.png', 2, 3, 2, { aMif: 35, aLif: 45, aLifMif: 10, boxR: [0.1, 0.0], aBox: 4, compactness: 0.5 }),
   rec('cdam', 'b.png', 2, 3, 3, { aMif: 40, aLif: 60, aLifMif: 20, boxR: [0.3, 0.2], aBox: 8, compactness: 0.5, curves: { mif: [4, 0, -1], lif: [4, 4, 4] } }),
   rec('cdam', 'b.png', 2, 2, 3, { aMif: 50, aLif: 55, aLifMif: 5, boxR: [0.0, 0.1], aBox: 2, compactness: 0.6 }),
   // attention's map is the same for both targets: each wrong-class record equals the right-class one
-  rec('attention', 'b.png', 2, 2, 2, { aMif: 30, aLif: 70, aLifMif: 40, boxR: [0.2, 0.1], aBox: 6, compactness: 0.4, curves: { mif: [5, 2, 1], lif: [5, 5, 4] } }),
+  rec('attention', 'b.png', 2, 2, 2, {
+    aMif: 30,
+    aLif: 70,
+    aLifMif: 40,
+    boxR: [0.2, 0.1],
+    aBox: 6,
+    compactness: 0.4,
+    curves: { mif: [5, 2, 1], lif: [5, 5, 4] },
+  }),
   rec('attention', 'b.png', 2, 3, 2, { aMif: 30, aLif: 70, aLifMif: 40, boxR: [0.2, 0.1], aBox: 6, compactness: 0.4 }),
-  rec('attention', 'b.png', 2, 3, 3, { aMif: 20, aLif: 80, aLifMif: 60, boxR: [0.3, 0.2], aBox: 10, compactness: 0.4, curves: { mif: [4, 1, 0], lif: [4, 4, 4] } }),
+  rec('attention', 'b.png', 2, 3, 3, {
+    aMif: 20,
+    aLif: 80,
+    aLifMif: 60,
+    boxR: [0.3, 0.2],
+    aBox: 10,
+    compactness: 0.4,
+    curves: { mif: [4, 1, 0], lif: [4, 4, 4] },
+  }),
   rec('attention', 'b.png', 2, 2, 3, { aMif: 20, aLif: 80, aLifMif: 60, boxR: [0.3, 0.2], aBox: 10, compactness: 0.4 }),
 ];
 const JSONL = RECORDS.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-const close = (a: number | null, b: number, what: string, tol = 1e-9) => assert.ok(a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
+const close = (a: number | null, b: number, what: string, tol = 1e-9) =>
+  assert.ok(a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
 function stat(s: Stat, mean: number, se: number | null, n: number, what: string): void {
   assert.is(s.n, n, `${what}: n`);
   close(s.mean, mean, `${what}: mean`);
@@ -75,7 +121,10 @@ test('counts and the order of methods (first appearance in the file, not alphabe
   assert.equal(summary.boxSizes, [16, 32]);
   assert.is(summary.models.length, 1);
   assert.is(summary.models[0]!.model, null);
-  assert.equal(summary.models[0]!.methods.map((m) => m.method), ['cdam', 'attention']);
+  assert.equal(
+    summary.models[0]!.methods.map((m) => m.method),
+    ['cdam', 'attention'],
+  );
 });
 
 test('correctness: over the records with map target = logit target, by hand', () => {
@@ -98,7 +147,10 @@ test('correctness: over the records with map target = logit target, by hand', ()
 
 test('r(s) per box size, and the mean curves, over the same records', () => {
   const b = method('cdam').boxR;
-  assert.equal(b.map((e) => e.size), [16, 32]);
+  assert.equal(
+    b.map((e) => e.size),
+    [16, 32],
+  );
   // 16 px: 0.5 0.7 0.3, mean 0.5, variance 0.04, se 0.2/sqrt 3; 32 px: 0.3 0.1 0.2, mean 0.2, se 0.1/sqrt 3
   stat(b[0]!.r, 0.5, 0.2 / Math.sqrt(3), 3, 'r(16)');
   stat(b[1]!.r, 0.2, 0.1 / Math.sqrt(3), 3, 'r(32)');
@@ -138,7 +190,11 @@ test('one image alone: n = 1, the s.e. shown as – in the table', () => {
   assert.ok(md.includes('| `cdam` | 1 | 10.0 ± – | 30.0 ± – | 20.0 ± – | 12.00 ± – |'), md);
   assert.ok(md.includes('(no two-class images)'));
   assert.not.match(md, /NaN|null|undefined/);
-  assert.equal(plotSpecs(one).map((p) => p.name), ['curves', 'boxes'], 'no discrimination plot without two-class images');
+  assert.equal(
+    plotSpecs(one).map((p) => p.name),
+    ['curves', 'boxes'],
+    'no discrimination plot without two-class images',
+  );
 });
 
 test('report.md: the three tables laid out like the paper, the paper beside ours', () => {
@@ -197,7 +253,10 @@ test('report.csv: one row per method, every statistic as mean, se and n', () => 
   assert.is(body.length, 2);
   for (const r of body) assert.is(r.length, head!.length);
   const col = (row: string[], name: string) => row[head!.indexOf(name)]!;
-  assert.equal(body.map((r) => col(r, 'method')), ['cdam', 'attention']);
+  assert.equal(
+    body.map((r) => col(r, 'method')),
+    ['cdam', 'attention'],
+  );
   const cdam = body[0]!;
   close(Number(col(cdam, 'aMif_mean')), 70 / 3, 'aMif_mean');
   close(Number(col(cdam, 'aMif_se')), Math.sqrt(700 / 9), 'aMif_se');
@@ -214,7 +273,10 @@ test('report.csv: one row per method, every statistic as mean, se and n', () => 
 
 test('records of two models: one summary each, in order', () => {
   const two = summarizeResults([...RECORDS.map((r) => ({ ...r, model: 'vit-ti' })), ...RECORDS.map((r) => ({ ...r, model: 'deit-ti', aMif: r.aMif + 1 }))]);
-  assert.equal(two.models.map((m) => m.model), ['vit-ti', 'deit-ti']);
+  assert.equal(
+    two.models.map((m) => m.model),
+    ['vit-ti', 'deit-ti'],
+  );
   close(two.models[1]!.methods[0]!.correctness.aMif.mean, 70 / 3 + 1, 'deit-ti aMif');
   const md = reportMarkdown(two, { sources: ['r.jsonl'] });
   assert.ok(md.includes('**vit-ti**') && md.includes('**deit-ti**'));
@@ -223,10 +285,19 @@ test('records of two models: one summary each, in order', () => {
 test('parseResults: a bad line is named by file and line number; duplicates are refused', () => {
   const lines = JSONL.trim().split('\n');
   const bad = [lines[0], '{"image": "a.png", "method": "cdam"', lines[1]].join('\n');
-  assert.throws(() => parseResults(bad, 'r/results.jsonl'), (e: Error) => /^r\/results\.jsonl: line 2: /.test(e.message));
+  assert.throws(
+    () => parseResults(bad, 'r/results.jsonl'),
+    (e: Error) => /^r\/results\.jsonl: line 2: /.test(e.message),
+  );
   const noNumber = [lines[0], lines[1]!.replace('"aMif":50', '"aMif":null')].join('\n');
-  assert.throws(() => parseResults(noNumber, 'f'), (e: Error) => /line 2: "aMif" must be a finite number/.test(e.message));
-  assert.throws(() => parseResults([lines[0], lines[1], lines[0]].join('\n'), 'f'), (e: Error) => /line 3: the same image, method and targets as line 1/.test(e.message));
+  assert.throws(
+    () => parseResults(noNumber, 'f'),
+    (e: Error) => /line 2: "aMif" must be a finite number/.test(e.message),
+  );
+  assert.throws(
+    () => parseResults([lines[0], lines[1], lines[0]].join('\n'), 'f'),
+    (e: Error) => /line 3: the same image, method and targets as line 1/.test(e.message),
+  );
   assert.is(parseResults('\n' + lines[0] + '\n\n', 'f').length, 1, 'blank lines are skipped');
 });
 
@@ -246,7 +317,10 @@ mkdirSync(out);
 test('writeReport: report.md, report.csv, summary.json and three plots, SVG and PNG', async () => {
   const r = await writeReport(out, RECORDS, { sources: ['results.jsonl'] });
   const names = ['report.md', 'report.csv', 'summary.json', 'curves.svg', 'curves.png', 'boxes.svg', 'boxes.png', 'discrimination.svg', 'discrimination.png'];
-  assert.equal(r.files.map((f) => f.slice(out.length + 1)), names);
+  assert.equal(
+    r.files.map((f) => f.slice(out.length + 1)),
+    names,
+  );
   assert.equal(readdirSync(out).sort(), [...names].sort(), 'no temporary files left');
   const json = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   close(json.models[0].methods[0].discrimination.dLifMif.mean, 17.5, 'summary.json dLifMif');
@@ -254,7 +328,15 @@ test('writeReport: report.md, report.csv, summary.json and three plots, SVG and 
 });
 
 const PLOTS: Record<string, string[]> = {
-  curves: ['Mean MIF and LIF curves per method', 'MIF: most important pixels blurred first', 'LIF: least important pixels blurred first', 'pixels blurred (% of the image)', 'mean logit of the target class', 'cdam', 'attention'],
+  curves: [
+    'Mean MIF and LIF curves per method',
+    'MIF: most important pixels blurred first',
+    'LIF: least important pixels blurred first',
+    'pixels blurred (% of the image)',
+    'mean logit of the target class',
+    'cdam',
+    'attention',
+  ],
   boxes: ['Box sensitivity r(s) per method', 'box side s (pixels)', 'mean Pearson r(s) (± s.e.)', '16', '32'],
   discrimination: ['Class discrimination per method', 'ΔA_LIF-MIF', 'ΔA_box', 'ΔA_LIF-MIF (logit × % of pixels)', 'ΔA_box (r × pixels)', 'cdam', 'attention'],
 };
@@ -262,7 +344,11 @@ const PLOTS: Record<string, string[]> = {
 for (const [name, texts] of Object.entries(PLOTS)) {
   test(`${name}.svg parses as XML and carries its title and axis texts`, () => {
     const svg = readFileSync(join(out, `${name}.svg`), 'utf8');
-    const doc = new DOMParser({ onError: (level, msg) => { throw new Error(`${level}: ${msg}`); } }).parseFromString(svg, 'image/svg+xml');
+    const doc = new DOMParser({
+      onError: (level, msg) => {
+        throw new Error(`${level}: ${msg}`);
+      },
+    }).parseFromString(svg, 'image/svg+xml');
     assert.is(doc.documentElement!.nodeName, 'svg');
     const all = Array.from(doc.getElementsByTagName('text')).map((t) => t.textContent ?? '');
     for (const t of texts) assert.ok(all.includes(t), `${name}: "${t}" in ${JSON.stringify(all)}`);
@@ -300,7 +386,10 @@ test('the CLI: writes into DIR or --out, prints what it wrote, --quiet prints no
     assert.ok(r.out.includes(`wrote ${join(dir, f)}\n`), f);
     assert.ok(existsSync(join(dir, f)), f);
   }
-  assert.is(readFileSync(join(dir, 'report.md'), 'utf8'), readFileSync(join(out, 'report.md'), 'utf8').replace('`results.jsonl`', `\`${join(dir, 'results.jsonl')}\``));
+  assert.is(
+    readFileSync(join(dir, 'report.md'), 'utf8'),
+    readFileSync(join(out, 'report.md'), 'utf8').replace('`results.jsonl`', `\`${join(dir, 'results.jsonl')}\``),
+  );
   const other = join(tmp, 'other');
   mkdirSync(other);
   const q = runCli('report', dir, '--out', other, '--quiet');
@@ -334,8 +423,15 @@ test('the CLI: no results.jsonl, a bad line, a bad folder: exit 1 naming the fil
 test('the browser bundle leaves vega, vega-lite and resvg out', async () => {
   const r = await build({
     entryPoints: [repoPath('build/src/browser.js')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, metafile: true,
-    alias: { pngjs: 'pngjs/browser.js' }, external: ['node:*'], logLevel: 'silent',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    metafile: true,
+    alias: { pngjs: 'pngjs/browser.js' },
+    external: ['node:*'],
+    logLevel: 'silent',
   });
   const inputs = Object.keys(r.metafile.inputs);
   const heavy = inputs.filter((f) => /node_modules\/(vega|@resvg|dejavu)/.test(f));

@@ -47,7 +47,8 @@ test('an uninterrupted run writes one line per image, method and pairing', () =>
   assert.is(reference.length, EXPECTED_LINES);
   assert.is(new Set(reference).size, reference.length);
   const rec = JSON.parse(reference.find((l) => JSON.parse(l).mapTarget === 3 && JSON.parse(l).logitTarget === 1)!);
-  for (const k of ['image', 'line', 'method', 'mapTarget', 'logitTarget', 'aMif', 'aLif', 'aLifMif', 'boxSizes', 'boxR', 'aBox', 'compactness', 'curves']) assert.ok(k in rec, k);
+  for (const k of ['image', 'line', 'method', 'mapTarget', 'logitTarget', 'aMif', 'aLif', 'aLifMif', 'boxSizes', 'boxR', 'aBox', 'compactness', 'curves'])
+    assert.ok(k in rec, k);
   assert.is(rec.curves.mif.length, 41);
   assert.equal(rec.boxSizes, [4, 8, 12]);
 });
@@ -156,11 +157,31 @@ test('merge refuses overlapping, missing, unfinished and different shards', () =
 
 test('--test-time-register: every method runs on the model with the register, and the run records the file', () => {
   const file = join(work, 'ttr.json');
-  writeFileSync(file, JSON.stringify({
-    format: 'cdam-test-time-registers', version: 1, model: { name: 'vit_custom_patch4_16', depth: 2, mlpDim: 32, dim: 16 },
-    settings: { threshold: 1, detectLayer: -1, topK: 2, highestLayer: 0, lowestLayer: 0, sparsityFilter: false, sparsityFraction: 0.5, sparsityActivation: 0.5, images: [], imagesWithOutliers: 0 },
-    scale: 1, neurons: [{ layer: 0, neuron: 3, score: 1 }, { layer: 0, neuron: 7, score: 1 }],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      format: 'cdam-test-time-registers',
+      version: 1,
+      model: { name: 'vit_custom_patch4_16', depth: 2, mlpDim: 32, dim: 16 },
+      settings: {
+        threshold: 1,
+        detectLayer: -1,
+        topK: 2,
+        highestLayer: 0,
+        lowestLayer: 0,
+        sparsityFilter: false,
+        sparsityFraction: 0.5,
+        sparsityActivation: 0.5,
+        images: [],
+        imagesWithOutliers: 0,
+      },
+      scale: 1,
+      neurons: [
+        { layer: 0, neuron: 3, score: 1 },
+        { layer: 0, neuron: 7, score: 1 },
+      ],
+    }),
+  );
   const dir = join(work, 'ttr');
   const r = run([...common, '--out', dir, `--test-time-register=${file}`]);
   assert.is(r.code, 0, r.err);
@@ -173,7 +194,17 @@ test('--test-time-register: every method runs on the model with the register, an
 
 test('bad manifest lines: reported by line number; fatal by default, skipped on request', () => {
   const bad = join(work, 'bad.jsonl');
-  writeFileSync(bad, [manifestLines[0], '{"image": "chelsea.png"', manifestLines[1], '{"image": "nope.png", "targets": [1]}', '{"image": "coffee.png", "targets": [99]}', ''].join('\n'));
+  writeFileSync(
+    bad,
+    [
+      manifestLines[0],
+      '{"image": "chelsea.png"',
+      manifestLines[1],
+      '{"image": "nope.png", "targets": [1]}',
+      '{"image": "coffee.png", "targets": [99]}',
+      '',
+    ].join('\n'),
+  );
   const args = (out: string) => ['--manifest', bad, ...common.slice(2), '--out', join(work, out)];
   let r = run(args('bad-fail'));
   assert.is(r.code, 1);
@@ -197,12 +228,27 @@ test('workers share the parts of one image: a lone two-class image on 2 workers,
   assert.is(run(args('one-w1', '--workers', '1'), { CDAM_BACKEND: 'wasm' }).code, 0);
   assert.is(lines(join(work, 'one-w1')).length, 4 * 5);
   assert.equal([...lines(join(work, 'one-w2'))].sort(), [...lines(join(work, 'one-w1'))].sort());
-  const timing = readFileSync(join(work, 'one-w2', 'timing.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const timing = readFileSync(join(work, 'one-w2', 'timing.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.is(timing.length, 1);
-  assert.is(timing[0].forwards, 2 + 30 + 5 * 2 * 39 + 3 * 2 * 39, 'the parts\' forwards add up: ends, boxes, 39 inner points per curve (rollout and attention: one map)');
+  assert.is(
+    timing[0].forwards,
+    2 + 30 + 5 * 2 * 39 + 3 * 2 * 39,
+    "the parts' forwards add up: ends, boxes, 39 inner points per curve (rollout and attention: one map)",
+  );
   // an image that cannot be read, among others, on more workers than images: reported once, the rest as one process gives
   const bad = join(work, 'bad.jsonl');
-  const skip = (out: string, ...more: string[]) => ['--manifest', bad, ...common.slice(2).filter((a) => a !== '--quiet'), '--on-bad-line=skip', '--out', join(work, out), ...more];
+  const skip = (out: string, ...more: string[]) => [
+    '--manifest',
+    bad,
+    ...common.slice(2).filter((a) => a !== '--quiet'),
+    '--on-bad-line=skip',
+    '--out',
+    join(work, out),
+    ...more,
+  ];
   const r = run(skip('bad-skip-w3', '--workers', '3'));
   assert.is(r.code, 0, r.err);
   assert.is(r.err.match(/line 4 skipped: nope\.png/g)?.length, 1, r.err);

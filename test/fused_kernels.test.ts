@@ -63,9 +63,20 @@ function runFused(be: Pick<Backend, 'matmul'>, f: Fused, wData: Float32Array, wO
   const c = f.accumulate ? Float32Array.from(addend) : new Float32Array(m * n).fill(NaN);
   const pre = f.gelu ? new Float32Array(m * n).fill(NaN) : undefined;
   be.matmul({
-    a: x, aOffset: 0, strideA: 0, transA: false,
-    b: wData, bOffset: wOffset, strideB: 0, transB: true,
-    c, cOffset: 0, batch: 1, m, n, k,
+    a: x,
+    aOffset: 0,
+    strideA: 0,
+    transA: false,
+    b: wData,
+    bOffset: wOffset,
+    strideB: 0,
+    transB: true,
+    c,
+    cOffset: 0,
+    batch: 1,
+    m,
+    n,
+    k,
     ...(bias ? { bias } : {}),
     ...(f.accumulate ? { accumulate: true } : {}),
     ...(f.gelu ? { epilogue: 'gelu' as const, preActivation: pre } : {}),
@@ -101,7 +112,10 @@ for (const [name, be] of backends) {
       { bias: true, accumulate: false, gelu: true, constantB: false },
       { bias: true, accumulate: true, gelu: true, constantB: true },
     ]) {
-      const label = Object.entries(variant).filter(([, v]) => v).map(([key]) => key).join('+');
+      const label = Object.entries(variant)
+        .filter(([, v]) => v)
+        .map(([key]) => key)
+        .join('+');
       test(`${name}: ${m}x${k}x${n} ${label} matches float64`, () => {
         const f = { m, n, k, ...variant };
         const w = random(n * k + 11);
@@ -187,7 +201,11 @@ for (const name of ['js', 'wasm', 'gpujs']) {
 }
 
 for (const [name, be] of backends) {
-  for (const [rows, cols, withBias] of [[197, 192, true], [9, 13, true], [300, 7, false]] as const) {
+  for (const [rows, cols, withBias] of [
+    [197, 192, true],
+    [9, 13, true],
+    [300, 7, false],
+  ] as const) {
     test(`${name}: layerNorm (and its backward) with the affine part in the kernel, ${rows}x${cols}${withBias ? '' : ' (no bias)'}`, () => {
       const x = random(rows * cols);
       for (let i = 0; i < x.length; i++) x[i] = 3 * x[i]! + 0.5; // off-centre rows
@@ -213,7 +231,14 @@ for (const [name, be] of backends) {
       const dx = new Float32Array(rows * cols).fill(NaN);
       be.layerNormBackward(xhat, rstd, dy, dx, rows, cols, w);
       const dx64 = new Float64Array(rows * cols);
-      jsBackend.layerNormBackward(xhat64, rstd64, Float64Array.from(dy, (v, i) => v * w[i % cols]!), dx64, rows, cols);
+      jsBackend.layerNormBackward(
+        xhat64,
+        rstd64,
+        Float64Array.from(dy, (v, i) => v * w[i % cols]!),
+        dx64,
+        rows,
+        cols,
+      );
       assert.ok(relErr(dx, dx64) < TOL, `backward ${relErr(dx, dx64)}`);
     });
   }
@@ -242,12 +267,25 @@ test('linear with residual: gradients equal those of linear + add (float64)', ()
   const b = randn([6], 3, 'float64').requireGrad();
   const r = randn([3, 4, 6], 4, 'float64').requireGrad();
   const seedG = randn([3, 4, 6], 5, 'float64');
-  const fused = grad(enableGrad(() => linear(x, w, b, r)), [x, w, b, r], seedG);
-  const plain = grad(enableGrad(() => add(linear(x, w, b), r)), [x, w, b, r], seedG);
+  const fused = grad(
+    enableGrad(() => linear(x, w, b, r)),
+    [x, w, b, r],
+    seedG,
+  );
+  const plain = grad(
+    enableGrad(() => add(linear(x, w, b), r)),
+    [x, w, b, r],
+    seedG,
+  );
   fused.forEach((g, i) => assert.ok(relErr(g.contiguousData(), plain[i]!.contiguousData()) < 1e-12, `input ${i}`));
 });
 
-for (const [name, dtype, tol] of [['js', 'float32', TOL], ['wasm', 'float32', TOL], ['gpujs', 'float32', TOL], ['js', 'float64', 1e-12]] as const) {
+for (const [name, dtype, tol] of [
+  ['js', 'float32', TOL],
+  ['wasm', 'float32', TOL],
+  ['gpujs', 'float32', TOL],
+  ['js', 'float64', 1e-12],
+] as const) {
   test(`${name}: linearGelu with a tape (one call keeps the pre-activation) equals gelu(linear), values and gradients, ${dtype}`, () => {
     withBackend(name, () => {
       const x = randn([2, 197, 48], 1, dtype).requireGrad();

@@ -28,7 +28,10 @@ test(`${RUNS} mutated files per loader: each loads within bounds or is refused w
   const r = spawnSync(process.execPath, [...HEAP, repoPath('build/test/support/fuzz.js'), String(RUNS), String(SEED)], { encoding: 'utf8', timeout: 600_000 });
   assert.is(r.signal, null, `the fuzz run hung or was killed (${r.signal}); stderr: ${r.stderr}`);
   assert.is(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as FuzzReport & { ms: number; maxRssBytes?: number });
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as FuzzReport & { ms: number; maxRssBytes?: number });
   const reports = lines.filter((l) => l.loader);
   assert.equal(reports.map((l) => l.loader).sort(), Object.keys(LOADERS).sort(), 'every loader ran');
   for (const l of reports) {
@@ -38,7 +41,9 @@ test(`${RUNS} mutated files per loader: each loads within bounds or is refused w
   }
   const rss = lines.find((l) => l.maxRssBytes !== undefined)!.maxRssBytes!;
   assert.ok(rss < MAX_RSS, `peak memory ${(rss / 2 ** 20).toFixed(0)} MB`);
-  console.log(`  fuzz: ${reports.map((l) => `${l.loader} ${l.cases} (${l.refused} refused, ${l.ms} ms, peak so far ${(l as { rssMB?: number }).rssMB} MB)`).join(', ')}; peak ${(rss / 2 ** 20).toFixed(0)} MB`);
+  console.log(
+    `  fuzz: ${reports.map((l) => `${l.loader} ${l.cases} (${l.refused} refused, ${l.ms} ms, peak so far ${(l as { rssMB?: number }).rssMB} MB)`).join(', ')}; peak ${(rss / 2 ** 20).toFixed(0)} MB`,
+  );
 });
 
 test.run();

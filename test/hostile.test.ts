@@ -56,7 +56,7 @@ test('a FIFO or a device as image, config, weights or concept is refused at once
   assert.ok(Date.now() - t0 < 20_000, 'all of it quickly');
 });
 
-test('files over their kind\'s limit are refused before they are read', () => {
+test("files over their kind's limit are refused before they are read", () => {
   const d = copyModel();
   truncateSync(join(d, 'config.json'), 40 << 20); // sparse: 40 MB claimed, nothing read
   expectError(() => loadViTFolder(d), 'config.json', 'more than the', 'limit for a config file');
@@ -104,7 +104,6 @@ test('config values of the wrong type or range: one precise message each', () =>
   expectError(() => loadViTFolder(eps), '"layer_norm_eps" must be a number in (0, 1)');
 });
 
-
 test('a PNG whose image data is cut short or too short is refused (no unwritten memory in the pixels)', () => {
   const px = new Uint8Array(20 * 20 * 3).map((_, i) => (i * 31) % 251);
   const png = encodePng({ width: 20, height: 20, data: px, channels: 3 });
@@ -117,9 +116,13 @@ test('a PNG whose image data is cut short or too short is refused (no unwritten 
   for (let i = 0; i < 5; i++) expectError(() => decodeImage(cut, 'again.png'), 'the compressed stream ends early');
 });
 
-test('safetensors: duplicate tensor names, and the safetensors project\'s three abuse files, refused quickly', () => {
+test("safetensors: duplicate tensor names, and the safetensors project's three abuse files, refused quickly", () => {
   const t = (o: number) => `{"dtype":"F32","shape":[1],"data_offsets":[${o},${o + 4}]}`;
-  expectError(() => openSafetensors(bufferSource(raw(`{"w":${t(0)},"v":${t(4)},"w":${t(4)}}`, new Uint8Array(8)), 'dup')), 'dup', "names tensor 'w' more than once");
+  expectError(
+    () => openSafetensors(bufferSource(raw(`{"w":${t(0)},"v":${t(4)},"w":${t(4)}}`, new Uint8Array(8)), 'dup')),
+    'dup',
+    "names tensor 'w' more than once",
+  );
   // nested keys may repeat across entries (each entry has its own dtype/shape); only top-level names count
   assert.is(openSafetensors(bufferSource(raw(`{"a":${t(0)},"b":${t(4)}}`, new Uint8Array(8)), 'ok')).names().length, 2);
   const t0 = Date.now();
@@ -187,20 +190,37 @@ test('a 1.5 KB JPEG claiming 9000 x 9000 is refused before the decoder allocates
 test('resizing uses sparse taps: a 1 x 200000 photo squashes in memory proportional to the filter, ', () => {
   const taps = resizeTaps(200_000, 224, 'bicubic', true);
   const scale = 200_000 / 224;
-  assert.ok(taps.every((t) => t.index.length <= 2 * Math.ceil(2 * scale) + 2), 'each row holds only its filter window');
+  assert.ok(
+    taps.every((t) => t.index.length <= 2 * Math.ceil(2 * scale) + 2),
+    'each row holds only its filter window',
+  );
   const long = { width: 1, height: 200_000, data: new Uint8Array(600_000).map((_, i) => (i >> 10) % 256) };
   const out = resizeRgb(long, 224, 224, 'bicubic');
   assert.is(out.data.length, 224 * 224 * 3);
-  assert.ok(out.data.some((v) => v > 0), 'the pixels came through');
+  assert.ok(
+    out.data.some((v) => v > 0),
+    'the pixels came through',
+  );
 });
 
 test('NaN concept vectors and non-finite maps are refused where they appear', () => {
   const vit = { config: { dim: 4, name: 'm' } } as unknown as ViT;
   const bytes = writeSafetensors({ concept: { dtype: 'F32', shape: [4], data: Float32Array.of(1, NaN, 0, 2) } }, { format: 'cdam-concept' });
   expectError(() => decodeConcept(bytes, 'nan.concept', vit), 'nan.concept', 'non-finite value (NaN at entry 1)');
-  const ex = { cdam: () => ({ method: 'cdam', target: 'c', score: 0, map: { rows: 1, cols: 2, values: Float32Array.of(0, Infinity) } }) } as unknown as Explainer;
+  const ex = {
+    cdam: () => ({ method: 'cdam', target: 'c', score: 0, map: { rows: 1, cols: 2, values: Float32Array.of(0, Infinity) } }),
+  } as unknown as Explainer;
   expectError(() => runMethod(ex, 'cdam', { kind: 'class', index: 0 }), 'cdam: the map has a non-finite value (Infinity at cell 1)');
-  const r = runCli('explain', repoPath('examples/catcoffee_224.png'), '--model', repoPath('test/fixtures/vit/timm_plain'), '--method', 'smooth-cdam', '--noise', '1e30');
+  const r = runCli(
+    'explain',
+    repoPath('examples/catcoffee_224.png'),
+    '--model',
+    repoPath('test/fixtures/vit/timm_plain'),
+    '--method',
+    'smooth-cdam',
+    '--noise',
+    '1e30',
+  );
   assert.is(r.code, 2, 'an absurd --noise is a usage error');
   assert.match(r.err, /--noise must be a number in \[0, 10\]/);
 });

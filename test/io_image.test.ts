@@ -14,7 +14,6 @@ import { sharedTest } from './support/shared.js';
 // The sample photos ship in examples/; the other photos are in ../shared (sharedTest skips without them).
 const example = (f: string): string => repoPath(`examples/${f}`);
 
-
 type Rgb = [number, number, number];
 
 const px = (img: RgbImage, x: number, y: number): Rgb => {
@@ -51,7 +50,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
   return out;
 }
-
 
 /** PNG from raw unfiltered scanlines (each row = filter byte 0 + samples). */
 function buildPng(width: number, height: number, bitDepth: number, colorType: number, rows: number[][], extra: Uint8Array[] = []): Uint8Array {
@@ -102,14 +100,20 @@ sharedTest('dog.jpg decodes to 768x576 RGB (also via file: URL)', ['images/dog.j
 });
 
 test('the other sample photos decode with the documented sizes', () => {
-  for (const [f, w, h] of [['coffee.png', 600, 400], ['catcoffee_224.png', 224, 224]] as const) {
+  for (const [f, w, h] of [
+    ['coffee.png', 600, 400],
+    ['catcoffee_224.png', 224, 224],
+  ] as const) {
     const img = readImageFile(example(f));
     assert.equal([img.width, img.height, img.data.length], [w, h, w * h * 3], f);
   }
 });
 
 sharedTest('the JPEG photos in ../shared decode with the documented sizes', ['images/rocket.jpg', 'images/eagle.jpg'], (rocket, eagle) => {
-  for (const [f, w, h] of [[rocket, 640, 427], [eagle, 773, 512]] as const) {
+  for (const [f, w, h] of [
+    [rocket, 640, 427],
+    [eagle, 773, 512],
+  ] as const) {
     const img = readImageFile(f);
     assert.equal([img.width, img.height, img.data.length], [w, h, w * h * 3], f);
   }
@@ -163,7 +167,10 @@ test('RGBA PNG: alpha is dropped, RGB kept', () => {
 
 test("tRNS colour key: keyed pixels keep their stored colour, as Pillow's convert('RGB')", () => {
   // Pillow's rule: transparency is dropped, every pixel keeps the colour stored for it (pngjs blanks keyed ones to black)
-  const rgb = [[1, 2, 3, 200, 100, 50], [9, 9, 9, 1, 2, 3]];
+  const rgb = [
+    [1, 2, 3, 200, 100, 50],
+    [9, 9, 9, 1, 2, 3],
+  ];
   const key = chunk('tRNS', new Uint8Array([0, 1, 0, 2, 0, 3]));
   const img = decodeImage(buildPng(2, 2, 8, 2, rgb, [key]), 'key.png');
   assert.equal(Array.from(img.data), rgb.flat());

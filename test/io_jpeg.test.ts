@@ -36,7 +36,10 @@ function difference(a: Uint8Array, b: Uint8Array): { count: number; max: number 
 test('the fixture set covers what it says', () => {
   const names = Object.keys(fx.files);
   for (const kind of ['s420', 's422', 's444', 'progressive', 'gray', 'restart', 'cmyk', 'exif6', '1x1', 'corrupt_scan']) {
-    assert.ok(names.some((n) => n.includes(kind)), `no ${kind} fixture`);
+    assert.ok(
+      names.some((n) => n.includes(kind)),
+      `no ${kind} fixture`,
+    );
   }
   assert.ok(Object.values(fx.files).some((f) => f.mode === 'CMYK'));
   assert.ok(Object.values(fx.files).some((f) => f.mode === 'L' && f.progressive));
@@ -87,7 +90,10 @@ test('corrupt Huffman data: a clear error naming the file, and the next decode s
     assert.is(bad[sos], 0xff);
     bad.fill(0xff, sos + 5, sos + 21);
     expectError(() => decodeImage(bad, `bad-huffman-${round}.jpg`), `bad-huffman-${round}.jpg`, 'corrupt or unsupported JPEG');
-    assert.ok(decodeImage(good(), 'good.jpg').data.every((v, i) => v === ref[i]), `decode after error ${round} differs`);
+    assert.ok(
+      decodeImage(good(), 'good.jpg').data.every((v, i) => v === ref[i]),
+      `decode after error ${round} differs`,
+    );
   }
 });
 

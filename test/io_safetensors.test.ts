@@ -11,7 +11,6 @@ import { raw, rawBytes } from './support/safetensors.js';
 import { sharedTest } from './support/shared.js';
 import { VIT_TINY } from './support/real.js';
 
-
 function u16le(values: number[]): Uint8Array {
   const b = new Uint8Array(values.length * 2);
   values.forEach((v, i) => {
@@ -31,7 +30,11 @@ test('F32 round trip through writeSafetensors / bufferSource', () => {
   const a = new Float32Array([1, -2, 3.5, Math.PI, -0, 1e-30, 3e38]);
   const b = new Float32Array(2 * 3 * 4).map((_, i) => i * 0.25 - 1);
   const bytes = writeSafetensors(
-    { a: { dtype: 'F32', shape: [7], data: a }, 'blocks.0.b': { dtype: 'F32', shape: [2, 3, 4], data: b }, s: { dtype: 'F32', shape: [], data: new Float32Array([42]) } },
+    {
+      a: { dtype: 'F32', shape: [7], data: a },
+      'blocks.0.b': { dtype: 'F32', shape: [2, 3, 4], data: b },
+      s: { dtype: 'F32', shape: [], data: new Float32Array([42]) },
+    },
     { format: 'pt', note: 'hello' },
   );
   const headerLen = new DataView(bytes.buffer).getUint32(0, true);
@@ -108,7 +111,9 @@ test('F64 conversion; integer dtypes are rejected by readF32 but readable as byt
 });
 
 test('bool and U8 dtypes rejected by readF32', () => {
-  const f = open(raw({ m: { dtype: 'BOOL', shape: [2], data_offsets: [0, 2] }, u: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, new Uint8Array([1, 0, 3, 4])));
+  const f = open(
+    raw({ m: { dtype: 'BOOL', shape: [2], data_offsets: [0, 2] }, u: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, new Uint8Array([1, 0, 3, 4])),
+  );
   expectError(() => f.readF32('m'), NAME, "'m'", 'BOOL');
   expectError(() => f.readF32('u'), NAME, "'u'", 'U8');
 });

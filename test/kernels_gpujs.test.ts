@@ -54,9 +54,19 @@ function runCase(be: GpujsBackend, cs: Case): { err: number; outsideIntact: bool
   const b = randArray(bOffset + (batch - 1) * strideB + k * n + 5);
   const cLen = cOffset + batch * m * n + 5;
   const base = {
-    a, aOffset, strideA, transA: cs.transA ?? false,
-    b, bOffset, strideB, transB: cs.transB ?? false,
-    cOffset, batch, m, n, k,
+    a,
+    aOffset,
+    strideA,
+    transA: cs.transA ?? false,
+    b,
+    bOffset,
+    strideB,
+    transB: cs.transB ?? false,
+    cOffset,
+    batch,
+    m,
+    n,
+    k,
   };
   const want = new Float32Array(cLen).fill(7);
   const got = new Float32Array(cLen).fill(7); // stale values must be overwritten
@@ -71,7 +81,12 @@ function runCase(be: GpujsBackend, cs: Case): { err: number; outsideIntact: bool
 }
 
 const cases: Case[] = [];
-for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+for (const [transA, transB] of [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const) {
   cases.push({ batch: 1, m: 1, k: 1, n: 1, transA, transB });
   cases.push({ batch: 1, m: 3, k: 5, n: 7, transA, transB });
   cases.push({ batch: 1, m: 17, k: 13, n: 9, transA, transB });
@@ -126,7 +141,12 @@ for (const mode of ['webasm', 'cpu'] as const) {
 
   test(`${mode}: softmax matches the reference`, () => {
     const be = backend(mode);
-    for (const [rows, cols, scale] of [[3, 7, 1], [197, 197, 4], [5, 1, 1], [4, 33, 40]] as const) {
+    for (const [rows, cols, scale] of [
+      [3, 7, 1],
+      [197, 197, 4],
+      [5, 1, 1],
+      [4, 33, 40],
+    ] as const) {
       const x = randArray(rows * cols + 3, scale); // a tail past the block must be left alone
       const want = new Float32Array(x.length).fill(7);
       const got = new Float32Array(x.length).fill(7);
@@ -140,7 +160,11 @@ for (const mode of ['webasm', 'cpu'] as const) {
 
   test(`${mode}: softmaxBackward matches the reference`, () => {
     const be = backend(mode);
-    for (const [rows, cols] of [[3, 7], [197, 197], [5, 1]] as const) {
+    for (const [rows, cols] of [
+      [3, 7],
+      [197, 197],
+      [5, 1],
+    ] as const) {
       const y = new Float32Array(rows * cols);
       jsBackend.softmax(randArray(rows * cols, 3), y, rows, cols);
       const dy = randArray(rows * cols);
@@ -156,11 +180,26 @@ for (const mode of ['webasm', 'cpu'] as const) {
 
 test('kernels are compiled once per shape and reused, with fresh data each call', () => {
   const be = createGpujsBackend({ mode: 'webasm' });
-  const m = 6, k = 5, n = 4;
+  const m = 6,
+    k = 5,
+    n = 4;
   const a = randArray(m * k);
   const b = randArray(k * n);
   const args = (c: Float32Array, transB = false): MatmulArgs => ({
-    a, aOffset: 0, strideA: 0, transA: false, b, bOffset: 0, strideB: 0, transB, c, cOffset: 0, batch: 1, m, n, k,
+    a,
+    aOffset: 0,
+    strideA: 0,
+    transA: false,
+    b,
+    bOffset: 0,
+    strideB: 0,
+    transB,
+    c,
+    cOffset: 0,
+    batch: 1,
+    m,
+    n,
+    k,
   });
   const c1 = new Float32Array(m * n);
   be.matmul(args(c1));

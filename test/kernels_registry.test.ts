@@ -55,7 +55,7 @@ test('the fastest-backend choice: a broken kernel fails loudly; no SIMD falls ba
     assert.throws(() => useFastestBackend(undefined, ['broken-wasm', 'js']), /Compiling function #3 failed/);
     const written: string[] = [];
     const write = process.stderr.write;
-    process.stderr.write = ((s: string) => written.push(s) > 0);
+    process.stderr.write = (s: string) => written.push(s) > 0;
     try {
       assert.is(useFastestBackend(undefined, ['simd-less-wasm', 'js']).name, 'js');
       assert.is(getBackend().name, 'js');

@@ -20,7 +20,6 @@ function random(n: number): Float32Array {
   return out;
 }
 
-
 const backends = [createWasmBackend({ threads: 1 }), createWasmBackend({ threads: 2 })];
 
 test('emitted module validates (shared and unshared memory)', () => {
@@ -48,8 +47,17 @@ for (const fma of [true, false]) {
     const be = createWasmBackend({ threads: 2, fma });
     try {
       assert.is(be.fma, fma);
-      for (const [m, n, k] of [[131, 150, 77], [197, 576, 192], [70, 40, 600], [7, 9, 300]] as const) {
-        for (const [transA, transB] of [[false, false], [true, true], [false, true]] as const) {
+      for (const [m, n, k] of [
+        [131, 150, 77],
+        [197, 576, 192],
+        [70, 40, 600],
+        [7, 9, 300],
+      ] as const) {
+        for (const [transA, transB] of [
+          [false, false],
+          [true, true],
+          [false, true],
+        ] as const) {
           const err = runCase(be, { m, n, k, transA, transB, batch: 2, strideA: 'packed', strideB: 'zero', bias: true });
           assert.ok(err < 1e-5, `m=${m} n=${n} k=${k} transA=${transA} transB=${transB}: rel error ${err}`);
         }
@@ -66,7 +74,13 @@ test('emitter: LEB128 constants and structured control flow', () => {
   const f = mb.func('f', ['i32'], ['i32']);
   const i = f.local('i32');
   const s = f.local('i32');
-  f.for(i, () => f.i32(0), () => f.get(f.param(0)), 1, () => f.set(s, f.i32Add(f.get(s), f.get(i))));
+  f.for(
+    i,
+    () => f.i32(0),
+    () => f.get(f.param(0)),
+    1,
+    () => f.set(s, f.i32Add(f.get(s), f.get(i))),
+  );
   f.i32Add(f.get(s), f.i32(-1234567));
   const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1 }) } });
   const run = inst.exports['f'] as (x: number) => number;
@@ -115,7 +129,19 @@ function runCase(be: (typeof backends)[number], c: Case): number {
   const out = random(cOffset + batch * m * n + 3); // garbage that must be overwritten
   const ref = out.slice();
   const args: Omit<MatmulArgs, 'c'> = {
-    a, aOffset, strideA, transA: c.transA, b, bOffset, strideB, transB: c.transB, cOffset, batch, m, n, k,
+    a,
+    aOffset,
+    strideA,
+    transA: c.transA,
+    b,
+    bOffset,
+    strideB,
+    transB: c.transB,
+    cOffset,
+    batch,
+    m,
+    n,
+    k,
     ...(c.padA !== undefined ? { lda } : {}),
     ...(c.padB !== undefined ? { ldb } : {}),
     ...(c.bias ? { bias: random((c.biasOffset ?? 0) + n + 2), biasOffset: c.biasOffset ?? 0 } : {}),
@@ -162,9 +188,18 @@ for (const [ti, be] of backends.entries()) {
       ['zero', 'gap'],
       ['gap', 'gap'],
     ];
-    for (const [m, n, k] of [[17, 13, 9], [64, 64, 64], [131, 150, 77], [197, 197, 64]] as const) {
+    for (const [m, n, k] of [
+      [17, 13, 9],
+      [64, 64, 64],
+      [131, 150, 77],
+      [197, 197, 64],
+    ] as const) {
       for (const [strideA, strideB] of strides) {
-        for (const [transA, transB] of [[false, false], [true, true], [false, true]] as const) {
+        for (const [transA, transB] of [
+          [false, false],
+          [true, true],
+          [false, true],
+        ] as const) {
           const err = runCase(be, { m, n, k, transA, transB, batch: 3, strideA, strideB });
           assert.ok(err < 1e-5, `m=${m} n=${n} k=${k} ${strideA}/${strideB} ${transA}/${transB}: rel error ${err}`);
         }
@@ -173,10 +208,28 @@ for (const [ti, be] of backends.entries()) {
   });
 
   test(`matmul ${ti + 1} thread(s): row-strided operands (lda/ldb), padded rows`, () => {
-    for (const [m, n, k] of [[17, 13, 9], [64, 64, 64], [131, 150, 77], [70, 40, 600]] as const) {
-      for (const [strideA, strideB] of [['packed', 'zero'], ['gap', 'packed'], ['zero', 'gap']] as const) {
-        for (const [transA, transB] of [[false, false], [true, true], [false, true], [true, false]] as const) {
-          for (const [padA, padB] of [[3, 0], [0, 5], [40, 1000]] as const) {
+    for (const [m, n, k] of [
+      [17, 13, 9],
+      [64, 64, 64],
+      [131, 150, 77],
+      [70, 40, 600],
+    ] as const) {
+      for (const [strideA, strideB] of [
+        ['packed', 'zero'],
+        ['gap', 'packed'],
+        ['zero', 'gap'],
+      ] as const) {
+        for (const [transA, transB] of [
+          [false, false],
+          [true, true],
+          [false, true],
+          [true, false],
+        ] as const) {
+          for (const [padA, padB] of [
+            [3, 0],
+            [0, 5],
+            [40, 1000],
+          ] as const) {
             const err = runCase(be, { m, n, k, transA, transB, batch: 2, strideA, strideB, padA, padB });
             assert.ok(err < 1e-5, `m=${m} n=${n} k=${k} ${strideA}/${strideB} ${transA}/${transB} pad ${padA}/${padB}: rel error ${err}`);
           }
@@ -186,10 +239,23 @@ for (const [ti, be] of backends.entries()) {
   });
 
   test(`matmul ${ti + 1} thread(s): bias, with offsets, batches and strided operands`, () => {
-    for (const [m, n, k] of [[3, 5, 7], [17, 13, 9], [197, 576, 192], [300, 20, 100], [20, 300, 100], [70, 40, 600]] as const) {
+    for (const [m, n, k] of [
+      [3, 5, 7],
+      [17, 13, 9],
+      [197, 576, 192],
+      [300, 20, 100],
+      [20, 300, 100],
+      [70, 40, 600],
+    ] as const) {
       const big = m * n * k > 1e6; // keep the reference's run time down: one batch, the linear layout
       for (const batch of big ? [1] : [1, 3]) {
-        for (const [transA, transB] of big ? ([[false, true]] as const) : ([[false, true], [false, false], [true, true]] as const)) {
+        for (const [transA, transB] of big
+          ? ([[false, true]] as const)
+          : ([
+              [false, true],
+              [false, false],
+              [true, true],
+            ] as const)) {
           for (const biasOffset of [0, 3]) {
             const strideB = batch > 1 ? 'zero' : 'packed';
             const err = runCase(be, { m, n, k, transA, transB, batch, strideA: 'gap', strideB, bias: true, biasOffset, padA: biasOffset });
@@ -201,7 +267,11 @@ for (const [ti, be] of backends.entries()) {
   });
 
   test(`matmul ${ti + 1} thread(s): attention on the q/k/v column blocks of a fused [N, 3D] tensor`, () => {
-    for (const [tokens, heads, hd] of [[13, 2, 8], [197, 3, 64], [50, 6, 64]] as const) {
+    for (const [tokens, heads, hd] of [
+      [13, 2, 8],
+      [197, 3, 64],
+      [50, 6, 64],
+    ] as const) {
       const d = heads * hd;
       const qkv = random(4 + tokens * 3 * d);
       const off = 4; // the tensor starts inside its buffer
@@ -220,37 +290,88 @@ for (const [ti, be] of backends.entries()) {
       const [q, k, v] = [view(0), view(1), view(2)];
       // q @ k^T per head
       check('q @ k^T', {
-        a: qkv, aOffset: q.offset, strideA: q.stride, transA: false, lda: q.ld,
-        b: qkv, bOffset: k.offset, strideB: k.stride, transB: true, ldb: k.ld,
-        batch: heads, m: tokens, n: tokens, k: hd,
+        a: qkv,
+        aOffset: q.offset,
+        strideA: q.stride,
+        transA: false,
+        lda: q.ld,
+        b: qkv,
+        bOffset: k.offset,
+        strideB: k.stride,
+        transB: true,
+        ldb: k.ld,
+        batch: heads,
+        m: tokens,
+        n: tokens,
+        k: hd,
       });
       // attn @ v per head
       const attn = random(heads * tokens * tokens);
       check('attn @ v', {
-        a: attn, aOffset: 0, strideA: tokens * tokens, transA: false,
-        b: qkv, bOffset: v.offset, strideB: v.stride, transB: false, ldb: v.ld,
-        batch: heads, m: tokens, n: hd, k: tokens,
+        a: attn,
+        aOffset: 0,
+        strideA: tokens * tokens,
+        transA: false,
+        b: qkv,
+        bOffset: v.offset,
+        strideB: v.stride,
+        transB: false,
+        ldb: v.ld,
+        batch: heads,
+        m: tokens,
+        n: hd,
+        k: tokens,
       });
       // transposed strided A: k^T @ v (the gradient of attn @ v has this form)
       check('k^T @ v', {
-        a: qkv, aOffset: k.offset, strideA: k.stride, transA: true, lda: k.ld,
-        b: qkv, bOffset: v.offset, strideB: v.stride, transB: false, ldb: v.ld,
-        batch: heads, m: hd, n: hd, k: tokens,
+        a: qkv,
+        aOffset: k.offset,
+        strideA: k.stride,
+        transA: true,
+        lda: k.ld,
+        b: qkv,
+        bOffset: v.offset,
+        strideB: v.stride,
+        transB: false,
+        ldb: v.ld,
+        batch: heads,
+        m: hd,
+        n: hd,
+        k: tokens,
       });
       // the q block as one [N, D] operand of a linear with bias
       const w = random(d * d);
       const bias = random(d + 3);
       check('q W^T + b', {
-        a: qkv, aOffset: q.offset, strideA: 0, transA: false, lda: q.ld,
-        b: w, bOffset: 0, strideB: 0, transB: true,
-        bias, biasOffset: 3,
-        batch: 1, m: tokens, n: d, k: d,
+        a: qkv,
+        aOffset: q.offset,
+        strideA: 0,
+        transA: false,
+        lda: q.ld,
+        b: w,
+        bOffset: 0,
+        strideB: 0,
+        transB: true,
+        bias,
+        biasOffset: 3,
+        batch: 1,
+        m: tokens,
+        n: d,
+        k: d,
       });
     }
   });
 
   test(`row kernels ${ti + 1} thread(s) match the reference`, () => {
-    for (const [rows, cols] of [[1, 1], [256, 1], [100, 3], [3, 85], [7, 197], [700, 100], [300, 384]] as const) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [256, 1],
+      [100, 3],
+      [3, 85],
+      [7, 197],
+      [700, 100],
+      [300, 384],
+    ] as const) {
       const x = random(rows * cols).map((v) => v * 8);
       const dy = random(rows * cols);
       const pair = (): [Float32Array, Float32Array] => [new Float32Array(rows * cols), new Float32Array(rows * cols)];
@@ -329,7 +450,10 @@ for (const [ti, be] of backends.entries()) {
       const dx = new Float32Array(n + 5).fill(7);
       be.gelu(x, y, n);
       be.geluBackward(x, dy, dx, n);
-      for (const [name, out, r] of [['gelu', y, ref], ['geluBackward', dx, dref]] as const) {
+      for (const [name, out, r] of [
+        ['gelu', y, ref],
+        ['geluBackward', dx, dref],
+      ] as const) {
         let diff = 0;
         let scale = 0;
         // the scale comes from |x| <= 12; the large inputs are held to a relative bound instead

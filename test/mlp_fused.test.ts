@@ -62,10 +62,19 @@ function expected(c: Case): ArrayLike<number> {
 function args(c: Case, out: Float32Array, constant: boolean): MlpArgs {
   const [rows, d] = c.x.shape as [number, number];
   return {
-    x: c.x.contiguousData(), rows, d, hidden: c.w1.shape[0]!,
-    w1: c.w1.data, w1Offset: c.w1.offset, w2: c.w2.data, w2Offset: c.w2.offset,
-    b1: c.b1?.contiguousData() ?? null, b2: c.b2?.contiguousData() ?? null,
-    residual: c.residual?.contiguousData() ?? null, out, constant,
+    x: c.x.contiguousData(),
+    rows,
+    d,
+    hidden: c.w1.shape[0]!,
+    w1: c.w1.data,
+    w1Offset: c.w1.offset,
+    w2: c.w2.data,
+    w2Offset: c.w2.offset,
+    b1: c.b1?.contiguousData() ?? null,
+    b2: c.b2?.contiguousData() ?? null,
+    residual: c.residual?.contiguousData() ?? null,
+    out,
+    constant,
   };
 }
 
@@ -83,7 +92,15 @@ const fusedExpected = (rows: number, d: number, hidden: number): boolean => rows
 
 for (const [rows, d, hidden] of shapes) {
   // every bias/residual combination on the small shapes, the full MLP on the large ones
-  const variants = rows * d * hidden > 1e7 ? [[true, true]] as const : [[true, true], [true, false], [false, true], [false, false]] as const;
+  const variants =
+    rows * d * hidden > 1e7
+      ? ([[true, true]] as const)
+      : ([
+          [true, true],
+          [true, false],
+          [false, true],
+          [false, false],
+        ] as const);
   for (const [withBias, withResidual] of variants) {
     const label = `${rows}x${d} -> ${hidden}, ${withBias ? 'biases' : 'no biases'}, ${withResidual ? 'residual' : 'no residual'}`;
     test(`kernel on every backend vs the float64 composition, ${label}`, () => {
@@ -185,7 +202,7 @@ test('linearGeluLinear with a tape records the composition: gradients equal thos
   });
 });
 
-test('linearGeluLinear: shapes that do not fit give the composition\'s errors', () => {
+test("linearGeluLinear: shapes that do not fit give the composition's errors", () => {
   const c = makeCase(10, 16, 32, 9, true, true);
   expectError(() => noGrad(() => linearGeluLinear(c.x, c.w1, c.b1, randn([16, 31], 1), c.b2, c.residual)), 'linear', '31');
   expectError(() => noGrad(() => linearGeluLinear(c.x, c.w1, c.b1, c.w2, c.b2, randn([10, 15], 1))), 'residual');

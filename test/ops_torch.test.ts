@@ -33,7 +33,11 @@ function check(c: Case, dtype: DType, tol: number, label: string): Set<Prim> {
   const out = enableGrad(() => runOp(c.op, c.params, inputs));
   assertClose(out, c.output, tol, `${label} ${c.name} forward`);
   const names = Object.keys(c.grads);
-  const gs = grad(out, names.map((n) => inputs[n]!), decode(c.upstream, dtype));
+  const gs = grad(
+    out,
+    names.map((n) => inputs[n]!),
+    decode(c.upstream, dtype),
+  );
   names.forEach((n, i) => assertClose(gs[i]!, c.grads[n]!, tol, `${label} ${c.name} d/d${n}`));
   return primsOf(out);
 }

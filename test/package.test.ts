@@ -43,18 +43,33 @@ export function readmeBlock(heading: string): string[] {
   if (at < 0) throw new Error(`README.md has no "## ${heading}" section`);
   const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
   if (!block) throw new Error(`README.md "## ${heading}" has no sh block`);
-  return block[1]!.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+  return block[1]!
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter(Boolean);
 }
 
 test('npm pack: the tarball installs into an empty project and the README snippet runs there', () => {
   const pack = sh(`npm pack --ignore-scripts --silent --pack-destination ${tmp}`, repo).stdout.trim().split('\n').pop()!;
   const tarball = join(tmp, pack);
   const listing = sh(`tar -tzf ${tarball}`, tmp).stdout.split('\n');
-  for (const must of ['package/build/src/index.js', 'package/build/src/index.d.ts', 'package/build/src/cli/main.js', 'package/weights/model.safetensors', 'package/examples/chelsea.png', 'package/dist/browser/cdam.js', 'package/docs/img/quickstart.png', 'package/LICENSE']) {
+  for (const must of [
+    'package/build/src/index.js',
+    'package/build/src/index.d.ts',
+    'package/build/src/cli/main.js',
+    'package/weights/model.safetensors',
+    'package/examples/chelsea.png',
+    'package/dist/browser/cdam.js',
+    'package/docs/img/quickstart.png',
+    'package/LICENSE',
+  ]) {
     assert.ok(listing.includes(must), `the tarball ships ${must}`);
   }
   for (const never of ['package/test/', 'package/bench/', 'package/tools/', 'package/build/test/', 'package/src/']) {
-    assert.not.ok(listing.some((f) => f.startsWith(never)), `the tarball leaves out ${never}`);
+    assert.not.ok(
+      listing.some((f) => f.startsWith(never)),
+      `the tarball leaves out ${never}`,
+    );
   }
   const proj = join(tmp, 'consumer');
   mkdirSync(proj);
@@ -62,7 +77,11 @@ test('npm pack: the tarball installs into an empty project and the README snippe
   sh(`npm install --no-audit --no-fund --prefer-offline --loglevel=error ${tarball}`, proj);
   // no native code: no compiled addon, nothing to build, no package that runs an install script
   const installed = filesUnder(join(proj, 'node_modules'));
-  assert.equal(installed.filter((f) => f.endsWith('.node') || f.endsWith('binding.gyp')), [], 'no native addon is installed');
+  assert.equal(
+    installed.filter((f) => f.endsWith('.node') || f.endsWith('binding.gyp')),
+    [],
+    'no native addon is installed',
+  );
   for (const f of installed.filter((f) => f.endsWith('package.json'))) {
     let scripts: Record<string, string> = {};
     try {
@@ -77,15 +96,23 @@ test('npm pack: the tarball installs into an empty project and the README snippe
   console.log(`  installed: ${installed.length} files, ${mb} MB`);
   assert.ok(mb < 80, `the install stays small (${mb} MB)`);
   // the gpujs backend without gpu.js: a clear message, not a stack trace
-  const gpujs = spawnSync('npx', ['--no-install', 'cdam', 'classify', 'node_modules/cdam/examples/coffee.png'], { cwd: proj, encoding: 'utf8', env: { ...userEnv(), CDAM_BACKEND: 'gpujs' }, timeout: 60_000 });
+  const gpujs = spawnSync('npx', ['--no-install', 'cdam', 'classify', 'node_modules/cdam/examples/coffee.png'], {
+    cwd: proj,
+    encoding: 'utf8',
+    env: { ...userEnv(), CDAM_BACKEND: 'gpujs' },
+    timeout: 60_000,
+  });
   assert.is(gpujs.status, 1);
   assert.match(gpujs.stderr, /the gpujs backend needs the optional package gpu\.js, which is not installed \(npm install gpu\.js/);
   assert.not.match(gpujs.stderr, /\n\s+at /, 'no stack trace');
-  writeFileSync(join(proj, 'snippet.mjs'), `import { loadViT, readImageFile, explainImage, activeBackend } from 'cdam';
+  writeFileSync(
+    join(proj, 'snippet.mjs'),
+    `import { loadViT, readImageFile, explainImage, activeBackend } from 'cdam';
 const vit = await loadViT();
 const r = await explainImage(vit, readImageFile('node_modules/cdam/examples/chelsea.png'), { method: 'cdam', target: 285 });
 console.log(JSON.stringify({ rows: r.map.rows, cols: r.map.cols, n: r.map.values.length, top1: r.top[0].index, backend: activeBackend() }));
-`);
+`,
+  );
   const r = JSON.parse(sh('node snippet.mjs', proj).stdout.trim());
   assert.equal(r, { rows: 14, cols: 14, n: 196, top1: 285, backend: 'wasm' });
   // CommonJS: require() of the ES module works (no top-level await anywhere on its path)
@@ -95,15 +122,21 @@ console.log(JSON.stringify({ rows: r.map.rows, cols: r.map.cols, n: r.map.values
   const cli = sh('npx --no-install cdam classify node_modules/cdam/examples/coffee.png --top 1', proj).stdout;
   assert.match(cli, /967\s+espresso/);
   // a strict TypeScript consumer (browser-like: DOM lib, no @types/node) type-checks against the shipped types
-  writeFileSync(join(proj, 'main.ts'), `import { loadViT, readImageFile, explainImage, type ExplainResult } from 'cdam';
+  writeFileSync(
+    join(proj, 'main.ts'),
+    `import { loadViT, readImageFile, explainImage, type ExplainResult } from 'cdam';
 const vit = await loadViT();
 const r: ExplainResult = await explainImage(vit, readImageFile('cat.png'), { method: 'cdam', target: 'Egyptian cat' });
 export const cells: number = r.map.rows * r.map.cols + r.map.values.length;
-`);
-  writeFileSync(join(proj, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, types: [], lib: ['ES2022', 'DOM'] },
-    files: ['main.ts'],
-  }));
+`,
+  );
+  writeFileSync(
+    join(proj, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, types: [], lib: ['ES2022', 'DOM'] },
+      files: ['main.ts'],
+    }),
+  );
   sh(`node ${repoPath('node_modules/typescript/bin/tsc')} -p .`, proj);
 });
 
@@ -121,7 +154,11 @@ test('a fresh clone with nothing beside it: the README quick start, pasted as it
   const png = readFileSync(join(clone, out));
   assert.equal([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
   assert.ok(png.length > 50_000, `a real picture (${png.length} bytes)`);
-  assert.is(sh('git status --porcelain --untracked-files=all', clone).stdout, '', 'nothing written into the clone but ignored files (build, node_modules, cdam.png)');
+  assert.is(
+    sh('git status --porcelain --untracked-files=all', clone).stdout,
+    '',
+    'nothing written into the clone but ignored files (build, node_modules, cdam.png)',
+  );
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -120,7 +120,11 @@ test('constant and all-zero maps render without NaN artefacts', () => {
   const ref = px(zero, r.x, r.y);
   for (let y = r.y; y < r.y + r.height; y += 3) for (let x = r.x; x < r.x + r.width; x += 3) assert.equal(px(zero, x, y), ref);
   assert.ok(ref[0] === ref[1] && ref[1] === ref[2] && ref[0] > 90);
-  for (const values of [[5, 5, 5, 5], [0, 0, 0, 0], [-2, -2, -2, -2]]) {
+  for (const values of [
+    [5, 5, 5, 5],
+    [0, 0, 0, 0],
+    [-2, -2, -2, -2],
+  ]) {
     for (const signed of [true, false]) {
       const out = renderOverlay(img, { rows: 2, cols: 2, values }, { signed });
       assert.ok(Number.isFinite(out.range.lo) && Number.isFinite(out.range.hi));
@@ -144,7 +148,7 @@ test('upsampleNearest copies each patch to its 16x16 block exactly', () => {
   for (let r = 0; r < 14; r++) {
     for (let c = 0; c < 14; c++) {
       assert.is(up[(16 * r + 5) * 224 + 16 * c + 7], m.values[r * 14 + c]);
-      assert.is(up[(16 * r) * 224 + 16 * c], m.values[r * 14 + c]);
+      assert.is(up[16 * r * 224 + 16 * c], m.values[r * 14 + c]);
       assert.is(up[(16 * r + 15) * 224 + 16 * c + 15], m.values[r * 14 + c]);
     }
   }
@@ -212,7 +216,10 @@ test('signed map: positive left half is reddish, negative right half bluish', ()
   assert.ok(top[0] > top[2] + 60, `bar top ${top}`);
   assert.ok(bot[2] > bot[0] + 60, `bar bottom ${bot}`);
   // Near-zero scores leave the photo visible (opacity proportional to |s|).
-  const faint = renderOverlay(img, map14((_, c) => (c === 0 ? 1 : 0.02)));
+  const faint = renderOverlay(
+    img,
+    map14((_, c) => (c === 0 ? 1 : 0.02)),
+  );
   const p = px(faint, faint.imageRect.x + 200, faint.imageRect.y + 200);
   assert.ok(Math.abs(p[0] - p[2]) <= 3, `near-zero pixel stays grey ${p}`);
 });
@@ -283,7 +290,10 @@ test('grid size arithmetic and panel placement', () => {
 });
 
 test('grid labels are drawn and centred on an overlay panel image', () => {
-  const ov = renderOverlay(grey(28, 28), map14((r, c) => r - c));
+  const ov = renderOverlay(
+    grey(28, 28),
+    map14((r, c) => r - c),
+  );
   const inp = renderImagePanel(grey(28, 28));
   assert.is(inp.imageRect.y, ov.imageRect.y);
   assert.is(inp.height, ov.height);
@@ -376,7 +386,11 @@ test('wrapText breaks at spaces within the width', () => {
 // PNG
 
 test('toPng round-trips through the PNG decoder', () => {
-  const img = renderOverlay(grey(28, 28), map14((r, c) => r - c), { title: 'x' });
+  const img = renderOverlay(
+    grey(28, 28),
+    map14((r, c) => r - c),
+    { title: 'x' },
+  );
   const png = toPng(img);
   assert.equal([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   const back = decodeImage(png, 'roundtrip');
@@ -387,12 +401,25 @@ test('toPng round-trips through the PNG decoder', () => {
 
 test('grid wrapping: rows of at most MAX_ROW_PANELS filled evenly; each group starts a row', () => {
   assert.is(MAX_ROW_PANELS, 6);
-  assert.equal([1, 5, 6, 7, 12, 15].map((n) => rowLength(n)), [1, 5, 6, 4, 6, 5], '15 panels (the input and 14 methods): 3 rows of 5');
+  assert.equal(
+    [1, 5, 6, 7, 12, 15].map((n) => rowLength(n)),
+    [1, 5, 6, 4, 6, 5],
+    '15 panels (the input and 14 methods): 3 rows of 5',
+  );
   assert.is(rowLength(5, 2), 2);
   assert.is(rowLength(3, 10), 3);
   const p = (label: string) => ({ image: createImage(8, 8, [0, 0, 0]), label });
-  const wrapped = wrapGroups([[p('a'), p('b'), p('c')], [p('d'), p('e')]], 2);
-  assert.equal(wrapped.map((x) => x.label), ['a', 'b', 'c', '', 'd', 'e']);
+  const wrapped = wrapGroups(
+    [
+      [p('a'), p('b'), p('c')],
+      [p('d'), p('e')],
+    ],
+    2,
+  );
+  assert.equal(
+    wrapped.map((x) => x.label),
+    ['a', 'b', 'c', '', 'd', 'e'],
+  );
   assert.equal([wrapped[3]!.image.width, wrapped[3]!.image.height], [1, 1], 'a blank filler');
   const L = gridLayout(wrapped, { columns: 2, gap: 2, margin: 0, textScale: 1 });
   assert.is(L.rows, 3);

@@ -63,11 +63,22 @@ async function slurmRunIn(work: string): Promise<void> {
   for (const f of ['chelsea.png', 'catcoffee_224.png', 'coffee.png']) copyFileSync(repoPath(`examples/${f}`), join(work, f));
   writeFileSync(
     join(work, 'manifest.jsonl'),
-    ['{"image": "chelsea.png", "targets": [285]}', '{"image": "catcoffee_224.png", "targets": ["Egyptian cat", "espresso"]}', '{"image": "coffee.png", "targets": [967]}', '{"image": "catcoffee_224.png", "targets": [285]}'].join('\n') + '\n',
+    [
+      '{"image": "chelsea.png", "targets": [285]}',
+      '{"image": "catcoffee_224.png", "targets": ["Egyptian cat", "espresso"]}',
+      '{"image": "coffee.png", "targets": [967]}',
+      '{"image": "catcoffee_224.png", "targets": [285]}',
+    ].join('\n') + '\n',
   );
   const settings = ['--steps', '8', '--box-sizes', '32,64', '--boxes-per-size', '20', '--workers', '1', '--no-report', '--quiet'];
   const methods = 'attention,cdam,integrated-cdam';
-  const env = { ...process.env, CDAM_CLI: `${process.execPath} ${cli}`, CDAM_MANIFEST: 'manifest.jsonl', CDAM_METHODS: methods, CDAM_EVAL_ARGS: settings.join(' ') };
+  const env = {
+    ...process.env,
+    CDAM_CLI: `${process.execPath} ${cli}`,
+    CDAM_MANIFEST: 'manifest.jsonl',
+    CDAM_METHODS: methods,
+    CDAM_EVAL_ARGS: settings.join(' '),
+  };
 
   // the reference: one process, every image
   sh(`${process.execPath} ${cli} eval --manifest manifest.jsonl --methods ${methods} ${settings.join(' ')} --out ref`, work);

@@ -75,7 +75,10 @@ test('one sample, no noise: mean_c(g^2) of the plain gradient; never negative', 
     for (const c of fx.targets) {
       const got = runMethod(ex, 'smoothgrad-squared', { kind: 'class', index: c }, { samples: 1, noise: 0 })[0]!.map.values;
       close(got, channelMeanSquared(vit, Float32Array.from(input.contiguousData()), input.shape, c), `${name} samples 1 noise 0 (target ${c})`, 1e-6);
-      assert.ok(got.every((v) => v >= 0), `${name}: non-negative`);
+      assert.ok(
+        got.every((v) => v >= 0),
+        `${name}: non-negative`,
+      );
     }
   }
 });
@@ -93,9 +96,12 @@ test("with one seed the noisy points are SmoothGrad's (one sample: mean_c(g^2) a
   assert.ok(relErr(got, clean) > 1e-3, 'the noise moved the map');
 });
 
-test('registry facts: non-negative, pixel level, one map, SmoothGrad\'s options and defaults', () => {
+test("registry facts: non-negative, pixel level, one map, SmoothGrad's options and defaults", () => {
   const info = methodInfo('smoothgrad-squared');
-  assert.equal({ signed: info.signed, usesTarget: info.usesTarget, level: info.level, perHead: info.perHead }, { signed: false, usesTarget: true, level: 'pixel', perHead: false });
+  assert.equal(
+    { signed: info.signed, usesTarget: info.usesTarget, level: info.level, perHead: info.perHead },
+    { signed: false, usesTarget: true, level: 'pixel', perHead: false },
+  );
   assert.equal(info.options, FAMILY_OPTIONS.smoothgrad);
   assert.equal(info.options, methodInfo('smoothgrad').options);
 });

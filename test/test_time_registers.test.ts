@@ -26,7 +26,13 @@ import { readImageFile } from '../src/io/image.js';
 import { InputError } from '../src/io/errors.js';
 import { openSafetensors, bufferSource } from '../src/io/safetensors.js';
 import {
-  findRegisterNeurons, parseTestTimeRegisters, readTestTimeRegisters, formatTestTimeRegisters, probeForward, tokenNorms, applyTestTimeRegisters,
+  findRegisterNeurons,
+  parseTestTimeRegisters,
+  readTestTimeRegisters,
+  formatTestTimeRegisters,
+  probeForward,
+  tokenNorms,
+  applyTestTimeRegisters,
 } from '../src/vit/registers.js';
 import type { ViT } from '../src/vit/model.js';
 import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixtures.js';
@@ -79,18 +85,25 @@ test('the hook alone: output and gradient equal PyTorch autograd through their i
   const G = g!.toArray();
   const W = t.w;
   const regSum = t.neurons.reduce((s, j) => s + W[t.token * 6 + j]!, 0);
-  assert.ok(Math.abs(G[0 * 6 + 1]! - (W[0 * 6 + 1]! + regSum / 2)) < 1e-12, '[CLS] keeps its own gradient plus half the register\'s');
+  assert.ok(Math.abs(G[0 * 6 + 1]! - (W[0 * 6 + 1]! + regSum / 2)) < 1e-12, "[CLS] keeps its own gradient plus half the register's");
   assert.ok(Math.abs(G[2 * 6 + 4]! - regSum / 2) < 1e-12, 'the zeroed patch entry gets only its half');
 });
 
 test('finite differences (float64): the intervention, and the input gradient of small models with a test-time register', () => {
   const h = randn([2, 7, 9], 11, 'float64');
-  for (const token of [6, 2, 9]) { // the register the last row, a middle row, and (read-out mode) not among the rows
-    const e = gradcheck((xs) => registerIntervention(xs['h']!, { neurons: [0, 4, 5], token, scale: 1.5 }), { h: new Tensor(Float64Array.from(h.data), h.shape) }, ['h']);
+  for (const token of [6, 2, 9]) {
+    // the register the last row, a middle row, and (read-out mode) not among the rows
+    const e = gradcheck(
+      (xs) => registerIntervention(xs['h']!, { neurons: [0, 4, 5], token, scale: 1.5 }),
+      { h: new Tensor(Float64Array.from(h.data), h.shape) },
+      ['h'],
+    );
     assert.ok(e < 1e-7, `intervention, register row ${token}: relative error ${e}`);
   }
   for (const name of Object.keys(small.models)) {
-    const vit = loadViTFolder(repoPath(`test/fixtures/vit/${name}`)).to('float64').withTestTimeRegister(smallNeurons);
+    const vit = loadViTFolder(repoPath(`test/fixtures/vit/${name}`))
+      .to('float64')
+      .withTestTimeRegister(smallNeurons);
     const input = decode(loadJson<{ input: Encoded }>(`test/fixtures/vit/${name}/expected.json`).input, 'float64');
     const e = gradcheck((xs) => vit.forward(xs['x']!).logits!, { x: input }, ['x']);
     assert.ok(e < 1e-6, `${name}: relative error ${e}`);
@@ -127,7 +140,7 @@ const ttr = applyTestTimeRegisters(real.vit, readTestTimeRegisters(embeddedFile,
 const fx = openSafetensors(bufferSource(readFileSync(repoPath('test/fixtures/ttr/catcoffee_vit_tiny.safetensors')), 'catcoffee_vit_tiny'));
 const want = (k: string) => Array.from(fx.readF32(k));
 
-test('ViT-Ti on cat|espresso: logits and the last block input\'s token norms with and without the register match torch; the corners go from 350-530 to about 20', () => {
+test("ViT-Ti on cat|espresso: logits and the last block input's token norms with and without the register match torch; the corners go from 350-530 to about 20", () => {
   const input = real.prepared.input;
   close(new Explainer(real.vit, input).logits()!, want('logits'), 'logits without');
   const ex = new Explainer(ttr, input);
@@ -151,7 +164,11 @@ test('ViT-Ti with the register: attention (and to the register), CDAM (both engi
   close(ex.attention().map.values, want('attention.ttr'), 'attention');
   const A = ex['base']().parts.attn.toArray();
   const n = 198;
-  close([0, 1, 2].map((h) => A[h * n + 1]!), want('attention_register.ttr'), 'attention of [CLS] to the register');
+  close(
+    [0, 1, 2].map((h) => A[h * n + 1]!),
+    want('attention_register.ttr'),
+    'attention of [CLS] to the register',
+  );
   for (const engine of ['closed-form', 'autograd'] as const) {
     const e = new Explainer(ttr, input, engine);
     for (const c of [285, 967]) close(e.cdam({ kind: 'class', index: c }).map.values, want(`cdam.ttr.${c}`), `cdam ${c} (${engine})`);
@@ -194,13 +211,26 @@ function sameNeurons(vit: ViT, file: string) {
   const saved = readTestTimeRegisters(file, vit);
   const s = saved.settings;
   const found = findRegisterNeurons(vit, calibrationInputs(vit, s.images), {
-    threshold: s.threshold, detectLayer: s.detectLayer, topK: s.topK, lowestLayer: s.lowestLayer, sparsityFilter: s.sparsityFilter,
-    sparsityFraction: s.sparsityFraction, sparsityActivation: s.sparsityActivation,
+    threshold: s.threshold,
+    detectLayer: s.detectLayer,
+    topK: s.topK,
+    lowestLayer: s.lowestLayer,
+    sparsityFilter: s.sparsityFilter,
+    sparsityFraction: s.sparsityFraction,
+    sparsityActivation: s.sparsityActivation,
   });
   assert.is(found.settings.highestLayer, s.highestLayer, 'the layer where the outliers appear');
   assert.is(found.settings.imagesWithOutliers, s.imagesWithOutliers);
-  assert.equal(found.neurons.map((n) => [n.layer, n.neuron]), saved.neurons.map((n) => [n.layer, n.neuron]), file);
-  close(found.neurons.map((n) => n.score), saved.neurons.map((n) => n.score), 'scores');
+  assert.equal(
+    found.neurons.map((n) => [n.layer, n.neuron]),
+    saved.neurons.map((n) => [n.layer, n.neuron]),
+    file,
+  );
+  close(
+    found.neurons.map((n) => n.score),
+    saved.neurons.map((n) => n.score),
+    'scores',
+  );
   return found;
 }
 
@@ -210,12 +240,19 @@ test('the finder returns the committed neurons of the embedded model on its cali
   assert.ok(found.neurons[0]!.score > 20 * found.neurons[1]!.score, 'one neuron dominates');
 });
 
-sharedTest('the finder returns the committed neurons of the shared ViT-Ti and DeiT-Ti', ['weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k/config.json', 'weights/deit_tiny_patch16_224.fb_in1k/config.json'], (a, b) => {
-  for (const [cfg, name] of [[a, 'vit_tiny_patch16_224.augreg_in21k_ft_in1k'], [b, 'deit_tiny_patch16_224.fb_in1k']] as const) {
-    const vit = loadViTFolder(cfg.replace(/config\.json$/, ''));
-    sameNeurons(vit, repoPath(`weights/test-time-registers/${name}.json`));
-  }
-});
+sharedTest(
+  'the finder returns the committed neurons of the shared ViT-Ti and DeiT-Ti',
+  ['weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k/config.json', 'weights/deit_tiny_patch16_224.fb_in1k/config.json'],
+  (a, b) => {
+    for (const [cfg, name] of [
+      [a, 'vit_tiny_patch16_224.augreg_in21k_ft_in1k'],
+      [b, 'deit_tiny_patch16_224.fb_in1k'],
+    ] as const) {
+      const vit = loadViTFolder(cfg.replace(/config\.json$/, ''));
+      sameNeurons(vit, repoPath(`weights/test-time-registers/${name}.json`));
+    }
+  },
+);
 
 test('the finder refuses when no image has an outlier, and checks its options', () => {
   const inputs = calibrationInputs(real.vit, ['examples/chelsea.png']);
@@ -255,20 +292,44 @@ test('register files: round trip, and every bad file is an InputError naming it'
   bad('{"format": ', /not valid JSON/);
   bad('[1, 2]', /expected a JSON object/);
   bad('{"format": "something"}', /not a test-time register file/);
-  bad(edit((j) => (j.version = 2)), /version 2 is not supported/);
-  bad(edit((j) => (j.neurons = [])), /non-empty list/);
-  bad(edit((j) => (j.neurons[0].layer = 12)), /neurons\[0\]\.layer must be an integer in \[0, 11\], got 12/);
-  bad(edit((j) => (j.neurons[1].neuron = -1)), /neurons\[1\]\.neuron/);
-  bad(edit((j) => (j.neurons[1] = j.neurons[0])), /listed twice/);
-  bad(edit((j) => (j.scale = 'big')), /"scale" must be a finite number/);
+  bad(
+    edit((j) => (j.version = 2)),
+    /version 2 is not supported/,
+  );
+  bad(
+    edit((j) => (j.neurons = [])),
+    /non-empty list/,
+  );
+  bad(
+    edit((j) => (j.neurons[0].layer = 12)),
+    /neurons\[0\]\.layer must be an integer in \[0, 11\], got 12/,
+  );
+  bad(
+    edit((j) => (j.neurons[1].neuron = -1)),
+    /neurons\[1\]\.neuron/,
+  );
+  bad(
+    edit((j) => (j.neurons[1] = j.neurons[0])),
+    /listed twice/,
+  );
+  bad(
+    edit((j) => (j.scale = 'big')),
+    /"scale" must be a finite number/,
+  );
   const tiny = loadViTFolder(repoPath('test/fixtures/vit/timm_plain'));
   bad(text, /made for a model with 12 blocks, width 192 and MLP 768 .* this model has 2, 16 and 32/, tiny);
   const dir = mkdtempSync(join(tmpdir(), 'cdam-ttr-'));
   try {
     const p = join(dir, 'x.json');
     writeFileSync(p, Uint8Array.from([0xff, 0xfe, 0x00]));
-    assert.throws(() => readTestTimeRegisters(p), (e: unknown) => e instanceof InputError && e.file === p && /not UTF-8/.test((e as Error).message));
-    assert.throws(() => readTestTimeRegisters(join(dir, 'none.json')), (e: unknown) => e instanceof InputError && /no such file/.test((e as Error).message));
+    assert.throws(
+      () => readTestTimeRegisters(p),
+      (e: unknown) => e instanceof InputError && e.file === p && /not UTF-8/.test((e as Error).message),
+    );
+    assert.throws(
+      () => readTestTimeRegisters(join(dir, 'none.json')),
+      (e: unknown) => e instanceof InputError && /no such file/.test((e as Error).message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -283,7 +344,14 @@ test('cdam registers writes the file; classify and explain take --test-time-regi
     assert.is(r.code, 0, r.err);
     assert.match(r.out, /block +7 +neuron +417/);
     const saved = readTestTimeRegisters(file, real.vit);
-    assert.equal(saved.neurons.map((n) => [n.layer, n.neuron]), [[7, 417], [6, 189], [6, 59]]);
+    assert.equal(
+      saved.neurons.map((n) => [n.layer, n.neuron]),
+      [
+        [7, 417],
+        [6, 189],
+        [6, 59],
+      ],
+    );
     assert.is(saved.settings.topK, 3);
     r = runCli('classify', repoPath('examples/chelsea.png'), '--test-time-register', file, '--top', '1');
     assert.is(r.code, 0, r.err);

@@ -21,15 +21,24 @@ function torchvisionName(n: string, mlpNames: [string, string]): string {
   const b = /^blocks\.(\d+)\.(.*)$/.exec(n);
   if (b) {
     const rest = b[2]!
-      .replace(/^norm1\./, 'ln_1.').replace(/^norm2\./, 'ln_2.')
-      .replace(/^attn\.qkv\.weight$/, 'self_attention.in_proj_weight').replace(/^attn\.qkv\.bias$/, 'self_attention.in_proj_bias')
+      .replace(/^norm1\./, 'ln_1.')
+      .replace(/^norm2\./, 'ln_2.')
+      .replace(/^attn\.qkv\.weight$/, 'self_attention.in_proj_weight')
+      .replace(/^attn\.qkv\.bias$/, 'self_attention.in_proj_bias')
       .replace(/^attn\.proj\./, 'self_attention.out_proj.')
-      .replace(/^mlp\.fc1\./, `${mlpNames[0]}.`).replace(/^mlp\.fc2\./, `${mlpNames[1]}.`);
+      .replace(/^mlp\.fc1\./, `${mlpNames[0]}.`)
+      .replace(/^mlp\.fc2\./, `${mlpNames[1]}.`);
     return `encoder.layers.encoder_layer_${b[1]}.${rest}`;
   }
   const top: Record<string, string> = {
-    'patch_embed.proj.weight': 'conv_proj.weight', 'patch_embed.proj.bias': 'conv_proj.bias', cls_token: 'class_token', pos_embed: 'encoder.pos_embedding',
-    'norm.weight': 'encoder.ln.weight', 'norm.bias': 'encoder.ln.bias', 'head.weight': 'heads.head.weight', 'head.bias': 'heads.head.bias',
+    'patch_embed.proj.weight': 'conv_proj.weight',
+    'patch_embed.proj.bias': 'conv_proj.bias',
+    cls_token: 'class_token',
+    pos_embed: 'encoder.pos_embedding',
+    'norm.weight': 'encoder.ln.weight',
+    'norm.bias': 'encoder.ln.bias',
+    'head.weight': 'heads.head.weight',
+    'head.bias': 'heads.head.bias',
   };
   if (!top[n]) throw new Error(`no torchvision name for ${n}`);
   return top[n];
@@ -48,11 +57,19 @@ function torchvisionModel(mlpNames: [string, string], extra: Record<string, F32T
 const expected = loadJson<{ input: Encoded; logits: Encoded }>('test/fixtures/vit/timm_plain/expected.json');
 const input = decode(expected.input);
 
-test('a torchvision-named model gives PyTorch\'s logits (mlp.0/mlp.3 and the older mlp.linear_1/linear_2)', () => {
-  for (const names of [['mlp.0', 'mlp.3'], ['mlp.linear_1', 'mlp.linear_2']] as [string, string][]) {
+test("a torchvision-named model gives PyTorch's logits (mlp.0/mlp.3 and the older mlp.linear_1/linear_2)", () => {
+  for (const names of [
+    ['mlp.0', 'mlp.3'],
+    ['mlp.linear_1', 'mlp.linear_2'],
+  ] as [string, string][]) {
     const vit = loadViTFolder(torchvisionModel(names));
     assert.is(vit.config.layout, 'torchvision');
-    assertClose(noGrad(() => vit.forward(input).logits!), expected.logits, 1e-5, `logits (${names.join(', ')})`);
+    assertClose(
+      noGrad(() => vit.forward(input).logits!),
+      expected.logits,
+      1e-5,
+      `logits (${names.join(', ')})`,
+    );
   }
 });
 

@@ -22,7 +22,11 @@ const P = vit.config.numPrefix;
 const cols = vit.config.grid[1];
 const name = (k) => (k < P ? '[CLS]' : `r${Math.floor((k - P) / cols)}c${(k - P) % cols}`);
 const effective = (row) => Math.exp(-row.reduce((s, p) => (p > 0 ? s + p * Math.log(p) : s), 0));
-const topShare = (row, k) => [...row].sort((a, b) => b - a).slice(0, k).reduce((s, v) => s + v, 0);
+const topShare = (row, k) =>
+  [...row]
+    .sort((a, b) => b - a)
+    .slice(0, k)
+    .reduce((s, v) => s + v, 0);
 
 console.log(`model: ${vit.config.name} (${modelDir ?? 'embedded'})`);
 console.log('| photo | top-1 / top-4 / top-10 share | effective tokens (head mean; per head, mean) | top 4 tokens | high-norm tokens (norm) |');
@@ -39,6 +43,8 @@ for (const path of args) {
   const perHead = heads.reduce((s, r) => s + effective(r), 0) / H;
   const hn = ex.highNormTokens();
   const pct = (v) => `${(100 * v).toFixed(0)}%`;
-  console.log(`| ${basename(path)} | ${[1, 4, 10].map((k) => pct(topShare(mean, k))).join(' / ')} | ${effective(mean).toFixed(1)}; ${perHead.toFixed(1)} | ` +
-    `${order.map((k) => `${name(k)} ${pct(mean[k])}`).join(', ')} | ${hn.map((t) => `r${t.row}c${t.col} ${t.norm.toFixed(0)}`).join(', ') || 'none'} |`);
+  console.log(
+    `| ${basename(path)} | ${[1, 4, 10].map((k) => pct(topShare(mean, k))).join(' / ')} | ${effective(mean).toFixed(1)}; ${perHead.toFixed(1)} | ` +
+      `${order.map((k) => `${name(k)} ${pct(mean[k])}`).join(', ')} | ${hn.map((t) => `r${t.row}c${t.col} ${t.norm.toFixed(0)}`).join(', ') || 'none'} |`,
+  );
 }

@@ -39,7 +39,14 @@ const bytes = writeSafetensors(tensors, { format: 'pt', source: `${MODEL} (timm)
 
 // label_names: the first synonym of each synset, in index order
 const labels = readFileSync(join(shared, 'weights', 'imagenet_synsets.txt'), 'utf8')
-  .split('\n').filter((l) => l.trim()).map((l) => l.replace(/^n\d+\s+/, '').split(',')[0].trim());
+  .split('\n')
+  .filter((l) => l.trim())
+  .map((l) =>
+    l
+      .replace(/^n\d+\s+/, '')
+      .split(',')[0]
+      .trim(),
+  );
 if (labels.length !== 1000) throw new Error(`imagenet_synsets.txt: expected 1000 classes, got ${labels.length}`);
 const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
 config.label_names = labels;
@@ -51,13 +58,15 @@ writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 if (existsSync(APACHE)) writeFileSync(join(out, 'LICENSE'), readFileSync(APACHE));
 else console.error(`embed-model: ${APACHE} missing; weights/LICENSE left as it is`);
 
-writeFileSync(join(root, 'src', 'vit', 'imagenet-labels.ts'),
+writeFileSync(
+  join(root, 'src', 'vit', 'imagenet-labels.ts'),
   '// The 1000 ImageNet-1k class names in index order (first synonym of each synset).\n' +
-  '// Written by tools/embed-model.mjs from the ImageNet synset list, with weights/config.json; do not edit.\n' +
-  `export const IMAGENET_LABELS: readonly string[] = [\n${labels.map((l) => `  ${JSON.stringify(l)},`).join('\n')}\n];\n`);
+    '// Written by tools/embed-model.mjs from the ImageNet synset list, with weights/config.json; do not edit.\n' +
+    `export const IMAGENET_LABELS: readonly string[] = [\n${labels.map((l) => `  ${JSON.stringify(l)},`).join('\n')}\n];\n`,
+);
 
 mkdirSync(join(root, 'examples'), { recursive: true });
-for (const e of EXAMPLES) writeFileSync(join(root, "examples", e), readFileSync(join(shared, "images", e)));
+for (const e of EXAMPLES) writeFileSync(join(root, 'examples', e), readFileSync(join(shared, 'images', e)));
 
 const sha = createHash('sha256').update(bytes).digest('hex');
 console.log(`weights/model.safetensors: ${params} parameters, ${bytes.length} bytes, sha256 ${sha}`);

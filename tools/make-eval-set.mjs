@@ -46,8 +46,10 @@ for (const f of readdirSync(join(shared, 'images')).sort()) {
   if (/\.(png|jpe?g)$/i.test(f)) add(join(shared, 'images', f), '../shared/images', 'see ../shared/images/README.md');
 }
 // skimage's real colour photos beyond the shared ones (camera.png is grey: read as RGB)
-for (const f of ['motorcycle_left.png', 'camera.png']) add(join(SKIMAGE, f), `python3-skimage ${pkgVersion('python3-skimage')} data/`, 'CC0 / public domain (skimage data README)');
-for (const f of ['giraffe.jpg', 'horses.jpg', 'kite.jpg', 'person.jpg', 'scream.jpg']) add(join(DARKNET, f), `darknet ${pkgVersion('darknet')} data/`, 'darknet sample data (public domain licence of darknet; photos as distributed by Debian)');
+for (const f of ['motorcycle_left.png', 'camera.png'])
+  add(join(SKIMAGE, f), `python3-skimage ${pkgVersion('python3-skimage')} data/`, 'CC0 / public domain (skimage data README)');
+for (const f of ['giraffe.jpg', 'horses.jpg', 'kite.jpg', 'person.jpg', 'scream.jpg'])
+  add(join(DARKNET, f), `darknet ${pkgVersion('darknet')} data/`, 'darknet sample data (public domain licence of darknet; photos as distributed by Debian)');
 
 const singles = sources.map((s) => s.name).filter((n) => n !== 'catcoffee_224.png');
 // every pair of photos (left | right) is a candidate composite; made on demand

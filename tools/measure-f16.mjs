@@ -22,22 +22,38 @@ const f16 = loadViTFolder(EMBEDDED_MODEL_URL);
 
 function pearson(a, b) {
   const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i] / n; mb += b[i] / n; }
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i] / n;
+    mb += b[i] / n;
+  }
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
   return sab / Math.sqrt(saa * sbb);
 }
 const argmax = (v) => v.indexOf(Math.max(...v));
 
-let worstLogit = 0, worstCorr = 1, allSame = true, cases = 0;
+let worstLogit = 0,
+  worstCorr = 1,
+  allSame = true,
+  cases = 0;
 console.log('| image | resize | top-1 F32 | top-1 F16 | max abs logit diff | CDAM corr (class) |');
 console.log('|---|---|---|---|---:|---:|');
-for (const file of readdirSync(join(shared, 'images')).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()) {
+for (const file of readdirSync(join(shared, 'images'))
+  .filter((f) => /\.(png|jpe?g)$/i.test(f))
+  .sort()) {
   const img = readImageFile(join(shared, 'images', file));
   for (const mode of ['squash', 'crop']) {
     const [a, b] = [f32, f16].map((m) => new Explainer(m, prepareImage(img, m.config.preprocess, mode).input));
-    const la = a.logits(), lb = b.logits();
+    const la = a.logits(),
+      lb = b.logits();
     let d = 0;
     for (let i = 0; i < la.length; i++) d = Math.max(d, Math.abs(la[i] - lb[i]));
     const t = argmax([...la]);
@@ -54,4 +70,6 @@ for (const file of readdirSync(join(shared, 'images')).filter((f) => /\.(png|jpe
     console.log(`| ${file} | ${mode} | ${t} ${f32.label(t)} | ${argmax([...lb])} ${f16.label(argmax([...lb]))} | ${d.toFixed(4)} | ${corrs.join(', ')} |`);
   }
 }
-console.log(`\n${cases} cases: top-1 ${allSame ? 'identical in every case' : 'DIFFERS somewhere'}; largest logit difference ${worstLogit.toFixed(4)}; lowest CDAM correlation ${worstCorr.toFixed(6)}`);
+console.log(
+  `\n${cases} cases: top-1 ${allSame ? 'identical in every case' : 'DIFFERS somewhere'}; largest logit difference ${worstLogit.toFixed(4)}; lowest CDAM correlation ${worstCorr.toFixed(6)}`,
+);

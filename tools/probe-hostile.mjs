@@ -75,8 +75,13 @@ editConfig(noRows, (c) => {
   delete c.num_classes;
   delete c.id2label;
 });
-const dim = openSafetensors(bufferSource(readFileSync(join(model, 'model.safetensors')), 'm')).info('cls_token').shape.at(-1);
-const nanConcept = file('nan.concept', writeSafetensors({ concept: { dtype: 'F32', shape: [dim], data: new Float32Array(dim).fill(NaN) } }, { format: 'cdam-concept' }));
+const dim = openSafetensors(bufferSource(readFileSync(join(model, 'model.safetensors')), 'm'))
+  .info('cls_token')
+  .shape.at(-1);
+const nanConcept = file(
+  'nan.concept',
+  writeSafetensors({ concept: { dtype: 'F32', shape: [dim], data: new Float32Array(dim).fill(NaN) } }, { format: 'cdam-concept' }),
+);
 const m = ['--model', model];
 
 /** [input, file size in bytes or '', args] */
@@ -86,8 +91,28 @@ const cases = [
   ['1 x 3000 PNG, squash', grey(1, 3000).length, ['classify', join(tmp, 'thin3000.png')]],
   ['PNG claiming 9000 x 9000', tiny9000.length, ['classify', file('claims9000.png', tiny9000)]],
   ['JPEG claiming 9000 x 9000', jpeg9000.length, ['classify', file('claims9000.jpg', jpeg9000)]],
-  ['PNG, IDAT cut in half', 0, ['classify', file('cut.png', withIdat(rgb20, (d) => d.subarray(0, d.length >> 1)))]],
-  ['PNG, complete stream of half the rows', 0, ['classify', file('half.png', withIdat(rgb20, (d) => zlib.deflateSync(zlib.inflateSync(d).subarray(0, 610))))]],
+  [
+    'PNG, IDAT cut in half',
+    0,
+    [
+      'classify',
+      file(
+        'cut.png',
+        withIdat(rgb20, (d) => d.subarray(0, d.length >> 1)),
+      ),
+    ],
+  ],
+  [
+    'PNG, complete stream of half the rows',
+    0,
+    [
+      'classify',
+      file(
+        'half.png',
+        withIdat(rgb20, (d) => zlib.deflateSync(zlib.inflateSync(d).subarray(0, 610))),
+      ),
+    ],
+  ],
   ['image = /dev/zero', '', ['classify', '/dev/zero']],
   ['image = /dev/urandom', '', ['classify', '/dev/urandom']],
   ['image = FIFO', '', ['classify', fifo]],
@@ -96,14 +121,28 @@ const cases = [
   ['--concept FIFO', '', ['explain', photo, ...m, '--concept', fifo]],
   ['--concept folder missing', '', ['explain', photo, ...m, '--concept', join(tmp, 'no-such-folder')]],
   ['NaN weight in a block', '', ['classify', photo, '--model', nanWeights]],
-  ['NaN in another class\'s head row', '', ['explain', photo, '--model', otherHeadNan, '--target', '0']],
+  ["NaN in another class's head row", '', ['explain', photo, '--model', otherHeadNan, '--target', '0']],
   ['zero std', '', ['classify', photo, '--model', withConfig((c) => (c.pretrained_cfg.std = [0.5, 0, 0.5]))]],
   ['--noise 1e30', '', ['explain', photo, ...m, '--method', 'smooth-cdam', '--noise', '1e30']],
   ['NaN concept file', '', ['explain', photo, ...m, '--concept', nanConcept]],
   ['safetensors: duplicate name', '', ['classify', photo, '--model', withWeights(raw(`{"w":${t1(0)},"w":${t1(4)}}`, new Uint8Array(8)))]],
   ['safetensors abuse 1 (length lies)', '', ['classify', photo, '--model', withWeights(raw('{}', new Uint8Array(0), 2 ** 40))]],
   ['safetensors abuse 2 (10 M entries)', '', ['classify', photo, '--model', withWeights(raw('{', new Uint8Array(0), 600_000_000))]],
-  ['safetensors abuse 3 (100 k aliased)', '', ['classify', photo, '--model', withWeights(raw(`{${Array.from({ length: 100_000 }, (_, i) => `"w${i}":{"dtype":"F32","shape":[200,200],"data_offsets":[0,160000]}`).join(',')}}`, new Uint8Array(160000)))]],
+  [
+    'safetensors abuse 3 (100 k aliased)',
+    '',
+    [
+      'classify',
+      photo,
+      '--model',
+      withWeights(
+        raw(
+          `{${Array.from({ length: 100_000 }, (_, i) => `"w${i}":{"dtype":"F32","shape":[200,200],"data_offsets":[0,160000]}`).join(',')}}`,
+          new Uint8Array(160000),
+        ),
+      ),
+    ],
+  ],
   ['--json a.json --out /missing/x.png', '', ['explain', photo, ...m, '--json', join(tmp, 'a.json'), '--out', '/missing/x.png']],
   ['--json P --out P', '', ['explain', photo, ...m, '--json', join(tmp, 'p.png'), '--out', join(tmp, 'p.png')]],
   ['crop_pct 0', '', ['classify', photo, '--model', withConfig((c) => (c.pretrained_cfg.crop_pct = 0))]],
@@ -112,24 +151,62 @@ const cases = [
   ['-3 heads', '', ['classify', photo, '--model', withConfig((c) => (c.model_args.num_heads = -3))]],
   ['--target ""', '', ['explain', photo, ...m, '--target', '']],
   ['head with zero rows', '', ['classify', photo, '--model', noRows]],
-  ['config.json not JSON (secret text)', '', ['classify', photo, '--model', (() => { const d = copyModel(); writeFileSync(join(d, 'config.json'), 'SECRET-abc not json'); return d; })()]],
+  [
+    'config.json not JSON (secret text)',
+    '',
+    [
+      'classify',
+      photo,
+      '--model',
+      (() => {
+        const d = copyModel();
+        writeFileSync(join(d, 'config.json'), 'SECRET-abc not json');
+        return d;
+      })(),
+    ],
+  ],
 ];
 
 const cli = join(repo, 'build/src/cli/main.js');
 const rows = [];
 for (const [what, size, args] of cases) {
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %M %e', process.execPath, cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, CDAM_BACKEND: 'js' } });
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %M %e', process.execPath, cli, ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, CDAM_BACKEND: 'js' },
+  });
   const t = /TIME (\d+) ([\d.]+)/.exec(r.stderr ?? '');
-  const err = (r.stderr ?? '').split('\n').filter((l) => l && !l.startsWith('TIME') && !l.startsWith('Command exited')).find((l) => /error|cdam:/i.test(l)) ?? '';
+  const err =
+    (r.stderr ?? '')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('TIME') && !l.startsWith('Command exited'))
+      .find((l) => /error|cdam:/i.test(l)) ?? '';
   const input = args[1];
   const bytes = size || (input?.startsWith(tmp) && statSync(input, { throwIfNoEntry: false })?.isFile() ? statSync(input).size : '');
-  rows.push({ what, size: bytes, code: r.signal ? r.signal : r.status, ms: t ? Math.round(Number(t[2]) * 1000) : NaN, mb: t ? Math.round(Number(t[1]) / 1024) : NaN, err: err.replace(tmp, '$TMP').replace(repo, '.').slice(0, 150) });
+  rows.push({
+    what,
+    size: bytes,
+    code: r.signal ? r.signal : r.status,
+    ms: t ? Math.round(Number(t[2]) * 1000) : NaN,
+    mb: t ? Math.round(Number(t[1]) / 1024) : NaN,
+    err: err.replace(tmp, '$TMP').replace(repo, '.').slice(0, 150),
+  });
 }
 // the stdout-closed case needs a shell pipe
 {
   const r = spawnSync('bash', ['-c', `/usr/bin/time -f 'TIME %M %e' node ${cli} classify ${photo} --top 1000 | head -1 >/dev/null`], { encoding: 'utf8' });
   const t = /TIME (\d+) ([\d.]+)/.exec(r.stderr);
-  rows.push({ what: 'classify | head -1', size: '', code: r.stderr.includes('EPIPE') ? 'EPIPE trace' : 'quiet', ms: t ? Math.round(Number(t[2]) * 1000) : NaN, mb: t ? Math.round(Number(t[1]) / 1024) : NaN, err: r.stderr.replace(/TIME.*\n?/, '').trim().slice(0, 100) });
+  rows.push({
+    what: 'classify | head -1',
+    size: '',
+    code: r.stderr.includes('EPIPE') ? 'EPIPE trace' : 'quiet',
+    ms: t ? Math.round(Number(t[2]) * 1000) : NaN,
+    mb: t ? Math.round(Number(t[1]) / 1024) : NaN,
+    err: r.stderr
+      .replace(/TIME.*\n?/, '')
+      .trim()
+      .slice(0, 100),
+  });
 }
 
 console.log('| input | file bytes | exit | ms | peak MB | message |');

@@ -30,7 +30,11 @@ const stat = (m, k) => {
   return m.correctness?.[k];
 };
 const fmt = (v, k) => (v === undefined || v === null ? '–' : k === 'compactness' || k === 'aBox' || k === 'dBox' ? v.toFixed(2) : v.toFixed(0));
-const rank = (pairs) => pairs.filter(([, v]) => v !== undefined && v !== null).sort((a, b) => b[1] - a[1]).map(([m]) => m);
+const rank = (pairs) =>
+  pairs
+    .filter(([, v]) => v !== undefined && v !== null)
+    .sort((a, b) => b[1] - a[1])
+    .map(([m]) => m);
 
 for (const [k, paper] of Object.entries(PAPER)) {
   const methods = Object.keys(paper);

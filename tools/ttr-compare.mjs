@@ -27,7 +27,9 @@ const aSame = a.filter((r) => images.has(r.image));
 const aBy = new Map(aSame.map((r) => [key(r), r]));
 const missing = b.filter((r) => !aBy.has(key(r)));
 if (missing.length) {
-  console.error(`${missing.length} records of ${withTtr} have no counterpart in ${without} (first: ${key(missing[0])}); the runs must share images, methods and targets`);
+  console.error(
+    `${missing.length} records of ${withTtr} have no counterpart in ${without} (first: ${key(missing[0])}); the runs must share images, methods and targets`,
+  );
   process.exit(1);
 }
 const s = summarizeResults([...aSame.map((r) => ({ ...r, model: 'without' })), ...b.map((r) => ({ ...r, model: 'with' }))]);
@@ -80,7 +82,9 @@ const STATS = [
   ['dA_box', 2, (m) => m.discrimination.dBox, (meth) => pairedDiscrimination(meth, 'dBox')],
   ['compactness', 2, (m) => m.compactness, (meth) => pairedMaps(meth)],
 ];
-console.log(`${sb.images} images (${twoClass} two-class), ${right.length / sb.methods.length} correctness records per method; mean ± standard error; "change" is the mean of the paired differences (with - without) over the same records.`);
+console.log(
+  `${sb.images} images (${twoClass} two-class), ${right.length / sb.methods.length} correctness records per method; mean ± standard error; "change" is the mean of the paired differences (with - without) over the same records.`,
+);
 for (const [name, d, get, change] of STATS) {
   console.log(`\n#### ${name}\n`);
   console.log('| method | without | with the register | change |');

@@ -54,7 +54,9 @@ function pearson(a, b) {
   const n = a.length;
   const ma = a.reduce((s, v) => s + v, 0) / n;
   const mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < n; i++) {
     sab += (a[i] - ma) * (b[i] - mb);
     saa += (a[i] - ma) ** 2;
@@ -64,7 +66,8 @@ function pearson(a, b) {
 }
 function range(x) {
   const X = x.contiguousData();
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const v of X) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
@@ -85,7 +88,13 @@ function study(model, prefix, input, target) {
   const mean = new Float64Array(N);
   for (let h = 0; h < H; h++) for (let k = 0; k < N; k++) mean[k] += A[h * rows * N + k] / H;
   return {
-    norms: patch, register: prefix > P ? norms[P] : null, range: range(ex.x), robust: ex.robustRange(), top, logits, cdam,
+    norms: patch,
+    register: prefix > P ? norms[P] : null,
+    range: range(ex.x),
+    robust: ex.robustRange(),
+    top,
+    logits,
+    cdam,
     cornerCdam: corners.reduce((s, c) => s + Math.abs(cdam[c]), 0) / abs,
     cornerAttn: corners.reduce((s, c) => s + mean[prefix + c], 0),
     regAttn: prefix > P ? mean[P] : null,
@@ -93,9 +102,13 @@ function study(model, prefix, input, target) {
   };
 }
 
-console.log(`model: ${vit.config.name} (${modelDir ?? 'embedded'}); register neurons: ${regFile} (${reg.neurons.length}: ${reg.neurons.map((n) => `${n.layer}:${n.neuron}`).join(' ')}); resize ${resize}`);
+console.log(
+  `model: ${vit.config.name} (${modelDir ?? 'embedded'}); register neurons: ${regFile} (${reg.neurons.length}: ${reg.neurons.map((n) => `${n.layer}:${n.neuron}`).join(' ')}); resize ${resize}`,
+);
 console.log('');
-console.log('| photo | corner norms | median / max patch norm | register norm | range of X | top-1 (logit) | orig. top-1 logit | CDAM on corners | r (other cells) | attention on corners | on register |');
+console.log(
+  '| photo | corner norms | median / max patch norm | register norm | range of X | top-1 (logit) | orig. top-1 logit | CDAM on corners | r (other cells) | attention on corners | on register |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 let kept = 0;
 const dLogit = [];
@@ -108,12 +121,19 @@ for (const path of images) {
   if (t1.index === t0.index) kept++;
   dLogit.push(b.logits[t0.index] - t0.logit);
   const others = [...Array(a.cdam.length).keys()].filter((i) => !corners.includes(i));
-  const r = pearson(others.map((i) => a.cdam[i]), others.map((i) => b.cdam[i]));
+  const r = pearson(
+    others.map((i) => a.cdam[i]),
+    others.map((i) => b.cdam[i]),
+  );
   const cn = (s) => corners.map((c) => f(s.norms[c])).join(', ');
-  console.log(`| ${basename(path)} | ${cn(a)} -> ${cn(b)} | ${f(median(a.norms))} / ${f(Math.max(...a.norms))} -> ${f(median(b.norms))} / ${f(Math.max(...b.norms))} | ${f(b.register)} | ` +
-    `${f(a.range, 1)} -> ${f(b.range, 1)} | ${t0.index} ${t0.label} (${f(t0.logit, 2)}) -> ${t1.index} ${t1.label} (${f(t1.logit, 2)}) | ${f(t0.logit, 2)} -> ${f(b.logits[t0.index], 2)} | ` +
-    `${f(100 * a.cornerCdam)}% -> ${f(100 * b.cornerCdam)}% | ${f(r, 2)} | ${f(100 * a.cornerAttn)}% -> ${f(100 * b.cornerAttn)}% | ${f(100 * b.regAttn)}% |`);
+  console.log(
+    `| ${basename(path)} | ${cn(a)} -> ${cn(b)} | ${f(median(a.norms))} / ${f(Math.max(...a.norms))} -> ${f(median(b.norms))} / ${f(Math.max(...b.norms))} | ${f(b.register)} | ` +
+      `${f(a.range, 1)} -> ${f(b.range, 1)} | ${t0.index} ${t0.label} (${f(t0.logit, 2)}) -> ${t1.index} ${t1.label} (${f(t1.logit, 2)}) | ${f(t0.logit, 2)} -> ${f(b.logits[t0.index], 2)} | ` +
+      `${f(100 * a.cornerCdam)}% -> ${f(100 * b.cornerCdam)}% | ${f(r, 2)} | ${f(100 * a.cornerAttn)}% -> ${f(100 * b.cornerAttn)}% | ${f(100 * b.regAttn)}% |`,
+  );
 }
 const meanAbs = dLogit.reduce((s, v) => s + Math.abs(v), 0) / dLogit.length;
 console.log('');
-console.log(`top-1 kept on ${kept} of ${images.length}; mean |change| of the original top-1 logit ${meanAbs.toFixed(2)} (changes: ${dLogit.map((v) => v.toFixed(2)).join(', ')})`);
+console.log(
+  `top-1 kept on ${kept} of ${images.length}; mean |change| of the original top-1 logit ${meanAbs.toFixed(2)} (changes: ${dLogit.map((v) => v.toFixed(2)).join(', ')})`,
+);

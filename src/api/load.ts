@@ -23,7 +23,8 @@ async function fetchFolder(base: URL, opts: LoadViTOptions): Promise<ViT> {
   const [safetensors, config] = await Promise.all([fetchBytes(new URL('model.safetensors', dir)), fetchBytes(new URL('config.json', dir))]);
   const text = new TextDecoder().decode(config);
   let preprocessorConfig: string | undefined;
-  if (/"hidden_size"\s*:/.test(text)) { // a Hugging Face config: its preprocessor config sits beside it
+  if (/"hidden_size"\s*:/.test(text)) {
+    // a Hugging Face config: its preprocessor config sits beside it
     const r = await fetch(new URL('preprocessor_config.json', dir));
     if (r.ok) preprocessorConfig = await r.text();
   }

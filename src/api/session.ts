@@ -66,10 +66,17 @@ export class ExplainSession {
   readonly backend: string;
   private readonly targetFree = new Map<string, Explanation[]>();
 
-  constructor(readonly vit: ViT, image: ImageInput, opts: SessionOptions = {}) {
+  constructor(
+    readonly vit: ViT,
+    image: ImageInput,
+    opts: SessionOptions = {},
+  ) {
     this.image = toRgb(image);
     const resize = opts.resize ?? DEFAULT_RESIZE;
-    this.prepared = opts.maxPixels === undefined ? prepareImage(this.image, vit.config.preprocess, resize) : prepareImage(this.image, vit.config.preprocess, resize, opts.maxPixels);
+    this.prepared =
+      opts.maxPixels === undefined
+        ? prepareImage(this.image, vit.config.preprocess, resize)
+        : prepareImage(this.image, vit.config.preprocess, resize, opts.maxPixels);
     this.preprocessing = describePreprocessing(this.image, vit.config.preprocess, resize);
     this.explainer = new Explainer(vit, this.prepared.input, opts.engine ?? 'closed-form');
     this.logits = this.explainer.logits();

@@ -17,7 +17,21 @@
 //               ViTs) on the weights `gammaOf` names; the gradient elsewhere
 
 import {
-  Tensor, add, sub, mul, div, sum, matmul, reshape, linear, allocate, attentionBackward, freeze, isFrozen, type Prim, type TypedArray,
+  Tensor,
+  add,
+  sub,
+  mul,
+  div,
+  sum,
+  matmul,
+  reshape,
+  linear,
+  allocate,
+  attentionBackward,
+  freeze,
+  isFrozen,
+  type Prim,
+  type TypedArray,
 } from '../tensor/index.js';
 import { rules, type Rule } from './rules.js';
 import type { RuleTable } from './grad.js';
@@ -38,15 +52,15 @@ const GAMMA_STABILISER = 1e-6;
 const stabilised = (v: number, eps: number): number => (v >= 0 ? v + eps : v - eps);
 
 /** Identity rule: the relevance of an elementwise f passes unchanged, so the gradient becomes g f(x) / (x + eps). */
-const identity: Rule<'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'gelu' | 'relu' | 'clamp'> = (g, n) => [
-  mul(g, div(n.output, add(n.inputs[0]!, TINY))),
-];
+const identity: Rule<'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'gelu' | 'relu' | 'clamp'> = (g, n) => [mul(g, div(n.output, add(n.inputs[0]!, TINY)))];
 
 /** Uniform rule: when both factors carry relevance, each gets half. */
-const uniform = <P extends 'mul' | 'matmul'>(gradient: Rule<P>): Rule<P> => (g, n, needs) => {
-  const gin = gradient(g, n, needs);
-  return needs[0] && needs[1] ? gin.map((t) => (t ? mul(t, 0.5) : null)) : gin;
-};
+const uniform =
+  <P extends 'mul' | 'matmul'>(gradient: Rule<P>): Rule<P> =>
+  (g, n, needs) => {
+    const gin = gradient(g, n, needs);
+    return needs[0] && needs[1] ? gin.map((t) => (t ? mul(t, 0.5) : null)) : gin;
+  };
 
 /** LayerNorm with 1/std held constant: dx = r (gh - mean gh), gh = g w. */
 const layerNormIdentity: Rule<'layerNorm'> = (g, n) => {
@@ -59,18 +73,20 @@ const layerNormIdentity: Rule<'layerNorm'> = (g, n) => {
 };
 
 /** The fused attention: q and k keep a quarter of their gradient and v half (AttnLRP), or q and k none (CP-LRP). */
-const fusedAttention = (variant: RelevanceOptions['attention']): Rule<'attention'> => (g, n) => {
-  const qkv = n.inputs[0]!;
-  const d = qkv.shape[2]! / 3;
-  const dqkv = attentionBackward(qkv, n.saved[0]!, g, n.params.heads);
-  const data = dqkv.data;
-  const [qk, v] = variant === 'cp' ? [0, 1] : [0.25, 0.5];
-  for (let i = 0; i < data.length; i += 3 * d) {
-    for (let j = 0; j < 2 * d; j++) data[i + j]! *= qk;
-    for (let j = 2 * d; j < 3 * d; j++) data[i + j]! *= v;
-  }
-  return [dqkv];
-};
+const fusedAttention =
+  (variant: RelevanceOptions['attention']): Rule<'attention'> =>
+  (g, n) => {
+    const qkv = n.inputs[0]!;
+    const d = qkv.shape[2]! / 3;
+    const dqkv = attentionBackward(qkv, n.saved[0]!, g, n.params.heads);
+    const data = dqkv.data;
+    const [qk, v] = variant === 'cp' ? [0, 1] : [0.25, 0.5];
+    for (let i = 0; i < data.length; i += 3 * d) {
+      for (let j = 0; j < 2 * d; j++) data[i + j]! *= qk;
+      for (let j = 2 * d; j < 3 * d; j++) data[i + j]! *= v;
+    }
+    return [dqkv];
+  };
 
 /**
  * Wp = W + gamma W+ and Wn = W + gamma W- of a constant weight, made once per
@@ -124,8 +140,14 @@ function gammaLinear(gammaOf: RelevanceOptions['gammaOf']): Rule<'linear'> {
     let bn: Tensor | null = null;
     if (n.params.bias) {
       const bias = n.inputs[2]!.contiguousData();
-      bp = new Tensor(bias.map((v) => (v > 0 ? v + gamma * v : v)), [out]);
-      bn = new Tensor(bias.map((v) => (v < 0 ? v + gamma * v : v)), [out]);
+      bp = new Tensor(
+        bias.map((v) => (v > 0 ? v + gamma * v : v)),
+        [out],
+      );
+      bn = new Tensor(
+        bias.map((v) => (v < 0 ? v + gamma * v : v)),
+        [out],
+      );
     }
     const X = x.contiguousData();
     const xpd = allocate(dt, X.length);
@@ -177,13 +199,30 @@ const divByConstant: Rule<'div'> = (g, n, needs) => {
 /** The relevance table of AttnLRP (attention 'full') or CP-LRP (attention 'cp'). */
 export function relevanceRules(opts: RelevanceOptions): RuleTable {
   const table: { [P in Prim]: Rule<P> | 'constant' } = {
-    add: rules.add, sub: rules.sub, neg: rules.neg, where: rules.where, sum: rules.sum, max: rules.max,
-    reshape: rules.reshape, permute: rules.permute, expand: rules.expand, slice: rules.slice, concat: rules.concat,
-    gather: rules.gather, copy: rules.copy,
+    add: rules.add,
+    sub: rules.sub,
+    neg: rules.neg,
+    where: rules.where,
+    sum: rules.sum,
+    max: rules.max,
+    reshape: rules.reshape,
+    permute: rules.permute,
+    expand: rules.expand,
+    slice: rules.slice,
+    concat: rules.concat,
+    gather: rules.gather,
+    copy: rules.copy,
     div: divByConstant,
     mul: uniform(rules.mul),
     matmul: uniform(rules.matmul),
-    exp: identity, log: identity, sqrt: identity, tanh: identity, erf: identity, gelu: identity, relu: identity, clamp: identity,
+    exp: identity,
+    log: identity,
+    sqrt: identity,
+    tanh: identity,
+    erf: identity,
+    gelu: identity,
+    relu: identity,
+    clamp: identity,
     softmax: opts.attention === 'cp' ? 'constant' : rules.softmax,
     attention: fusedAttention(opts.attention),
     layerNorm: layerNormIdentity,

@@ -5,8 +5,31 @@
 // Rules run with recording off: they build no tape of their own.
 
 import {
-  Tensor, add, sub, mul, div, neg, exp, compare, where, sum, matmul, reshape, permute, transpose, expand,
-  zeros, allocate, type GradNode, type Prim, kernelsFor, broadcastedAxes, shapesEqual, slice, scalar, attentionBackward,
+  Tensor,
+  add,
+  sub,
+  mul,
+  div,
+  neg,
+  exp,
+  compare,
+  where,
+  sum,
+  matmul,
+  reshape,
+  permute,
+  transpose,
+  expand,
+  zeros,
+  allocate,
+  type GradNode,
+  type Prim,
+  kernelsFor,
+  broadcastedAxes,
+  shapesEqual,
+  slice,
+  scalar,
+  attentionBackward,
 } from '../tensor/index.js';
 import { assignStrided } from '../kernels/strided.js';
 
@@ -76,11 +99,7 @@ export const rules: { [P in Prim]: Rule<P> } = {
   where: (g, n, needs) => {
     const [c, a, b] = n.inputs as [Tensor, Tensor, Tensor];
     const z = scalar(0, g.dtype);
-    return [
-      null,
-      needs[1] ? unbroadcast(where(c, g, z), a.shape) : null,
-      needs[2] ? unbroadcast(where(c, z, g), b.shape) : null,
-    ];
+    return [null, needs[1] ? unbroadcast(where(c, g, z), a.shape) : null, needs[2] ? unbroadcast(where(c, z, g), b.shape) : null];
   },
   // d sum x = g broadcast back over the summed axes
   sum: (g, n) => [spreadReduced(g, n)],
@@ -95,10 +114,7 @@ export const rules: { [P in Prim]: Rule<P> } = {
   // C = A B: dA = g B^T, dB = A^T g (summed over broadcast batch dims)
   matmul: (g, n, needs) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
-    return [
-      needs[0] ? unbroadcast(matmul(g, transpose(b)), a.shape) : null,
-      needs[1] ? unbroadcast(matmul(transpose(a), g), b.shape) : null,
-    ];
+    return [needs[0] ? unbroadcast(matmul(g, transpose(b)), a.shape) : null, needs[1] ? unbroadcast(matmul(transpose(a), g), b.shape) : null];
   },
   // y = x W^T + b: dx = g W, dW = g^T x (over all leading dims), db = sum of g over them
   // one fused kernel call (Kernels.attentionBackward) for all items and heads

@@ -64,7 +64,9 @@ export function attnLrp(b: BaselineInput, target: Target, opts: AttnLrpOptions =
   const { g, value } = inputGradients(b.vit, fromData(Float32Array.from(x), b.input.shape), target, table);
   const channels = b.input.shape[1]!;
   return {
-    method: 'attnlrp', target: describeTarget(target, (i) => b.vit.label(i)), score: value[0]!,
+    method: 'attnlrp',
+    target: describeTarget(target, (i) => b.vit.label(i)),
+    score: value[0]!,
     map: channelMean(b.input.shape, g, x, channels),
   };
 }

@@ -25,7 +25,13 @@ export interface BatchOptions {
  * Run `evaluate` on the points, `batch` at a time: it gets the batch as a
  * tensor [k, ...shape.slice(1)] and the index of its first point.
  */
-export function inBatches(shape: readonly number[], points: Points, batch: number, evaluate: (xs: Tensor, first: number) => void, onProgress?: (done: number, total: number) => void): void {
+export function inBatches(
+  shape: readonly number[],
+  points: Points,
+  batch: number,
+  evaluate: (xs: Tensor, first: number) => void,
+  onProgress?: (done: number, total: number) => void,
+): void {
   const per = shape.slice(1).reduce((a, b) => a * b, 1);
   const step = Math.max(1, Math.floor(batch));
   for (let done = 0; done < points.count; done += step) {

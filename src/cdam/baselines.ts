@@ -44,12 +44,25 @@ export function inputGradients(vit: ViT, images: Tensor, target: Target, table?:
 }
 
 /** Input gradients at the points, in batches of `batch`; `use(i, g)` gets point i's gradient. */
-export function gradientsAt(b: BaselineInput, target: Target, points: Points, batch: number, use: (i: number, g: Float32Array) => void, onProgress?: (done: number, total: number) => void): void {
+export function gradientsAt(
+  b: BaselineInput,
+  target: Target,
+  points: Points,
+  batch: number,
+  use: (i: number, g: Float32Array) => void,
+  onProgress?: (done: number, total: number) => void,
+): void {
   const per = b.input.size;
-  inBatches(b.input.shape, points, batch, (xs, first) => {
-    const { g } = inputGradients(b.vit, xs, target);
-    for (let s = 0; s < xs.shape[0]!; s++) use(first + s, g.subarray(s * per, (s + 1) * per));
-  }, onProgress);
+  inBatches(
+    b.input.shape,
+    points,
+    batch,
+    (xs, first) => {
+      const { g } = inputGradients(b.vit, xs, target);
+      for (let s = 0; s < xs.shape[0]!; s++) use(first + s, g.subarray(s * per, (s + 1) * per));
+    },
+    onProgress,
+  );
 }
 
 const addTo = (acc: Float64Array) => (_: number, g: Float32Array) => {
@@ -92,7 +105,12 @@ export function smoothGrad(b: BaselineInput, target: Target, opts: SmoothGradOpt
   const points = smoothGradPoints(b, opts);
   const acc = new Float64Array(b.input.size);
   gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, addTo(acc), opts.onProgress);
-  return { method: 'smoothgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / points.count) };
+  return {
+    method: 'smoothgrad',
+    target: describeTarget(target, label(b)),
+    score: cleanScore(b, target),
+    map: channelMean(b.input.shape, acc, null, 1 / points.count),
+  };
 }
 
 /** IntGrad from a zero baseline: mean_c(x * mean_i df((i/m) x)/dx) for i = 1..m. */
@@ -101,7 +119,10 @@ export function intGrad(b: BaselineInput, target: Target, opts: IntGradOptions =
   positiveInteger('steps', m);
   const x = b.input.contiguousData();
   const acc = new Float64Array(b.input.size);
-  const points = pathPoints(x, Array.from({ length: m }, (_, i) => (i + 1) / m));
+  const points = pathPoints(
+    x,
+    Array.from({ length: m }, (_, i) => (i + 1) / m),
+  );
   gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, addTo(acc), opts.onProgress);
   return { method: 'intgrad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, x, 1 / m) };
 }
@@ -150,16 +171,18 @@ function gaussianBlur(x: ArrayLike<number>, c: number, h: number, w: number, sig
   const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
   for (let ch = 0; ch < c; ch++) {
     const o = ch * h * w;
-    for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
-      let s = 0;
-      for (let t = -r; t <= r; t++) s += wts[t + r]! * x[o + y * w + clamp(xx + t, w)]!;
-      tmp[o + y * w + xx] = s;
-    }
-    for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
-      let s = 0;
-      for (let t = -r; t <= r; t++) s += wts[t + r]! * tmp[o + clamp(y + t, h) * w + xx]!;
-      out[o + y * w + xx] = s;
-    }
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++) {
+        let s = 0;
+        for (let t = -r; t <= r; t++) s += wts[t + r]! * x[o + y * w + clamp(xx + t, w)]!;
+        tmp[o + y * w + xx] = s;
+      }
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++) {
+        let s = 0;
+        for (let t = -r; t <= r; t++) s += wts[t + r]! * tmp[o + clamp(y + t, h) * w + xx]!;
+        out[o + y * w + xx] = s;
+      }
   }
   return out;
 }
@@ -190,10 +213,17 @@ export function expectedGrad(b: BaselineInput, target: Target, opts: ExpectedGra
       for (let i = 0; i < out.length; i++) out[i] = ref[i]! + alpha * (x[i]! - ref[i]!);
     },
   };
-  gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, (s, g) => {
-    const ref = drawn[s]!;
-    for (let i = 0; i < acc.length; i++) acc[i]! += (x[i]! - ref[i]!) * g[i]!;
-  }, opts.onProgress);
+  gradientsAt(
+    b,
+    target,
+    points,
+    opts.batch ?? BASELINE_DEFAULTS.batch,
+    (s, g) => {
+      const ref = drawn[s]!;
+      for (let i = 0; i < acc.length; i++) acc[i]! += (x[i]! - ref[i]!) * g[i]!;
+    },
+    opts.onProgress,
+  );
   return { method: 'expected-grad', target: describeTarget(target, label(b)), score: cleanScore(b, target), map: channelMean(b.input.shape, acc, null, 1 / n) };
 }
 
@@ -235,7 +265,9 @@ export function gradCam(b: BaselineInput, target: Target): Explanation & { patch
   const [, , h, wd] = b.input.shape as [number, number, number, number];
   const px = noGrad(() => resize(fromData(scaled, b.grid), [h, wd], 'bilinear')).contiguousData();
   return {
-    method: 'gradcam', target: describeTarget(target, label(b)), score: s.item(),
+    method: 'gradcam',
+    target: describeTarget(target, label(b)),
+    score: s.item(),
     map: { rows: h, cols: wd, values: Float32Array.from(px) },
     patch: { rows: b.grid[0], cols: b.grid[1], values: cam },
   };

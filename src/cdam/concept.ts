@@ -14,9 +14,16 @@ export interface Concept {
 
 export function encodeConcept(c: Concept, vit: ViT): Uint8Array {
   const data = Float32Array.from(c.vector.contiguousData());
-  return writeSafetensors({ concept: { dtype: 'F32', shape: [data.length], data } }, {
-    format: 'cdam-concept', model: vit.config.name, dim: String(vit.config.dim), name: c.name, examples: String(c.examples),
-  });
+  return writeSafetensors(
+    { concept: { dtype: 'F32', shape: [data.length], data } },
+    {
+      format: 'cdam-concept',
+      model: vit.config.name,
+      dim: String(vit.config.dim),
+      name: c.name,
+      examples: String(c.examples),
+    },
+  );
 }
 
 /** A concept from its file's bytes; `name` names the file in errors and is the default concept name. */
@@ -26,7 +33,10 @@ export function decodeConcept(bytes: Uint8Array, name: string, vit: ViT): Concep
     if (!f.has('concept')) throw new InputError(name, `${name}: not a concept file (no "concept" tensor)`);
     const shape = f.info('concept').shape;
     if (shape.length !== 1 || shape[0] !== vit.config.dim) {
-      throw new InputError(name, `${name}: concept has shape [${shape}] but the model's latent has ${vit.config.dim} entries (made with model "${f.metadata['model'] ?? '?'}")`);
+      throw new InputError(
+        name,
+        `${name}: concept has shape [${shape}] but the model's latent has ${vit.config.dim} entries (made with model "${f.metadata['model'] ?? '?'}")`,
+      );
     }
     const v = f.readF32('concept');
     const bad = v.findIndex((x) => !Number.isFinite(x));

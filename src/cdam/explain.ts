@@ -85,13 +85,20 @@ export class Explainer {
   readonly grid: [number, number];
   private baseCache: { head: HeadOutput; parts: ReadoutParts } | null = null;
 
-  constructor(readonly vit: ViT, readonly input: Tensor, readonly engine: ScoreEngine = 'closed-form') {
+  constructor(
+    readonly vit: ViT,
+    readonly input: Tensor,
+    readonly engine: ScoreEngine = 'closed-form',
+  ) {
     if (input.rank !== 4 || input.shape[0] !== 1) throw new Error(`expected one image [1, 3, H, W], got [${input.shape}]`);
     this.grid = vit.gridFor(input.shape[2]!, input.shape[3]!);
     this.x = noGrad(() => vit.runBlocks(vit.embed(input), 0, vit.config.depth - 1));
     const X = this.x.contiguousData();
     for (let i = 0; i < X.length; i++) {
-      if (!Number.isFinite(X[i]!)) throw new Error(`the tokens entering the last block have a non-finite value (${X[i]} at token ${Math.floor(i / vit.config.dim)}): check the input and the weights`);
+      if (!Number.isFinite(X[i]!))
+        throw new Error(
+          `the tokens entering the last block have a non-finite value (${X[i]} at token ${Math.floor(i / vit.config.dim)}): check the input and the weights`,
+        );
     }
   }
 
@@ -241,7 +248,10 @@ export class Explainer {
     const m = opts.steps ?? CDAM_DEFAULTS.steps;
     if (!(m >= 2) || !Number.isInteger(m)) throw new Error(`steps must be an integer >= 2, got ${m}`);
     const acc = this.sums(opts.perHead);
-    const points = pathPoints(this.x.contiguousData(), Array.from({ length: m - 1 }, (_, i) => (i + 1) / m));
+    const points = pathPoints(
+      this.x.contiguousData(),
+      Array.from({ length: m - 1 }, (_, i) => (i + 1) / m),
+    );
     inBatches(this.x.shape, points, opts.batch ?? CDAM_DEFAULTS.batch, (xs) => this.accumulate(acc, this.scores(xs, target)), opts.onProgress);
     return this.explanation('integrated-cdam', target, this.score(target), acc, m - 1);
   }

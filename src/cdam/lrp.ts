@@ -54,7 +54,7 @@ function linearRule(r: Float64Array, x: Float64Array, p: LinearParams, rows: num
       let c = 0;
       for (let i = 0; i < out; i++) {
         const w = W[i * inp + j]!;
-        if ((w > 0) === (v > 0) && w !== 0) c += w * S[i]!;
+        if (w > 0 === v > 0 && w !== 0) c += w * S[i]!;
       }
       res[q * inp + j] = v * c;
     }
@@ -186,10 +186,21 @@ export function partialLrpTrace(b: BaselineInput, target: Target): PartialLrpTra
   const map = new Float32Array(P);
   for (let h = 0; h < H; h++) for (let k = pre; k < n; k++) map[k - pre]! += Math.max(0, cam[h * rows * n + k]!) / H;
   return {
-    explanation: { method: 'partial-lrp', target: describeTarget(target, (i) => vit.label(i)), score: f.score, map: { rows: b.grid[0], cols: b.grid[1], values: map } },
+    explanation: {
+      method: 'partial-lrp',
+      target: describeTarget(target, (i) => vit.label(i)),
+      score: f.score,
+      map: { rows: b.grid[0], cols: b.grid[1], values: map },
+    },
     sums: {
-      seed: sumOf(seed), headInput: sumOf(rz), blockOutput: sumOf(ry) + sumOf(rm), mlpOutput: sumOf(rm), mlpInput: sumOf(ru),
-      attentionBranch: sumOf(ra), attentionOutput: sumOf(ro), attention: sumOf(cam),
+      seed: sumOf(seed),
+      headInput: sumOf(rz),
+      blockOutput: sumOf(ry) + sumOf(rm),
+      mlpOutput: sumOf(rm),
+      mlpInput: sumOf(ru),
+      attentionBranch: sumOf(ra),
+      attentionOutput: sumOf(ro),
+      attention: sumOf(cam),
     },
     attention: cam,
   };

@@ -42,21 +42,84 @@ const perHeads = (ex: Explainer, one: (h?: number) => Explanation, perHead: bool
 
 const NONE = {};
 const REGISTRY = {
-  attention: { signed: false, usesTarget: false, level: 'patch', perHead: true, options: NONE, run: (ex, _t, o) => perHeads(ex, (h) => ex.attention(h), o.perHead) },
-  cdam: { signed: true, usesTarget: true, level: 'patch', perHead: true, options: NONE, run: (ex, t, o) => splitHeads(ex.cdam(t, { perHead: o.perHead ?? false })) },
-  'smooth-cdam': { signed: true, usesTarget: true, level: 'patch', perHead: true, options: FAMILY_OPTIONS.smooth, run: (ex, t, o) => splitHeads(ex.smooth(t, { ...o, perHead: o.perHead ?? false })) },
-  'smooth-cdam-robust': { signed: true, usesTarget: true, level: 'patch', perHead: true, options: FAMILY_OPTIONS.smooth, run: (ex, t, o) => splitHeads(ex.smooth(t, { ...o, scale: 'robust', perHead: o.perHead ?? false })) },
-  'integrated-cdam': { signed: true, usesTarget: true, level: 'patch', perHead: true, options: FAMILY_OPTIONS.integrated, run: (ex, t, o) => splitHeads(ex.integrated(t, { ...o, perHead: o.perHead ?? false })) },
+  attention: {
+    signed: false,
+    usesTarget: false,
+    level: 'patch',
+    perHead: true,
+    options: NONE,
+    run: (ex, _t, o) => perHeads(ex, (h) => ex.attention(h), o.perHead),
+  },
+  cdam: {
+    signed: true,
+    usesTarget: true,
+    level: 'patch',
+    perHead: true,
+    options: NONE,
+    run: (ex, t, o) => splitHeads(ex.cdam(t, { perHead: o.perHead ?? false })),
+  },
+  'smooth-cdam': {
+    signed: true,
+    usesTarget: true,
+    level: 'patch',
+    perHead: true,
+    options: FAMILY_OPTIONS.smooth,
+    run: (ex, t, o) => splitHeads(ex.smooth(t, { ...o, perHead: o.perHead ?? false })),
+  },
+  'smooth-cdam-robust': {
+    signed: true,
+    usesTarget: true,
+    level: 'patch',
+    perHead: true,
+    options: FAMILY_OPTIONS.smooth,
+    run: (ex, t, o) => splitHeads(ex.smooth(t, { ...o, scale: 'robust', perHead: o.perHead ?? false })),
+  },
+  'integrated-cdam': {
+    signed: true,
+    usesTarget: true,
+    level: 'patch',
+    perHead: true,
+    options: FAMILY_OPTIONS.integrated,
+    run: (ex, t, o) => splitHeads(ex.integrated(t, { ...o, perHead: o.perHead ?? false })),
+  },
   'input-x-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: NONE, run: (ex, t) => [inputXGrad(ex, t)] },
   smoothgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.smoothgrad, run: (ex, t, o) => [smoothGrad(ex, t, o)] },
-  'smoothgrad-squared': { signed: false, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.smoothgrad, run: (ex, t, o) => [smoothGradSquared(ex, t, o)] },
+  'smoothgrad-squared': {
+    signed: false,
+    usesTarget: true,
+    level: 'pixel',
+    perHead: false,
+    options: FAMILY_OPTIONS.smoothgrad,
+    run: (ex, t, o) => [smoothGradSquared(ex, t, o)],
+  },
   intgrad: { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.intgrad, run: (ex, t, o) => [intGrad(ex, t, o)] },
-  'expected-grad': { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.expectedGrad, run: (ex, t, o) => [expectedGrad(ex, t, o)] },
+  'expected-grad': {
+    signed: true,
+    usesTarget: true,
+    level: 'pixel',
+    perHead: false,
+    options: FAMILY_OPTIONS.expectedGrad,
+    run: (ex, t, o) => [expectedGrad(ex, t, o)],
+  },
   gradcam: { signed: false, usesTarget: true, level: 'pixel', perHead: false, options: NONE, run: (ex, t) => [gradCam(ex, t)] },
   relevance: { signed: false, usesTarget: true, level: 'patch', perHead: false, options: NONE, run: (ex, t) => [relevance(ex, t)] },
   'partial-lrp': { signed: false, usesTarget: true, level: 'patch', perHead: false, options: NONE, run: (ex, t) => [partialLrp(ex, t)] },
-  attnlrp: { signed: true, usesTarget: true, level: 'pixel', perHead: false, options: FAMILY_OPTIONS.attnlrp, run: (ex, t, o) => [attnLrp(ex, t, { variant: o.lrp, gamma: o.gamma, patchGamma: o.patchGamma })] },
-  rollout: { signed: false, usesTarget: false, level: 'patch', perHead: true, options: NONE, run: (ex, _t, o) => perHeads(ex, (h) => rollout(ex, h), o.perHead) },
+  attnlrp: {
+    signed: true,
+    usesTarget: true,
+    level: 'pixel',
+    perHead: false,
+    options: FAMILY_OPTIONS.attnlrp,
+    run: (ex, t, o) => [attnLrp(ex, t, { variant: o.lrp, gamma: o.gamma, patchGamma: o.patchGamma })],
+  },
+  rollout: {
+    signed: false,
+    usesTarget: false,
+    level: 'patch',
+    perHead: true,
+    options: NONE,
+    run: (ex, _t, o) => perHeads(ex, (h) => rollout(ex, h), o.perHead),
+  },
 } satisfies Record<string, MethodEntry>;
 
 export type Method = keyof typeof REGISTRY;
@@ -111,7 +174,8 @@ export function runMethod(ex: Explainer, method: Method, target: Target, opts: M
 function checkFinite(e: Explanation): void {
   const v = e.map.values;
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i]!)) throw new Error(`${e.method}: the map has a non-finite value (${v[i]} at cell ${i}); check the input, the weights and the options`);
+    if (!Number.isFinite(v[i]!))
+      throw new Error(`${e.method}: the map has a non-finite value (${v[i]} at cell ${i}); check the input, the weights and the options`);
   }
 }
 

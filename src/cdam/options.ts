@@ -23,11 +23,22 @@ export type OptionSpec = NumberSpec | ChoiceSpec;
 
 export const OPTION_SPECS = {
   samples: { kind: 'int', min: 1, max: 100000, metavar: 'N', help: 'samples averaged over (noisy copies or reference draws)' },
-  noise: { kind: 'number', min: 0, max: 10, metavar: 'F', help: 'noise sigma relative to the range of what is perturbed (Smooth CDAM: the last block input, nu; SmoothGrad: the input pixels)' },
+  noise: {
+    kind: 'number',
+    min: 0,
+    max: 10,
+    metavar: 'F',
+    help: 'noise sigma relative to the range of what is perturbed (Smooth CDAM: the last block input, nu; SmoothGrad: the input pixels)',
+  },
   steps: { kind: 'int', min: 1, max: 100000, metavar: 'N', help: 'points on the path from zero' },
   seed: { kind: 'int', min: 0, max: 2 ** 32 - 1, metavar: 'N', help: 'seed of the random stream' },
   batch: { kind: 'int', min: 1, max: 4096, metavar: 'N', help: 'points per batched pass (bounds memory)' },
-  lrp: { kind: 'choice', values: ['cp', 'full'] as const, metavar: 'V', help: 'attention rules: cp (CP-LRP, as the authors ship for ViTs) or full (AttnLRP through the softmax)' },
+  lrp: {
+    kind: 'choice',
+    values: ['cp', 'full'] as const,
+    metavar: 'V',
+    help: 'attention rules: cp (CP-LRP, as the authors ship for ViTs) or full (AttnLRP through the softmax)',
+  },
   gamma: { kind: 'number', min: 0, max: 1000, metavar: 'F', help: 'LRP-gamma of the MLP and head layers' },
   patchGamma: { kind: 'number', min: 0, max: 1000, metavar: 'F', help: 'LRP-gamma of the patch embedding' },
 } as const satisfies Record<string, OptionSpec>;
@@ -45,7 +56,12 @@ export type OptionDefaults = { [K in OptionName]?: ValueOf<(typeof OPTION_SPECS)
 export const FAMILY_OPTIONS = {
   smooth: { samples: CDAM_DEFAULTS.samples, noise: CDAM_DEFAULTS.noise, seed: CDAM_DEFAULTS.seed, batch: CDAM_DEFAULTS.batch },
   integrated: { steps: CDAM_DEFAULTS.steps, batch: CDAM_DEFAULTS.batch },
-  smoothgrad: { samples: BASELINE_DEFAULTS.smoothgradSamples, noise: BASELINE_DEFAULTS.smoothgradNoise, seed: BASELINE_DEFAULTS.seed, batch: BASELINE_DEFAULTS.batch },
+  smoothgrad: {
+    samples: BASELINE_DEFAULTS.smoothgradSamples,
+    noise: BASELINE_DEFAULTS.smoothgradNoise,
+    seed: BASELINE_DEFAULTS.seed,
+    batch: BASELINE_DEFAULTS.batch,
+  },
   intgrad: { steps: BASELINE_DEFAULTS.intgradSteps, batch: BASELINE_DEFAULTS.batch },
   expectedGrad: { samples: BASELINE_DEFAULTS.expectedGradSamples, seed: BASELINE_DEFAULTS.seed, batch: BASELINE_DEFAULTS.batch },
   attnlrp: { lrp: ATTNLRP_DEFAULTS.variant, gamma: ATTNLRP_DEFAULTS.gamma, patchGamma: ATTNLRP_DEFAULTS.patchGamma },
@@ -58,6 +74,10 @@ export function checkOption(method: string, name: OptionName, value: unknown): v
     if (!spec.values.includes(value as string)) throw new Error(`${method}: ${name} must be one of ${spec.values.join(', ')}, got ${JSON.stringify(value)}`);
     return;
   }
-  const ok = typeof value === 'number' && Number.isFinite(value) && value >= spec.min && value <= spec.max && (spec.kind === 'number' || Number.isInteger(value));
-  if (!ok) throw new Error(`${method}: ${name} must be ${spec.kind === 'int' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}], got ${JSON.stringify(value)}`);
+  const ok =
+    typeof value === 'number' && Number.isFinite(value) && value >= spec.min && value <= spec.max && (spec.kind === 'number' || Number.isInteger(value));
+  if (!ok)
+    throw new Error(
+      `${method}: ${name} must be ${spec.kind === 'int' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}], got ${JSON.stringify(value)}`,
+    );
 }

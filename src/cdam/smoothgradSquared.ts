@@ -15,9 +15,16 @@ import { channelMean, cleanScore, gradientsAt, smoothGradPoints, type BaselineIn
 export function smoothGradSquared(b: BaselineInput, target: Target, opts: SmoothGradOptions = {}): Explanation {
   const points = smoothGradPoints(b, opts);
   const acc = new Float64Array(b.input.size);
-  gradientsAt(b, target, points, opts.batch ?? BASELINE_DEFAULTS.batch, (_, g) => {
-    for (let i = 0; i < acc.length; i++) acc[i]! += g[i]! * g[i]!;
-  }, opts.onProgress);
+  gradientsAt(
+    b,
+    target,
+    points,
+    opts.batch ?? BASELINE_DEFAULTS.batch,
+    (_, g) => {
+      for (let i = 0; i < acc.length; i++) acc[i]! += g[i]! * g[i]!;
+    },
+    opts.onProgress,
+  );
   return {
     method: 'smoothgrad-squared',
     target: describeTarget(target, (i) => b.vit.label(i)),

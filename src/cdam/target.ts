@@ -78,8 +78,13 @@ function classIndex(i: number, m: ClassInfo, spec: string): number {
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function ambiguous(name: string, near: readonly (readonly [string, number])[], labels: readonly string[]): Error {
-  const shown = near.slice(0, 12).map(([, i]) => `${i} ${labels[i]}`).join(', ');
-  return new Error(`target "${name}" is ambiguous: ${near.length} labels match (${shown}${near.length > 12 ? ', ...' : ''}); give more of the name or an index`);
+  const shown = near
+    .slice(0, 12)
+    .map(([, i]) => `${i} ${labels[i]}`)
+    .join(', ');
+  return new Error(
+    `target "${name}" is ambiguous: ${near.length} labels match (${shown}${near.length > 12 ? ', ...' : ''}); give more of the name or an index`,
+  );
 }
 
 /**

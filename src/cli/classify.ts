@@ -28,10 +28,20 @@ ${resizeUsage}
 export function runClassify(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
   if (wantsHelp(argv)) return out(classifyUsage);
   const { rest, register } = takeRegisterOption(argv);
-  const { values, flags, positionals } = parse(rest, {
-    model: { type: 'string' }, top: { type: 'string' }, json: { type: 'string' }, resize: { type: 'string' }, head: { type: 'string' },
-    'max-pixels': { type: 'string' }, quiet: { type: 'boolean' },
-  }, 'classify', [REGISTER_OPTION]);
+  const { values, flags, positionals } = parse(
+    rest,
+    {
+      model: { type: 'string' },
+      top: { type: 'string' },
+      json: { type: 'string' },
+      resize: { type: 'string' },
+      head: { type: 'string' },
+      'max-pixels': { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    'classify',
+    [REGISTER_OPTION],
+  );
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`classify takes one IMAGE, got ${positionals.length}\n${classifyUsage}`);
   const top = intOpt(values['top'], 'top', 5, 1);

@@ -17,7 +17,10 @@ import { progressBar } from './progress.js';
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
 
 export function imagesIn(dir: string): string[] {
-  const files = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(dir, f));
   if (files.length === 0) throw new Error(`${dir}: no PNG or JPEG images in the concept folder`);
   return files;
 }
@@ -51,10 +54,18 @@ ${resizeUsage}`;
 
 export function runConcept(argv: string[], out: (s: string) => void): void {
   if (wantsHelp(argv)) return out(conceptUsage);
-  const { values, flags, positionals } = parse(argv, {
-    model: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' }, resize: { type: 'string' }, quiet: { type: 'boolean' },
-    'max-pixels': { type: 'string' },
-  }, 'concept');
+  const { values, flags, positionals } = parse(
+    argv,
+    {
+      model: { type: 'string' },
+      head: { type: 'string' },
+      out: { type: 'string' },
+      resize: { type: 'string' },
+      quiet: { type: 'boolean' },
+      'max-pixels': { type: 'string' },
+    },
+    'concept',
+  );
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`concept takes one DIR of example images\n${conceptUsage}`);
   if (!values['out']) throw new UsageError(`--out FILE is required\n${conceptUsage}`);

@@ -53,7 +53,10 @@ export const mergeUsage = `usage: cdam merge DIR... --out DIR [--no-report]
 
 function methodList(v: string | undefined): Method[] {
   if (v === undefined || v === 'all') return [...METHODS];
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new UsageError('--methods needs at least one method');
   for (const m of list) if (!isMethod(m)) throw new UsageError(`--methods: unknown method "${m}" (${METHODS.join(', ')})`);
   if (new Set(list).size !== list.length) throw new UsageError('--methods names a method twice');
@@ -63,7 +66,8 @@ function methodList(v: string | undefined): Method[] {
 function sizeList(v: string | undefined): number[] {
   if (v === undefined) return [...E.boxSizes];
   const list = v.split(',').map((s) => Number(s.trim()));
-  if (list.length < 2 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`--box-sizes must list at least two positive integers, got "${v}"`);
+  if (list.length < 2 || list.some((n) => !Number.isInteger(n) || n < 1))
+    throw new UsageError(`--box-sizes must list at least two positive integers, got "${v}"`);
   for (let i = 1; i < list.length; i++) if (list[i]! <= list[i - 1]!) throw new UsageError(`--box-sizes must increase, got "${v}"`);
   return list;
 }
@@ -99,17 +103,35 @@ async function writeReport(dir: string, out: (s: string) => void): Promise<void>
 export async function runEvalCommand(argvIn: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
   if (wantsHelp(argvIn)) return out(evalUsage);
   const { rest: argv, register } = takeRegisterOption(argvIn);
-  const { values, flags, positionals } = parse(argv, {
-    manifest: { type: 'string' }, out: { type: 'string' }, methods: { type: 'string' }, model: { type: 'string' },
-    steps: { type: 'string' }, 'box-sizes': { type: 'string' }, 'boxes-per-size': { type: 'string' }, boxes: { type: 'string' },
-    seed: { type: 'string' }, batch: { type: 'string' }, resize: { type: 'string' }, workers: { type: 'string' },
-    shard: { type: 'string' }, 'shard-count': { type: 'string' }, 'on-bad-line': { type: 'string' },
-    'no-report': { type: 'boolean' }, quiet: { type: 'boolean' },
-  }, 'eval', [REGISTER_OPTION]);
+  const { values, flags, positionals } = parse(
+    argv,
+    {
+      manifest: { type: 'string' },
+      out: { type: 'string' },
+      methods: { type: 'string' },
+      model: { type: 'string' },
+      steps: { type: 'string' },
+      'box-sizes': { type: 'string' },
+      'boxes-per-size': { type: 'string' },
+      boxes: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      resize: { type: 'string' },
+      workers: { type: 'string' },
+      shard: { type: 'string' },
+      'shard-count': { type: 'string' },
+      'on-bad-line': { type: 'string' },
+      'no-report': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    'eval',
+    [REGISTER_OPTION],
+  );
   if (positionals.length > 0) throw new UsageError(`cdam eval takes no positional arguments (got "${positionals[0]}"); the images come from --manifest`);
   if (!values['manifest']) throw new UsageError(`--manifest FILE is required\n${evalUsage}`);
   if (!values['out']) throw new UsageError('--out DIR is required');
-  if (values['boxes'] && (values['box-sizes'] || values['boxes-per-size'])) throw new UsageError('--boxes gives the boxes: drop --box-sizes and --boxes-per-size');
+  if (values['boxes'] && (values['box-sizes'] || values['boxes-per-size']))
+    throw new UsageError('--boxes gives the boxes: drop --box-sizes and --boxes-per-size');
   let shard;
   try {
     const count = values['shard-count'] === undefined ? undefined : intOpt(values['shard-count'], 'shard-count', 1, 1);
@@ -139,7 +161,9 @@ export async function runEvalCommand(argvIn: string[], out: (s: string) => void,
     log,
   });
   const where = shard ? ` (shard ${shard.index}/${shard.count})` : '';
-  out(`evaluated ${res.images - res.skipped.length} images${where}${res.resumed ? ` (${res.resumed} from an earlier run)` : ''}${res.skipped.length ? `, skipped ${res.skipped.length}` : ''} in ${(res.ms / 1000).toFixed(1)} s -> ${res.dir}/results.jsonl`);
+  out(
+    `evaluated ${res.images - res.skipped.length} images${where}${res.resumed ? ` (${res.resumed} from an earlier run)` : ''}${res.skipped.length ? `, skipped ${res.skipped.length}` : ''} in ${(res.ms / 1000).toFixed(1)} s -> ${res.dir}/results.jsonl`,
+  );
   if (!flags['no-report'] && !shard) await writeReport(res.dir, out);
 }
 

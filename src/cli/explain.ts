@@ -101,13 +101,30 @@ function cellName(t: HighNormToken): string {
 export function runExplain(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
   if (wantsHelp(argv)) return out(explainUsage);
   const { rest, register } = takeRegisterOption(argv);
-  const { values, flags, positionals } = parse(rest, {
-    model: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, concept: { type: 'string' },
-    ...methodFlagSpecs(),
-    resize: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' },
-    'per-head': { type: 'boolean' }, engine: { type: 'string' }, head: { type: 'string' }, scale: { type: 'string' }, columns: { type: 'string' },
-    'clip-outliers': { type: 'boolean' }, quiet: { type: 'boolean' }, 'max-pixels': { type: 'string' },
-  }, 'explain', [REGISTER_OPTION]);
+  const { values, flags, positionals } = parse(
+    rest,
+    {
+      model: { type: 'string' },
+      method: { type: 'string' },
+      target: { type: 'string' },
+      concept: { type: 'string' },
+      ...methodFlagSpecs(),
+      resize: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'string' },
+      compare: { type: 'boolean' },
+      'per-head': { type: 'boolean' },
+      engine: { type: 'string' },
+      head: { type: 'string' },
+      scale: { type: 'string' },
+      columns: { type: 'string' },
+      'clip-outliers': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      'max-pixels': { type: 'string' },
+    },
+    'explain',
+    [REGISTER_OPTION],
+  );
   const maxPixels = maxPixelsOpt(values['max-pixels']);
   if (positionals.length !== 1) throw new UsageError(`explain takes one IMAGE, got ${positionals.length}\n${explainUsage}`);
   const methods = (values['method'] ?? 'cdam').split(',').map((m) => m.trim());
@@ -167,9 +184,11 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   const highNorm = session.highNormTokens();
   if (highNorm.length) {
     const norms = highNorm.map((t) => t.norm);
-    note(`note: ${highNorm.length} patch token${highNorm.length > 1 ? 's' : ''} with an artefact-high norm (${highNorm.map(cellName).join(', ')}; ` +
-      `${Math.min(...norms).toFixed(0)}-${Math.max(...norms).toFixed(0)}, over 5x the median): they often carry the largest scores ` +
-      `(README: "Bright corners")${flags['clip-outliers'] ? '; left out of the colour scale' : '; --clip-outliers leaves them out of the colour scale'}`);
+    note(
+      `note: ${highNorm.length} patch token${highNorm.length > 1 ? 's' : ''} with an artefact-high norm (${highNorm.map(cellName).join(', ')}; ` +
+        `${Math.min(...norms).toFixed(0)}-${Math.max(...norms).toFixed(0)}, over 5x the median): they often carry the largest scores ` +
+        `(README: "Bright corners")${flags['clip-outliers'] ? '; left out of the colour scale' : '; --clip-outliers leaves them out of the colour scale'}`,
+    );
   }
 
   const rows: Row[] = targets.map((target) => ({ target, cells: [] }));
@@ -189,7 +208,9 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
           lo = Math.min(lo, v);
           hi = Math.max(hi, v);
         }
-        out(`${e.method}${e.target ? ` | target ${e.target}` : ''}${e.score !== null ? ` | score ${e.score.toFixed(3)}` : ''} | map ${e.map.rows}x${e.map.cols} in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}] | ${ms.toFixed(0)} ms`);
+        out(
+          `${e.method}${e.target ? ` | target ${e.target}` : ''}${e.score !== null ? ` | score ${e.score.toFixed(3)}` : ''} | map ${e.map.rows}x${e.map.cols} in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}] | ${ms.toFixed(0)} ms`,
+        );
       }
     }
   }
@@ -198,7 +219,10 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
   const files: { path: string; data: Uint8Array | string }[] = [];
   if (values['json']) {
     const asJson = (e: Explanation) => ({
-      method: e.method, target: e.target, logit: e.score, map: { rows: e.map.rows, cols: e.map.cols, values: Array.from(e.map.values) },
+      method: e.method,
+      target: e.target,
+      logit: e.score,
+      map: { rows: e.map.rows, cols: e.map.cols, values: Array.from(e.map.values) },
     });
     const body = results.length === 1 ? asJson(results[0]!) : { explanations: results.map(asJson) };
     files.push({ path: values['json'], data: JSON.stringify(body) + '\n' });
@@ -216,7 +240,12 @@ export function runExplain(argv: string[], out: (s: string) => void, err: (s: st
       // per target: the input (named by the target), then each method, wrapped into rows of
       // the same length; one colour scale per method unless --scale cell
       const maps = rows[0]!.cells.length;
-      const methodRange = Array.from({ length: maps }, (_, c) => sharedRange(rows.map((r) => r.cells[c]!), skip));
+      const methodRange = Array.from({ length: maps }, (_, c) =>
+        sharedRange(
+          rows.map((r) => r.cells[c]!),
+          skip,
+        ),
+      );
       const groups = rows.map((row) => [
         { image: renderImagePanel(shown), label: `input | ${describeTarget(row.target, (i) => vit.label(i))}` },
         ...row.cells.map((e, c) => ({

@@ -9,8 +9,10 @@ import { isUpscaled, type ResizeMode } from '../vit/preprocess.js';
 export function readNotedImage(path: string, maxPixels: number, note: (s: string) => void): DecodedImage {
   const img = readImageFile(path, maxPixels);
   if (img.transparency) {
-    note(`note: ${basename(path)} has ${img.transparency === 'alpha channel' ? 'an alpha channel' : 'tRNS transparency'}; it is dropped as Pillow's convert('RGB') does ` +
-      '(the stored colour under transparent pixels is used)');
+    note(
+      `note: ${basename(path)} has ${img.transparency === 'alpha channel' ? 'an alpha channel' : 'tRNS transparency'}; it is dropped as Pillow's convert('RGB') does ` +
+        '(the stored colour under transparent pixels is used)',
+    );
   }
   return img;
 }

@@ -30,7 +30,10 @@ export function defaultRegisterFile(dir: string | undefined): string {
   if (existsSync(beside)) return beside;
   const shipped = join(SHIPPED_TTR_DIR, `${basename(resolve(folder))}.json`);
   if (existsSync(shipped)) return shipped;
-  throw new InputError(folder, `${folder}: no test-time register file (${beside}, or ${shipped}): make one with 'cdam registers --images ...' or give --test-time-register FILE`);
+  throw new InputError(
+    folder,
+    `${folder}: no test-time register file (${beside}, or ${shipped}): make one with 'cdam registers --images ...' or give --test-time-register FILE`,
+  );
 }
 
 /** The option takeRegisterOption takes out before parsing (named for the parser's typo hints). */

@@ -42,7 +42,12 @@ export function progressLine(label: string, done: number, total: number, elapsed
  * A callback (done, total) that redraws the bar in place; a no-op when the
  * stream is not a terminal or `quiet` is set.
  */
-export function progressBar(label: string, stream: ProgressStream, quiet: boolean, now: () => number = () => performance.now()): (done: number, total: number) => void {
+export function progressBar(
+  label: string,
+  stream: ProgressStream,
+  quiet: boolean,
+  now: () => number = () => performance.now(),
+): (done: number, total: number) => void {
   if (quiet || !stream.isTTY) return () => {};
   const start = now();
   let last = -Infinity;

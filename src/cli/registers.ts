@@ -32,12 +32,25 @@ ${resizeUsage}`;
 
 export function runRegisters(argv: string[], out: (s: string) => void): void {
   if (wantsHelp(argv)) return out(registersUsage);
-  const { values, flags, lists, positionals } = parse(argv, {
-    images: { type: 'string', multiple: true }, model: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' },
-    threshold: { type: 'string' }, 'detect-layer': { type: 'string' }, 'top-k': { type: 'string' },
-    'highest-layer': { type: 'string' }, 'lowest-layer': { type: 'string' }, 'no-sparsity': { type: 'boolean' },
-    resize: { type: 'string' }, 'max-pixels': { type: 'string' }, quiet: { type: 'boolean' },
-  }, 'registers');
+  const { values, flags, lists, positionals } = parse(
+    argv,
+    {
+      images: { type: 'string', multiple: true },
+      model: { type: 'string' },
+      head: { type: 'string' },
+      out: { type: 'string' },
+      threshold: { type: 'string' },
+      'detect-layer': { type: 'string' },
+      'top-k': { type: 'string' },
+      'highest-layer': { type: 'string' },
+      'lowest-layer': { type: 'string' },
+      'no-sparsity': { type: 'boolean' },
+      resize: { type: 'string' },
+      'max-pixels': { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    'registers',
+  );
   const images = [...lists['images']!, ...positionals];
   if (!images.length) throw new UsageError(`registers needs calibration images (--images A B C ...)\n${registersUsage}`);
   const maxPixels = maxPixelsOpt(values['max-pixels']);
@@ -46,14 +59,15 @@ export function runRegisters(argv: string[], out: (s: string) => void): void {
   const topK = intOpt(values['top-k'], 'top-k', F.topK, 1, 1e7);
   const detectLayer = intOpt(values['detect-layer'], 'detect-layer', F.detectLayer, -1e4, 1e4);
   const lowestLayer = intOpt(values['lowest-layer'], 'lowest-layer', F.lowestLayer, 0, 1e4);
-  const highestLayer = values['highest-layer'] === undefined ? 'auto' as const : intOpt(values['highest-layer'], 'highest-layer', 0, 0, 1e4);
+  const highestLayer = values['highest-layer'] === undefined ? ('auto' as const) : intOpt(values['highest-layer'], 'highest-layer', 0, 0, 1e4);
   const file = values['out'] ?? join(modelDir(values['model']), TTR_FILE_NAME);
   if (!/\.json$/i.test(file)) throw new UsageError(`--out must name a .json file, got "${file}"`);
   checkOutputPaths([{ option: '--out', path: file }]);
 
   const { vit, name } = loadModel(values['model'], values['head']);
   const c = vit.config;
-  if (detectLayer < -c.depth || detectLayer >= c.depth) throw new UsageError(`--detect-layer must be in [${-c.depth}, ${c.depth - 1}] for this model, got ${detectLayer}`);
+  if (detectLayer < -c.depth || detectLayer >= c.depth)
+    throw new UsageError(`--detect-layer must be in [${-c.depth}, ${c.depth - 1}] for this model, got ${detectLayer}`);
   if (lowestLayer >= c.depth) throw new UsageError(`--lowest-layer must be in [0, ${c.depth - 1}] for this model, got ${lowestLayer}`);
   if (highestLayer !== 'auto' && (highestLayer < lowestLayer || highestLayer >= c.depth)) {
     throw new UsageError(`--highest-layer must be in [${lowestLayer}, ${c.depth - 1}] for this model, got ${highestLayer}`);
@@ -61,12 +75,23 @@ export function runRegisters(argv: string[], out: (s: string) => void): void {
   out(`model: ${name}`);
   const inputs = images.map((p) => prepareImage(readImageFile(p, maxPixels), c.preprocess, resize, maxPixels).input);
   const r = findRegisterNeurons(vit, inputs, {
-    threshold, topK, detectLayer, lowestLayer, highestLayer, sparsityFilter: !flags['no-sparsity'],
-    images, notes: { resize }, onProgress: progressBar('calibration images', process.stderr, flags['quiet']!),
+    threshold,
+    topK,
+    detectLayer,
+    lowestLayer,
+    highestLayer,
+    sparsityFilter: !flags['no-sparsity'],
+    images,
+    notes: { resize },
+    onProgress: progressBar('calibration images', process.stderr, flags['quiet']!),
   });
   const s = r.settings;
-  out(`calibration: ${images.length} image${images.length > 1 ? 's' : ''}, ${s.imagesWithOutliers} with tokens above norm ${threshold} at the output of block ${detectLayer < 0 ? c.depth + detectLayer : detectLayer}`);
-  out(`neurons from blocks ${s.lowestLayer}..${s.highestLayer}${highestLayer === 'auto' ? ' (the outliers appear at block ' + s.highestLayer + ')' : ''}, top ${topK}:`);
+  out(
+    `calibration: ${images.length} image${images.length > 1 ? 's' : ''}, ${s.imagesWithOutliers} with tokens above norm ${threshold} at the output of block ${detectLayer < 0 ? c.depth + detectLayer : detectLayer}`,
+  );
+  out(
+    `neurons from blocks ${s.lowestLayer}..${s.highestLayer}${highestLayer === 'auto' ? ' (the outliers appear at block ' + s.highestLayer + ')' : ''}, top ${topK}:`,
+  );
   for (const n of r.neurons) out(`  block ${String(n.layer).padStart(2)}  neuron ${String(n.neuron).padStart(5)}  score ${n.score.toFixed(3)}`);
   writeFileAtomic(file, formatTestTimeRegisters(r));
   out(`wrote ${file}`);

@@ -27,7 +27,9 @@ export async function runReport(argv: string[], out: (s: string) => void): Promi
   if (positionals.length !== 1) throw new UsageError(`report takes one DIR, the folder of results.jsonl\n${reportUsage}`);
   const r = await reportFolder(positionals[0]!, values['out']);
   if (flags['quiet']) return;
-  out(`report: ${r.summary.records} records, ${r.summary.images} images (${r.summary.twoClassImages} with two classes), ${r.methods} methods, ${r.summary.models.length} model${r.summary.models.length > 1 ? 's' : ''}`);
+  out(
+    `report: ${r.summary.records} records, ${r.summary.images} images (${r.summary.twoClassImages} with two classes), ${r.methods} methods, ${r.summary.models.length} model${r.summary.models.length > 1 ? 's' : ''}`,
+  );
   for (const f of r.files) out(`wrote ${f}`);
 }
 

@@ -37,13 +37,31 @@ function blurLine(src: Uint8Array, dst: Uint8Array, start: number, stride: numbe
     dst[start + x * stride] = Math.floor((bulk + 0x800000) / 0x1000000);
   };
   if (edgeA <= edgeB) {
-    for (let x = 0; x < edgeA; x++) { acc += at(x + radius) - at(0); save(x, 0, x + radius + 1); }
-    for (let x = edgeA; x < edgeB; x++) { acc += at(x + radius) - at(x - radius - 1); save(x, x - radius - 1, x + radius + 1); }
-    for (let x = edgeB; x <= last; x++) { acc += at(last) - at(x - radius - 1); save(x, x - radius - 1, last); }
+    for (let x = 0; x < edgeA; x++) {
+      acc += at(x + radius) - at(0);
+      save(x, 0, x + radius + 1);
+    }
+    for (let x = edgeA; x < edgeB; x++) {
+      acc += at(x + radius) - at(x - radius - 1);
+      save(x, x - radius - 1, x + radius + 1);
+    }
+    for (let x = edgeB; x <= last; x++) {
+      acc += at(last) - at(x - radius - 1);
+      save(x, x - radius - 1, last);
+    }
   } else {
-    for (let x = 0; x < edgeB; x++) { acc += at(x + radius) - at(0); save(x, 0, x + radius + 1); }
-    for (let x = edgeB; x < edgeA; x++) { acc += at(last) - at(0); save(x, 0, last); }
-    for (let x = edgeA; x <= last; x++) { acc += at(last) - at(x - radius - 1); save(x, x - radius - 1, last); }
+    for (let x = 0; x < edgeB; x++) {
+      acc += at(x + radius) - at(0);
+      save(x, 0, x + radius + 1);
+    }
+    for (let x = edgeB; x < edgeA; x++) {
+      acc += at(last) - at(0);
+      save(x, 0, last);
+    }
+    for (let x = edgeA; x <= last; x++) {
+      acc += at(last) - at(x - radius - 1);
+      save(x, x - radius - 1, last);
+    }
   }
 }
 

@@ -80,9 +80,14 @@ export function readRunFile(dir: string): RunFile {
   if (!isInt(s['steps']) || !isInt(s['batch'])) throw bad('"settings.steps" and "settings.batch" must be integers');
   if (typeof r['manifest'] !== 'string') throw bad('"manifest" is not a string');
   const shard = r['shard'] as Record<string, unknown> | null;
-  if (shard !== null && (typeof shard !== 'object' || !isInt(shard['index']) || !isInt(shard['count']))) throw bad('"shard" is neither null nor {index, count}');
+  if (shard !== null && (typeof shard !== 'object' || !isInt(shard['index']) || !isInt(shard['count'])))
+    throw bad('"shard" is neither null nor {index, count}');
   const images = r['images'];
-  if (!Array.isArray(images) || !images.every((i: unknown) => typeof i === 'object' && i !== null && 'line' in i && 'expect' in i && isInt(i.line) && isInt(i.expect))) throw bad('"images" is not a list of {line, expect}');
+  if (
+    !Array.isArray(images) ||
+    !images.every((i: unknown) => typeof i === 'object' && i !== null && 'line' in i && 'expect' in i && isInt(i.line) && isInt(i.expect))
+  )
+    throw bad('"images" is not a list of {line, expect}');
   return o as RunFile;
 }
 
@@ -121,7 +126,10 @@ export function readResults(dir: string, torn: 'refuse' | 'cut', log?: (s: strin
       try {
         record = checkEvalRecord(JSON.parse(text));
       } catch (e) {
-        throw fileError(`line ${i + 1}: ${e instanceof SyntaxError ? 'not JSON' : (e as Error).message}: the file was edited or damaged; move it away to start again`, p);
+        throw fileError(
+          `line ${i + 1}: ${e instanceof SyntaxError ? 'not JSON' : (e as Error).message}: the file was edited or damaged; move it away to start again`,
+          p,
+        );
       }
       return { text, record };
     }),

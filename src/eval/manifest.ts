@@ -69,7 +69,8 @@ function parseEntry(src: string, classes: ClassInfo, resolve: (p: string) => str
     const b = o['boxes'];
     if (!Array.isArray(b) || b.length !== targets.length) throw new Error(`"boxes" must give one [x0, y0, x1, y1] per target (${targets.length})`);
     entry.boxes = b.map((box) => {
-      if (!Array.isArray(box) || box.length !== 4 || !box.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error(`a box must be [x0, y0, x1, y1], got ${JSON.stringify(box)}`);
+      if (!Array.isArray(box) || box.length !== 4 || !box.every((x) => typeof x === 'number' && Number.isFinite(x)))
+        throw new Error(`a box must be [x0, y0, x1, y1], got ${JSON.stringify(box)}`);
       const [x0, y0, x1, y1] = box as number[];
       if (!(x1! > x0! && y1! > y0!)) throw new Error(`a box must have x1 > x0 and y1 > y0, got ${JSON.stringify(box)}`);
       return box as [number, number, number, number];

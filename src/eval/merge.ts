@@ -27,14 +27,24 @@ export function mergeRuns(dirs: readonly string[], out: string): MergeResult {
   const owner = new Map<number, string>();
   for (const { dir, run } of runs) {
     const c = run.shard?.count ?? 1;
-    if (c !== count) throw fileError(`is shard ${describe(run)} but ${first.dir} is shard ${describe(first.run)}: the shards come from different splits`, join(dir, RUN_FILES.run));
+    if (c !== count)
+      throw fileError(
+        `is shard ${describe(run)} but ${first.dir} is shard ${describe(first.run)}: the shards come from different splits`,
+        join(dir, RUN_FILES.run),
+      );
     const i = run.shard?.index ?? 0;
     const had = owner.get(i);
     if (had !== undefined) throw fileError(`shards overlap: ${had} and ${dir} both hold shard ${describe(run)}`, join(dir, RUN_FILES.run));
     owner.set(i, dir);
   }
   const missing = [...Array(count).keys()].filter((i) => !owner.has(i));
-  if (missing.length > 0) throw new Error(`merge: incomplete set: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing (have ${[...owner.keys()].sort((a, b) => a - b).map((i) => `${i}/${count}`).join(', ')})`);
+  if (missing.length > 0)
+    throw new Error(
+      `merge: incomplete set: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing (have ${[...owner.keys()]
+        .sort((a, b) => a - b)
+        .map((i) => `${i}/${count}`)
+        .join(', ')})`,
+    );
 
   const records: { line: number; order: number; text: string }[] = [];
   const skipped: string[] = [];
@@ -51,7 +61,13 @@ export function mergeRuns(dirs: readonly string[], out: string): MergeResult {
     const skippedLines = new Set(skip.skipped.map((b) => b.line));
     const unfinished = run.images.filter((i) => !skippedLines.has(i.line) && count.get(i.line) !== i.expect);
     if (unfinished.length > 0) {
-      throw fileError(`shard ${describe(run)} is unfinished: ${unfinished.length} of ${run.images.length} images lack results (manifest lines ${unfinished.slice(0, 8).map((i) => i.line).join(', ')}${unfinished.length > 8 ? ', ...' : ''}); resume it with the same command`, dir);
+      throw fileError(
+        `shard ${describe(run)} is unfinished: ${unfinished.length} of ${run.images.length} images lack results (manifest lines ${unfinished
+          .slice(0, 8)
+          .map((i) => i.line)
+          .join(', ')}${unfinished.length > 8 ? ', ...' : ''}); resume it with the same command`,
+        dir,
+      );
     }
     for (const i of run.images) {
       const had = seen.get(i.line);

@@ -109,7 +109,8 @@ export function makeBoxes(width: number, height: number, sizes: readonly number[
   const u = rng(seed);
   const boxes: BoxSet['boxes'] = {};
   for (const s of sizes) {
-    if (!(Number.isInteger(s) && s >= 1 && s < width && s < height)) throw new Error(`box size ${s} must be an integer in [1, ${Math.min(width, height) - 1}] for a ${width}x${height} image`);
+    if (!(Number.isInteger(s) && s >= 1 && s < width && s < height))
+      throw new Error(`box size ${s} must be an integer in [1, ${Math.min(width, height) - 1}] for a ${width}x${height} image`);
     const list: [number, number, number, number][] = [];
     for (let b = 0; b < perSize; b++) {
       const x0 = Math.floor(u() * (width - s));
@@ -138,7 +139,8 @@ export function checkBoxes(set: unknown, width: number, height: number): BoxSet 
       const ok = Array.isArray(box) && box.length === 4 && box.every((v) => Number.isInteger(v));
       if (!ok) fail(`size ${s}, box ${i}: expected [x0, y0, x1, y1] integers`);
       const [x0, y0, x1, y1] = box as number[];
-      if (!(x0! >= 0 && y0! >= 0 && x1! <= width && y1! <= height && x1! - x0! === s && y1! - y0! === s)) fail(`size ${s}, box ${i}: [${box as number[]}] is not an ${s}x${s} box inside ${width}x${height}`);
+      if (!(x0! >= 0 && y0! >= 0 && x1! <= width && y1! <= height && x1! - x0! === s && y1! - y0! === s))
+        fail(`size ${s}, box ${i}: [${box as number[]}] is not an ${s}x${s} box inside ${width}x${height}`);
     });
   }
   return b as BoxSet;

@@ -56,7 +56,15 @@ function colour(methods: string[]): Record<string, unknown> {
 /** Past ten methods the colours come in dark/light pairs (tableau20): the light one of each pair is dashed. */
 function dashes(methods: string[]): Record<string, unknown> {
   if (methods.length <= 10) return {};
-  return { strokeDash: { field: 'method', type: 'nominal', title: 'method', sort: methods, scale: { domain: methods, range: methods.map((_, i) => (i % 2 ? [5, 3] : [1, 0])) } } };
+  return {
+    strokeDash: {
+      field: 'method',
+      type: 'nominal',
+      title: 'method',
+      sort: methods,
+      scale: { domain: methods, range: methods.map((_, i) => (i % 2 ? [5, 3] : [1, 0])) },
+    },
+  };
 }
 
 const modelLabel = (m: ModelSummary): string => m.model ?? 'results';
@@ -100,7 +108,13 @@ function curvesSpec(summary: ReportSummary, methods: string[]): VegaLiteSpec | n
       height: 280,
       mark: { type: 'line', strokeWidth: 2 },
       encoding: {
-        x: { field: 'x', type: 'quantitative', title: 'pixels blurred (% of the image)', scale: { domain: [0, 100], nice: false }, axis: { values: [0, 20, 40, 60, 80, 100] } },
+        x: {
+          field: 'x',
+          type: 'quantitative',
+          title: 'pixels blurred (% of the image)',
+          scale: { domain: [0, 100], nice: false },
+          axis: { values: [0, 20, 40, 60, 80, 100] },
+        },
         y: { field: 'logit', type: 'quantitative', title: 'mean logit of the target class', scale: { zero: false } },
         color: { field: 'method', type: 'nominal', title: 'method', sort: methods, scale: colour(methods) },
         ...dashes(methods),
@@ -112,15 +126,29 @@ function curvesSpec(summary: ReportSummary, methods: string[]): VegaLiteSpec | n
 
 function boxesSpec(summary: ReportSummary, methods: string[]): VegaLiteSpec | null {
   const values = summary.models.flatMap((m) =>
-    m.methods.flatMap((x) => x.boxR.filter((b) => b.r.mean !== null).map((b) => ({ model: modelLabel(m), method: x.method, size: b.size, n: b.r.n, ...band(b.r) }))),
+    m.methods.flatMap((x) =>
+      x.boxR.filter((b) => b.r.mean !== null).map((b) => ({ model: modelLabel(m), method: x.method, size: b.size, n: b.r.n, ...band(b.r) })),
+    ),
   );
   if (values.length === 0) return null;
   const sizes = summary.boxSizes;
-  const x = { field: 'size', type: 'quantitative', title: 'box side s (pixels)', scale: { domain: [Math.min(...sizes) - 4, Math.max(...sizes) + 4], nice: false }, axis: { values: sizes } };
+  const x = {
+    field: 'size',
+    type: 'quantitative',
+    title: 'box side s (pixels)',
+    scale: { domain: [Math.min(...sizes) - 4, Math.max(...sizes) + 4], nice: false },
+    axis: { values: sizes },
+  };
   const color = { field: 'method', type: 'nominal', title: 'method', sort: methods, scale: colour(methods), legend: { symbolType: 'stroke', symbolSize: 300 } };
   const layer = [
-    { mark: { type: 'errorbar', ticks: { size: 6 } }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'mean Pearson r(s) (± s.e.)' }, y2: { field: 'hi' }, color } },
-    { mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 40 } }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color, ...dashes(methods) } },
+    {
+      mark: { type: 'errorbar', ticks: { size: 6 } },
+      encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'mean Pearson r(s) (± s.e.)' }, y2: { field: 'hi' }, color },
+    },
+    {
+      mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 40 } },
+      encoding: { x, y: { field: 'mean', type: 'quantitative' }, color, ...dashes(methods) },
+    },
   ];
   const inner = { width: 420, height: 280, layer };
   return {
@@ -130,7 +158,9 @@ function boxesSpec(summary: ReportSummary, methods: string[]): VegaLiteSpec | nu
       subtitle: "Pearson r between the map's sum in a blurred box and the logit drop, mean ± s.e. over images",
     },
     data: { values },
-    ...(summary.models.length > 1 ? { facet: { column: { field: 'model', type: 'nominal', title: null, sort: summary.models.map(modelLabel) } }, spec: inner } : inner),
+    ...(summary.models.length > 1
+      ? { facet: { column: { field: 'model', type: 'nominal', title: null, sort: summary.models.map(modelLabel) } }, spec: inner }
+      : inner),
     config: CONFIG,
   };
 }
@@ -156,10 +186,19 @@ function discriminationSpec(summary: ReportSummary, methods: string[]): VegaLite
       height: { step: 24 },
       data: { values: rows },
       layer: [
-        { mark: { type: 'bar', color: '#4c78a8', height: { band: 0.7 } }, encoding: { y, x: { field: 'mean', type: 'quantitative', title: st.axis, axis: { tickCount: 5 } } } },
-        { mark: { type: 'errorbar', ticks: { size: 8 }, color: '#222' }, encoding: { y, x: { field: 'lo', type: 'quantitative', title: st.axis }, x2: { field: 'hi' } } },
+        {
+          mark: { type: 'bar', color: '#4c78a8', height: { band: 0.7 } },
+          encoding: { y, x: { field: 'mean', type: 'quantitative', title: st.axis, axis: { tickCount: 5 } } },
+        },
+        {
+          mark: { type: 'errorbar', ticks: { size: 8 }, color: '#222' },
+          encoding: { y, x: { field: 'lo', type: 'quantitative', title: st.axis }, x2: { field: 'hi' } },
+        },
         { mark: { type: 'rule', color: '#222' }, encoding: { x: { datum: 0 } } },
-        { mark: { type: 'text', align: 'left', baseline: 'middle', dx: 5, fontSize: 11, color: '#333' }, encoding: { y, x: { field: 'at', type: 'quantitative' }, text: { field: 'label' } } },
+        {
+          mark: { type: 'text', align: 'left', baseline: 'middle', dx: 5, fontSize: 11, color: '#333' },
+          encoding: { y, x: { field: 'at', type: 'quantitative' }, text: { field: 'label' } },
+        },
       ],
     };
   };
@@ -305,7 +344,9 @@ async function loadLibraries(): Promise<Libraries> {
   const fonts = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => new Uint8Array(fs.readFileSync(resolveFile(`dejavu-fonts-ttf/ttf/${f}`))));
   // vega without a canvas guesses 0.8 em per character; measure with the font resvg will draw
   const [regular, bold] = fonts.map(fontMetrics) as [FontMetrics, FontMetrics];
-  const metrics = (vega as unknown as { textMetrics: unknown }).textMetrics as { width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number };
+  const metrics = (vega as unknown as { textMetrics: unknown }).textMetrics as {
+    width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number;
+  };
   metrics.width = (item, text) => {
     const size = item.fontSize != null ? +item.fontSize || 0 : 11;
     const w = item.fontWeight;

@@ -66,7 +66,13 @@ export interface ImageTiming {
 class TargetLogits {
   forwards = 0;
   ms = 0;
-  constructor(private readonly vit: ViT, private readonly width: number, private readonly height: number, private readonly targets: readonly number[], private readonly batch: number) {}
+  constructor(
+    private readonly vit: ViT,
+    private readonly width: number,
+    private readonly height: number,
+    private readonly targets: readonly number[],
+    private readonly batch: number,
+  ) {}
 
   /** logits[target][image] for the images `make(i)`, i < count; each is read before the next is made, so `make` may reuse one buffer */
   run(count: number, make: (i: number) => Uint8Array): Float64Array[] {
@@ -105,7 +111,12 @@ export function pairings(targets: readonly number[]): [number, number][] {
   if (targets.length === 1) return [[targets[0]!, targets[0]!]];
   if (targets.length === 2) {
     const [c, c2] = targets as [number, number];
-    return [[c, c], [c2, c], [c2, c2], [c, c2]];
+    return [
+      [c, c],
+      [c2, c],
+      [c2, c2],
+      [c, c2],
+    ];
   }
   throw new Error(`an image has one or two targets, got ${targets.length}`);
 }
@@ -157,7 +168,11 @@ export class ImageContext {
   mapsMs = 0;
   readonly logits: TargetLogits;
 
-  constructor(readonly vit: ViT, readonly job: ImageJob, readonly opts: ProtocolOptions) {
+  constructor(
+    readonly vit: ViT,
+    readonly job: ImageJob,
+    readonly opts: ProtocolOptions,
+  ) {
     this.steps = opts.steps ?? EVAL_DEFAULTS.steps;
     this.batch = Math.max(1, opts.batch ?? EVAL_DEFAULTS.batch);
     const { width: w, height: h } = job.rgb;
@@ -239,7 +254,12 @@ export function evaluatePart(ctx: ImageContext, part: ImagePart): PartResult {
 }
 
 /** The records of an image from the results of all its parts (`imageParts`), in the order of `methods` and the pairings. */
-export function assembleImage(job: Pick<ImageJob, 'image' | 'line' | 'targets'>, methods: readonly Method[], boxes: BoxSet, results: readonly PartResult[]): EvalRecord[] {
+export function assembleImage(
+  job: Pick<ImageJob, 'image' | 'line' | 'targets'>,
+  methods: readonly Method[],
+  boxes: BoxSet,
+  results: readonly PartResult[],
+): EvalRecord[] {
   const { targets } = job;
   const ends = results.find((r) => r.kind === 'ends');
   if (!ends || ends.kind !== 'ends') throw new Error(`image ${job.image}: the unperturbed forwards are missing`);

@@ -32,6 +32,7 @@ export function checkRecordFields(o: unknown): Record<string, unknown> {
   if (typeof c !== 'object' || c === null) throw new Error('"curves" must be {"mif": [...], "lif": [...]}');
   const mif = numberList(c['mif'], '"curves.mif"');
   const lif = numberList(c['lif'], '"curves.lif"');
-  if (mif.length < 2 || mif.length !== lif.length) throw new Error(`"curves.mif" and "curves.lif" must have the same length (at least 2), got ${mif.length} and ${lif.length}`);
+  if (mif.length < 2 || mif.length !== lif.length)
+    throw new Error(`"curves.mif" and "curves.lif" must have the same length (at least 2), got ${mif.length} and ${lif.length}`);
   return r;
 }

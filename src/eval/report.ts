@@ -160,7 +160,8 @@ function summarizeMethod(method: string, recs: ResultRecord[], twoClass: Set<str
   if (right.length > 0) {
     const len = right[0]!.curves.mif.length;
     const odd = right.find((r) => r.curves.mif.length !== len);
-    if (odd) throw new Error(`method ${method}: curves of ${len} and of ${odd.curves.mif.length} points (image ${odd.image}); a report needs one number of steps`);
+    if (odd)
+      throw new Error(`method ${method}: curves of ${len} and of ${odd.curves.mif.length} points (image ${odd.image}); a report needs one number of steps`);
     const mif = new Array<number>(len).fill(0);
     const lif = new Array<number>(len).fill(0);
     for (const r of right) {
@@ -196,7 +197,13 @@ export function summarizeResults(records: readonly ResultRecord[]): ReportSummar
   const summaries = models.map((model): ModelSummary => {
     const recs = records.filter((r) => (r.model ?? null) === model);
     const two = twoClassImages(recs);
-    const methods = firstSeen(recs.map((r) => r.method)).map((m) => summarizeMethod(m, recs.filter((r) => r.method === m), two));
+    const methods = firstSeen(recs.map((r) => r.method)).map((m) =>
+      summarizeMethod(
+        m,
+        recs.filter((r) => r.method === m),
+        two,
+      ),
+    );
     return { model, records: recs.length, images: new Set(recs.map(imageKey)).size, twoClassImages: two.size, methods };
   });
   return {
@@ -267,7 +274,9 @@ export function reportMarkdown(summary: ReportSummary, info: ReportInfo): string
   out.push(
     `From ${info.sources.map((s) => `\`${s}\``).join(', ')}: ${summary.records} records, ${summary.images} images ` +
       `(${summary.twoClassImages} with two classes), ${methods.length} methods (${methods.join(', ')})` +
-      (named.length ? `, ${summary.models.length} model${many ? 's' : ''} (${named.join(', ')}${named.length < summary.models.length ? ', and records naming none' : ''})` : '') +
+      (named.length
+        ? `, ${summary.models.length} model${many ? 's' : ''} (${named.join(', ')}${named.length < summary.models.length ? ', and records naming none' : ''})`
+        : '') +
       '. The protocol and the file format: docs/EVAL.md.' +
       (info.outputs?.length ? ` Written with this file: ${info.outputs.map((o) => `\`${o}\``).join(', ')}.` : ''),
     '',
@@ -310,7 +319,15 @@ export function reportMarkdown(summary: ReportSummary, info: ReportInfo): string
       ['l', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
-  out.push(paper([{ head: 'A_MIF', key: 'aMif', d: 0 }, { head: 'A_LIF', key: 'aLif', d: 0 }, { head: 'A_LIF-MIF', key: 'aLifMif', d: 0 }, { head: 'A_box', key: 'aBox', d: 1 }]), '');
+  out.push(
+    paper([
+      { head: 'A_MIF', key: 'aMif', d: 0 },
+      { head: 'A_LIF', key: 'aLif', d: 0 },
+      { head: 'A_LIF-MIF', key: 'aLifMif', d: 0 },
+      { head: 'A_box', key: 'aBox', d: 1 },
+    ]),
+    '',
+  );
 
   out.push('## Class discrimination', '');
   perModel((m) =>
@@ -318,16 +335,31 @@ export function reportMarkdown(summary: ReportSummary, info: ReportInfo): string
       ? '(no two-class images)'
       : table(
           ['method', 'n', 'dA_LIF-MIF ↑', 'dA_box ↑'],
-          m.methods.map((x) => [`\`${x.method}\``, String(x.discrimination.dLifMif.n), formatStat(x.discrimination.dLifMif, DECIMALS.dLifMif), formatStat(x.discrimination.dBox, DECIMALS.dBox)]),
+          m.methods.map((x) => [
+            `\`${x.method}\``,
+            String(x.discrimination.dLifMif.n),
+            formatStat(x.discrimination.dLifMif, DECIMALS.dLifMif),
+            formatStat(x.discrimination.dBox, DECIMALS.dBox),
+          ]),
           ['l', 'r', 'r', 'r'],
         ),
   );
-  out.push(paper([{ head: 'dA_LIF-MIF', key: 'dLifMif', d: 0 }, { head: 'dA_box', key: 'dBox', d: 1 }]), '');
+  out.push(
+    paper([
+      { head: 'dA_LIF-MIF', key: 'dLifMif', d: 0 },
+      { head: 'dA_box', key: 'dBox', d: 1 },
+    ]),
+    '',
+  );
   picture('discrimination', 'class discrimination per method');
 
   out.push('## Compactness', '');
   perModel((m) =>
-    table(['method', 'n', 'compactness'], m.methods.map((x) => [`\`${x.method}\``, String(x.compactness.n), formatStat(x.compactness, DECIMALS.compactness)]), ['l', 'r', 'r']),
+    table(
+      ['method', 'n', 'compactness'],
+      m.methods.map((x) => [`\`${x.method}\``, String(x.compactness.n), formatStat(x.compactness, DECIMALS.compactness)]),
+      ['l', 'r', 'r'],
+    ),
   );
   out.push(paper([{ head: 'compactness', key: 'compactness', d: 2 }]), '');
 
@@ -351,7 +383,10 @@ export function reportMarkdown(summary: ReportSummary, info: ReportInfo): string
   picture('boxes', 'box sensitivity r(s) per method');
 
   out.push('## Curves', '');
-  out.push('Mean logit of the target class as pixels are blurred, most important first (MIF) and least important first (LIF), over the correctness records.', '');
+  out.push(
+    'Mean logit of the target class as pixels are blurred, most important first (MIF) and least important first (LIF), over the correctness records.',
+    '',
+  );
   picture('curves', 'mean MIF and LIF curves per method');
   return out.join('\n');
 }
@@ -377,7 +412,11 @@ export function reportCsv(summary: ReportSummary): string {
   const empty: MethodSummary = summarizeMethod('', [], new Set());
   const head = ['model', 'method', ...stats(empty).flatMap(([k]) => [`${k}_mean`, `${k}_se`, `${k}_n`])];
   const rows = summary.models.flatMap((m) =>
-    m.methods.map((x) => [m.model ?? '', x.method, ...stats(x).flatMap(([, s]) => [s.mean === null ? '' : String(s.mean), s.se === null ? '' : String(s.se), String(s.n)])]),
+    m.methods.map((x) => [
+      m.model ?? '',
+      x.method,
+      ...stats(x).flatMap(([, s]) => [s.mean === null ? '' : String(s.mean), s.se === null ? '' : String(s.se), String(s.n)]),
+    ]),
   );
   return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }
@@ -416,14 +455,15 @@ export async function writeReport(dir: string, records: readonly ResultRecord[],
     { name: `${p.name}.png`, data: p.png },
   ]);
   const names = [...REPORT_FILES, ...plotFiles.map((f) => f.name)];
-  const md = reportMarkdown(summary, { sources: opts.sources ?? ['results.jsonl'], outputs: names.filter((n) => n !== 'report.md'), plots: plots.map((p) => p.name) });
+  const md = reportMarkdown(summary, {
+    sources: opts.sources ?? ['results.jsonl'],
+    outputs: names.filter((n) => n !== 'report.md'),
+    plots: plots.map((p) => p.name),
+  });
   const json = JSON.stringify({ sources: opts.sources ?? ['results.jsonl'], ...summary, paper: PAPER_REFERENCE }, null, 2) + '\n';
-  const files = [
-    { name: 'report.md', data: md },
-    { name: 'report.csv', data: reportCsv(summary) },
-    { name: 'summary.json', data: json },
-    ...plotFiles,
-  ].map((f) => ({ path: path.join(dir, f.name), data: f.data }));
+  const files = [{ name: 'report.md', data: md }, { name: 'report.csv', data: reportCsv(summary) }, { name: 'summary.json', data: json }, ...plotFiles].map(
+    (f) => ({ path: path.join(dir, f.name), data: f.data }),
+  );
   writeFilesAtomic(files);
   return { summary, files: files.map((f) => f.path) };
 }

@@ -63,7 +63,8 @@ const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest
 /** The shard from --shard "i/n", else a Slurm job array, else a Kubernetes Indexed Job (with `count`), else none. */
 export function shardFrom(flag: string | undefined, env: Record<string, string | undefined>, count?: number): Shard | null {
   const check = (index: number, n: number, from: string): Shard => {
-    if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(index) && index >= 0 && index < n)) throw new Error(`${from}: a shard is i/n with 0 <= i < n, got ${index}/${n}`);
+    if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(index) && index >= 0 && index < n))
+      throw new Error(`${from}: a shard is i/n with 0 <= i < n, got ${index}/${n}`);
     return { index, count: n };
   };
   if (flag !== undefined) {
@@ -81,7 +82,7 @@ export function shardFrom(flag: string | undefined, env: Record<string, string |
   }
   const k8s = env['JOB_COMPLETION_INDEX'];
   if (k8s !== undefined && k8s !== '') {
-    if (count === undefined) throw new Error('JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): give the job\'s completions as --shard-count N');
+    if (count === undefined) throw new Error("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): give the job's completions as --shard-count N");
     return check(Number(k8s), count, 'JOB_COMPLETION_INDEX/--shard-count');
   }
   if (count !== undefined) throw new Error('--shard-count is for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX is not set); use --shard i/n');
@@ -116,7 +117,6 @@ function loadDone(dir: string, expect: Map<number, number>, log: (s: string) => 
   return done;
 }
 
-
 /** Most workers `defaultWorkers` gives: each holds its own copy of the model. */
 export const MAX_DEFAULT_WORKERS = 8;
 
@@ -144,17 +144,24 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
     throw fileError(`cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, opts.manifest);
   }
   const base = dirname(resolve(opts.manifest));
-  const { entries, bad } = parseManifest(manifestText, { numClasses: vit.config.numClasses, labels: vit.config.labels }, (p) => (isAbsolute(p) ? p : join(base, p)));
+  const { entries, bad } = parseManifest(manifestText, { numClasses: vit.config.numClasses, labels: vit.config.labels }, (p) =>
+    isAbsolute(p) ? p : join(base, p),
+  );
   const shard = opts.shard ?? null;
   const inShard = (ordinal: number) => !shard || ordinal % shard.count === shard.index;
   const badHere = bad.filter((b) => inShard(b.ordinal));
   if (badHere.length > 0 && onBad === 'fail') {
-    const list = badHere.slice(0, 10).map((b) => `  line ${b.line}: ${b.why}`).join('\n');
+    const list = badHere
+      .slice(0, 10)
+      .map((b) => `  line ${b.line}: ${b.why}`)
+      .join('\n');
     throw fileError(`${badHere.length} bad line${badHere.length > 1 ? 's' : ''} (--on-bad-line skip to go on without them):\n${list}`, opts.manifest);
   }
   for (const b of badHere) log(`${opts.manifest}: line ${b.line} skipped: ${b.why}`);
   const mine = entries.filter((e) => inShard(e.ordinal));
-  const boxes = opts.boxes ? checkBoxes(opts.boxes, W, H) : makeBoxes(W, H, opts.boxSizes ?? EVAL_DEFAULTS.boxSizes, opts.boxesPerSize ?? EVAL_DEFAULTS.boxesPerSize, opts.seed ?? EVAL_DEFAULTS.seed);
+  const boxes = opts.boxes
+    ? checkBoxes(opts.boxes, W, H)
+    : makeBoxes(W, H, opts.boxSizes ?? EVAL_DEFAULTS.boxSizes, opts.boxesPerSize ?? EVAL_DEFAULTS.boxesPerSize, opts.seed ?? EVAL_DEFAULTS.seed);
   const boxesText = JSON.stringify(boxes);
   const settings: RunSettings = {
     model: opts.modelDir ? resolve(opts.modelDir) : EMBEDDED_MODEL_NAME,
@@ -167,7 +174,12 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
     boxesSha256: sha256(boxesText),
     methodOptions: opts.methodOptions ?? {},
   };
-  const run: RunFile = { settings, manifest: resolve(opts.manifest), shard, images: mine.map((e) => ({ line: e.line, expect: opts.methods.length * pairings(e.targets).length })) };
+  const run: RunFile = {
+    settings,
+    manifest: resolve(opts.manifest),
+    shard,
+    images: mine.map((e) => ({ line: e.line, expect: opts.methods.length * pairings(e.targets).length })),
+  };
   mkdirSync(opts.out, { recursive: true });
   const runPath = join(opts.out, RUN_FILES.run);
   if (existsSync(runPath)) {

@@ -29,7 +29,10 @@ parentPort!.on('message', ({ entry, part }: PartJob) => {
     const before = ctx.timing();
     const result = evaluatePart(ctx, part);
     const after = ctx.timing();
-    parentPort!.postMessage({ result, timing: { mapsMs: after.mapsMs - before.mapsMs, forwardsMs: after.forwardsMs - before.forwardsMs, forwards: after.forwards - before.forwards } });
+    parentPort!.postMessage({
+      result,
+      timing: { mapsMs: after.mapsMs - before.mapsMs, forwardsMs: after.forwardsMs - before.forwardsMs, forwards: after.forwards - before.forwards },
+    });
   } catch (e) {
     parentPort!.postMessage({ error: (e as Error).message, input: e instanceof InputError });
   }

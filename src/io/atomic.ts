@@ -21,7 +21,9 @@ function stage(path: PathLike, data: Uint8Array | string): Staged {
   const target = pathToString(path);
   const dir = pathMod.dirname(target);
   const base = pathMod.basename(target);
-  const rand = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  const rand = Math.floor(Math.random() * 0x100000000)
+    .toString(16)
+    .padStart(8, '0');
   const tmp = pathMod.join(dir, `.${base}.${process.pid}.${(counter++).toString(36)}.${rand}.tmp`);
   let fd: number | undefined;
   let created = false;

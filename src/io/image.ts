@@ -175,7 +175,15 @@ export function pngDataLength(width: number, height: number, bitDepth: number, c
   const rowBytes = (w: number) => 1 + Math.ceil((w * bitsPerPixel) / 8);
   if (!interlaced) return height * rowBytes(width);
   // Adam7 passes: [x0, y0, dx, dy]
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
   let total = 0;
   for (const [x0, y0, dx, dy] of passes) {
     const w = Math.ceil((width - x0!) / dx!);
@@ -212,7 +220,11 @@ function checkPngStream(bytes: Uint8Array, idat: Uint8Array[], name: string): vo
     const msg = (e as Error).message;
     throw new InputError(name, `image ${name}: truncated or corrupt PNG image data (${/end of file/i.test(msg) ? 'the compressed stream ends early' : msg})`);
   }
-  if (got !== want) throw new InputError(name, `image ${name}: corrupt PNG: the image data inflates to ${got > want ? 'more than' : 'only'} ${got > want ? want : got} bytes, the header needs ${want}`);
+  if (got !== want)
+    throw new InputError(
+      name,
+      `image ${name}: corrupt PNG: the image data inflates to ${got > want ? 'more than' : 'only'} ${got > want ? want : got} bytes, the header needs ${want}`,
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -296,7 +308,10 @@ function scanJpeg(bytes: Uint8Array, name: string, maxPixels: number): JpegScan 
   // Every 8x8 block costs at least one bit (its DC Huffman code), so a tiny
   // file claiming a huge frame is refused before the decoder allocates it.
   if (codedBytes * 8 < frame.blocks) {
-    throw new InputError(name, `image ${name}: corrupt JPEG: a ${frame.width}x${frame.height} frame needs at least ${Math.ceil(frame.blocks / 8)} bytes of coded data (one bit per 8x8 block), the file has ${codedBytes}`);
+    throw new InputError(
+      name,
+      `image ${name}: corrupt JPEG: a ${frame.width}x${frame.height} frame needs at least ${Math.ceil(frame.blocks / 8)} bytes of coded data (one bit per 8x8 block), the file has ${codedBytes}`,
+    );
   }
   return { orientation };
 }
@@ -312,7 +327,11 @@ function checkProgressiveScan(sos: Uint8Array, name: string): void {
   const ss = sos[1 + 2 * n]!;
   const se = sos[2 + 2 * n]!;
   const ok = ss === 0 ? se === 0 : n === 1 && ss <= se && se <= 63;
-  if (!ok) throw new InputError(name, `image ${name}: corrupt JPEG: a progressive frame has a scan over coefficients ${ss}..${se} of ${n} component(s) (a baseline scan under a progressive marker?)`);
+  if (!ok)
+    throw new InputError(
+      name,
+      `image ${name}: corrupt JPEG: a progressive frame has a scan over coefficients ${ss}..${se} of ${n} component(s) (a baseline scan under a progressive marker?)`,
+    );
 }
 
 /** 8x8 blocks over all components of a frame header (SOFn payload), from each component's sampling factors. */
@@ -324,7 +343,8 @@ function frameBlocks(sof: Uint8Array, width: number, height: number, name: strin
     const f = sof[6 + 3 * i + 1]!;
     const h = f >> 4;
     const v = f & 15;
-    if (h < 1 || h > 4 || v < 1 || v > 4) throw new InputError(name, `image ${name}: corrupt JPEG (component ${i + 1} has sampling factors ${h}x${v}; each must be 1-4)`);
+    if (h < 1 || h > 4 || v < 1 || v > 4)
+      throw new InputError(name, `image ${name}: corrupt JPEG (component ${i + 1} has sampling factors ${h}x${v}; each must be 1-4)`);
     hv.push([h, v]);
   }
   const hMax = Math.max(...hv.map(([h]) => h));
@@ -343,8 +363,10 @@ export function exifOrientation(app1: Uint8Array): number | undefined {
   const tiff = app1.subarray(6);
   if (tiff.length < 8) return undefined;
   let le: boolean;
-  if (tiff[0] === 0x49 && tiff[1] === 0x49) le = true; // "II"
-  else if (tiff[0] === 0x4d && tiff[1] === 0x4d) le = false; // "MM"
+  if (tiff[0] === 0x49 && tiff[1] === 0x49)
+    le = true; // "II"
+  else if (tiff[0] === 0x4d && tiff[1] === 0x4d)
+    le = false; // "MM"
   else return undefined;
   const dv = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
   if (dv.getUint16(2, le) !== 42) return undefined;
@@ -387,13 +409,34 @@ export function applyExifOrientation(img: RgbImage, orientation: number): RgbIma
       let sx: number;
       let sy: number;
       switch (orientation) {
-        case 2: sx = W - 1 - x; sy = y; break;
-        case 3: sx = W - 1 - x; sy = H - 1 - y; break;
-        case 4: sx = x; sy = H - 1 - y; break;
-        case 5: sx = y; sy = x; break;
-        case 6: sx = y; sy = H - 1 - x; break;
-        case 7: sx = W - 1 - y; sy = H - 1 - x; break;
-        default: sx = W - 1 - y; sy = x; break; // 8
+        case 2:
+          sx = W - 1 - x;
+          sy = y;
+          break;
+        case 3:
+          sx = W - 1 - x;
+          sy = H - 1 - y;
+          break;
+        case 4:
+          sx = x;
+          sy = H - 1 - y;
+          break;
+        case 5:
+          sx = y;
+          sy = x;
+          break;
+        case 6:
+          sx = y;
+          sy = H - 1 - x;
+          break;
+        case 7:
+          sx = W - 1 - y;
+          sy = H - 1 - x;
+          break;
+        default:
+          sx = W - 1 - y;
+          sy = x;
+          break; // 8
       }
       const si = (sy * W + sx) * 3;
       const di = (y * w + x) * 3;

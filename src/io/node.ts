@@ -78,7 +78,11 @@ export function openRegularFile(path: string, what: string): { fd: number; size:
   } catch (e) {
     throw new InputError(path, `${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  if (!st.isFile()) throw new InputError(path, `${path}: not a regular file (${what} must be a file, not a ${st.isDirectory() ? 'folder' : st.isFIFO() ? 'FIFO' : 'device or socket'})`);
+  if (!st.isFile())
+    throw new InputError(
+      path,
+      `${path}: not a regular file (${what} must be a file, not a ${st.isDirectory() ? 'folder' : st.isFIFO() ? 'FIFO' : 'device or socket'})`,
+    );
   // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, opening still returns at once
   const fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   const again = fs.fstatSync(fd);

@@ -139,7 +139,8 @@ function halfTable(): Float32Array {
     const exp = (h >> 10) & 0x1f;
     const mant = h & 0x3ff;
     let v: number;
-    if (exp === 0) v = sign * mant * 2 ** -24; // zero / subnormal
+    if (exp === 0)
+      v = sign * mant * 2 ** -24; // zero / subnormal
     else if (exp === 31) v = mant ? NaN : sign * Infinity;
     else v = sign * (1 + mant / 1024) * 2 ** (exp - 15);
     t[h] = v;
@@ -428,12 +429,12 @@ export function float32ToF16Bits(v: number): number {
     const half = 1 << (shift - 1);
     const rest = m & ((1 << shift) - 1);
     let r = m >>> shift;
-    if (rest > half || (rest === half && (r & 1))) r++;
+    if (rest > half || (rest === half && r & 1)) r++;
     return sign | r;
   }
   let r = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) r++; // may carry into the exponent: still correct
+  if (rest > 0x1000 || (rest === 0x1000 && r & 1)) r++; // may carry into the exponent: still correct
   return sign | r;
 }
 

@@ -88,8 +88,15 @@ export interface Kernels {
    * that is given (the tape keeps it for the backward).
    */
   layerNorm(
-    x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number,
-    weight?: TypedArray | null, bias?: TypedArray | null, xhat?: TypedArray | null,
+    x: TypedArray,
+    y: TypedArray,
+    rstd: TypedArray,
+    rows: number,
+    cols: number,
+    eps: number,
+    weight?: TypedArray | null,
+    bias?: TypedArray | null,
+    xhat?: TypedArray | null,
   ): void;
   /**
    * dx = rstd * (dy - mean(dy) - y * mean(dy * y)) per row, y the normalised
@@ -120,8 +127,15 @@ export interface Kernels {
    * overwritten).
    */
   attentionBackward(
-    qkv: TypedArray, attn: TypedArray, g: TypedArray, dqkv: TypedArray,
-    batch: number, tokens: number, heads: number, headDim: number, scale: number,
+    qkv: TypedArray,
+    attn: TypedArray,
+    g: TypedArray,
+    dqkv: TypedArray,
+    batch: number,
+    tokens: number,
+    heads: number,
+    headDim: number,
+    scale: number,
   ): void;
   /** A transformer MLP forward in one call (see MlpArgs); the registry composes it from matmul where a backend has none. */
   mlp(p: MlpArgs): void;
@@ -142,7 +156,13 @@ export interface Backend extends Kernels {
 }
 
 /** A backend may implement only some kernels; the rest come from the reference. */
-export type PartialBackend = Partial<Kernels> & { readonly name: string; readonly matmulExtended?: boolean; dispose?(): void; ownCalls?(): number; describe?(): string };
+export type PartialBackend = Partial<Kernels> & {
+  readonly name: string;
+  readonly matmulExtended?: boolean;
+  dispose?(): void;
+  ownCalls?(): number;
+  describe?(): string;
+};
 
 /** Row distance of the stored A and B of a matmul (dense unless lda/ldb say otherwise). */
 export function leadingDims(p: MatmulArgs): { lda: number; ldb: number } {

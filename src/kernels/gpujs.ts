@@ -93,14 +93,12 @@ function times(q: string, step: string): string {
 export function matmulSource(k: number, transA: boolean, transB: boolean, batchA: boolean, batchB: boolean): string {
   const aStep = transA ? 'this.constants.m' : '1';
   const bStep = transB ? '1' : 'this.constants.n';
-  const ao = [
-    batchA ? 'this.thread.z * this.constants.strideA' : '',
-    transA ? 'this.thread.y' : 'this.thread.y * this.constants.k',
-  ].filter(Boolean).join(' + ');
-  const bo = [
-    batchB ? 'this.thread.z * this.constants.strideB' : '',
-    transB ? 'this.thread.x * this.constants.k' : 'this.thread.x',
-  ].filter(Boolean).join(' + ');
+  const ao = [batchA ? 'this.thread.z * this.constants.strideA' : '', transA ? 'this.thread.y' : 'this.thread.y * this.constants.k']
+    .filter(Boolean)
+    .join(' + ');
+  const bo = [batchB ? 'this.thread.z * this.constants.strideB' : '', transB ? 'this.thread.x * this.constants.k' : 'this.thread.x']
+    .filter(Boolean)
+    .join(' + ');
   const term = (q: string): string => `s += a[ao + ${times(q, aStep)}] * b[bo + ${times(q, bStep)}];`;
   const k4 = k - (k % 4);
   const tail: string[] = [];

@@ -70,8 +70,15 @@ function softmaxBackward(y: TypedArray, dy: TypedArray, dx: TypedArray, rows: nu
 }
 
 function layerNorm(
-  x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number,
-  weight?: TypedArray | null, bias?: TypedArray | null, xhat?: TypedArray | null,
+  x: TypedArray,
+  y: TypedArray,
+  rstd: TypedArray,
+  rows: number,
+  cols: number,
+  eps: number,
+  weight?: TypedArray | null,
+  bias?: TypedArray | null,
+  xhat?: TypedArray | null,
 ): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
@@ -137,7 +144,16 @@ const INV_SQRT_2PI = 0.3989422804014327;
  * query row: scores as dot products of contiguous q and k rows, a stable
  * softmax (max subtracted), then the row of out as a sum of v rows.
  */
-function attention(qkv: TypedArray, out: TypedArray, attnOut: TypedArray | null, batch: number, tokens: number, heads: number, headDim: number, scale: number): void {
+function attention(
+  qkv: TypedArray,
+  out: TypedArray,
+  attnOut: TypedArray | null,
+  batch: number,
+  tokens: number,
+  heads: number,
+  headDim: number,
+  scale: number,
+): void {
   const d = heads * headDim;
   const ld = 3 * d;
   // without an output for the maps, each row of probabilities goes through one scratch row
@@ -186,8 +202,15 @@ function attention(qkv: TypedArray, out: TypedArray, attnOut: TypedArray | null,
  * k rows while the rows of dK and dV gather that row's contributions.
  */
 function attentionBackward(
-  qkv: TypedArray, attn: TypedArray, g: TypedArray, dqkv: TypedArray,
-  batch: number, tokens: number, heads: number, headDim: number, scale: number,
+  qkv: TypedArray,
+  attn: TypedArray,
+  g: TypedArray,
+  dqkv: TypedArray,
+  batch: number,
+  tokens: number,
+  heads: number,
+  headDim: number,
+  scale: number,
 ): void {
   const d = heads * headDim;
   const ld = 3 * d;
@@ -233,7 +256,16 @@ function attentionBackward(
 }
 
 export const jsBackend: Backend = {
-  name: 'js', matmulExtended: true, matmul, softmax, softmaxBackward, layerNorm, layerNormBackward, gelu, geluBackward, attention,
+  name: 'js',
+  matmulExtended: true,
+  matmul,
+  softmax,
+  softmaxBackward,
+  layerNorm,
+  layerNormBackward,
+  gelu,
+  geluBackward,
+  attention,
   attentionBackward,
   mlp: (p) => composedMlp(matmul, p),
 };

@@ -22,8 +22,16 @@ let autoChoose: (() => Backend) | null = null;
  * registry silently drops.
  */
 const KERNELS: { readonly [K in KernelName]: true } = {
-  matmul: true, softmax: true, softmaxBackward: true, layerNorm: true, layerNormBackward: true,
-  gelu: true, geluBackward: true, attention: true, attentionBackward: true, mlp: true,
+  matmul: true,
+  softmax: true,
+  softmaxBackward: true,
+  layerNorm: true,
+  layerNormBackward: true,
+  gelu: true,
+  geluBackward: true,
+  attention: true,
+  attentionBackward: true,
+  mlp: true,
 };
 export const kernelNames = Object.keys(KERNELS) as readonly KernelName[];
 
@@ -76,7 +84,7 @@ function densify(src: TypedArray, offset: number, stride: number, ld: number, ro
 
 function complete(p: PartialBackend): Backend {
   const out: Record<string, unknown> = { name: p.name, matmulExtended: true };
-  for (const k of kernelNames) out[k] = (p[k] ?? jsBackend[k]);
+  for (const k of kernelNames) out[k] = p[k] ?? jsBackend[k];
   if (p.matmul && !p.matmulExtended) out['matmul'] = extendMatmul(p.matmul.bind(p));
   // without a fused MLP, compose it from this backend's own matmul (not the reference's)
   if (!p.mlp) {

@@ -95,8 +95,13 @@ export function mapBinary(a: View, b: View, shape: readonly number[], out: Typed
  * time: (outIndex, aIndex, aStride, bIndex, bStride, runLength). Two dense
  * views are a single run.
  */
-function walk2(a: View, b: View, shape: readonly number[], n: number,
-  run: (o: number, pa: number, sa: number, pb: number, sb: number, len: number) => void): void {
+function walk2(
+  a: View,
+  b: View,
+  shape: readonly number[],
+  n: number,
+  run: (o: number, pa: number, sa: number, pb: number, sb: number, len: number) => void,
+): void {
   if (n === 0) return;
   if (isDense(a) && isDense(b)) return run(0, a.offset, 1, b.offset, 1, n);
   const rank = shape.length;

@@ -196,7 +196,7 @@ export function drawText(img: RgbImage, text: string, x: number, y: number, opts
       }
     }
   }
-  return x + (text.length * ADVANCE) * s;
+  return x + text.length * ADVANCE * s;
 }
 
 /**

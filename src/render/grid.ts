@@ -134,7 +134,23 @@ export function gridLayout(panels: GridPanel[], opts: GridOptions = {}): GridLay
       height: p.image.height,
     };
   });
-  return { width, height, textScale: u, gap, margin, columns, rows, columnWidths, rowHeights, labelHeights, titleLines, titleHeight, panels: rects, cells, labels };
+  return {
+    width,
+    height,
+    textScale: u,
+    gap,
+    margin,
+    columns,
+    rows,
+    columnWidths,
+    rowHeights,
+    labelHeights,
+    titleLines,
+    titleHeight,
+    panels: rects,
+    cells,
+    labels,
+  };
 }
 
 /**

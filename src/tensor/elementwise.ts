@@ -69,7 +69,13 @@ export function div(a: Operand, b: Operand): Tensor {
   return record('div', [x, y], {}, arith(x, y, 'div'));
 }
 
-export const neg = (x: Tensor): Tensor => record('neg', [x], {}, unary(x, (v) => -v));
+export const neg = (x: Tensor): Tensor =>
+  record(
+    'neg',
+    [x],
+    {},
+    unary(x, (v) => -v),
+  );
 export const exp = (x: Tensor): Tensor => record('exp', [x], {}, unary(x, Math.exp));
 export const log = (x: Tensor): Tensor => record('log', [x], {}, unary(x, Math.log));
 export const sqrt = (x: Tensor): Tensor => record('sqrt', [x], {}, unary(x, Math.sqrt));
@@ -83,11 +89,22 @@ export function gelu(x: Tensor): Tensor {
   kernelsFor(x.dtype).gelu(x.contiguousData(), y, x.size);
   return record('gelu', [x], {}, new Tensor(y, x.shape));
 }
-export const relu = (x: Tensor): Tensor => record('relu', [x], {}, unary(x, (v) => (v > 0 ? v : 0)));
+export const relu = (x: Tensor): Tensor =>
+  record(
+    'relu',
+    [x],
+    {},
+    unary(x, (v) => (v > 0 ? v : 0)),
+  );
 
 export function clamp(x: Tensor, min: number, max: number): Tensor {
   if (!(min <= max)) throw new Error(`clamp: min ${min} > max ${max}`);
-  return record('clamp', [x], { min, max }, unary(x, (v) => (v < min ? min : v > max ? max : v)));
+  return record(
+    'clamp',
+    [x],
+    { min, max },
+    unary(x, (v) => (v < min ? min : v > max ? max : v)),
+  );
 }
 
 /** cond ? a : b elementwise (cond: nonzero means true; not differentiable). */

@@ -77,11 +77,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const shape = [...batchShape, m, n];
   const c = allocate(a.dtype, sizeOf(shape));
   kernelsFor(a.dtype).matmul({
-    a: A.data, aOffset: A.offset, strideA: A.stride, transA: A.trans, lda: A.ld,
-    b: B.data, bOffset: B.offset, strideB: B.stride, transB: B.trans, ldb: B.ld,
+    a: A.data,
+    aOffset: A.offset,
+    strideA: A.stride,
+    transA: A.trans,
+    lda: A.ld,
+    b: B.data,
+    bOffset: B.offset,
+    strideB: B.stride,
+    transB: B.trans,
+    ldb: B.ld,
     // e.g. a frozen weight in the backward of a linear layer (dx = g W)
     constantB: B.data === b.data && B.stride === 0 && isFrozen(b),
-    c, cOffset: 0, batch, m, n, k,
+    c,
+    cOffset: 0,
+    batch,
+    m,
+    n,
+    k,
   });
   return record('matmul', [a, b], {}, new Tensor(c, shape));
 }
@@ -135,7 +148,12 @@ export function linearGelu(x: Tensor, weight: Tensor, bias?: Tensor | null): Ten
  * to itself; otherwise exactly that composition, with its gradients.
  */
 export function linearGeluLinear(
-  x: Tensor, w1: Tensor, b1: Tensor | null | undefined, w2: Tensor, b2: Tensor | null | undefined, residual?: Tensor | null,
+  x: Tensor,
+  w1: Tensor,
+  b1: Tensor | null | undefined,
+  w2: Tensor,
+  b2: Tensor | null | undefined,
+  residual?: Tensor | null,
 ): Tensor {
   const composite = (): Tensor => linear(linearGelu(x, w1, b1), w2, b2, residual);
   if (wouldRecord([x, w1, b1, w2, b2, residual]) || !w1.isContiguous() || !w2.isContiguous()) return composite();
@@ -148,11 +166,19 @@ export function linearGeluLinear(
   if (residual && (!shapesEqual(residual.shape, x.shape) || residual.dtype !== x.dtype)) return composite();
   const out = allocate(x.dtype, x.size);
   kernelsFor(x.dtype).mlp({
-    x: x.contiguousData(), rows: x.size / d, d, hidden,
-    w1: w1.data, w1Offset: w1.offset, w2: w2.data, w2Offset: w2.offset,
-    b1: b1 ? b1.contiguousData() : null, b2: b2 ? b2.contiguousData() : null,
+    x: x.contiguousData(),
+    rows: x.size / d,
+    d,
+    hidden,
+    w1: w1.data,
+    w1Offset: w1.offset,
+    w2: w2.data,
+    w2Offset: w2.offset,
+    b1: b1 ? b1.contiguousData() : null,
+    b2: b2 ? b2.contiguousData() : null,
     residual: residual ? residual.contiguousData() : null,
-    out, constant: isFrozen(w1) && isFrozen(w2),
+    out,
+    constant: isFrozen(w1) && isFrozen(w2),
   });
   return new Tensor(out, x.shape);
 }
@@ -168,7 +194,11 @@ function linearShape(x: Tensor, weight: Tensor, bias?: Tensor | null): number[] 
 }
 
 function linearKernel(
-  x: Tensor, weight: Tensor, bias: Tensor | null | undefined, c: TypedArray, extra: Pick<MatmulArgs, 'accumulate' | 'epilogue' | 'preActivation'>,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  c: TypedArray,
+  extra: Pick<MatmulArgs, 'accumulate' | 'epilogue' | 'preActivation'>,
 ): void {
   const [out, k] = weight.shape as [number, number];
   const m = x.size / k;
@@ -176,9 +206,23 @@ function linearKernel(
   const X = matOperand(rowsView(x, m, k), []);
   const W = matOperand(weight, []);
   kernelsFor(x.dtype).matmul({
-    a: X.data, aOffset: X.offset, strideA: 0, transA: X.trans, lda: X.ld,
-    b: W.data, bOffset: W.offset, strideB: 0, transB: !W.trans, ldb: W.ld, constantB: isFrozen(weight),
-    c, cOffset: 0, batch: 1, m, n: out, k,
+    a: X.data,
+    aOffset: X.offset,
+    strideA: 0,
+    transA: X.trans,
+    lda: X.ld,
+    b: W.data,
+    bOffset: W.offset,
+    strideB: 0,
+    transB: !W.trans,
+    ldb: W.ld,
+    constantB: isFrozen(weight),
+    c,
+    cOffset: 0,
+    batch: 1,
+    m,
+    n: out,
+    k,
     ...(bias ? { bias: bias.contiguousData(), biasOffset: 0 } : {}),
     ...extra,
   });
@@ -230,7 +274,10 @@ export function layerNorm(x: Tensor, eps: number, weight?: Tensor | null, bias?:
   const cols = x.shape[x.rank - 1] ?? 1;
   const rows = x.size / cols;
   if (!weight && bias) throw new Error('layerNorm: a bias needs a weight');
-  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+  for (const [name, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
     if (t && (t.size !== cols || t.dtype !== x.dtype)) throw new Error(`layerNorm: ${name} [${t.shape}] does not fit ${cols} features`);
   }
   const kernels = kernelsFor(x.dtype);

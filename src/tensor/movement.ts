@@ -40,7 +40,12 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (p.length !== x.rank || new Set(p).size !== p.length) {
     throw new Error(`permutation [${perm}] does not fit rank ${x.rank}`);
   }
-  const out = new Tensor(x.data, p.map((a) => x.shape[a]!), p.map((a) => x.strides[a]!), x.offset);
+  const out = new Tensor(
+    x.data,
+    p.map((a) => x.shape[a]!),
+    p.map((a) => x.strides[a]!),
+    x.offset,
+  );
   return record('permute', [x], { perm: p }, out);
 }
 
@@ -113,7 +118,12 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   let at = 0;
   for (const t of xs) {
     const starts = shape.map((_, i) => (i === ax ? at : 0));
-    const dst = new Tensor(out.data, t.shape, out.strides, starts.reduce((acc, s, i) => acc + s * out.strides[i]!, 0));
+    const dst = new Tensor(
+      out.data,
+      t.shape,
+      out.strides,
+      starts.reduce((acc, s, i) => acc + s * out.strides[i]!, 0),
+    );
     assignStrided(dst, t.contiguousData(), false);
     at += t.shape[ax]!;
   }
@@ -146,5 +156,8 @@ export function select(x: Tensor, axis: number, index: number): Tensor {
   const starts = x.shape.map((_, i) => (i === ax ? index : 0));
   const ends = x.shape.map((d, i) => (i === ax ? index + 1 : d));
   const s = slice(x, starts, ends);
-  return reshape(s, x.shape.filter((_, i) => i !== ax));
+  return reshape(
+    s,
+    x.shape.filter((_, i) => i !== ax),
+  );
 }

@@ -82,13 +82,7 @@ export function wouldRecord(inputs: readonly (Tensor | null | undefined)[]): boo
 }
 
 /** Attach a tape record to `out` when grad mode is on and some input requires grad. */
-export function record<P extends Prim>(
-  prim: P,
-  inputs: readonly Tensor[],
-  params: PrimParams[P],
-  out: Tensor,
-  saved: readonly Tensor[] = [],
-): Tensor {
+export function record<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor, saved: readonly Tensor[] = []): Tensor {
   if (!gradEnabled) return out;
   let any = false;
   for (const t of inputs) if (t.requiresGrad) any = true;

@@ -4,8 +4,25 @@
 // attention, and differentiate with respect to it.
 
 import {
-  Tensor, add, mul, max, linear, linearGelu, linearGeluLinear, layerNormAffine, reshape, permute, select, slice, gather, matmul, transpose, softmax,
-  attentionForward, attentionOutput, allocate,
+  Tensor,
+  add,
+  mul,
+  max,
+  linear,
+  linearGelu,
+  linearGeluLinear,
+  layerNormAffine,
+  reshape,
+  permute,
+  select,
+  slice,
+  gather,
+  matmul,
+  transpose,
+  softmax,
+  attentionForward,
+  attentionOutput,
+  allocate,
 } from '../tensor/index.js';
 
 export interface LinearParams {
@@ -135,7 +152,8 @@ function interventionMasks(s: RegisterNeurons, rows: number, hidden: number, dty
 export function registerIntervention(h: Tensor, s: RegisterNeurons): Tensor {
   if (h.rank !== 3) throw new Error(`register neurons: expected hidden activations [B, N, hidden], got [${h.shape}]`);
   const [b, rows, hidden] = h.shape as [number, number, number];
-  for (const j of s.neurons) if (!Number.isInteger(j) || j < 0 || j >= hidden) throw new Error(`register neuron ${j} is out of range for an MLP of ${hidden} hidden units`);
+  for (const j of s.neurons)
+    if (!Number.isInteger(j) || j < 0 || j >= hidden) throw new Error(`register neuron ${j} is out of range for an MLP of ${hidden} hidden units`);
   const { keep, place } = interventionMasks(s, rows, hidden, h.dtype);
   const kept = mul(h, keep);
   if (s.token >= rows) return kept;

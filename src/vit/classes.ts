@@ -15,6 +15,8 @@ export function topClasses(logits: ArrayLike<number>, label: (i: number) => stri
   for (let i = 0; i < n; i++) m = Math.max(m, logits[i]!);
   let z = 0;
   for (let i = 0; i < n; i++) z += Math.exp(logits[i]! - m);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, Math.max(0, Math.min(k, n)));
+  const order = Array.from({ length: n }, (_, i) => i)
+    .sort((a, b) => logits[b]! - logits[a]! || a - b)
+    .slice(0, Math.max(0, Math.min(k, n)));
   return order.map((i) => ({ index: i, label: label(i), logit: logits[i]!, prob: Math.exp(logits[i]! - m) / z }));
 }

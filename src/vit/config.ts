@@ -106,14 +106,16 @@ export function parseTimmConfig(cfg: Record<string, unknown>, file: string): Dec
   const inputSize = pc['input_size'];
   let size: [number, number];
   if (inputSize !== undefined) {
-    if (!Array.isArray(inputSize) || inputSize.length !== 3) fail(file, `pretrained_cfg.input_size must be [channels, height, width], got ${JSON.stringify(inputSize)}`);
+    if (!Array.isArray(inputSize) || inputSize.length !== 3)
+      fail(file, `pretrained_cfg.input_size must be [channels, height, width], got ${JSON.stringify(inputSize)}`);
     if (inputSize[0] !== 3) fail(file, `pretrained_cfg.input_size must have 3 channels, got ${JSON.stringify(inputSize[0])}`);
     size = [posInt(inputSize[1], file, 'pretrained_cfg.input_size[1] (height)'), posInt(inputSize[2], file, 'pretrained_cfg.input_size[2] (width)')];
   } else if (m?.[3]) size = [Number(m[3]), Number(m[3])];
   else size = [224, 224];
   const numClasses = cfg['num_classes'] !== undefined ? nonNegInt(cfg['num_classes'], file, 'num_classes') : undefined;
   const cropPct = pc['crop_pct'] === undefined ? 0.875 : pc['crop_pct'];
-  if (typeof cropPct !== 'number' || !(cropPct > 0.05 && cropPct <= 1)) fail(file, `pretrained_cfg.crop_pct must be a number in (0.05, 1], got ${JSON.stringify(cropPct)}`);
+  if (typeof cropPct !== 'number' || !(cropPct > 0.05 && cropPct <= 1))
+    fail(file, `pretrained_cfg.crop_pct must be a number in (0.05, 1], got ${JSON.stringify(cropPct)}`);
   return {
     layout: 'timm',
     name: arch,

@@ -4,10 +4,36 @@
 // Maps and grids use config.numPrefix and the grid actually run, never 14x14.
 
 import {
-  Tensor, allocate, type DType, add, concat, expand, reshape, permute, resize, select, slice, patchEmbed, linear, div, freeze, isFrozen,
+  Tensor,
+  allocate,
+  type DType,
+  add,
+  concat,
+  expand,
+  reshape,
+  permute,
+  resize,
+  select,
+  slice,
+  patchEmbed,
+  linear,
+  div,
+  freeze,
+  isFrozen,
 } from '../tensor/index.js';
 import { noGrad } from '../autograd/index.js';
-import { block, blockOutput, blockTraced, norm, readoutAttention, readoutTail, type BlockParams, type LinearParams, type NormParams, type ReadoutParts } from './block.js';
+import {
+  block,
+  blockOutput,
+  blockTraced,
+  norm,
+  readoutAttention,
+  readoutTail,
+  type BlockParams,
+  type LinearParams,
+  type NormParams,
+  type ReadoutParts,
+} from './block.js';
 import type { PreprocessConfig } from './config.js';
 
 /** How far the learned position embedding reaches. */
@@ -102,7 +128,10 @@ export interface KeptForward {
 export class ViT {
   private posCache = new Map<string, Tensor>();
 
-  constructor(readonly config: ViTConfig, readonly params: ViTParams) {}
+  constructor(
+    readonly config: ViTConfig,
+    readonly params: ViTParams,
+  ) {}
 
   get numPrefix(): number {
     return this.config.numPrefix;
@@ -123,7 +152,9 @@ export class ViT {
     let t = this.posCache.get(key);
     if (!t && this.config.layout === 'torchvision') {
       // torchvision resamples with align_corners=True, which resize() does not do: refuse rather than differ
-      throw new Error(`a ${grid[0]}x${grid[1]} patch grid needs the position embedding resampled, which is not implemented for torchvision-layout models (trained grid ${gh}x${gw}): use the model's input size`);
+      throw new Error(
+        `a ${grid[0]}x${grid[1]} patch grid needs the position embedding resampled, which is not implemented for torchvision-layout models (trained grid ${gh}x${gw}): use the model's input size`,
+      );
     }
     if (!t) {
       t = noGrad(() => {
@@ -187,8 +218,10 @@ export class ViT {
     if (neurons.length === 0) throw new Error('test-time register: no register neurons given');
     const byLayer = new Map<number, number[]>();
     for (const { layer, neuron } of neurons) {
-      if (!Number.isInteger(layer) || layer < 0 || layer >= c.depth) throw new Error(`register neuron: layer ${layer} is out of range (the model has blocks 0..${c.depth - 1})`);
-      if (!Number.isInteger(neuron) || neuron < 0 || neuron >= c.mlpDim) throw new Error(`register neuron: neuron ${neuron} of layer ${layer} is out of range (the MLP has ${c.mlpDim} hidden units)`);
+      if (!Number.isInteger(layer) || layer < 0 || layer >= c.depth)
+        throw new Error(`register neuron: layer ${layer} is out of range (the model has blocks 0..${c.depth - 1})`);
+      if (!Number.isInteger(neuron) || neuron < 0 || neuron >= c.mlpDim)
+        throw new Error(`register neuron: neuron ${neuron} of layer ${layer} is out of range (the MLP has ${c.mlpDim} hidden units)`);
       const list = byLayer.get(layer) ?? [];
       if (list.includes(neuron)) throw new Error(`register neuron ${layer}:${neuron} is given twice`);
       list.push(neuron);
@@ -200,7 +233,8 @@ export class ViT {
       return list ? { ...p, registerNeurons: { neurons: list, token, scale } } : p;
     });
     const config: ViTConfig = {
-      ...c, numPrefix: c.numPrefix + 1,
+      ...c,
+      numPrefix: c.numPrefix + 1,
       testTimeRegister: { token, neurons: neurons.map(({ layer, neuron }) => ({ layer, neuron })), scale },
     };
     const vit = new ViT(config, { ...this.params, blocks });

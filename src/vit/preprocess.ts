@@ -24,7 +24,10 @@ export const DEFAULT_RESIZE: ResizeMode = 'squash';
 export function describePreprocessing(img: { width: number; height: number }, cfg: PreprocessConfig, mode: ResizeMode): string {
   const [h, w] = cfg.size;
   if (img.width === w && img.height === h) return `${img.width}x${img.height} used as is (already the model size)`;
-  const how = mode === 'squash' ? `squash ${img.width}x${img.height} -> ${w}x${h}` : `crop: short side to ${Math.floor(Math.min(h, w) / cfg.cropPct)}, centre ${w}x${h} of ${img.width}x${img.height}`;
+  const how =
+    mode === 'squash'
+      ? `squash ${img.width}x${img.height} -> ${w}x${h}`
+      : `crop: short side to ${Math.floor(Math.min(h, w) / cfg.cropPct)}, centre ${w}x${h} of ${img.width}x${img.height}`;
   return `${how}, ${cfg.interpolation}`;
 }
 
@@ -96,7 +99,9 @@ export function cropRgb(img: RgbImage, left: number, top: number, width: number,
 /** An intermediate image of w x h must stay under the pixel limit (a 1 x 3000 photo cropped would grow x248 on its long side). */
 function checkIntermediate(w: number, h: number, img: RgbImage, maxPixels: number): void {
   if (w * h > maxPixels) {
-    throw new Error(`resizing the ${img.width}x${img.height} image would make a ${w}x${h} image (${(w * h / 1e6).toFixed(0)} million pixels; the limit is ${(maxPixels / 1e6).toFixed(0)} million): use --resize squash, or raise --max-pixels`);
+    throw new Error(
+      `resizing the ${img.width}x${img.height} image would make a ${w}x${h} image (${((w * h) / 1e6).toFixed(0)} million pixels; the limit is ${(maxPixels / 1e6).toFixed(0)} million): use --resize squash, or raise --max-pixels`,
+    );
   }
 }
 

@@ -162,7 +162,10 @@ export function findRegisterNeurons(vit: ViT, inputs: readonly Tensor[], opts: F
   checkOpt(inputs.length > 0, 'no calibration images');
   checkOpt(threshold > 0 && Number.isFinite(threshold), `the threshold must be a positive number, got ${threshold}`);
   checkOpt(Number.isInteger(topK) && topK >= 1, `topK must be a positive integer, got ${topK}`);
-  checkOpt(Number.isInteger(detect) && detect >= -c.depth && detect < c.depth, `detectLayer must be an integer in [${-c.depth}, ${c.depth - 1}], got ${detect}`);
+  checkOpt(
+    Number.isInteger(detect) && detect >= -c.depth && detect < c.depth,
+    `detectLayer must be an integer in [${-c.depth}, ${c.depth - 1}], got ${detect}`,
+  );
   checkOpt(Number.isInteger(lowest) && lowest >= 0 && lowest < c.depth, `lowestLayer must be an integer in [0, ${c.depth - 1}], got ${lowest}`);
   checkOpt(Number.isFinite(frac) && Number.isFinite(actLimit), 'the sparsity thresholds must be finite');
   if (opts.highestLayer !== undefined && opts.highestLayer !== 'auto') {
@@ -209,8 +212,10 @@ export function findRegisterNeurons(vit: ViT, inputs: readonly Tensor[], opts: F
     opts.onProgress?.(k + 1, inputs.length);
   });
   if (withOutliers === 0) {
-    throw new Error(`register neurons: no calibration image has a token with a norm above ${threshold} at the output of block ${detectAt}: ` +
-      `lower the threshold or give other images (the largest patch-token norm there was ${maxPatchNorm[detectAt]!.toFixed(1)} on average)`);
+    throw new Error(
+      `register neurons: no calibration image has a token with a norm above ${threshold} at the output of block ${detectAt}: ` +
+        `lower the threshold or give other images (the largest patch-token norm there was ${maxPatchNorm[detectAt]!.toFixed(1)} on average)`,
+    );
   }
   let highest: number;
   if (opts.highestLayer === undefined || opts.highestLayer === 'auto') {
@@ -232,8 +237,14 @@ export function findRegisterNeurons(vit: ViT, inputs: readonly Tensor[], opts: F
     version: TTR_VERSION,
     model: { name: c.name, depth: c.depth, mlpDim: c.mlpDim, dim: c.dim },
     settings: {
-      threshold, detectLayer: detect, topK, highestLayer: highest, lowestLayer: lowest,
-      sparsityFilter, sparsityFraction: frac, sparsityActivation: actLimit,
+      threshold,
+      detectLayer: detect,
+      topK,
+      highestLayer: highest,
+      lowestLayer: lowest,
+      sparsityFilter,
+      sparsityFraction: frac,
+      sparsityActivation: actLimit,
       images: [...(opts.images ?? inputs.map((_, i) => `image ${i + 1}`))],
       imagesWithOutliers: withOutliers,
       ...(opts.notes ?? {}),
@@ -290,8 +301,10 @@ export function parseTestTimeRegisters(text: string, name: string, vit?: ViT): T
   const neurons = list.map((n, i): ScoredRegisterNeuron => {
     if (!isObject(n)) return fail(`neurons[${i}] must be an object {layer, neuron}`);
     const { layer, neuron } = n;
-    if (!Number.isInteger(layer) || (layer as number) < 0 || (layer as number) >= depth) fail(`neurons[${i}].layer must be an integer in [0, ${depth - 1}], got ${JSON.stringify(layer)}`);
-    if (!Number.isInteger(neuron) || (neuron as number) < 0 || (neuron as number) >= mlpDim) fail(`neurons[${i}].neuron must be an integer in [0, ${mlpDim - 1}], got ${JSON.stringify(neuron)}`);
+    if (!Number.isInteger(layer) || (layer as number) < 0 || (layer as number) >= depth)
+      fail(`neurons[${i}].layer must be an integer in [0, ${depth - 1}], got ${JSON.stringify(layer)}`);
+    if (!Number.isInteger(neuron) || (neuron as number) < 0 || (neuron as number) >= mlpDim)
+      fail(`neurons[${i}].neuron must be an integer in [0, ${mlpDim - 1}], got ${JSON.stringify(neuron)}`);
     const at = { layer: layer as number, neuron: neuron as number }; // integers, checked above
     const key = `${at.layer}:${at.neuron}`;
     if (seen.has(key)) fail(`neurons[${i}]: layer ${at.layer}, neuron ${at.neuron} is listed twice`);
@@ -303,11 +316,14 @@ export function parseTestTimeRegisters(text: string, name: string, vit?: ViT): T
   if (vit) {
     const c = vit.config;
     if (depth !== c.depth || mlpDim !== c.mlpDim || model['dim'] !== c.dim) {
-      fail(`made for a model with ${depth} blocks, width ${model['dim'] as number} and MLP ${mlpDim} ("${model['name'] as string}"); this model has ${c.depth}, ${c.dim} and ${c.mlpDim} ("${c.name}")`);
+      fail(
+        `made for a model with ${depth} blocks, width ${model['dim'] as number} and MLP ${mlpDim} ("${model['name'] as string}"); this model has ${c.depth}, ${c.dim} and ${c.mlpDim} ("${c.name}")`,
+      );
     }
   }
   return {
-    format: TTR_FORMAT, version: TTR_VERSION,
+    format: TTR_FORMAT,
+    version: TTR_VERSION,
     model: { name: model['name'] as string, depth, mlpDim, dim: model['dim'] as number },
     settings: settings as TestTimeRegisters['settings'],
     scale: scale as number,

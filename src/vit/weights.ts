@@ -61,20 +61,39 @@ interface Names {
 
 function timmNames(): Names {
   return {
-    patchW: 'patch_embed.proj.weight', patchB: 'patch_embed.proj.bias', cls: 'cls_token', dist: 'dist_token', reg: 'reg_token',
-    pos: 'pos_embed', blockPrefix: (i) => `blocks.${i}.`, normW: 'norm.weight', normB: 'norm.bias',
-    headW: 'head.weight', headB: 'head.bias', headDistW: 'head_dist.weight', headDistB: 'head_dist.bias', blockIndex: /^blocks\.(\d+)\./,
+    patchW: 'patch_embed.proj.weight',
+    patchB: 'patch_embed.proj.bias',
+    cls: 'cls_token',
+    dist: 'dist_token',
+    reg: 'reg_token',
+    pos: 'pos_embed',
+    blockPrefix: (i) => `blocks.${i}.`,
+    normW: 'norm.weight',
+    normB: 'norm.bias',
+    headW: 'head.weight',
+    headB: 'head.bias',
+    headDistW: 'head_dist.weight',
+    headDistB: 'head_dist.bias',
+    blockIndex: /^blocks\.(\d+)\./,
   };
 }
 
 function hfNames(p: string): Names {
   const esc = p.replace(/\./g, '\\.');
   return {
-    patchW: `${p}embeddings.patch_embeddings.projection.weight`, patchB: `${p}embeddings.patch_embeddings.projection.bias`,
-    cls: `${p}embeddings.cls_token`, dist: `${p}embeddings.distillation_token`, reg: `${p}embeddings.register_tokens`,
-    pos: `${p}embeddings.position_embeddings`, blockPrefix: (i) => `${p}encoder.layer.${i}.`,
-    normW: `${p}layernorm.weight`, normB: `${p}layernorm.bias`,
-    headW: 'classifier.weight', headB: 'classifier.bias', headDistW: 'distillation_classifier.weight', headDistB: 'distillation_classifier.bias',
+    patchW: `${p}embeddings.patch_embeddings.projection.weight`,
+    patchB: `${p}embeddings.patch_embeddings.projection.bias`,
+    cls: `${p}embeddings.cls_token`,
+    dist: `${p}embeddings.distillation_token`,
+    reg: `${p}embeddings.register_tokens`,
+    pos: `${p}embeddings.position_embeddings`,
+    blockPrefix: (i) => `${p}encoder.layer.${i}.`,
+    normW: `${p}layernorm.weight`,
+    normB: `${p}layernorm.bias`,
+    headW: 'classifier.weight',
+    headB: 'classifier.bias',
+    headDistW: 'distillation_classifier.weight',
+    headDistB: 'distillation_classifier.bias',
     blockIndex: new RegExp(`^${esc}encoder\\.layer\\.(\\d+)\\.`),
   };
 }
@@ -82,9 +101,19 @@ function hfNames(p: string): Names {
 /** torchvision's VisionTransformer (vit_b_16, the SWAG weights): conv_proj, class_token, encoder.layers.encoder_layer_N. */
 function torchvisionNames(): Names {
   return {
-    patchW: 'conv_proj.weight', patchB: 'conv_proj.bias', cls: 'class_token', dist: 'dist_token', reg: 'reg_token',
-    pos: 'encoder.pos_embedding', blockPrefix: (i) => `encoder.layers.encoder_layer_${i}.`, normW: 'encoder.ln.weight', normB: 'encoder.ln.bias',
-    headW: 'heads.head.weight', headB: 'heads.head.bias', headDistW: 'heads.head_dist.weight', headDistB: 'heads.head_dist.bias',
+    patchW: 'conv_proj.weight',
+    patchB: 'conv_proj.bias',
+    cls: 'class_token',
+    dist: 'dist_token',
+    reg: 'reg_token',
+    pos: 'encoder.pos_embedding',
+    blockPrefix: (i) => `encoder.layers.encoder_layer_${i}.`,
+    normW: 'encoder.ln.weight',
+    normB: 'encoder.ln.bias',
+    headW: 'heads.head.weight',
+    headB: 'heads.head.bias',
+    headDistW: 'heads.head_dist.weight',
+    headDistB: 'heads.head_dist.bias',
     blockIndex: /^encoder\.layers\.encoder_layer_(\d+)\./,
   };
 }
@@ -175,11 +204,15 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
   const r: Reader = new Reader(file);
   const names = r.names();
   const found = detectLayout(names);
-  if (!found) r.fail('no patch embedding found: neither timm ("patch_embed.proj.weight"), Hugging Face ("...embeddings.patch_embeddings.projection.weight") nor torchvision ("conv_proj.weight" with "class_token") names');
+  if (!found)
+    r.fail(
+      'no patch embedding found: neither timm ("patch_embed.proj.weight"), Hugging Face ("...embeddings.patch_embeddings.projection.weight") nor torchvision ("conv_proj.weight" with "class_token") names',
+    );
   // torchvision ships no config of its own: a timm-style config.json (architecture, pretrained_cfg) describes it
   const configLayout = found.layout === 'torchvision' ? 'timm' : found.layout;
   if (configLayout !== declared.layout) r.fail(`tensor names are in ${found.layout} layout but the config is a ${declared.layout} config`);
-  if (found.layout === 'torchvision' && r.has('heads.pre_logits.weight')) r.fail('torchvision "heads.pre_logits" (a representation layer before the head) is not supported');
+  if (found.layout === 'torchvision' && r.has('heads.pre_logits.weight'))
+    r.fail('torchvision "heads.pre_logits" (a representation layer before the head) is not supported');
   const N = found.layout === 'timm' ? timmNames() : found.layout === 'torchvision' ? torchvisionNames() : hfNames(found.prefix);
 
   const pw = r.get(N.patchW);
@@ -197,9 +230,16 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
   const depth = new Set(names.map((n) => N.blockIndex.exec(n)?.[1]).filter((x): x is string => x !== undefined)).size;
   if (depth === 0) r.fail('no transformer blocks found');
   check('depth', declared.depth, depth, `${N.blockPrefix(0).replace(/0\.$/, '')}N.* tensors`);
-  const fc1Name = found.layout === 'timm' ? `${N.blockPrefix(0)}mlp.fc1.weight`
-    : found.layout === 'torchvision' ? (r.has(`${N.blockPrefix(0)}mlp.0.weight`) ? `${N.blockPrefix(0)}mlp.0.weight` : `${N.blockPrefix(0)}mlp.linear_1.weight`)
-    : r.has(`${N.blockPrefix(0)}intermediate.dense.weight`) ? `${N.blockPrefix(0)}intermediate.dense.weight` : `${N.blockPrefix(0)}mlp.fc1.weight`;
+  const fc1Name =
+    found.layout === 'timm'
+      ? `${N.blockPrefix(0)}mlp.fc1.weight`
+      : found.layout === 'torchvision'
+        ? r.has(`${N.blockPrefix(0)}mlp.0.weight`)
+          ? `${N.blockPrefix(0)}mlp.0.weight`
+          : `${N.blockPrefix(0)}mlp.linear_1.weight`
+        : r.has(`${N.blockPrefix(0)}intermediate.dense.weight`)
+          ? `${N.blockPrefix(0)}intermediate.dense.weight`
+          : `${N.blockPrefix(0)}mlp.fc1.weight`;
   if (!r.has(fc1Name)) r.fail(`missing tensor "${fc1Name}"`);
   const mlpDim = r.shape(fc1Name)[0]!;
   check('MLP size', declared.mlpDim, mlpDim, fc1Name);
@@ -251,8 +291,22 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
   if (!labels && numClasses === 1000) labels = [...IMAGENET_LABELS];
 
   const config: ViTConfig = {
-    layout: found.layout, name: declared.name, dim, depth, heads, mlpDim, patch, grid, numRegisters,
-    hasDistToken: dist !== null, numPrefix, numClasses, eps, posCoverage, preprocess: declared.preprocess, labels,
+    layout: found.layout,
+    name: declared.name,
+    dim,
+    depth,
+    heads,
+    mlpDim,
+    patch,
+    grid,
+    numRegisters,
+    hasDistToken: dist !== null,
+    numPrefix,
+    numClasses,
+    eps,
+    posCoverage,
+    preprocess: declared.preprocess,
+    labels,
   };
   const params: ViTParams = { patchWeight: pw, patchBias: r.opt(N.patchB, [dim]), cls, dist, reg, pos, blocks, norm: fnorm, head, headDist };
   return new ViT(config, params);

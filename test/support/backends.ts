@@ -13,7 +13,9 @@ registerBackend(WASM_EVERY_CALL, () => createWasmBackend({ minWork: 0 }));
 
 /** js, wasm with every call in wasm, gpujs: each backend this build ships. */
 export function parityBackends(): string[] {
-  return backendNames().filter((n) => n !== WASM_EVERY_CALL).map((n) => (n === 'wasm' ? WASM_EVERY_CALL : n));
+  return backendNames()
+    .filter((n) => n !== WASM_EVERY_CALL)
+    .map((n) => (n === 'wasm' ? WASM_EVERY_CALL : n));
 }
 
 /** Kernel calls the backend ran itself so far. */

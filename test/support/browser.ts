@@ -13,7 +13,15 @@ import { repoPath } from './fixtures.js';
 
 export const CHROMIUM = process.env['CDAM_CHROMIUM'] ?? '/usr/bin/chromium';
 /** The flags this machine needs (closed network: no background connections), plus the caller's. */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+];
 
 export function browserAvailable(): string | null {
   if (!existsSync(CHROMIUM)) return `needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CDAM_CHROMIUM)`;
@@ -43,7 +51,14 @@ export interface Session {
 export async function openSession(opts: { isolated?: boolean; args?: string[] } = {}): Promise<Session> {
   const server = await serveStatic(repoPath('.'), opts.isolated ?? true);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])] });
-  return { browser, server, close: async () => { await browser.close(); await server.close(); } };
+  return {
+    browser,
+    server,
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
 }
 
 /**
@@ -62,25 +77,39 @@ export async function openDemo(s: Session, viewport = { width: 1280, height: 900
   await page.goto(`${s.server.url}web/`);
   await page.waitForFunction(() => (window as unknown as { cdamDemo?: unknown }).cdamDemo !== undefined, null, { timeout: 60000 });
   await page.evaluate(() => (window as unknown as { cdamDemo: { ready: Promise<boolean> } }).cdamDemo.ready);
-  await page.waitForFunction(() => (window as unknown as { cdamDemo: { state: { panels: { B: unknown } } } }).cdamDemo.state.panels.B !== null, null, { timeout: 120000 });
+  await page.waitForFunction(() => (window as unknown as { cdamDemo: { state: { panels: { B: unknown } } } }).cdamDemo.state.panels.B !== null, null, {
+    timeout: 120000,
+  });
   return { page, errors };
 }
 
 /** The suites of test/browser/suites.ts, bundled for the browser with file access by fetch (support/files.browser.ts). */
 export async function bundleSuites(): Promise<string> {
   const { build } = await import('esbuild');
-  const { browserBuildOptions } = (await import(pathToFileURL(repoPath('tools/build/browser-options.mjs')).href)) as { browserBuildOptions: () => { plugins: Plugin[] } & BuildOptions };
+  const { browserBuildOptions } = (await import(pathToFileURL(repoPath('tools/build/browser-options.mjs')).href)) as {
+    browserBuildOptions: () => { plugins: Plugin[] } & BuildOptions;
+  };
   const opts = browserBuildOptions();
   const out = repoPath('build/browser-tests');
   mkdirSync(out, { recursive: true });
   const files = repoPath('build/test/support/files.browser.js');
   await build({
-    ...opts, entryPoints: [repoPath('build/test/browser/suites.js')], outfile: `${out}/suites.js`,
-    plugins: [...opts.plugins, { name: 'files-by-fetch', setup: (b) => b.onResolve({ filter: /^\.\/files\.js$/ }, (a) => (a.importer.endsWith('fixtures.js') ? { path: files } : undefined)) }],
+    ...opts,
+    entryPoints: [repoPath('build/test/browser/suites.js')],
+    outfile: `${out}/suites.js`,
+    plugins: [
+      ...opts.plugins,
+      {
+        name: 'files-by-fetch',
+        setup: (b) => b.onResolve({ filter: /^\.\/files\.js$/ }, (a) => (a.importer.endsWith('fixtures.js') ? { path: files } : undefined)),
+      },
+    ],
   });
-  writeFileSync(`${out}/suites.html`, '<!doctype html><meta charset="utf-8"><script type="module">' +
-    "window.log = []; const w = new Worker('./suites.js', { type: 'module' }); w.onmessage = (e) => window.log.push(e.data.log);" +
-    "w.onerror = (e) => window.log.push('worker error: ' + e.message);</script>");
+  writeFileSync(
+    `${out}/suites.html`,
+    '<!doctype html><meta charset="utf-8"><script type="module">' +
+      "window.log = []; const w = new Worker('./suites.js', { type: 'module' }); w.onmessage = (e) => window.log.push(e.data.log);" +
+      "w.onerror = (e) => window.log.push('worker error: ' + e.message);</script>",
+  );
   return 'build/browser-tests/suites.html';
 }
-

@@ -51,7 +51,6 @@ function applyBytes(b: Bytes, m: ByteMutation): Bytes {
   }
 }
 
-
 const text = (b: Bytes) => new TextDecoder().decode(b);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -59,19 +58,23 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 // safetensors: the length field, the header JSON (dtypes, shapes, offsets,
 // duplicate names, metadata) and the bytes
 
-const anyValue = fc.oneof(
-  fc.integer({ min: -3, max: 70_000 }),
-  fc.constantFrom(0, 1, 2 ** 31, 2 ** 32, 2 ** 53, 1e20, 0.5, -0, '3', null, true, [], {}),
-);
+const anyValue = fc.oneof(fc.integer({ min: -3, max: 70_000 }), fc.constantFrom(0, 1, 2 ** 31, 2 ** 32, 2 ** 53, 1e20, 0.5, -0, '3', null, true, [], {}));
 const stMutation = fc.oneof(
   fc.record({ k: fc.constant('length' as const), v: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.integer({ min: -8, max: 8 }).map(BigInt)) }),
-  fc.record({ k: fc.constant('dtype' as const), t: at, v: fc.oneof(fc.constantFrom('F32', 'F16', 'BF16', 'F64', 'I8', 'U8', 'I64', 'BOOL', 'F8_E4M3', 'f32', ''), anyValue) }),
+  fc.record({
+    k: fc.constant('dtype' as const),
+    t: at,
+    v: fc.oneof(fc.constantFrom('F32', 'F16', 'BF16', 'F64', 'I8', 'U8', 'I64', 'BOOL', 'F8_E4M3', 'f32', ''), anyValue),
+  }),
   fc.record({ k: fc.constant('shape' as const), t: at, v: fc.oneof(fc.array(anyValue, { maxLength: 5 }), anyValue) }),
   fc.record({ k: fc.constant('offsets' as const), t: at, how: fc.constantFrom('reverse', 'past', 'overlap', 'shift'), d: fc.integer({ min: -64, max: 64 }) }),
   fc.record({ k: fc.constant('offsetsValue' as const), t: at, v: fc.oneof(fc.array(anyValue, { maxLength: 3 }), anyValue) }),
   fc.record({ k: fc.constant('duplicate' as const), t: at }),
   fc.record({ k: fc.constant('drop' as const), t: at }),
-  fc.record({ k: fc.constant('metadata' as const), v: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 })) }),
+  fc.record({
+    k: fc.constant('metadata' as const),
+    v: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 })),
+  }),
   fc.record({ k: fc.constant('bytes' as const), m: byteMutation }),
 );
 type StMutation = typeof stMutation extends fc.Arbitrary<infer T> ? T : never;
@@ -205,22 +208,35 @@ function readChunks(b: Bytes): Chunk[] | undefined {
 }
 
 function writeChunks(cs: Chunk[]): Bytes {
-  return concat([PNG_SIG, ...cs.map((c) => {
-    const out = new Uint8Array(12 + c.data.length);
-    const dv = new DataView(out.buffer);
-    dv.setUint32(0, c.len ?? c.data.length);
-    out.set(utf8(c.type), 4);
-    out.set(c.data, 8);
-    dv.setUint32(8 + c.data.length, c.crc ?? zlib.crc32(out.subarray(4, 8 + c.data.length)));
-    return out;
-  })]);
+  return concat([
+    PNG_SIG,
+    ...cs.map((c) => {
+      const out = new Uint8Array(12 + c.data.length);
+      const dv = new DataView(out.buffer);
+      dv.setUint32(0, c.len ?? c.data.length);
+      out.set(utf8(c.type), 4);
+      out.set(c.data, 8);
+      dv.setUint32(8 + c.data.length, c.crc ?? zlib.crc32(out.subarray(4, 8 + c.data.length)));
+      return out;
+    }),
+  ]);
 }
 
 /** A PNG from raw scanlines (filter byte 0 on every row, Adam7 passes when interlaced). */
 function pngOf(width: number, height: number, depth: number, ctype: number, interlace: boolean, palette?: Bytes): Bytes {
   const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[ctype]!;
   const rowBytes = (w: number) => Math.ceil((w * channels * depth) / 8);
-  const passes = interlace ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] : [[0, 0, 1, 1]];
+  const passes = interlace
+    ? [
+        [0, 0, 8, 8],
+        [4, 0, 8, 8],
+        [0, 4, 4, 8],
+        [2, 0, 4, 4],
+        [0, 2, 2, 4],
+        [1, 0, 2, 2],
+        [0, 1, 1, 2],
+      ]
+    : [[0, 0, 1, 1]];
   const rows: Bytes[] = [];
   let k = 0;
   for (const [x0, y0, dx, dy] of passes) {
@@ -245,10 +261,19 @@ function pngOf(width: number, height: number, depth: number, ctype: number, inte
 }
 
 const pngMutation = fc.oneof(
-  fc.record({ k: fc.constant('ihdr' as const), field: fc.constantFrom(0, 4, 8, 9, 10, 11, 12), v: fc.oneof(fc.nat(), fc.integer({ min: 0, max: 20 }), fc.constantFrom(9000, 65535, 2 ** 31, 2 ** 32 - 1)) }),
+  fc.record({
+    k: fc.constant('ihdr' as const),
+    field: fc.constantFrom(0, 4, 8, 9, 10, 11, 12),
+    v: fc.oneof(fc.nat(), fc.integer({ min: 0, max: 20 }), fc.constantFrom(9000, 65535, 2 ** 31, 2 ** 32 - 1)),
+  }),
   fc.record({ k: fc.constant('length' as const), t: at, v: fc.oneof(fc.nat(), fc.integer({ min: 0, max: 64 }), fc.constant(2 ** 32 - 1)) }),
   fc.record({ k: fc.constant('crc' as const), t: at, v: fc.nat() }),
-  fc.record({ k: fc.constant('idat' as const), how: fc.constantFrom('truncate', 'flip', 'filters', 'rows', 'split', 'extra'), t: at, v: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({
+    k: fc.constant('idat' as const),
+    how: fc.constantFrom('truncate', 'flip', 'filters', 'rows', 'split', 'extra'),
+    t: at,
+    v: fc.integer({ min: 0, max: 255 }),
+  }),
   fc.record({ k: fc.constant('chunks' as const), how: fc.constantFrom('duplicate', 'drop', 'swap'), t: at, u: at }),
   fc.record({ k: fc.constant('bytes' as const), m: byteMutation }),
 );
@@ -294,8 +319,7 @@ function applyPng(b: Bytes, m: PngMutation): Bytes {
       const raw = inflated(c.data);
       if (!raw) return b;
       c.data = zlib.deflateSync(concat([raw, new Uint8Array(1 + m.v)]));
-    }
-    else if (m.how === 'split') {
+    } else if (m.how === 'split') {
       const k = pos(c.data.length, m.t);
       cs.splice(cs.indexOf(c), 1, { type: 'IDAT', data: c.data.subarray(0, k) }, { type: 'IDAT', data: c.data.subarray(k) });
     } else {
@@ -350,17 +374,24 @@ function readSegments(b: Bytes): Segment[] | undefined {
 }
 
 function writeSegments(ss: Segment[]): Bytes {
-  return concat([Uint8Array.of(0xff, 0xd8), ...ss.flatMap((s) => {
-    if (!s.data) return [Uint8Array.of(0xff, s.marker)];
-    const l = s.len ?? s.data.length + 2;
-    return [Uint8Array.of(0xff, s.marker, (l >> 8) & 255, l & 255), s.data, ...(s.scan ? [s.scan] : [])];
-  })]);
+  return concat([
+    Uint8Array.of(0xff, 0xd8),
+    ...ss.flatMap((s) => {
+      if (!s.data) return [Uint8Array.of(0xff, s.marker)];
+      const l = s.len ?? s.data.length + 2;
+      return [Uint8Array.of(0xff, s.marker, (l >> 8) & 255, l & 255), s.data, ...(s.scan ? [s.scan] : [])];
+    }),
+  ]);
 }
 
 const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 
 const jpegMutation = fc.oneof(
-  fc.record({ k: fc.constant('size' as const), which: fc.constantFrom(1, 3), v: fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.constantFrom(0, 1, 9000, 65535)) }),
+  fc.record({
+    k: fc.constant('size' as const),
+    which: fc.constantFrom(1, 3),
+    v: fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.constantFrom(0, 1, 9000, 65535)),
+  }),
   fc.record({ k: fc.constant('frame' as const), t: at, v: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ k: fc.constant('marker' as const), t: at, v: fc.constantFrom(0xc0, 0xc1, 0xc2, 0xc3, 0xc9, 0xcb, 0xc4, 0xdb, 0xda, 0xdd, 0xe1, 0xfe) }),
   fc.record({ k: fc.constant('length' as const), t: at, v: fc.integer({ min: 0, max: 65535 }) }),
@@ -398,14 +429,22 @@ function applyJpeg(b: Bytes, m: JpegMutation): Bytes {
     if (d.length) d[pos(d.length, m.u)] = m.v;
     s.data = d;
   } else if (m.k === 'restart') {
-    ss.splice(Math.max(0, ss.findIndex((s) => s.marker === 0xda)), 0, { marker: 0xdd, data: Uint8Array.of(m.v >> 8, m.v & 255) });
+    ss.splice(
+      Math.max(
+        0,
+        ss.findIndex((s) => s.marker === 0xda),
+      ),
+      0,
+      { marker: 0xdd, data: Uint8Array.of(m.v >> 8, m.v & 255) },
+    );
   } else if (m.k === 'scan') {
     const scans = ss.filter((s) => s.scan);
     if (!scans.length) return b;
     const s = pick(scans, m.t);
     if (m.how === 'drop') ss.splice(ss.indexOf(s), 1);
     else if (m.how === 'truncate') s.scan = s.scan!.slice(0, pos(s.scan!.length, m.t));
-    else if (m.how === 'rst') s.scan = concat([s.scan!.subarray(0, pos(s.scan!.length, m.t)), Uint8Array.of(0xff, 0xd0 + (m.v & 7)), s.scan!.subarray(pos(s.scan!.length, m.t))]);
+    else if (m.how === 'rst')
+      s.scan = concat([s.scan!.subarray(0, pos(s.scan!.length, m.t)), Uint8Array.of(0xff, 0xd0 + (m.v & 7)), s.scan!.subarray(pos(s.scan!.length, m.t))]);
     else {
       const d = s.scan!.slice();
       if (d.length) d[pos(d.length, m.t)] = m.v === 0xff ? 0xfe : m.v;
@@ -459,11 +498,14 @@ export const LOADERS = {
   safetensors: {
     seeds: () => [
       ...modelSeeds.map((d) => fixture(`${d}/model.safetensors`)),
-      writeSafetensors({
-        a: { dtype: 'F16', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) },
-        b: { dtype: 'F32', shape: [], data: Float32Array.of(7) },
-        c: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
-      }, { format: 'pt', note: 'fuzz seed' }),
+      writeSafetensors(
+        {
+          a: { dtype: 'F16', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) },
+          b: { dtype: 'F32', shape: [], data: Float32Array.of(7) },
+          c: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
+        },
+        { format: 'pt', note: 'fuzz seed' },
+      ),
     ],
     mutation: stMutation,
     apply: applySafetensors,
@@ -510,7 +552,11 @@ export const LOADERS = {
     name: 'fuzz.png',
   } satisfies Loader<PngMutation>,
   jpeg: {
-    seeds: () => readdirSync(repoPath('test/fixtures/fuzz')).filter((f) => f.endsWith('.jpg')).sort().map((f) => fixture(`test/fixtures/fuzz/${f}`)),
+    seeds: () =>
+      readdirSync(repoPath('test/fixtures/fuzz'))
+        .filter((f) => f.endsWith('.jpg'))
+        .sort()
+        .map((f) => fixture(`test/fixtures/fuzz/${f}`)),
     mutation: jpegMutation,
     apply: applyJpeg,
     load: (b: Bytes) => decodeImage(b, 'fuzz.jpg').data.byteLength,
@@ -556,7 +602,7 @@ export function fuzz<M>(loader: LoaderName, runs: number, seed: number): FuzzRep
   });
   const r = fc.check(prop, { numRuns: runs, seed });
   report.cases = r.numRuns;
-  if (r.failed) report.failure = fc.defaultReportMessage(r) ?? "failed";
+  if (r.failed) report.failure = fc.defaultReportMessage(r) ?? 'failed';
   return report;
 }
 

@@ -11,7 +11,11 @@ export function gradcheck(f: (xs: Record<string, Tensor>) => Tensor, inputs: Rec
   const loss = (xs: Record<string, Tensor>) => sum(mul(f(xs), w)).item();
   for (const n of diff) inputs[n]!.requireGrad();
   const y = enableGrad(() => f(inputs));
-  const analytic = grad(y, diff.map((n) => inputs[n]!), w);
+  const analytic = grad(
+    y,
+    diff.map((n) => inputs[n]!),
+    w,
+  );
   let worst = 0;
   const h = 1e-6;
   diff.forEach((n, k) => {

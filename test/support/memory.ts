@@ -23,6 +23,6 @@ export function peakMeter(): PeakMeter {
       const hwm = reset ? /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8')) : null;
       return hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
     },
-    how: reset ? 'VmHWM after clear_refs' : 'getrusage maxRSS (includes the parent\'s peak at fork)',
+    how: reset ? 'VmHWM after clear_refs' : "getrusage maxRSS (includes the parent's peak at fork)",
   };
 }

@@ -9,7 +9,7 @@ const unary = ['neg', 'exp', 'log', 'sqrt', 'tanh', 'erf', 'relu', 'gelu'] as co
 const binary = ['add', 'sub', 'mul', 'div'] as const;
 
 export function runOp(op: string, p: Params, i: Inputs): Tensor {
-  if ((unary as readonly string[]).includes(op)) return (T[op as (typeof unary)[number]])(i.x!);
+  if ((unary as readonly string[]).includes(op)) return T[op as (typeof unary)[number]](i.x!);
   if ((binary as readonly string[]).includes(op)) return T[op as (typeof binary)[number]](i.x!, i.y!);
   const axes = p.axes as number[] | null;
   switch (op) {

@@ -29,9 +29,19 @@ const DISPLAY_SIDE = 448;
 const CSS_SCALE = 340 / 448;
 
 const state = {
-  worker: null, engine: null, env: null, model: null, modelFiles: null, backend: null,
-  photo: null, photoBytes: null, photoName: '', concept: null, top: [],
-  panels: { A: null, B: null }, busy: false,
+  worker: null,
+  engine: null,
+  env: null,
+  model: null,
+  modelFiles: null,
+  backend: null,
+  photo: null,
+  photoBytes: null,
+  photoName: '',
+  concept: null,
+  top: [],
+  panels: { A: null, B: null },
+  busy: false,
   /** what each panel was asked to explain (a class index or 'concept'), to explain it again on a new method or backend */
   requests: { A: null, B: null },
   /** the colour scale each panel was drawn with, { lo, hi, shared } (the tests read it) */
@@ -51,9 +61,7 @@ async function startEngine() {
   state.engine = Comlink.wrap(state.worker);
   state.env = await state.engine.environment();
   if (state.backend) await state.engine.setBackend(state.backend);
-  state.model = state.modelFiles
-    ? await state.engine.loadModelFiles(...state.modelFiles)
-    : await state.engine.loadEmbedded();
+  state.model = state.modelFiles ? await state.engine.loadModelFiles(...state.modelFiles) : await state.engine.loadEmbedded();
   if (state.photoBytes) await state.engine.setImage(state.photoBytes.slice(0), state.photoName);
   showEngine();
 }
@@ -84,7 +92,14 @@ async function busy(label, fn) {
     };
   });
   try {
-    return await Promise.race([fn(Comlink.proxy((d, t) => { $progress('progress').value = d / t; })), cancel]);
+    return await Promise.race([
+      fn(
+        Comlink.proxy((d, t) => {
+          $progress('progress').value = d / t;
+        }),
+      ),
+      cancel,
+    ]);
   } finally {
     state.busy = false;
     $button('cancel').disabled = true;
@@ -125,7 +140,10 @@ function showTop(top) {
     const right = document.createElement('button');
     right.textContent = '→';
     right.title = 'explain on the right';
-    right.onclick = (e) => { e.stopPropagation(); void explainInto('B', c.index).catch(showError); };
+    right.onclick = (e) => {
+      e.stopPropagation();
+      void explainInto('B', c.index).catch(showError);
+    };
     li.append(right);
     li.onclick = () => void explainInto('A', c.index).catch(showError);
     ol.append(li);
@@ -170,7 +188,8 @@ async function explainInto(which, target) {
   const method = $select('method').value;
   const options = methodOptions();
   const r = await busy(`${method} for ${target === 'concept' ? state.concept?.name : target}…`, (progress) =>
-    state.engine.explain({ method, target, options }, progress));
+    state.engine.explain({ method, target, options }, progress),
+  );
   state.panels[which] = r;
   state.requests[which] = target;
   drawBoth();
@@ -239,7 +258,8 @@ function draw(which) {
   ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
   drawBar(bar, lut, range, r.signed);
   const scale = range.shared ? 'colour scale shared by both panels' : 'own colour scale';
-  fig.querySelector('figcaption').textContent = `${r.method} | ${r.target ?? 'target-free'}${r.score !== null ? ` | score ${r.score.toFixed(3)}` : ''} | ${r.ms.toFixed(0)} ms | ${r.backendDetail} | ${scale}`;
+  fig.querySelector('figcaption').textContent =
+    `${r.method} | ${r.target ?? 'target-free'}${r.score !== null ? ` | score ${r.score.toFixed(3)}` : ''} | ${r.ms.toFixed(0)} ms | ${r.backendDetail} | ${scale}`;
   panelButton(fig, '.json').disabled = false;
   panelButton(fig, '.png').disabled = false;
 }
@@ -296,7 +316,10 @@ function showError(e) {
 
 // ---- wiring ---------------------------------------------------------------------
 function dropZone(el, onFiles) {
-  el.ondragover = (e) => { e.preventDefault(); el.classList.add('over'); };
+  el.ondragover = (e) => {
+    e.preventDefault();
+    el.classList.add('over');
+  };
   el.ondragleave = () => el.classList.remove('over');
   el.ondrop = (e) => {
     e.preventDefault();
@@ -352,11 +375,12 @@ async function init() {
   for (const b of state.env.backends) $('backend').append(new Option(b, b, false, b === state.model.backend));
   for (const m of state.env.methods) $('method').append(new Option(m.name, m.name, false, m.name === 'cdam'));
   // a new backend: the maps shown are explained again on it (their captions and timings name the backend that made them)
-  $('backend').onchange = () => void (state.loading = (async () => {
-    state.backend = $select('backend').value;
-    $('backendDetail').textContent = await state.engine.setBackend(state.backend);
-    await redoPanels();
-  })().catch(showError));
+  $('backend').onchange = () =>
+    void (state.loading = (async () => {
+      state.backend = $select('backend').value;
+      $('backendDetail').textContent = await state.engine.setBackend(state.backend);
+      await redoPanels();
+    })().catch(showError));
   showMethodOptions();
   $('method').onchange = () => {
     showMethodOptions();
@@ -369,7 +393,8 @@ async function init() {
     b.onclick = () => void loadExample(name).catch(showError);
     $('examples').append(b, ' ');
   }
-  $('file').onchange = () => void (state.loading = (async () => setPhoto(await readFile($input('file').files[0]), $input('file').files[0].name))().catch(showError));
+  $('file').onchange = () =>
+    void (state.loading = (async () => setPhoto(await readFile($input('file').files[0]), $input('file').files[0].name))().catch(showError));
   dropZone($('drop'), (files) => (state.loading = (async () => setPhoto(await readFile(files[0]), files[0].name))()));
   $('modelFiles').onchange = () => void (state.loading = loadModelFiles([...$input('modelFiles').files]).catch(showError));
   dropZone($('conceptDrop'), (files) => (state.loading = conceptFrom(files)));
@@ -410,9 +435,18 @@ async function loadModelFiles(files) {
 
 // for the end-to-end tests (test/browser.test.ts) and the browser bench: the same calls the buttons make
 window.cdamDemo = {
-  ready: init().then(() => true, (e) => { showError(e); throw e; }),
+  ready: init().then(
+    () => true,
+    (e) => {
+      showError(e);
+      throw e;
+    },
+  ),
   state,
-  explain: (which, method, target) => { $select('method').value = method; return explainInto(which, target); },
+  explain: (which, method, target) => {
+    $select('method').value = method;
+    return explainInto(which, target);
+  },
   setBackend: async (name) => {
     $select('backend').value = name;
     state.backend = name;

@@ -75,7 +75,9 @@ const api = {
   },
   /** A concept (mean latent) from example images, used by explain with target "concept". */
   setConcept(list, name, onProgress) {
-    const inputs = list.map((b, i) => cdam.prepareImage(cdam.decodeImage(new Uint8Array(b), `example ${i + 1}`), vit.config.preprocess, cdam.DEFAULT_RESIZE).input);
+    const inputs = list.map(
+      (b, i) => cdam.prepareImage(cdam.decodeImage(new Uint8Array(b), `example ${i + 1}`), vit.config.preprocess, cdam.DEFAULT_RESIZE).input,
+    );
     concept = { kind: 'concept', vector: cdam.conceptVector(vit, inputs, onProgress ? (d, t) => onProgress(d, t) : undefined), name };
     return { name, examples: list.length };
   },
@@ -93,8 +95,15 @@ const api = {
     const values = Float32Array.from(r.map.values);
     const info = cdam.methodInfo(opts.method);
     const out = {
-      method: r.method, target: r.target, score: r.score, ms, backend: s.backend, backendDetail: cdam.describeBackend(s.backend),
-      signed: info.signed, level: info.level, map: { rows: r.map.rows, cols: r.map.cols, values },
+      method: r.method,
+      target: r.target,
+      score: r.score,
+      ms,
+      backend: s.backend,
+      backendDetail: cdam.describeBackend(s.backend),
+      signed: info.signed,
+      level: info.level,
+      map: { rows: r.map.rows, cols: r.map.cols, values },
     };
     return Comlink.transfer(out, [values.buffer]);
   },

@@ -20,8 +20,15 @@ export interface WasmAttentionOptions {
 }
 
 export function wasmAttention(
-  rt: Runtime, qkv: TypedArray, out: TypedArray, attn: TypedArray | null,
-  batch: number, tokens: number, heads: number, headDim: number, scale: number,
+  rt: Runtime,
+  qkv: TypedArray,
+  out: TypedArray,
+  attn: TypedArray | null,
+  batch: number,
+  tokens: number,
+  heads: number,
+  headDim: number,
+  scale: number,
   opts: WasmAttentionOptions = {},
 ): void {
   const reference = (): void => jsBackend.attention(qkv, out, attn, batch, tokens, heads, headDim, scale);
@@ -47,9 +54,17 @@ export function wasmAttention(
     const attnAt = qkvAt + align64(nb * qkvFloats * 4);
     const outAt = attnAt + align64(nb * attnFloats * 4);
     const job: AttentionJob = {
-      qkv: qkvAt, attn: attnAt, out: outAt,
-      batch: nb, tokens, heads, headDim, scale,
-      blockRows, blocksPerItem, cachePanels,
+      qkv: qkvAt,
+      attn: attnAt,
+      out: outAt,
+      batch: nb,
+      tokens,
+      heads,
+      headDim,
+      scale,
+      blockRows,
+      blocksPerItem,
+      cachePanels,
     };
     const threads = nb * macsPerItem < PARALLEL_MIN_MACS ? 1 : rt.threads;
     rt.run(nb * heads * blocksPerItem, threads, () => {

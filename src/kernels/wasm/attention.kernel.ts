@@ -27,45 +27,47 @@ export type AttentionExports = ExportsOf<typeof ATTENTION_FUNCS>;
  * where scaling q or the scores would cost a pass of its own.
  */
 function emitScaledSoftmax(mb: ModuleBuilder): void {
-  const { f, params: [x, r0, r1, cols, scale] } = mb.declare(ATTENTION_FUNCS, 'scaledSoftmax');
+  const {
+    f,
+    params: [x, r0, r1, cols, scale],
+  } = mb.declare(ATTENTION_FUNCS, 'scaledSoftmax');
   const e = new RowEmitter(f, cols);
   const [r, xr] = [f.local('i32'), f.local('i32')];
   const [acc, v, n, t, under, sv, mv] = [0, 1, 2, 3, 4, 5, 6].map(() => f.local('v128')) as [Local, Local, Local, Local, Local, Local, Local];
   const [mx, s] = [f.local('f32'), f.local('f32')];
   f.set(sv, f.f32x4Splat(f.get(scale)));
-  f.hoistConstants(() => e.rows(r, r0, r1, [[xr, x]], () => {
-    // row max of the scaled scores
-    f.set(acc, f.f32x4Const(-Infinity));
-    e.cols(() => f.set(acc, f.f32x4Pmax(f.get(acc), f.f32x4Mul(f.v128Load(e.at(xr)), f.get(sv)))), null);
-    f.set(mx, e.reduce(acc, 'max'));
-    e.cols(null, () => f.set(mx, f.f32Max(f.get(mx), f.f32Mul(f.f32Load(e.at(xr)), f.get(scale)))));
-    // x = exp(scale * x - max), summed
-    f.set(mv, f.f32x4Splat(f.get(mx)));
-    f.set(acc, f.f32x4Const(0));
-    e.cols(
-      () => {
+  f.hoistConstants(() =>
+    e.rows(r, r0, r1, [[xr, x]], () => {
+      // row max of the scaled scores
+      f.set(acc, f.f32x4Const(-Infinity));
+      e.cols(() => f.set(acc, f.f32x4Pmax(f.get(acc), f.f32x4Mul(f.v128Load(e.at(xr)), f.get(sv)))), null);
+      f.set(mx, e.reduce(acc, 'max'));
+      e.cols(null, () => f.set(mx, f.f32Max(f.get(mx), f.f32Mul(f.f32Load(e.at(xr)), f.get(scale)))));
+      // x = exp(scale * x - max), summed
+      f.set(mv, f.f32x4Splat(f.get(mx)));
+      f.set(acc, f.f32x4Const(0));
+      e.cols(() => {
         f.set(v, f.f32x4Sub(f.f32x4Mul(f.v128Load(e.at(xr)), f.get(sv)), f.get(mv)));
         exp4(f, v, n, t, under);
         f.v128Store(e.at(xr), f.get(v));
         f.set(acc, f.f32x4Add(f.get(acc), f.get(v)));
-      },
-      null,
-    );
-    f.set(s, e.reduce(acc, 'add'));
-    e.cols(null, () => {
-      f.set(v, f.f32x4Splat(f.f32Sub(f.f32Mul(f.f32Load(e.at(xr)), f.get(scale)), f.get(mx))));
-      exp4(f, v, n, t, under);
-      f.f32Store(e.at(xr), f.f32x4ExtractLane(f.get(v), 0));
-      f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(v), 0)));
-    });
-    // normalise
-    f.set(s, f.f32Div(f.f32(1), f.get(s)));
-    f.set(v, f.f32x4Splat(f.get(s)));
-    e.cols(
-      () => f.v128Store(e.at(xr), f.f32x4Mul(f.v128Load(e.at(xr)), f.get(v))),
-      () => f.f32Store(e.at(xr), f.f32Mul(f.f32Load(e.at(xr)), f.get(s))),
-    );
-  }));
+      }, null);
+      f.set(s, e.reduce(acc, 'add'));
+      e.cols(null, () => {
+        f.set(v, f.f32x4Splat(f.f32Sub(f.f32Mul(f.f32Load(e.at(xr)), f.get(scale)), f.get(mx))));
+        exp4(f, v, n, t, under);
+        f.f32Store(e.at(xr), f.f32x4ExtractLane(f.get(v), 0));
+        f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(v), 0)));
+      });
+      // normalise
+      f.set(s, f.f32Div(f.f32(1), f.get(s)));
+      f.set(v, f.f32x4Splat(f.get(s)));
+      e.cols(
+        () => f.v128Store(e.at(xr), f.f32x4Mul(f.v128Load(e.at(xr)), f.get(v))),
+        () => f.f32Store(e.at(xr), f.f32Mul(f.f32Load(e.at(xr)), f.get(s))),
+      );
+    }),
+  );
 }
 
 /** Add the attention functions (see AttentionExports) to a module. */
@@ -163,8 +165,19 @@ export function packWhole(ex: GemmExports, b: number, ldb: number, n: number, hd
  * a time through the panels.
  */
 export function productABt(
-  ex: GemmExports, sc: HeadScratch, a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
-  ic: number, mc: number, n: number, hd: number, cached: number,
+  ex: GemmExports,
+  sc: HeadScratch,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  ic: number,
+  mc: number,
+  n: number,
+  hd: number,
+  cached: number,
 ): void {
   const rows = c + ic * ldc * 4;
   for (let pc = 0; pc < hd; pc += KC) {
@@ -189,8 +202,19 @@ export function productABt(
  * KC block at a time through the panels.
  */
 export function productAB(
-  ex: GemmExports, sc: HeadScratch, a: number, transA: boolean, b: number, ldb: number, c: number, ldc: number,
-  ic: number, mc: number, n: number, hd: number, cached: number,
+  ex: GemmExports,
+  sc: HeadScratch,
+  a: number,
+  transA: boolean,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  ic: number,
+  mc: number,
+  n: number,
+  hd: number,
+  cached: number,
 ): void {
   const packA = transA ? ex.packA_t : ex.packA_n;
   for (let pc = 0; pc < n; pc += KC) {

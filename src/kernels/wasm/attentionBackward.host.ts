@@ -23,8 +23,16 @@ export interface WasmAttentionBackwardOptions {
 }
 
 export function wasmAttentionBackward(
-  rt: Runtime, qkv: TypedArray, attn: TypedArray, g: TypedArray, dqkv: TypedArray,
-  batch: number, tokens: number, heads: number, headDim: number, scale: number,
+  rt: Runtime,
+  qkv: TypedArray,
+  attn: TypedArray,
+  g: TypedArray,
+  dqkv: TypedArray,
+  batch: number,
+  tokens: number,
+  heads: number,
+  headDim: number,
+  scale: number,
   opts: WasmAttentionBackwardOptions = {},
 ): void {
   const reference = (): void => jsBackend.attentionBackward(qkv, attn, g, dqkv, batch, tokens, heads, headDim, scale);
@@ -57,9 +65,20 @@ export function wasmAttentionBackward(
     const dSAt = gAt + align64(nb * gFloats * 4);
     const dqkvAt = dSAt + align64(nb * attnFloats * 4);
     const job: AttentionBackwardJob = {
-      qkv: qkvAt, attn: attnAt, g: gAt, dS: dSAt, dqkv: dqkvAt,
-      batch: nb, tokens, heads, headDim, scale, phase: 1,
-      blockRows, blocksPerItem, cachePanels,
+      qkv: qkvAt,
+      attn: attnAt,
+      g: gAt,
+      dS: dSAt,
+      dqkv: dqkvAt,
+      batch: nb,
+      tokens,
+      heads,
+      headDim,
+      scale,
+      phase: 1,
+      blockRows,
+      blocksPerItem,
+      cachePanels,
     };
     const units = nb * heads * blocksPerItem;
     const threads = nb * macsPerItem < PARALLEL_MIN_MACS ? 1 : rt.threads;

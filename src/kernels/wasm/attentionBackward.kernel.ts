@@ -25,25 +25,37 @@ export type AttentionBackwardExports = ExportsOf<typeof ATTENTION_BACKWARD_FUNCS
 
 /** The softmax gradient of the scaled scores: the scale folded into the pass that writes dS anyway. */
 function emitScaledSoftmaxBackward(mb: ModuleBuilder): void {
-  const { f, params: [p, g, r0, r1, cols, scale] } = mb.declare(ATTENTION_BACKWARD_FUNCS, 'scaledSoftmaxBackward');
+  const {
+    f,
+    params: [p, g, r0, r1, cols, scale],
+  } = mb.declare(ATTENTION_BACKWARD_FUNCS, 'scaledSoftmaxBackward');
   const e = new RowEmitter(f, cols);
   const [r, pr, gr] = [f.local('i32'), f.local('i32'), f.local('i32')];
   const [acc, dv, sv] = [f.local('v128'), f.local('v128'), f.local('v128')];
   const dot = f.local('f32');
   f.set(sv, f.f32x4Splat(f.get(scale)));
-  e.rows(r, r0, r1, [[pr, p], [gr, g]], () => {
-    // dot = sum(g * p)
-    f.set(acc, f.f32x4Const(0));
-    e.cols(() => f.set(acc, f.f32x4Add(f.get(acc), f.f32x4Mul(f.v128Load(e.at(gr)), f.v128Load(e.at(pr))))), null);
-    f.set(dot, e.reduce(acc, 'add'));
-    e.cols(null, () => f.set(dot, f.f32Add(f.get(dot), f.f32Mul(f.f32Load(e.at(gr)), f.f32Load(e.at(pr))))));
-    // g = scale * p * (g - dot)
-    f.set(dv, f.f32x4Splat(f.get(dot)));
-    e.cols(
-      () => f.v128Store(e.at(gr), f.f32x4Mul(f.f32x4Mul(f.v128Load(e.at(pr)), f.get(sv)), f.f32x4Sub(f.v128Load(e.at(gr)), f.get(dv)))),
-      () => f.f32Store(e.at(gr), f.f32Mul(f.f32Mul(f.f32Load(e.at(pr)), f.get(scale)), f.f32Sub(f.f32Load(e.at(gr)), f.get(dot)))),
-    );
-  });
+  e.rows(
+    r,
+    r0,
+    r1,
+    [
+      [pr, p],
+      [gr, g],
+    ],
+    () => {
+      // dot = sum(g * p)
+      f.set(acc, f.f32x4Const(0));
+      e.cols(() => f.set(acc, f.f32x4Add(f.get(acc), f.f32x4Mul(f.v128Load(e.at(gr)), f.v128Load(e.at(pr))))), null);
+      f.set(dot, e.reduce(acc, 'add'));
+      e.cols(null, () => f.set(dot, f.f32Add(f.get(dot), f.f32Mul(f.f32Load(e.at(gr)), f.f32Load(e.at(pr))))));
+      // g = scale * p * (g - dot)
+      f.set(dv, f.f32x4Splat(f.get(dot)));
+      e.cols(
+        () => f.v128Store(e.at(gr), f.f32x4Mul(f.f32x4Mul(f.v128Load(e.at(pr)), f.get(sv)), f.f32x4Sub(f.v128Load(e.at(gr)), f.get(dv)))),
+        () => f.f32Store(e.at(gr), f.f32Mul(f.f32Mul(f.f32Load(e.at(pr)), f.get(scale)), f.f32Sub(f.f32Load(e.at(gr)), f.get(dot)))),
+      );
+    },
+  );
 }
 
 /** Add the attention-gradient functions (see AttentionBackwardExports) to a module. */
@@ -69,9 +81,19 @@ function unitOperands(j: AttentionBackwardJob, u: number) {
   const h = item - b * heads;
   const q = (b * n * ld + h * hd) * 4; // offset of the head's q columns, in qkv and in dqkv alike
   return {
-    n, hd, d, ld, item, r0, r1: Math.min(n, r0 + j.blockRows),
-    q: j.qkv + q, k: j.qkv + q + d * 4, v: j.qkv + q + 2 * d * 4,
-    dQ: j.dqkv + q, dK: j.dqkv + q + d * 4, dV: j.dqkv + q + 2 * d * 4,
+    n,
+    hd,
+    d,
+    ld,
+    item,
+    r0,
+    r1: Math.min(n, r0 + j.blockRows),
+    q: j.qkv + q,
+    k: j.qkv + q + d * 4,
+    v: j.qkv + q + 2 * d * 4,
+    dQ: j.dqkv + q,
+    dK: j.dqkv + q + d * 4,
+    dV: j.dqkv + q + 2 * d * 4,
     dO: j.g + (b * n * d + h * hd) * 4,
     probs: j.attn + item * n * n * 4,
     dS: j.dS + item * n * n * 4,
@@ -80,7 +102,11 @@ function unitOperands(j: AttentionBackwardJob, u: number) {
 
 /** Unit u of an attention-gradient job of either phase, on the thread whose scratch starts at `scratch`. */
 export function runAttentionBackwardUnit(
-  ex: GemmExports & AttentionBackwardExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache,
+  ex: GemmExports & AttentionBackwardExports,
+  j: AttentionBackwardJob,
+  u: number,
+  scratch: number,
+  cache: PanelCache,
 ): void {
   if (j.phase === 1) runQueryRows(ex, j, u, scratch, cache);
   else runKeyRows(ex, j, u, scratch, cache);

@@ -41,7 +41,10 @@ export function i32s<N extends number>(n: N): Repeat<'i32', N> {
   return new Array(n).fill('i32') as Repeat<'i32', N>;
 }
 
-export function signature<const P extends readonly ValType[], const R extends readonly ValType[] = readonly []>(params: P, results?: R): { readonly params: P; readonly results: R } {
+export function signature<const P extends readonly ValType[], const R extends readonly ValType[] = readonly []>(
+  params: P,
+  results?: R,
+): { readonly params: P; readonly results: R } {
   return { params, results: (results ?? []) as R };
 }
 

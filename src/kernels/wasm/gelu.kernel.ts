@@ -38,7 +38,9 @@ export const GELU_FUNCS = {
 export type GeluExports = ExportsOf<typeof GELU_FUNCS>;
 
 // Cephes erff, |x| < 1: erf(x) = x P(x^2), highest power first
-const SMALL = [7.853861353153693e-5, -8.010193625184903e-4, 5.188327685732524e-3, -2.685381193529856e-2, 1.128358514861418e-1, -3.7612625824233e-1, 1.12837916572671];
+const SMALL = [
+  7.853861353153693e-5, -8.010193625184903e-4, 5.188327685732524e-3, -2.685381193529856e-2, 1.128358514861418e-1, -3.7612625824233e-1, 1.12837916572671,
+];
 // Abramowitz-Stegun 7.1.26: erfc(x) = t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x)
 const AS_P = 0.3275911;
 const AS = [1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592]; // a5 .. a1
@@ -78,7 +80,15 @@ class ErfEmitter {
     f.set(z, f.f32x4Mul(f.get(u), f.get(u)));
     // small branch: u (P(z) / 2)
     f.set(half, f.f32x4K(SMALL[0]! / 2));
-    for (const c of SMALL.slice(1)) f.set(half, f.madd(() => f.get(half), () => f.get(z), () => f.f32x4K(c / 2)));
+    for (const c of SMALL.slice(1))
+      f.set(
+        half,
+        f.madd(
+          () => f.get(half),
+          () => f.get(z),
+          () => f.f32x4K(c / 2),
+        ),
+      );
     f.set(half, f.f32x4Mul(f.get(half), f.get(u)));
     // exp(-u^2)
     f.set(e, f.f32x4Sub(f.f32x4K(0), f.get(z)));
@@ -86,9 +96,27 @@ class ErfEmitter {
     // tail: t Q(t) exp(-u^2) / 2, with z now |u|
     f.set(z, f.f32x4Abs(f.get(u)));
     f.set(small, f.f32x4Lt(f.get(z), f.f32x4K(1)));
-    f.set(t, f.f32x4Div(f.f32x4K(1), f.madd(() => f.get(z), () => f.f32x4K(AS_P), () => f.f32x4K(1))));
+    f.set(
+      t,
+      f.f32x4Div(
+        f.f32x4K(1),
+        f.madd(
+          () => f.get(z),
+          () => f.f32x4K(AS_P),
+          () => f.f32x4K(1),
+        ),
+      ),
+    );
     f.set(tail, f.f32x4K(AS[0]! / 2));
-    for (const c of AS.slice(1)) f.set(tail, f.madd(() => f.get(tail), () => f.get(t), () => f.f32x4K(c / 2)));
+    for (const c of AS.slice(1))
+      f.set(
+        tail,
+        f.madd(
+          () => f.get(tail),
+          () => f.get(t),
+          () => f.f32x4K(c / 2),
+        ),
+      );
     f.set(tail, f.f32x4Mul(f.f32x4Mul(f.get(tail), f.get(t)), f.get(e)));
   }
 
@@ -115,7 +143,15 @@ function elementwise(mb: ModuleBuilder, name: 'gelu' | 'geluBackward' | 'erf', b
   const end = f.local('i32');
   // bytes, rounded up to whole vectors
   f.set(end, f.i32And(f.i32Add(f.i32Shl(f.get(i1), f.i32(2)), f.i32(15)), f.i32(~15)));
-  f.hoistConstants(() => f.for(j, () => f.i32Shl(f.get(i0), f.i32(2)), () => f.get(end), 16, () => body(f, ptrs, j)));
+  f.hoistConstants(() =>
+    f.for(
+      j,
+      () => f.i32Shl(f.get(i0), f.i32(2)),
+      () => f.get(end),
+      16,
+      () => body(f, ptrs, j),
+    ),
+  );
   return f;
 }
 
@@ -125,7 +161,10 @@ function elementwise(mb: ModuleBuilder, name: 'gelu' | 'geluBackward' | 'erf', b
  * whole vectors directly, the last 1-3 floats through 16 bytes of `scratch`.
  */
 function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): Func {
-  const { f, params: [addr, count, scratch] } = mb.declare(GELU_FUNCS, 'geluInPlace');
+  const {
+    f,
+    params: [addr, count, scratch],
+  } = mb.declare(GELU_FUNCS, 'geluInPlace');
   const whole = f.local('i32');
   const tail = f.local('i32');
   const rest = f.local('i32');
@@ -143,23 +182,41 @@ function emitGeluInPlace(mb: ModuleBuilder, gelu: Func): Func {
 
 /** Copy `rows` runs of `bytes` bytes, `ldBytes` apart in both places (keeps a pre-activation before the GELU). */
 function emitCopyRows(mb: ModuleBuilder): void {
-  const { f, params: [dst, src, rows, bytes, ldBytes] } = mb.declare(GELU_FUNCS, 'copyRows');
+  const {
+    f,
+    params: [dst, src, rows, bytes, ldBytes],
+  } = mb.declare(GELU_FUNCS, 'copyRows');
   const r = f.local('i32');
-  f.for(r, () => f.i32(0), () => f.get(rows), 1, () => {
-    f.memoryCopy(f.get(dst), f.get(src), f.get(bytes));
-    f.set(dst, f.i32Add(f.get(dst), f.get(ldBytes)));
-    f.set(src, f.i32Add(f.get(src), f.get(ldBytes)));
-  });
+  f.for(
+    r,
+    () => f.i32(0),
+    () => f.get(rows),
+    1,
+    () => {
+      f.memoryCopy(f.get(dst), f.get(src), f.get(bytes));
+      f.set(dst, f.i32Add(f.get(dst), f.get(ldBytes)));
+      f.set(src, f.i32Add(f.get(src), f.get(ldBytes)));
+    },
+  );
 }
 
 /** geluInPlace over `rows` runs of `count` floats, `ldBytes` apart (a column block of C), in one call. */
 function emitGeluInPlaceRows(mb: ModuleBuilder, inPlace: Func): void {
-  const { f, params: [addr, rows, count, ldBytes, scratch] } = mb.declare(GELU_FUNCS, 'geluInPlaceRows');
+  const {
+    f,
+    params: [addr, rows, count, ldBytes, scratch],
+  } = mb.declare(GELU_FUNCS, 'geluInPlaceRows');
   const r = f.local('i32');
-  f.for(r, () => f.i32(0), () => f.get(rows), 1, () => {
-    f.call(inPlace, f.get(addr), f.get(count), f.get(scratch));
-    f.set(addr, f.i32Add(f.get(addr), f.get(ldBytes)));
-  });
+  f.for(
+    r,
+    () => f.i32(0),
+    () => f.get(rows),
+    1,
+    () => {
+      f.call(inPlace, f.get(addr), f.get(count), f.get(scratch));
+      f.set(addr, f.i32Add(f.get(addr), f.get(ldBytes)));
+    },
+  );
 }
 
 export function emitGelu(mb: ModuleBuilder): void {
@@ -190,10 +247,7 @@ export function emitGelu(mb: ModuleBuilder): void {
     // dy (Phi + x exp(-x^2/2) / sqrt(2 pi))
     f.v128Store(
       at(f, dx!, j),
-      f.f32x4Mul(
-        f.v128Load(at(f, dy!, j)),
-        f.f32x4Add(erf.phi(neg), f.f32x4Mul(f.f32x4Mul(f.get(xv), f.get(erf.e)), f.f32x4K(INV_SQRT_2PI))),
-      ),
+      f.f32x4Mul(f.v128Load(at(f, dy!, j)), f.f32x4Add(erf.phi(neg), f.f32x4Mul(f.f32x4Mul(f.get(xv), f.get(erf.e)), f.f32x4K(INV_SQRT_2PI)))),
     );
   });
 
@@ -208,11 +262,7 @@ export function emitGelu(mb: ModuleBuilder): void {
     const big = (): void => f.f32x4Sub(f.f32x4K(1), f.f32x4Add(f.get(erf.tail), f.get(erf.tail)));
     f.v128Store(
       at(f, y!, j),
-      f.v128Bitselect(
-        f.f32x4Add(f.get(erf.half), f.get(erf.half)),
-        f.v128Bitselect(f.f32x4Sub(f.f32x4K(0), big()), big(), f.get(neg)),
-        f.get(erf.small),
-      ),
+      f.v128Bitselect(f.f32x4Add(f.get(erf.half), f.get(erf.half)), f.v128Bitselect(f.f32x4Sub(f.f32x4K(0), big()), big(), f.get(neg)), f.get(erf.small)),
     );
   });
 }

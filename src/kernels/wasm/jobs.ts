@@ -15,8 +15,17 @@
 import { runAttentionBackwardUnit } from './attentionBackward.kernel.js';
 import { runAttentionUnit, type PanelCache } from './attention.kernel.js';
 import {
-  attentionBackwardJob, attentionJob, gemmJob, jobCodec, rowsJob,
-  type AttentionBackwardJob, type AttentionJob, type GemmJob, type JobCodec, type JobOf, type RowsJob,
+  attentionBackwardJob,
+  attentionJob,
+  gemmJob,
+  jobCodec,
+  rowsJob,
+  type AttentionBackwardJob,
+  type AttentionJob,
+  type GemmJob,
+  type JobCodec,
+  type JobOf,
+  type RowsJob,
 } from './codec.js';
 import { GEMM_SCRATCH_BYTES, gemmChunk, type GemmItem } from './matmul.kernel.js';
 import type { KernelExports } from './module.js';
@@ -87,7 +96,10 @@ export function gemmItem(j: GemmJob, item: number): GemmItem {
 const JOBS = [
   { codec: gemmJob, run: (ex: KernelExports, j: GemmJob, u: number, scratch: number) => runGemmUnit(ex, j, u, scratch) },
   { codec: rowsJob, run: (ex: KernelExports, j: RowsJob, u: number) => runRows(ex, j, u) },
-  { codec: attentionJob, run: (ex: KernelExports, j: AttentionJob, u: number, scratch: number, cache: PanelCache) => runAttentionUnit(ex, j, u, scratch, cache) },
+  {
+    codec: attentionJob,
+    run: (ex: KernelExports, j: AttentionJob, u: number, scratch: number, cache: PanelCache) => runAttentionUnit(ex, j, u, scratch, cache),
+  },
   {
     codec: attentionBackwardJob,
     run: (ex: KernelExports, j: AttentionBackwardJob, u: number, scratch: number, cache: PanelCache) => runAttentionBackwardUnit(ex, j, u, scratch, cache),

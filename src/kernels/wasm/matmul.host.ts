@@ -90,7 +90,17 @@ interface Layout {
   pre: number;
 }
 
-function layout(A: Operand, B: Operand | null, nb: number, m: number, n: number, sizePacked: number, sharedStride: number, hasBias: boolean, keepPre: boolean): Layout {
+function layout(
+  A: Operand,
+  B: Operand | null,
+  nb: number,
+  m: number,
+  n: number,
+  sizePacked: number,
+  sharedStride: number,
+  hasBias: boolean,
+  keepPre: boolean,
+): Layout {
   let at = 0;
   const copies: Layout['copies'] = [];
   // a span region mirrors its source's alignment mod 64 bytes, so aligned rows stay aligned
@@ -171,7 +181,13 @@ export function wasmMatmul(rt: Runtime, p: MatmulArgs, fallback: (p: MatmulArgs)
     layout(
       { ...A, offset: A.offset + b0 * A.stride },
       packedB ? null : { ...B, offset: B.offset + b0 * B.stride },
-      nb, m, n, sizePacked, sharedStride, !!bias, keepPre,
+      nb,
+      m,
+      n,
+      sizePacked,
+      sharedStride,
+      !!bias,
+      keepPre,
     );
   // items per pass: all of them unless that would pass 1 GiB
   let itemsPerPass = batch;
@@ -250,7 +266,11 @@ export function residentB(rt: Runtime, b: Float32Array, offset: number, ldb: num
     const mem = rt.f32(span * 4);
     const at = rt.base;
     mem.set(b.subarray(offset, offset + span), at / 4);
-    prepack(rt.ex, { a: 0, b: at, c: 0, packed: addr, lda: 0, ldb, bias: 0, packedB: 0, accumulate: false, gelu: false, pre: 0, transA: false, transB, m: 0, n, k }, true);
+    prepack(
+      rt.ex,
+      { a: 0, b: at, c: 0, packed: addr, lda: 0, ldb, bias: 0, packedB: 0, accumulate: false, gelu: false, pre: 0, transA: false, transB, m: 0, n, k },
+      true,
+    );
   } catch (e) {
     rt.resident.drop(b, key, bytes);
     throw e;

@@ -56,7 +56,10 @@ export type GemmExports = ExportsOf<typeof GEMM_FUNCS>;
  * X(x, q) = src[q*ld + x] and each k step is a straight v128 copy.
  */
 function emitPack(mb: ModuleBuilder, name: 'packA_n' | 'packA_t' | 'packB_n' | 'packB_t', W: number, strided: boolean): void {
-  const { f, params: [src, ld, x0, xc, k0, kc, dst] } = mb.declare(GEMM_FUNCS, name);
+  const {
+    f,
+    params: [src, ld, x0, xc, k0, kc, dst],
+  } = mb.declare(GEMM_FUNCS, name);
   const p = f.local('i32');
   const d = f.local('i32');
   const dd = f.local('i32');
@@ -83,11 +86,17 @@ function emitPack(mb: ModuleBuilder, name: 'packA_n' | 'packA_t' | 'packB_n' | '
     f.set(q, f.i32(0));
     f.set(s, elemAddr());
     f.set(dd, f.get(d));
-    f.for(q, () => f.i32(0), () => f.get(kc), 1, () => {
-      for (let g = 0; g < W / 4; g++) f.v128Store(f.get(dd), f.v128Load(f.get(s), 16 * g), 16 * g);
-      f.set(s, f.i32Add(f.get(s), f.get(ldBytes)));
-      f.set(dd, f.i32Add(f.get(dd), f.i32(W * 4)));
-    });
+    f.for(
+      q,
+      () => f.i32(0),
+      () => f.get(kc),
+      1,
+      () => {
+        for (let g = 0; g < W / 4; g++) f.v128Store(f.get(dd), f.v128Load(f.get(s), 16 * g), 16 * g);
+        f.set(s, f.i32Add(f.get(s), f.get(ldBytes)));
+        f.set(dd, f.i32Add(f.get(dd), f.i32(W * 4)));
+      },
+    );
   };
 
   const fastStrided = (): void => {
@@ -106,44 +115,74 @@ function emitPack(mb: ModuleBuilder, name: 'packA_n' | 'packA_t' | 'packB_n' | '
     const end4 = f.local('i32');
     f.set(end4, f.i32Shl(f.i32And(f.get(kc), f.i32(~3)), f.i32(2)));
     f.set(dd, f.get(d));
-    f.for(q, () => f.i32(0), () => f.get(end4), 16, () => {
-      for (let g = 0; g < W / 4; g++) {
-        for (let i = 0; i < 4; i++) f.set(R[i]!, f.v128Load(f.i32Add(f.get(rows[4 * g + i]!), f.get(q))));
-        // 4x4 transpose: interleave pairs, then 64-bit halves
-        f.set(T[0]!, f.shuffle32(f.get(R[0]!), f.get(R[1]!), [0, 4, 1, 5]));
-        f.set(T[1]!, f.shuffle32(f.get(R[2]!), f.get(R[3]!), [0, 4, 1, 5]));
-        f.set(T[2]!, f.shuffle32(f.get(R[0]!), f.get(R[1]!), [2, 6, 3, 7]));
-        f.set(T[3]!, f.shuffle32(f.get(R[2]!), f.get(R[3]!), [2, 6, 3, 7]));
-        const out = (j: number, a: Local, b: Local, lanes: [number, number, number, number]): void =>
-          f.v128Store(f.get(dd), f.shuffle32(f.get(a), f.get(b), lanes), 16 * g + j * W * 4);
-        out(0, T[0]!, T[1]!, [0, 1, 4, 5]);
-        out(1, T[0]!, T[1]!, [2, 3, 6, 7]);
-        out(2, T[2]!, T[3]!, [0, 1, 4, 5]);
-        out(3, T[2]!, T[3]!, [2, 3, 6, 7]);
-      }
-      f.set(dd, f.i32Add(f.get(dd), f.i32(4 * W * 4)));
-    });
+    f.for(
+      q,
+      () => f.i32(0),
+      () => f.get(end4),
+      16,
+      () => {
+        for (let g = 0; g < W / 4; g++) {
+          for (let i = 0; i < 4; i++) f.set(R[i]!, f.v128Load(f.i32Add(f.get(rows[4 * g + i]!), f.get(q))));
+          // 4x4 transpose: interleave pairs, then 64-bit halves
+          f.set(T[0]!, f.shuffle32(f.get(R[0]!), f.get(R[1]!), [0, 4, 1, 5]));
+          f.set(T[1]!, f.shuffle32(f.get(R[2]!), f.get(R[3]!), [0, 4, 1, 5]));
+          f.set(T[2]!, f.shuffle32(f.get(R[0]!), f.get(R[1]!), [2, 6, 3, 7]));
+          f.set(T[3]!, f.shuffle32(f.get(R[2]!), f.get(R[3]!), [2, 6, 3, 7]));
+          const out = (j: number, a: Local, b: Local, lanes: [number, number, number, number]): void =>
+            f.v128Store(f.get(dd), f.shuffle32(f.get(a), f.get(b), lanes), 16 * g + j * W * 4);
+          out(0, T[0]!, T[1]!, [0, 1, 4, 5]);
+          out(1, T[0]!, T[1]!, [2, 3, 6, 7]);
+          out(2, T[2]!, T[3]!, [0, 1, 4, 5]);
+          out(3, T[2]!, T[3]!, [2, 3, 6, 7]);
+        }
+        f.set(dd, f.i32Add(f.get(dd), f.i32(4 * W * 4)));
+      },
+    );
     // k tail, one scalar per row
-    f.for(q, () => f.get(end4), () => f.i32Shl(f.get(kc), f.i32(2)), 4, () => {
-      for (let r = 0; r < W; r++) f.f32Store(f.get(dd), f.f32Load(f.i32Add(f.get(rows[r]!), f.get(q))), 4 * r);
-      f.set(dd, f.i32Add(f.get(dd), f.i32(W * 4)));
-    });
+    f.for(
+      q,
+      () => f.get(end4),
+      () => f.i32Shl(f.get(kc), f.i32(2)),
+      4,
+      () => {
+        for (let r = 0; r < W; r++) f.f32Store(f.get(dd), f.f32Load(f.i32Add(f.get(rows[r]!), f.get(q))), 4 * r);
+        f.set(dd, f.i32Add(f.get(dd), f.i32(W * 4)));
+      },
+    );
   };
 
   // ragged last panel: zero it, then copy the xc - p valid lanes one by one
   const edge = (): void => {
     f.memoryFill(f.get(d), f.i32(0), f.get(panelBytes));
-    f.for(w, () => f.i32(0), () => f.i32Sub(f.get(xc), f.get(p)), 1, () => {
-      f.for(q, () => f.i32(0), () => f.get(kc), 1, () => {
-        f.f32Store(f.i32Add(f.get(d), f.i32Shl(f.i32Add(f.i32Mul(f.get(q), f.i32(W)), f.get(w)), f.i32(2))), f.f32Load(elemAddr()));
-      });
-    });
+    f.for(
+      w,
+      () => f.i32(0),
+      () => f.i32Sub(f.get(xc), f.get(p)),
+      1,
+      () => {
+        f.for(
+          q,
+          () => f.i32(0),
+          () => f.get(kc),
+          1,
+          () => {
+            f.f32Store(f.i32Add(f.get(d), f.i32Shl(f.i32Add(f.i32Mul(f.get(q), f.i32(W)), f.get(w)), f.i32(2))), f.f32Load(elemAddr()));
+          },
+        );
+      },
+    );
   };
 
-  f.for(p, () => f.i32(0), () => f.get(xc), W, () => {
-    f.if(f.i32GeS(f.i32Sub(f.get(xc), f.get(p)), f.i32(W)), strided ? fastStrided : fastContiguous, edge);
-    f.set(d, f.i32Add(f.get(d), f.get(panelBytes)));
-  });
+  f.for(
+    p,
+    () => f.i32(0),
+    () => f.get(xc),
+    W,
+    () => {
+      f.if(f.i32GeS(f.i32Sub(f.get(xc), f.get(p)), f.i32(W)), strided ? fastStrided : fastContiguous, edge);
+      f.set(d, f.i32Add(f.get(d), f.get(panelBytes)));
+    },
+  );
 }
 
 /**
@@ -152,7 +191,10 @@ function emitPack(mb: ModuleBuilder, name: 'packA_n' | 'packA_t' | 'packB_n' | '
  * A non-zero `bias` points at NR floats that start every row's accumulators.
  */
 function emitKernel(mb: ModuleBuilder): Func {
-  const { f, params: [ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias] } = mb.declare(GEMM_FUNCS, 'kernel');
+  const {
+    f,
+    params: [ap, bp, kc, c, ldc, accum, mr, nr, scratch, bias],
+  } = mb.declare(GEMM_FUNCS, 'kernel');
   const acc: Local[] = [];
   for (let i = 0; i < MR * (NR / 4); i++) acc.push(f.local('v128')); // zero-initialised
   const bv = [f.local('v128'), f.local('v128')];
@@ -176,7 +218,14 @@ function emitKernel(mb: ModuleBuilder): Func {
         f.set(av, f.load32Splat(f.get(ap), r * 4));
         for (let h = 0; h < 2; h++) {
           const a = acc[r * 2 + h]!;
-          f.set(a, f.madd(() => f.get(av), () => f.get(bv[h]!), () => f.get(a)));
+          f.set(
+            a,
+            f.madd(
+              () => f.get(av),
+              () => f.get(bv[h]!),
+              () => f.get(a),
+            ),
+          );
         }
       }
       f.set(ap, f.i32Add(f.get(ap), f.i32(MR * 4)));
@@ -208,17 +257,29 @@ function emitKernel(mb: ModuleBuilder): Func {
     const j = f.local('i32');
     const src = f.local('i32');
     const dst = f.local('i32');
-    f.for(r, () => f.i32(0), () => f.get(mr), 1, () => {
-      f.for(j, () => f.i32(0), () => f.get(nr), 1, () => {
-        f.set(src, f.i32Add(f.get(scratch), f.i32Shl(f.i32Add(f.i32Mul(f.get(r), f.i32(NR)), f.get(j)), f.i32(2))));
-        f.set(dst, f.i32Add(f.i32Add(f.get(c), f.i32Mul(f.get(r), f.get(ldc))), f.i32Shl(f.get(j), f.i32(2))));
-        f.if(
-          f.get(accum),
-          () => f.f32Store(f.get(dst), f.f32Add(f.f32Load(f.get(dst)), f.f32Load(f.get(src)))),
-          () => f.f32Store(f.get(dst), f.f32Load(f.get(src))),
+    f.for(
+      r,
+      () => f.i32(0),
+      () => f.get(mr),
+      1,
+      () => {
+        f.for(
+          j,
+          () => f.i32(0),
+          () => f.get(nr),
+          1,
+          () => {
+            f.set(src, f.i32Add(f.get(scratch), f.i32Shl(f.i32Add(f.i32Mul(f.get(r), f.i32(NR)), f.get(j)), f.i32(2))));
+            f.set(dst, f.i32Add(f.i32Add(f.get(c), f.i32Mul(f.get(r), f.get(ldc))), f.i32Shl(f.get(j), f.i32(2))));
+            f.if(
+              f.get(accum),
+              () => f.f32Store(f.get(dst), f.f32Add(f.f32Load(f.get(dst)), f.f32Load(f.get(src)))),
+              () => f.f32Store(f.get(dst), f.f32Load(f.get(src))),
+            );
+          },
         );
-      });
-    });
+      },
+    );
   };
   f.if(f.i32And(f.i32Eq(f.get(mr), f.i32(MR)), f.i32Eq(f.get(nr), f.i32(NR))), fullTile, edgeTile);
   return f;
@@ -226,7 +287,10 @@ function emitKernel(mb: ModuleBuilder): Func {
 
 /** All micro-tiles of an mc x nc block: B panels outer (kept in L1), A micro-panels inner. */
 function emitMacro(mb: ModuleBuilder, kernel: Func): void {
-  const { f, params: [ap, bp, c, ldc, mc, nc, kc, accum, scratch, bias] } = mb.declare(GEMM_FUNCS, 'macro');
+  const {
+    f,
+    params: [ap, bp, c, ldc, mc, nc, kc, accum, scratch, bias],
+  } = mb.declare(GEMM_FUNCS, 'macro');
   const biasJ = f.local('i32');
   const jp = f.local('i32');
   const ip = f.local('i32');
@@ -235,27 +299,45 @@ function emitMacro(mb: ModuleBuilder, kernel: Func): void {
   const min = (a: () => void, b: number): void => {
     f.select(a(), f.i32(b), f.i32LtS(a(), f.i32(b)));
   };
-  f.for(jp, () => f.i32(0), () => f.get(nc), NR, () => {
-    f.set(nr, min(() => f.i32Sub(f.get(nc), f.get(jp)), NR));
-    // bias ? bias + 4 jp : 0
-    f.set(biasJ, f.select(f.i32Add(f.get(bias), f.i32Shl(f.get(jp), f.i32(2))), f.i32(0), f.get(bias)));
-    f.for(ip, () => f.i32(0), () => f.get(mc), MR, () => {
-      f.set(mr, min(() => f.i32Sub(f.get(mc), f.get(ip)), MR));
-      f.call(
-        kernel,
-        f.i32Add(f.get(ap), f.i32Shl(f.i32Mul(f.get(ip), f.get(kc)), f.i32(2))),
-        f.i32Add(f.get(bp), f.i32Shl(f.i32Mul(f.get(jp), f.get(kc)), f.i32(2))),
-        f.get(kc),
-        f.i32Add(f.get(c), f.i32Shl(f.i32Add(f.i32Mul(f.get(ip), f.get(ldc)), f.get(jp)), f.i32(2))),
-        f.i32Shl(f.get(ldc), f.i32(2)),
-        f.get(accum),
-        f.get(mr),
-        f.get(nr),
-        f.get(scratch),
-        f.get(biasJ),
+  f.for(
+    jp,
+    () => f.i32(0),
+    () => f.get(nc),
+    NR,
+    () => {
+      f.set(
+        nr,
+        min(() => f.i32Sub(f.get(nc), f.get(jp)), NR),
       );
-    });
-  });
+      // bias ? bias + 4 jp : 0
+      f.set(biasJ, f.select(f.i32Add(f.get(bias), f.i32Shl(f.get(jp), f.i32(2))), f.i32(0), f.get(bias)));
+      f.for(
+        ip,
+        () => f.i32(0),
+        () => f.get(mc),
+        MR,
+        () => {
+          f.set(
+            mr,
+            min(() => f.i32Sub(f.get(mc), f.get(ip)), MR),
+          );
+          f.call(
+            kernel,
+            f.i32Add(f.get(ap), f.i32Shl(f.i32Mul(f.get(ip), f.get(kc)), f.i32(2))),
+            f.i32Add(f.get(bp), f.i32Shl(f.i32Mul(f.get(jp), f.get(kc)), f.i32(2))),
+            f.get(kc),
+            f.i32Add(f.get(c), f.i32Shl(f.i32Add(f.i32Mul(f.get(ip), f.get(ldc)), f.get(jp)), f.i32(2))),
+            f.i32Shl(f.get(ldc), f.i32(2)),
+            f.get(accum),
+            f.get(mr),
+            f.get(nr),
+            f.get(scratch),
+            f.get(biasJ),
+          );
+        },
+      );
+    },
+  );
 }
 
 /** Add the GEMM functions (see GemmExports) to a module. */
@@ -327,7 +409,14 @@ export function prepack(ex: GemmExports, it: GemmItem, byRows: boolean): void {
  * the other operand into `scratch` (GEMM_SCRATCH_BYTES). A column slice must
  * be at most NC wide.
  */
-export function gemmChunk(ex: GemmExports & Pick<GeluExports, 'geluInPlace' | 'geluInPlaceRows' | 'copyRows'>, it: GemmItem, byRows: boolean, lo: number, hi: number, scratch: number): void {
+export function gemmChunk(
+  ex: GemmExports & Pick<GeluExports, 'geluInPlace' | 'geluInPlaceRows' | 'copyRows'>,
+  it: GemmItem,
+  byRows: boolean,
+  lo: number,
+  hi: number,
+  scratch: number,
+): void {
   const { m, n, k } = it;
   const tile = scratch + KC * NC * 4; // edge-tile buffer after the packed block
   for (let pc = 0; pc < k; pc += KC) {

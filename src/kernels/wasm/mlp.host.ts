@@ -51,10 +51,39 @@ export function wasmMlp(rt: Runtime, p: MlpArgs, composed: (p: MlpArgs) => void)
   if (bytes > rt.maxBytes) return composed(p);
 
   const threads = rows * d * hidden < PARALLEL_MIN_MACS ? 1 : rt.threads;
-  const job = (a: number, lda: number, c: number, packed: number, packedB: number, bias: number, byRows: boolean, n: number, k: number, more: Partial<GemmJob>): GemmJob => ({
-    a, b: 0, c, packed, strideA: 0, strideB: 0, stridePacked: 0, lda, ldb: 0, bias, packedB,
-    accumulate: false, gelu: false, pre: 0, transA: false, transB: true,
-    batch: 1, m: rows, n, k, byRows,
+  const job = (
+    a: number,
+    lda: number,
+    c: number,
+    packed: number,
+    packedB: number,
+    bias: number,
+    byRows: boolean,
+    n: number,
+    k: number,
+    more: Partial<GemmJob>,
+  ): GemmJob => ({
+    a,
+    b: 0,
+    c,
+    packed,
+    strideA: 0,
+    strideB: 0,
+    stridePacked: 0,
+    lda,
+    ldb: 0,
+    bias,
+    packedB,
+    accumulate: false,
+    gelu: false,
+    pre: 0,
+    transA: false,
+    transB: true,
+    batch: 1,
+    m: rows,
+    n,
+    k,
+    byRows,
     chunk: chunkLength(1, byRows ? rows : n, byRows ? MR : NR, threads, byRows ? Infinity : NC),
     ...more,
   });

@@ -34,10 +34,34 @@ export class WasmSimdUnavailable extends Error {}
 
 // (func (result v128) v128.const 0 ... 0): valid wherever WebAssembly SIMD is
 const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
-  0x03, 0x02, 0x01, 0x00, // one function of that type
-  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // v128.const 0, end
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // magic, version
+  0x01,
+  0x05,
+  0x01,
+  0x60,
+  0x00,
+  0x01,
+  0x7b, // type: () -> v128
+  0x03,
+  0x02,
+  0x01,
+  0x00, // one function of that type
+  0x0a,
+  0x16,
+  0x01,
+  0x14,
+  0x00,
+  0xfd,
+  0x0c,
+  ...new Array<number>(16).fill(0),
+  0x0b, // v128.const 0, end
 ]);
 
 export function simdAvailable(): boolean {
@@ -61,7 +85,9 @@ export function compileModule(shared: boolean, fma: boolean): WebAssembly.Module
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   // the module exports exactly the declared functions (so the type below is true)
-  const names = Object.keys(inst.exports).filter((n) => typeof inst.exports[n] === 'function').sort();
+  const names = Object.keys(inst.exports)
+    .filter((n) => typeof inst.exports[n] === 'function')
+    .sort();
   const declared = Object.keys(KERNEL_FUNCS).sort();
   if (names.join() !== declared.join()) throw new Error(`wasm module exports [${names}] but declares [${declared}]`);
   return inst.exports as unknown as KernelExports;

@@ -45,7 +45,8 @@ const inWebWorker = !isNode && web.WorkerGlobalScope !== undefined;
 
 /** Whether the workers can run here, and if not why not (shown by the backend's description). */
 export function poolStatus(): { ok: boolean; why: string } {
-  if (typeof SharedArrayBuffer === 'undefined') return { ok: false, why: 'no SharedArrayBuffer (the page is not cross-origin isolated: serve COOP/COEP headers)' };
+  if (typeof SharedArrayBuffer === 'undefined')
+    return { ok: false, why: 'no SharedArrayBuffer (the page is not cross-origin isolated: serve COOP/COEP headers)' };
   if (node) return { ok: true, why: 'Node worker threads' };
   if (!inWebWorker) return { ok: false, why: "on a page's main thread, which may not block (run the engine in a Web Worker for threads)" };
   if (web.crossOriginIsolated !== true) return { ok: false, why: 'not cross-origin isolated (serve COOP/COEP headers)' };

@@ -83,7 +83,10 @@ const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
 
 export function wasmSoftmax(rt: Runtime, x: TypedArray, y: TypedArray, rows: number, cols: number): void {
   if (!isF32(x) || !isF32(y) || rt.small(rows * cols, MIN_ELEMS)) return jsBackend.softmax(x, y, rows, cols);
-  runRowCall(rt, RowOp.Softmax, rows, cols, [{ data: x, width: cols, out: false }, { data: y, width: cols, out: true }]);
+  runRowCall(rt, RowOp.Softmax, rows, cols, [
+    { data: x, width: cols, out: false },
+    { data: y, width: cols, out: true },
+  ]);
 }
 
 export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number): void {
@@ -96,8 +99,16 @@ export function wasmSoftmaxBackward(rt: Runtime, y: TypedArray, dy: TypedArray, 
 }
 
 export function wasmLayerNorm(
-  rt: Runtime, x: TypedArray, y: TypedArray, rstd: TypedArray, rows: number, cols: number, eps: number,
-  weight?: TypedArray | null, bias?: TypedArray | null, xhat?: TypedArray | null,
+  rt: Runtime,
+  x: TypedArray,
+  y: TypedArray,
+  rstd: TypedArray,
+  rows: number,
+  cols: number,
+  eps: number,
+  weight?: TypedArray | null,
+  bias?: TypedArray | null,
+  xhat?: TypedArray | null,
 ): void {
   const plain = !isF32(x) || !isF32(y) || !isF32(rstd) || (weight && !isF32(weight)) || (bias && !isF32(bias)) || (xhat && !isF32(xhat));
   if (plain || rt.small(rows * cols, MIN_ELEMS)) return jsBackend.layerNorm(x, y, rstd, rows, cols, eps, weight, bias, xhat);
@@ -118,7 +129,14 @@ export function wasmLayerNorm(
 }
 
 export function wasmLayerNormBackward(
-  rt: Runtime, y: TypedArray, rstd: TypedArray, dy: TypedArray, dx: TypedArray, rows: number, cols: number, weight?: TypedArray | null,
+  rt: Runtime,
+  y: TypedArray,
+  rstd: TypedArray,
+  dy: TypedArray,
+  dx: TypedArray,
+  rows: number,
+  cols: number,
+  weight?: TypedArray | null,
 ): void {
   const plain = !isF32(y) || !isF32(rstd) || !isF32(dy) || !isF32(dx) || (weight && !isF32(weight));
   if (plain || rt.small(rows * cols, MIN_ELEMS)) return jsBackend.layerNormBackward(y, rstd, dy, dx, rows, cols, weight);
@@ -137,7 +155,18 @@ const VEC = 4;
 
 export function wasmGelu(rt: Runtime, x: TypedArray, y: TypedArray, n: number): void {
   if (!isF32(x) || !isF32(y) || rt.small(n, GELU_MIN_ELEMS)) return jsBackend.gelu(x, y, n);
-  runRowCall(rt, RowOp.Gelu, n, 1, [{ data: x, width: 1, out: false }, { data: y, width: 1, out: true }], 0, VEC);
+  runRowCall(
+    rt,
+    RowOp.Gelu,
+    n,
+    1,
+    [
+      { data: x, width: 1, out: false },
+      { data: y, width: 1, out: true },
+    ],
+    0,
+    VEC,
+  );
 }
 
 export function wasmGeluBackward(rt: Runtime, x: TypedArray, dy: TypedArray, dx: TypedArray, n: number): void {

@@ -27,7 +27,13 @@ export class Runtime {
    * @param minWork scales every size below which a kernel hands the call to
    *   the reference kernels (1: the measured thresholds; 0: every float32 call runs in wasm)
    */
-  constructor(threads: number, workerScript: URL, residentCapBytes?: number, fma?: boolean, readonly minWork = 1) {
+  constructor(
+    threads: number,
+    workerScript: URL,
+    residentCapBytes?: number,
+    fma?: boolean,
+    readonly minWork = 1,
+  ) {
     const usePool = threads > 1 && poolSupported();
     this.fma = fma ?? relaxedSimdAvailable();
     this.resident = new ResidentMatrices(dataBase(usePool ? threads : 1), residentCapBytes);

@@ -5,7 +5,7 @@
 //   npm run build && node bench/browser.mjs
 import { openSession, openDemo } from '../build/test/support/browser.js';
 import { loadViT } from '../build/src/api/load.js';
-import { classifyImage, explainImage } from '../build/src/api/explain.js';
+import { classifyImage, explainImage } from '../build/src/api/explainImage.js';
 import { setBackend, describeBackend } from '../build/src/kernels/index.js';
 import { registerAllBackends } from '../build/src/kernels/all.js';
 import { readFileSync } from 'node:fs';

@@ -13,7 +13,7 @@ const load = (p) => import(pathToFileURL(join(dir, 'src', p)).href);
 const loadMod = await load('vit/load.js');
 const { useFastestBackend } = await load('kernels/default.js');
 const { randn } = await load('tensor/index.js');
-const { Explainer } = await load('cdam/explain.js');
+const { Explainer } = await load('cdam/explainer.js');
 useFastestBackend();
 const vit = (loadMod.loadViTFolder ?? loadMod.loadViT)(model); // older builds named it loadViT
 const x = randn([1, 3, 224, 224], 1);

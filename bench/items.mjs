@@ -2,7 +2,7 @@
 // times in PyTorch (see its docstring), end to end.
 import { Tensor, select, concat, mul, mean, full } from '../build/src/tensor/index.js';
 import { noGrad, grad, enableGrad } from '../build/src/autograd/index.js';
-import { Explainer } from '../build/src/cdam/explain.js';
+import { Explainer } from '../build/src/cdam/explainer.js';
 import { smoothGrad, intGrad, relevance, rollout } from '../build/src/cdam/baselines.js';
 import { attnLrp } from '../build/src/cdam/attnlrp.js';
 

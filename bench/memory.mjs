@@ -4,7 +4,7 @@
 import { loadViTFolder } from '../build/src/vit/load.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 import { randn } from '../build/src/tensor/index.js';
-import { Explainer } from '../build/src/cdam/explain.js';
+import { Explainer } from '../build/src/cdam/explainer.js';
 import { intGrad, smoothGrad } from '../build/src/cdam/baselines.js';
 import { peakMeter } from '../build/test/support/memory.js';
 

@@ -13,7 +13,7 @@ const loadViT = loadMod.loadViTFolder ?? loadMod.loadViT; // older builds named 
 const { useFastestBackend } = await load('kernels/default.js');
 const { Tensor, randn, concat, select, full, mean, mul } = await load('tensor/index.js');
 const { noGrad, grad, enableGrad } = await load('autograd/index.js');
-const { Explainer } = await load('cdam/explain.js');
+const { Explainer } = await load('cdam/explainer.js');
 
 useFastestBackend();
 const vit = loadViT(modelDir);

@@ -16,7 +16,7 @@ chooseFastestOnFirstUse();
 
 // One call each
 export { loadViT, type ModelSource, type LoadViTOptions } from './api/load.js';
-export { explainImage, classifyImage, type ExplainOptions, type ExplainResult, type ClassifyOptions, type ClassifyResult } from './api/explain.js';
+export { explainImage, classifyImage, type ExplainOptions, type ExplainResult, type ClassifyOptions, type ClassifyResult } from './api/explainImage.js';
 // Several methods or targets on one image: the blocks before the last run once
 export { ExplainSession, resolveTarget, type ImageInput, type TargetInput, type SessionOptions } from './api/session.js';
 
@@ -56,7 +56,7 @@ export {
   type ScoreEngine,
   type SmoothOptions,
   type IntegratedOptions,
-} from './cdam/explain.js';
+} from './cdam/explainer.js';
 export { METHODS, isMethod, runMethod, methodInfo, methodsTaking, type Method, type MethodOptions } from './cdam/methods.js';
 export { OPTION_SPECS, OPTION_NAMES, type OptionName, type OptionSpec, type MethodParams } from './cdam/options.js';
 export { CDAM_DEFAULTS, BASELINE_DEFAULTS, ATTNLRP_DEFAULTS } from './cdam/defaults.js';

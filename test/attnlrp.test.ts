@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useFastestBackend } from '../src/kernels/default.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { runMethod } from '../src/cdam/methods.js';
 import { attnLrp } from '../src/cdam/attnlrp.js';
 import { noGrad } from '../src/autograd/index.js';

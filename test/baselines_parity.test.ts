@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { withBackend } from '../src/kernels/index.js';
 import { useFastestBackend } from '../src/kernels/default.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { runMethod, type Method, type MethodOptions } from '../src/cdam/methods.js';
 import { gradCam } from '../src/cdam/baselines.js';
 import { openSafetensors, bufferSource } from '../src/io/safetensors.js';

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useFastestBackend } from '../src/kernels/default.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { runMethod } from '../src/cdam/methods.js';
 import { intGrad, rolloutRow } from '../src/cdam/baselines.js';
 import { partialLrpTrace } from '../src/cdam/lrp.js';

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { loadViT } from '../src/api/load.js';
-import { explainImage } from '../src/api/explain.js';
+import { explainImage } from '../src/api/explainImage.js';
 import { withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 import { decodeImage } from '../src/io/image.js';

@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadViT } from '../src/api/load.js';
-import { explainImage } from '../src/api/explain.js';
+import { explainImage } from '../src/api/explainImage.js';
 import { withBackend } from '../src/kernels/index.js';
 import { registerAllBackends } from '../src/kernels/all.js';
 import { relErr, repoPath } from './support/fixtures.js';

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useFastestBackend } from '../src/kernels/default.js';
 import { noGrad } from '../src/autograd/index.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { tokenScoresAutograd, tokenScoresClosedForm } from '../src/cdam/scores.js';
 import { targetScore, type Target } from '../src/cdam/target.js';
 import { Tensor, full, mul } from '../src/tensor/index.js';

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useFastestBackend } from '../src/kernels/default.js';
-import { Explainer, type PatchMap } from '../src/cdam/explain.js';
+import { Explainer, type PatchMap } from '../src/cdam/explainer.js';
 import { runMethod } from '../src/cdam/methods.js';
 import { catcoffee } from './support/real.js';
 

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useFastestBackend } from '../src/kernels/default.js';
-import { Explainer, conceptVector } from '../src/cdam/explain.js';
+import { Explainer, conceptVector } from '../src/cdam/explainer.js';
 import { Tensor, tensor, allocate } from '../src/tensor/index.js';
 import { loadJson, relErr } from './support/fixtures.js';
 import { catcoffee } from './support/real.js';

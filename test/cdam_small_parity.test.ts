@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { withBackend } from '../src/kernels/index.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { loadViTFolder } from '../src/vit/load.js';
 import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixtures.js';
 import { parityBackends, ownCalls } from './support/backends.js';

@@ -3,7 +3,7 @@
 // regression head). Run on a tiny generated model so it is quick.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { select, sub, mul, sum, tensor, reshape } from '../src/tensor/index.js';
 import { loadViTFolder } from '../src/vit/load.js';
 import { relErr, repoPath, loadJson, decode, type Encoded } from './support/fixtures.js';

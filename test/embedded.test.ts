@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { loadViT, explainImage, classifyImage, readImageFile, activeBackend, loadViTFromBytes, EMBEDDED_MODEL_URL } from '../src/index.js';
 import { float32ToF16Bits, writeSafetensors, openSafetensors, bufferSource } from '../src/io/safetensors.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { runMethod } from '../src/cdam/methods.js';
 import { repoPath, relErr } from './support/fixtures.js';
 import { catcoffee } from './support/real.js';

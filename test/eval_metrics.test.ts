@@ -26,7 +26,7 @@ import { normalise, toModelResolution } from '../src/vit/preprocess.js';
 import { readImageFile } from '../src/io/image.js';
 import { Tensor } from '../src/tensor/index.js';
 import { noGrad } from '../src/autograd/index.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { repoPath } from './support/fixtures.js';
 
 test('pixel order: by signed value, ties by pixel index in both directions', () => {

@@ -28,7 +28,7 @@ import { InputError } from '../src/io/errors.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
 import { decodeConcept } from '../src/cdam/concept.js';
 import { runMethod } from '../src/cdam/methods.js';
-import type { Explainer } from '../src/cdam/explain.js';
+import type { Explainer } from '../src/cdam/explainer.js';
 import type { ViT } from '../src/vit/model.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cdam-hostile-'));

@@ -180,7 +180,7 @@ test("tRNS colour key: keyed pixels keep their stored colour, as Pillow's conver
 });
 
 test('unnamed bytes: the errors say "image bytes", not "image image"', async () => {
-  const { classifyImage } = await import('../src/api/explain.js');
+  const { classifyImage } = await import('../src/api/explainImage.js');
   const { loadViTFolder } = await import('../src/vit/load.js');
   const vit = loadViTFolder(repoPath('test/fixtures/vit/timm_plain'));
   const gif = new TextEncoder().encode('GIF89a....');

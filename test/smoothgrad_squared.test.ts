@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { withBackend } from '../src/kernels/index.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { runMethod, methodInfo } from '../src/cdam/methods.js';
 import { FAMILY_OPTIONS } from '../src/cdam/options.js';
 import { inputGradients, smoothGradPoints } from '../src/cdam/baselines.js';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useFastestBackend } from '../src/kernels/default.js';
 import { withBackend } from '../src/kernels/index.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { METHODS, runMethod, methodInfo } from '../src/cdam/methods.js';
 import { grad, noGrad, enableGrad } from '../src/autograd/index.js';
 import { Tensor, tensor, randn } from '../src/tensor/index.js';

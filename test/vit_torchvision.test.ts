@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { noGrad } from '../src/autograd/index.js';
 import { openSafetensors, bufferSource, writeSafetensors, type F32TensorRecord } from '../src/io/safetensors.js';
 import { loadViTFolder } from '../src/vit/load.js';
-import { Explainer } from '../src/cdam/explain.js';
+import { Explainer } from '../src/cdam/explainer.js';
 import { runMethod } from '../src/cdam/methods.js';
 import { loadJson, decode, assertClose, repoPath, type Encoded } from './support/fixtures.js';
 import { copyModel, removeModels } from './support/models.js';

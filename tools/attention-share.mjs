@@ -9,7 +9,7 @@
 import { loadViTFolder, EMBEDDED_MODEL_URL } from '../build/src/vit/load.js';
 import { readImageFile } from '../build/src/io/image.js';
 import { prepareImage } from '../build/src/vit/preprocess.js';
-import { Explainer } from '../build/src/cdam/explain.js';
+import { Explainer } from '../build/src/cdam/explainer.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 import { basename } from 'node:path';
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadViTFolder, EMBEDDED_MODEL_URL } from '../build/src/vit/load.js';
 import { readImageFile } from '../build/src/io/image.js';
 import { prepareImage } from '../build/src/vit/preprocess.js';
-import { Explainer } from '../build/src/cdam/explain.js';
+import { Explainer } from '../build/src/cdam/explainer.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -16,7 +16,7 @@ import { loadViTFolder, EMBEDDED_MODEL_URL } from '../build/src/vit/load.js';
 import { readImageFile } from '../build/src/io/image.js';
 import { prepareImage } from '../build/src/vit/preprocess.js';
 import { readTestTimeRegisters, applyTestTimeRegisters, tokenNorms } from '../build/src/vit/registers.js';
-import { Explainer } from '../build/src/cdam/explain.js';
+import { Explainer } from '../build/src/cdam/explainer.js';
 import { topClasses } from '../build/src/vit/classes.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 import { basename, join } from 'node:path';

@@ -7,7 +7,7 @@
 
 import { activeBackend } from '../kernels/index.js';
 import { decodeImage, type RgbImage } from '../io/image.js';
-import { Explainer, type Explanation, type HighNormToken, type ScoreEngine } from '../cdam/explain.js';
+import { Explainer, type Explanation, type HighNormToken, type ScoreEngine } from '../cdam/explainer.js';
 import { METHODS, isMethod, methodInfo, runMethod, type Method, type MethodOptions } from '../cdam/methods.js';
 import { parseTarget, type Target } from '../cdam/target.js';
 import type { ViT } from '../vit/model.js';

@@ -16,7 +16,7 @@ import type { ViT } from '../vit/model.js';
 import { describeTarget, type Target } from './target.js';
 import { inputGradients, channelMean, type BaselineInput } from './baselines.js';
 import { ATTNLRP_DEFAULTS } from './defaults.js';
-import type { Explanation } from './explain.js';
+import type { Explanation } from './explainer.js';
 
 export interface AttnLrpOptions {
   /** 'cp' (default): CP-LRP inside attention; 'full': AttnLRP's rules through the softmax */

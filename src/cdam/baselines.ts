@@ -9,7 +9,7 @@ import { grad, noGrad, enableGrad, rules, type RuleTable } from '../autograd/ind
 import type { ViT } from '../vit/model.js';
 import { targetScore, describeTarget, type Target } from './target.js';
 import { BASELINE_DEFAULTS } from './defaults.js';
-import type { Explanation, PatchMap } from './explain.js';
+import type { Explanation, PatchMap } from './explainer.js';
 import { inBatches, noisyCopies, pathPoints, positiveInteger, valueRange, type BatchOptions, type Points } from './averaging.js';
 
 /** What every baseline needs: the model, its normalised input [1, 3, H, W] and the last block's input X [1, N, D]. */

@@ -18,7 +18,7 @@ import { dense, interveneHidden, mergeHeads, norm, type LinearParams } from '../
 import type { ViT } from '../vit/model.js';
 import { describeTarget, targetScore, type Target } from './target.js';
 import type { BaselineInput } from './baselines.js';
-import type { Explanation } from './explain.js';
+import type { Explanation } from './explainer.js';
 
 /** Chefer's safe_divide: a / (b + 1e-9 sign-aware), 0 where b is 0. */
 function safeDiv(a: number, b: number): number {

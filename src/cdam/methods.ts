@@ -3,7 +3,7 @@
 // method names: a method without a runner (or a runner without its facts) is
 // a compile error.
 
-import { Explainer, type Explanation } from './explain.js';
+import { Explainer, type Explanation } from './explainer.js';
 import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, expectedGrad } from './baselines.js';
 import { partialLrp } from './lrp.js';
 import { attnLrp } from './attnlrp.js';

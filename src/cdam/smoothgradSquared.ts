@@ -8,7 +8,7 @@
 
 import { describeTarget, type Target } from './target.js';
 import { BASELINE_DEFAULTS } from './defaults.js';
-import type { Explanation } from './explain.js';
+import type { Explanation } from './explainer.js';
 import { channelMean, cleanScore, gradientsAt, smoothGradPoints, type BaselineInput, type SmoothGradOptions } from './baselines.js';
 
 /** SmoothGrad-Squared: mean_c(mean_k (df(x + eps_k)/dx)^2), eps ~ N(0, (noise (max x - min x))^2). */

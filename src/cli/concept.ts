@@ -3,7 +3,7 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { READ_LIMITS, readRegularFile } from '../io/node.js';
 import { join, extname, basename } from 'node:path';
-import { conceptVector } from '../cdam/explain.js';
+import { conceptVector } from '../cdam/explainer.js';
 import { MAX_IMAGE_PIXELS, readImageFile } from '../io/image.js';
 import { encodeConcept, decodeConcept, type Concept } from '../cdam/concept.js';
 import { checkOutputPaths, writeFileAtomic } from '../io/atomic.js';

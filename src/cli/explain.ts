@@ -1,7 +1,7 @@
 // cdam explain IMAGE [--model DIR] [--method M[,M...]] [--target T[,T...]] ...
 import type { RgbImage } from '../io/image.js';
 import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
-import type { Explanation, HighNormToken } from '../cdam/explain.js';
+import type { Explanation, HighNormToken } from '../cdam/explainer.js';
 import { METHODS, isMethod, methodInfo, type Method } from '../cdam/methods.js';
 import { describeTarget, type Target } from '../cdam/target.js';
 import { ExplainSession } from '../api/session.js';

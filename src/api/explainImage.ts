@@ -3,7 +3,7 @@
 // (chooseFastestOnFirstUse, called by the package entry) and report which one ran.
 import { activeBackend } from '../kernels/index.js';
 import { noGrad } from '../autograd/index.js';
-import type { Explanation, HighNormToken, PatchMap, ScoreEngine } from '../cdam/explain.js';
+import type { Explanation, HighNormToken, PatchMap, ScoreEngine } from '../cdam/explainer.js';
 import type { Method, MethodOptions } from '../cdam/methods.js';
 import type { MethodParams } from '../cdam/options.js';
 import type { ViT } from '../vit/model.js';

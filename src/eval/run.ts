@@ -8,7 +8,6 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { writeFileAtomic } from '../io/atomic.js';
 import { InputError } from '../io/errors.js';
 import { EMBEDDED_MODEL_NAME, EMBEDDED_MODEL_URL } from '../vit/load.js';
@@ -20,6 +19,7 @@ import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';
 import { assembleImage, imageParts, pairings, type EvalRecord, type ImageTiming, type PartResult } from './protocol.js';
 import { checkBoxes, makeBoxes, type BoxSet } from './metrics.js';
 import { EVAL_DEFAULTS } from './defaults.js';
+import { runOnWorkers } from './scheduler.js';
 
 export interface EvalRunOptions {
   manifest: string;
@@ -259,65 +259,39 @@ type ImageResult = { records: EvalRecord[]; timing: ImageTiming } | { error: str
 async function inWorkers(n: number, todo: ManifestEntry[], init: WorkerInit, onResult: (e: ManifestEntry, r: ImageResult) => void): Promise<void> {
   const parts = imageParts(init.methods, init.cfg);
   const queue: PartJob[] = todo.flatMap((entry) => parts.map((part) => ({ entry, part })));
-  let next = 0;
   const pending = new Map<number, { results: PartResult[]; timing: ImageTiming; failed: boolean }>(
     todo.map((e) => [e.line, { results: [], timing: { mapsMs: 0, forwardsMs: 0, forwards: 0 }, failed: false }]),
   );
-  const pool: Worker[] = [];
-  try {
-    await new Promise<void>((resolveAll, rejectAll) => {
-      let running = 0;
-      let failed = false;
-      const fail = (e: unknown) => {
-        if (failed) return;
-        failed = true;
-        rejectAll(e);
-      };
-      const feed = (w: Worker) => {
-        let job: PartJob | undefined;
-        while ((job = queue[next++]) && pending.get(job.entry.line)!.failed);
-        if (!job) {
-          if (--running === 0) resolveAll();
-          return;
+  const imageOf = (job: PartJob) => {
+    const img = pending.get(job.entry.line);
+    if (!img) throw new Error(`internal: no pending image for manifest line ${job.entry.line}`);
+    return img;
+  };
+  type Reply = { result: PartResult; timing: ImageTiming } | { error: string; input: boolean };
+  const pool = { script: new URL('./worker.js', import.meta.url), workers: n, workerData: init, env: { ...process.env, CDAM_THREADS: '1' } };
+  await runOnWorkers<PartJob, Reply>(
+    pool,
+    queue,
+    (job, m) => {
+      if ('error' in m && !m.input) throw new Error(m.error);
+      const img = imageOf(job);
+      if ('error' in m) {
+        // an unreadable image: reported once, its other parts dropped
+        if (!img.failed) {
+          img.failed = true;
+          onResult(job.entry, { error: m.error });
         }
-        const { entry } = job;
-        w.once('message', (m: { result: PartResult; timing: ImageTiming } | { error: string; input: boolean }) => {
-          try {
-            if ('error' in m && !m.input) throw new Error(m.error);
-            const img = pending.get(entry.line)!;
-            if ('error' in m) {
-              // an unreadable image: reported once, its other parts dropped
-              if (!img.failed) {
-                img.failed = true;
-                onResult(entry, { error: m.error });
-              }
-            } else if (!img.failed) {
-              img.results.push(m.result);
-              img.timing.mapsMs += m.timing.mapsMs;
-              img.timing.forwardsMs += m.timing.forwardsMs;
-              img.timing.forwards += m.timing.forwards;
-              if (img.results.length === parts.length) {
-                pending.delete(entry.line);
-                onResult(entry, { records: assembleImage(entry, init.methods, init.cfg.boxes, img.results), timing: img.timing });
-              }
-            }
-          } catch (e) {
-            fail(e);
-            return;
-          }
-          feed(w);
-        });
-        w.postMessage(job);
-      };
-      for (let i = 0; i < n; i++) {
-        const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, env: { ...process.env, CDAM_THREADS: '1' } });
-        w.on('error', fail);
-        pool.push(w);
-        running++;
-        feed(w);
+      } else if (!img.failed) {
+        img.results.push(m.result);
+        img.timing.mapsMs += m.timing.mapsMs;
+        img.timing.forwardsMs += m.timing.forwardsMs;
+        img.timing.forwards += m.timing.forwards;
+        if (img.results.length === parts.length) {
+          pending.delete(job.entry.line);
+          onResult(job.entry, { records: assembleImage(job.entry, init.methods, init.cfg.boxes, img.results), timing: img.timing });
+        }
       }
-    });
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
+    },
+    (job) => pending.get(job.entry.line)?.failed === true,
+  );
 }

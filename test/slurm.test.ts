@@ -35,11 +35,21 @@ function sh(cmd: string, cwd?: string, env: NodeJS.ProcessEnv = process.env): st
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Poll until ok() holds, at most limit ms. */
-async function waitFor(what: string, ok: () => boolean, limit = 120_000): Promise<void> {
+/**
+ * Poll until ok() holds, at most limit ms (a bound on wall time, not a speed
+ * check: the suite runs two test files at once on 2 cores, so the tasks may
+ * share the machine with the heaviest file). `tick` runs about every 5 s while
+ * waiting; `why` says what the cluster was doing when the wait ran out.
+ */
+async function waitFor(what: string, ok: () => boolean, limit = 120_000, tick?: () => void, why?: () => string): Promise<void> {
   const t0 = Date.now();
+  let ticked = t0;
   while (!ok()) {
-    if (Date.now() - t0 > limit) throw new Error(`timed out after ${limit / 1000} s waiting for ${what}`);
+    if (Date.now() - t0 > limit) throw new Error(`timed out after ${limit / 1000} s waiting for ${what}${why ? `\n${why()}` : ''}`);
+    if (tick && Date.now() - ticked > 5000) {
+      ticked = Date.now();
+      tick();
+    }
     await sleep(250);
   }
 }
@@ -97,7 +107,20 @@ async function slurmRunIn(work: string): Promise<void> {
   sh(`scontrol update JobId=${job}_1 StartTime=now`);
   // the task logs say when each finished ("evaluated N images"); the requeued one resumed
   const log = (t: number) => (existsSync(join(work, `cdam-eval-${job}_${t}.log`)) ? readFileSync(join(work, `cdam-eval-${job}_${t}.log`), 'utf8') : '');
-  await waitFor('both tasks to finish', () => /evaluated/.test(log(0)) && /evaluated/.test(log(1)));
+  // the update can land before the requeue has taken effect (then the task still waits for its begin time): repeat it while the task is pending
+  await waitFor(
+    'both tasks to finish',
+    () => /evaluated/.test(log(0)) && /evaluated/.test(log(1)),
+    360_000,
+    () => {
+      try {
+        if (taskState(job, 1) === 'PENDING') sh(`scontrol update JobId=${job}_1 StartTime=now`);
+      } catch {
+        // it started meanwhile: nothing to update
+      }
+    },
+    () => `task states: 0 ${taskState(job, 0) || 'ended'}, 1 ${taskState(job, 1) || 'ended'}\ntask 0 log:\n${log(0)}\ntask 1 log:\n${log(1)}`,
+  );
   assert.match(log(1), /from an earlier run/, `the requeued task resumed:\n${log(1)}`);
 
   sh(`${process.execPath} ${cli} merge runs/shard-0 runs/shard-1 --out merged --no-report`, work);

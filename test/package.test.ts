@@ -115,6 +115,16 @@ console.log(JSON.stringify({ rows: r.map.rows, cols: r.map.cols, n: r.map.values
   );
   const r = JSON.parse(sh('node snippet.mjs', proj).stdout.trim());
   assert.equal(r, { rows: 14, cols: 14, n: 196, top1: 285, backend: 'wasm' });
+  // every target package.json's exports names is in the installed package and resolves by its subpath
+  const installedPkg = JSON.parse(readFileSync(join(proj, 'node_modules', 'cdam', 'package.json'), 'utf8')) as {
+    exports: Record<string, string | Record<string, string>>;
+  };
+  for (const [sub, target] of Object.entries(installedPkg.exports)) {
+    for (const file of typeof target === 'string' ? [target] : Object.values(target)) {
+      assert.ok(existsSync(join(proj, 'node_modules', 'cdam', file)), `exports["${sub}"] -> ${file} is in the package`);
+    }
+    if (sub !== '.') sh(`node -e "require.resolve('cdam${sub.slice(1)}')"`, proj);
+  }
   // CommonJS: require() of the ES module works (no top-level await anywhere on its path)
   const cjs = sh(`node -e "const c = require('cdam'); console.log(typeof c.loadViT, typeof c.explainImage)"`, proj).stdout.trim();
   assert.is(cjs, 'function function');

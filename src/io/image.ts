@@ -170,24 +170,25 @@ function decodePng(bytes: Uint8Array, name: string, maxPixels: number): DecodedI
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** Bytes the image data must inflate to: per row a filter byte and the packed samples, per Adam7 pass when interlaced. */
+/** The seven passes of Adam7 interlacing, [x0, y0, dx, dy] each. @internal (the fuzz suite's PNG writer uses them too) */
+export const ADAM7_PASSES: readonly (readonly [number, number, number, number])[] = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
 export function pngDataLength(width: number, height: number, bitDepth: number, colorType: number, interlaced: boolean): number {
   const bitsPerPixel = (PNG_CHANNELS[colorType] ?? 0) * bitDepth;
   const rowBytes = (w: number) => 1 + Math.ceil((w * bitsPerPixel) / 8);
   if (!interlaced) return height * rowBytes(width);
-  // Adam7 passes: [x0, y0, dx, dy]
-  const passes = [
-    [0, 0, 8, 8],
-    [4, 0, 8, 8],
-    [0, 4, 4, 8],
-    [2, 0, 4, 4],
-    [0, 2, 2, 4],
-    [1, 0, 2, 2],
-    [0, 1, 1, 2],
-  ];
   let total = 0;
-  for (const [x0, y0, dx, dy] of passes) {
-    const w = Math.ceil((width - x0!) / dx!);
-    const h = Math.ceil((height - y0!) / dy!);
+  for (const [x0, y0, dx, dy] of ADAM7_PASSES) {
+    const w = Math.ceil((width - x0) / dx);
+    const h = Math.ceil((height - y0) / dy);
     if (w > 0 && h > 0) total += h * rowBytes(w);
   }
   return total;

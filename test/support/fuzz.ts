@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { InputError } from '../../src/io/errors.js';
-import { decodeImage } from '../../src/io/image.js';
+import { ADAM7_PASSES, decodeImage } from '../../src/io/image.js';
 import { bufferSource, openSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { loadViTFromBytes } from '../../src/vit/load.js';
 import { repoPath } from './fixtures.js';
@@ -226,22 +226,12 @@ function writeChunks(cs: Chunk[]): Bytes {
 function pngOf(width: number, height: number, depth: number, ctype: number, interlace: boolean, palette?: Bytes): Bytes {
   const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[ctype]!;
   const rowBytes = (w: number) => Math.ceil((w * channels * depth) / 8);
-  const passes = interlace
-    ? [
-        [0, 0, 8, 8],
-        [4, 0, 8, 8],
-        [0, 4, 4, 8],
-        [2, 0, 4, 4],
-        [0, 2, 2, 4],
-        [1, 0, 2, 2],
-        [0, 1, 1, 2],
-      ]
-    : [[0, 0, 1, 1]];
+  const passes = interlace ? ADAM7_PASSES : ([[0, 0, 1, 1]] as const);
   const rows: Bytes[] = [];
   let k = 0;
   for (const [x0, y0, dx, dy] of passes) {
-    const w = Math.ceil((width - x0!) / dx!);
-    const h = Math.ceil((height - y0!) / dy!);
+    const w = Math.ceil((width - x0) / dx);
+    const h = Math.ceil((height - y0) / dy);
     if (w <= 0 || h <= 0) continue;
     for (let y = 0; y < h; y++) {
       const r = new Uint8Array(1 + rowBytes(w));

@@ -18,7 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runEval } from '../build/src/eval/run.js';
-import { METHODS } from '../build/src/cdam/methods.js';
+import { METHODS } from '../build/src/methods/registry.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 import { describeBackend } from '../build/src/kernels/index.js';
 

@@ -3,8 +3,11 @@
 import { Tensor, select, concat, mul, mean, full } from '../build/src/tensor/index.js';
 import { noGrad, grad, enableGrad } from '../build/src/autograd/index.js';
 import { Explainer } from '../build/src/cdam/explainer.js';
-import { smoothGrad, intGrad, relevance, rollout } from '../build/src/cdam/baselines.js';
-import { attnLrp } from '../build/src/cdam/attnlrp.js';
+import { smoothGrad } from '../build/src/baselines/smoothGrad.js';
+import { intGrad } from '../build/src/baselines/intGrad.js';
+import { relevance } from '../build/src/baselines/relevance.js';
+import { rollout } from '../build/src/baselines/rollout.js';
+import { attnLrp } from '../build/src/baselines/attnLrp.js';
 
 export function topClass(vit, x) {
   const l = noGrad(() => vit.forward(x).logits).toArray();

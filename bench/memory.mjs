@@ -5,7 +5,8 @@ import { loadViTFolder } from '../build/src/vit/load.js';
 import { useFastestBackend } from '../build/src/kernels/default.js';
 import { randn } from '../build/src/tensor/index.js';
 import { Explainer } from '../build/src/cdam/explainer.js';
-import { intGrad, smoothGrad } from '../build/src/cdam/baselines.js';
+import { intGrad } from '../build/src/baselines/intGrad.js';
+import { smoothGrad } from '../build/src/baselines/smoothGrad.js';
 import { peakMeter } from '../build/test/support/memory.js';
 
 const [dir, item, stepsArg] = process.argv.slice(2);

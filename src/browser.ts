@@ -1,5 +1,5 @@
 // The browser entry, bundled by `npm run build` into dist/browser/cdam.js:
-// the package entry as it is, except that the embedded model is fetched from
+// the package entry and its browser-safe subpaths (everything but cdam/eval) as they are, except that the embedded model is fetched from
 // the package's weights/ folder beside the bundle (dist/browser/ -> ../../weights/).
 // The package's "browser" export condition points here, so `import ... from
 // 'cdam'` in an app built for browsers gets this bundle.
@@ -11,7 +11,13 @@
 import { loadViT as loadFrom, type ModelSource, type LoadViTOptions } from './api/load.js';
 import type { ViT } from './vit/model.js';
 
+// One bundle for every entry: in a browser, 'cdam', 'cdam/methods', 'cdam/model'
+// and 'cdam/engine' all resolve to this file (package.json, the browser
+// condition), so an app that imports several gets one copy of the engine.
 export * from './index.js';
+export * from './engine.js';
+export * from './model.js';
+export * from './methods/index.js';
 
 /** The embedded ViT-Ti/16's folder, relative to this module (the bundle sits two folders below the package root). */
 // a name, not a literal: app bundlers (Vite) would try to resolve a literal folder at build time and warn

@@ -1,6 +1,10 @@
-// The package entry ("cdam"). Everything here also loads in a browser: the
-// Node-only helpers (loadViT of a folder, readImageFile, writeFileAtomic)
-// reach Node's file system lazily and say so when it is missing.
+// The package entry ("cdam"): what an application needs to explain an image.
+// Everything here also loads in a browser: the Node-only helpers (loadViT of a
+// folder, readImageFile, writeFileAtomic) reach Node's file system lazily and
+// say so when it is missing. The layers below have their own entries:
+// `cdam/methods` (every method as a function, the Explainer, the registry),
+// `cdam/model` (the ViT, loaders, preprocessing, file formats), `cdam/engine`
+// (tensors, gradients, backends) and `cdam/eval` (the evaluation, Node).
 //
 //   import { loadViT, readImageFile, explainImage } from 'cdam';
 //   const vit = await loadViT();                       // the embedded ViT-Ti/16
@@ -21,79 +25,19 @@ export { explainImage, classifyImage, type ExplainOptions, type ExplainResult, t
 export { ExplainSession, resolveTarget, type ImageInput, type TargetInput, type SessionOptions } from './api/session.js';
 
 // Models and images
-export { ViT, type ViTConfig, type ViTParams, type HeadOutput, type RegisterNeuron, type TestTimeRegisterInfo } from './vit/model.js';
-export {
-  findRegisterNeurons,
-  applyTestTimeRegisters,
-  parseTestTimeRegisters,
-  formatTestTimeRegisters,
-  readTestTimeRegisters,
-  probeForward,
-  tokenNorms,
-  FIND_REGISTER_DEFAULTS,
-  TTR_FILE_NAME,
-  TTR_FORMAT,
-  type FindRegisterOptions,
-  type TestTimeRegisters,
-  type ScoredRegisterNeuron,
-} from './vit/registers.js';
-export { registerIntervention, type RegisterNeurons } from './vit/block.js';
-export { loadViTFolder, loadViTFromBytes, EMBEDDED_MODEL_URL, EMBEDDED_MODEL_NAME, type ModelBytes } from './vit/load.js';
-export { prepareImage, normalise, resizeRgb, DEFAULT_RESIZE, RESIZE_MODES, describePreprocessing, type ResizeMode, type Prepared } from './vit/preprocess.js';
+export type { ViT, ViTConfig } from './vit/model.js';
 export { topClasses, type TopClass } from './vit/classes.js';
+export { applyTestTimeRegisters, findRegisterNeurons, readTestTimeRegisters, type TestTimeRegisters } from './vit/registers.js';
 export { InputError } from './io/errors.js';
-export { applyExifOrientation, decodeImage, jpegOrientation, readImageFile, type RgbImage } from './io/image.js';
+export { decodeImage, readImageFile, type RgbImage } from './io/image.js';
 export { writeFileAtomic } from './io/atomic.js';
-export { openSafetensors, bufferSource, fileSource, writeSafetensors, type SafetensorsFile } from './io/safetensors.js';
 
-// The methods, for people who audit the math
-export {
-  Explainer,
-  conceptVector,
-  type Explanation,
-  type PatchMap,
-  type HighNormToken,
-  type ScoreEngine,
-  type SmoothOptions,
-  type IntegratedOptions,
-} from './cdam/explainer.js';
-export { METHODS, isMethod, runMethod, methodInfo, methodsTaking, type Method, type MethodOptions } from './cdam/methods.js';
-export { OPTION_SPECS, OPTION_NAMES, type OptionName, type OptionSpec, type MethodParams } from './cdam/options.js';
-export { CDAM_DEFAULTS, BASELINE_DEFAULTS, ATTNLRP_DEFAULTS } from './cdam/defaults.js';
-export {
-  inputXGrad,
-  smoothGrad,
-  intGrad,
-  expectedGrad,
-  expectedGradReferences,
-  gradCam,
-  relevance,
-  rollout,
-  rolloutRow,
-  type BaselineInput,
-  type SmoothGradOptions,
-  type IntGradOptions,
-  type ExpectedGradOptions,
-} from './cdam/baselines.js';
-export { partialLrp, partialLrpTrace, type PartialLrpTrace } from './cdam/lrp.js';
-export { attnLrp, attnLrpGammas, type AttnLrpOptions } from './cdam/attnlrp.js';
+// The methods by name (each as a function: cdam/methods)
+export { METHODS, isMethod, methodInfo, type Method, type MethodOptions } from './methods/registry.js';
+export { OPTION_SPECS, type OptionName, type MethodParams } from './methods/options.js';
+export { conceptVector, type Explanation, type PatchMap } from './cdam/explainer.js';
+export { parseTarget, type Target } from './cdam/target.js';
 export { encodeConcept, decodeConcept, type Concept } from './cdam/concept.js';
-export { parseTarget, classByLabel, describeTarget, targetScore, type Target } from './cdam/target.js';
-export { tokenScoresClosedForm, tokenScoresAutograd, type TokenScores } from './cdam/scores.js';
-export {
-  writeReport,
-  parseResults,
-  summarizeResults,
-  reportMarkdown,
-  reportCsv,
-  meanSe,
-  PAPER_REFERENCE,
-  type ResultRecord,
-  type ReportSummary,
-  type MethodSummary,
-  type Stat,
-  type WriteReportOptions,
-} from './eval/report.js';
 
 // Pictures
 export {
@@ -108,9 +52,6 @@ export {
   type GridPanel,
 } from './render/index.js';
 
-// The engine
-export { Tensor, tensor, fromData, zeros, full, randn, fromNdarray, toNdarray, type DType } from './tensor/index.js';
-export * as ops from './tensor/index.js';
-export { grad, noGrad, enableGrad, relevanceRules, type RuleTable, type RelevanceOptions } from './autograd/index.js';
-export { setBackend, activeBackend, backendNames, disposeBackends, describeBackend, backendCalls } from './kernels/index.js';
+// The backend (the engine itself: cdam/engine)
+export { setBackend, activeBackend, backendNames, describeBackend } from './kernels/index.js';
 export { useFastestBackend } from './kernels/default.js';

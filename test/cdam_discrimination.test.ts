@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useFastestBackend } from '../src/kernels/default.js';
 import { Explainer, type PatchMap } from '../src/cdam/explainer.js';
-import { runMethod } from '../src/cdam/methods.js';
+import { runMethod } from '../src/methods/registry.js';
 import { catcoffee } from './support/real.js';
 
 useFastestBackend();

@@ -5,10 +5,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { loadViT, explainImage, classifyImage, readImageFile, activeBackend, loadViTFromBytes, EMBEDDED_MODEL_URL } from '../src/index.js';
+import { loadViT, explainImage, classifyImage, readImageFile, activeBackend } from '../src/index.js';
+import { loadViTFromBytes, EMBEDDED_MODEL_URL } from '../src/model.js';
 import { float32ToF16Bits, writeSafetensors, openSafetensors, bufferSource } from '../src/io/safetensors.js';
 import { Explainer } from '../src/cdam/explainer.js';
-import { runMethod } from '../src/cdam/methods.js';
+import { runMethod } from '../src/methods/registry.js';
 import { repoPath, relErr } from './support/fixtures.js';
 import { catcoffee } from './support/real.js';
 

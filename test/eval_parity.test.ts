@@ -23,7 +23,7 @@ import { readImageFile } from '../src/io/image.js';
 import { toModelResolution } from '../src/vit/preprocess.js';
 import { evaluateImage, type EvalRecord } from '../src/eval/protocol.js';
 import { checkBoxes, type BoxSet } from '../src/eval/metrics.js';
-import { METHODS, type Method } from '../src/cdam/methods.js';
+import { METHODS, type Method } from '../src/methods/registry.js';
 import { useFastestBackend } from '../src/kernels/default.js';
 
 interface FixtureImage {

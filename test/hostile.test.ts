@@ -27,7 +27,7 @@ import { resizeRgb } from '../src/vit/preprocess.js';
 import { InputError } from '../src/io/errors.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
 import { decodeConcept } from '../src/cdam/concept.js';
-import { runMethod } from '../src/cdam/methods.js';
+import { runMethod } from '../src/methods/registry.js';
 import type { Explainer } from '../src/cdam/explainer.js';
 import type { ViT } from '../src/vit/model.js';
 

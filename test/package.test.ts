@@ -125,6 +125,12 @@ console.log(JSON.stringify({ rows: r.map.rows, cols: r.map.cols, n: r.map.values
     }
     if (sub !== '.') sh(`node -e "require.resolve('cdam${sub.slice(1)}')"`, proj);
   }
+  // the layers' own entries: one name of each, from the installed package
+  const subpaths = sh(
+    `node --input-type=module -e "const [m, md, e, ev] = await Promise.all(['cdam/methods', 'cdam/model', 'cdam/engine', 'cdam/eval'].map((s) => import(s))); console.log([m.Explainer, m.smoothGrad, m.runMethod, md.loadViTFolder, md.openSafetensors, e.grad, e.fromData, ev.runEval, ev.writeReport].map((f) => typeof f).join(' '))"`,
+    proj,
+  ).stdout.trim();
+  assert.is(subpaths, Array(9).fill('function').join(' '));
   // CommonJS: require() of the ES module works (no top-level await anywhere on its path)
   const cjs = sh(`node -e "const c = require('cdam'); console.log(typeof c.loadViT, typeof c.explainImage)"`, proj).stdout.trim();
   assert.is(cjs, 'function function');
@@ -135,9 +141,12 @@ console.log(JSON.stringify({ rows: r.map.rows, cols: r.map.cols, n: r.map.values
   writeFileSync(
     join(proj, 'main.ts'),
     `import { loadViT, readImageFile, explainImage, type ExplainResult } from 'cdam';
+import { Explainer, runMethod } from 'cdam/methods';
+import { fromData } from 'cdam/engine';
 const vit = await loadViT();
 const r: ExplainResult = await explainImage(vit, readImageFile('cat.png'), { method: 'cdam', target: 'Egyptian cat' });
 export const cells: number = r.map.rows * r.map.cols + r.map.values.length;
+export const rows: number = runMethod(new Explainer(vit, fromData(new Float32Array(3 * 224 * 224), [1, 3, 224, 224])), 'cdam', { kind: 'class', index: 285 })[0]!.map.rows;
 `,
   );
   writeFileSync(

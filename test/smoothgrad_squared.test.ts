@@ -1,4 +1,4 @@
-// SmoothGrad-Squared (src/cdam/smoothgradSquared.ts) against PyTorch
+// SmoothGrad-Squared (src/baselines/smoothGradSquared.ts) against PyTorch
 // (tools/make_smoothgrad_squared_fixture.py, float64, from the definition
 // mean_c(mean_k (df(x + eps_k)/dx)^2)): on the generated models of every layout
 // on every parity backend, for two targets each, within 1e-4 of max|s|. The
@@ -10,9 +10,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { withBackend } from '../src/kernels/index.js';
 import { Explainer } from '../src/cdam/explainer.js';
-import { runMethod, methodInfo } from '../src/cdam/methods.js';
-import { FAMILY_OPTIONS } from '../src/cdam/options.js';
-import { inputGradients, smoothGradPoints } from '../src/cdam/baselines.js';
+import { runMethod, methodInfo } from '../src/methods/registry.js';
+import { FAMILY_OPTIONS } from '../src/methods/options.js';
+import { inputGradients } from '../src/baselines/gradients.js';
+import { smoothGradPoints } from '../src/baselines/smoothGrad.js';
 import { fromData } from '../src/tensor/index.js';
 import { loadViTFolder } from '../src/vit/load.js';
 import { loadJson, decode, relErr, repoPath, type Encoded } from './support/fixtures.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { useFastestBackend } from '../src/kernels/default.js';
 import { withBackend } from '../src/kernels/index.js';
 import { Explainer } from '../src/cdam/explainer.js';
-import { METHODS, runMethod, methodInfo } from '../src/cdam/methods.js';
+import { METHODS, runMethod, methodInfo } from '../src/methods/registry.js';
 import { grad, noGrad, enableGrad } from '../src/autograd/index.js';
 import { Tensor, tensor, randn } from '../src/tensor/index.js';
 import { registerIntervention } from '../src/vit/block.js';

@@ -11,7 +11,7 @@ import { noGrad } from '../src/autograd/index.js';
 import { openSafetensors, bufferSource, writeSafetensors, type F32TensorRecord } from '../src/io/safetensors.js';
 import { loadViTFolder } from '../src/vit/load.js';
 import { Explainer } from '../src/cdam/explainer.js';
-import { runMethod } from '../src/cdam/methods.js';
+import { runMethod } from '../src/methods/registry.js';
 import { loadJson, decode, assertClose, repoPath, type Encoded } from './support/fixtures.js';
 import { copyModel, removeModels } from './support/models.js';
 import { expectError } from './support/expect.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch references for the baselines (spec/cdam.md, "Baselines"), written
-from the definitions in float64, so that src/cdam/baselines.ts is held to
+from the definitions in float64, so that src/baselines/ is held to
 them on every run.
 
 Run with:  /usr/bin/python3 tools/make_baseline_fixtures.py
@@ -93,7 +93,7 @@ def intgrad(model, x, c, m=IG_STEPS):
 def eg_references(x, nxt, sigma=EG_BLUR, shuffles=EG_SHUFFLES):
     """A Gaussian-blurred copy (separable, radius ceil(3 sigma), edges clamped,
     float64 then float32) and `shuffles` pixel permutations (Fisher-Yates on
-    the stream), as src/cdam/baselines.ts makes them."""
+    the stream), as src/baselines/ makes them."""
     _, c, h, w = x.shape
     r = math.ceil(3 * sigma)
     k = torch.tensor([math.exp(-((i - r) ** 2) / (2 * sigma * sigma)) for i in range(2 * r + 1)], dtype=torch.float64)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch reference for SmoothGrad-Squared (Hooker et al. 2019, "A Benchmark
 for Interpretability Methods in Deep Neural Networks"), written from the
-definition in float64, so that src/cdam/smoothgradSquared.ts is held to it.
+definition in float64, so that src/baselines/smoothGradSquared.ts is held to it.
 
 Run with:  /usr/bin/python3 tools/make_smoothgrad_squared_fixture.py
 

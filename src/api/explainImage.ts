@@ -4,8 +4,8 @@
 import { activeBackend } from '../kernels/index.js';
 import { noGrad } from '../autograd/index.js';
 import type { Explanation, HighNormToken, PatchMap, ScoreEngine } from '../cdam/explainer.js';
-import type { Method, MethodOptions } from '../cdam/methods.js';
-import type { MethodParams } from '../cdam/options.js';
+import type { Method, MethodOptions } from '../methods/registry.js';
+import type { MethodParams } from '../methods/options.js';
 import type { ViT } from '../vit/model.js';
 import { topClasses, type TopClass } from '../vit/classes.js';
 import { DEFAULT_RESIZE, describePreprocessing, prepareImage, type Prepared, type ResizeMode } from '../vit/preprocess.js';

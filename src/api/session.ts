@@ -8,7 +8,7 @@
 import { activeBackend } from '../kernels/index.js';
 import { decodeImage, type RgbImage } from '../io/image.js';
 import { Explainer, type Explanation, type HighNormToken, type ScoreEngine } from '../cdam/explainer.js';
-import { METHODS, isMethod, methodInfo, runMethod, type Method, type MethodOptions } from '../cdam/methods.js';
+import { METHODS, isMethod, methodInfo, runMethod, type Method, type MethodOptions } from '../methods/registry.js';
 import { parseTarget, type Target } from '../cdam/target.js';
 import type { ViT } from '../vit/model.js';
 import { topClasses, type TopClass } from '../vit/classes.js';

@@ -2,7 +2,7 @@
 // cdam merge DIR... --out DIR
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { METHODS, isMethod, type Method } from '../cdam/methods.js';
+import { METHODS, isMethod, type Method } from '../methods/registry.js';
 import { RESIZE_MODES, DEFAULT_RESIZE } from '../vit/preprocess.js';
 import { EVAL_DEFAULTS } from '../eval/defaults.js';
 import { runEval, shardFrom, defaultWorkers, MAX_DEFAULT_WORKERS } from '../eval/run.js';

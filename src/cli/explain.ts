@@ -2,7 +2,7 @@
 import type { RgbImage } from '../io/image.js';
 import { checkOutputPaths, writeFilesAtomic } from '../io/atomic.js';
 import type { Explanation, HighNormToken } from '../cdam/explainer.js';
-import { METHODS, isMethod, methodInfo, type Method } from '../cdam/methods.js';
+import { METHODS, isMethod, methodInfo, type Method } from '../methods/registry.js';
 import { describeTarget, type Target } from '../cdam/target.js';
 import { ExplainSession } from '../api/session.js';
 import { MAX_ROW_PANELS, renderOverlay, renderGrid, renderImagePanel, rowLength, toPng, wrapGroups, displayRange, type DisplayRange } from '../render/index.js';

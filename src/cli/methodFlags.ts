@@ -1,9 +1,9 @@
 // The methods' options as command-line flags, derived from their declarations
-// (cdam/options.ts, and each method's entry in cdam/methods.ts): the flag
+// (methods/options.ts, and each method's entry in methods/registry.ts): the flag
 // names, their parsing and range checks, and their --help lines. A method
 // that declares a new option gets its flag and its help here without an edit.
-import { OPTION_NAMES, OPTION_SPECS, type MethodParams, type OptionName } from '../cdam/options.js';
-import { methodsTaking } from '../cdam/methods.js';
+import { OPTION_NAMES, OPTION_SPECS, type MethodParams, type OptionName } from '../methods/options.js';
+import { methodsTaking } from '../methods/registry.js';
 import { choiceOpt, intOpt, numOpt } from './args.js';
 
 /** patchGamma -> patch-gamma */

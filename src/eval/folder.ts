@@ -6,7 +6,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } f
 import { join } from 'node:path';
 import { InputError } from '../io/errors.js';
 import type { ResizeMode } from '../vit/preprocess.js';
-import type { Method, MethodOptions } from '../cdam/methods.js';
+import type { Method, MethodOptions } from '../methods/registry.js';
 import type { BadLine } from './manifest.js';
 import type { EvalRecord } from './protocol.js';
 import { checkRecordFields } from './record.js';

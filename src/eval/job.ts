@@ -8,7 +8,7 @@ import { loadViTFolder, EMBEDDED_MODEL_URL } from '../vit/load.js';
 import type { ViT } from '../vit/model.js';
 import { applyTestTimeRegisters, readTestTimeRegisters } from '../vit/registers.js';
 import { toModelResolution, type ResizeMode } from '../vit/preprocess.js';
-import type { Method, MethodOptions } from '../cdam/methods.js';
+import type { Method, MethodOptions } from '../methods/registry.js';
 import type { ManifestEntry } from './manifest.js';
 import { ImageContext, evaluateImage, type EvalRecord, type ImageJob, type ImagePart, type ImageTiming } from './protocol.js';
 import type { BoxSet } from './metrics.js';

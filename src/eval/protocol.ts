@@ -9,7 +9,7 @@ import { noGrad } from '../autograd/index.js';
 import type { RgbImage } from '../io/image.js';
 import type { ViT } from '../vit/model.js';
 import { normalise } from '../vit/preprocess.js';
-import { methodInfo, type Method, type MethodOptions } from '../cdam/methods.js';
+import { methodInfo, type Method, type MethodOptions } from '../methods/registry.js';
 import { ExplainSession } from '../api/session.js';
 import { gaussianBlurPillow } from './blur.js';
 import { boxSum, compactness, integralImage, pearson, perturbedCount, pixelOrder, toPixels, trapezoid, trapezoidXY, type BoxSet } from './metrics.js';

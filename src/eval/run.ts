@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { InputError } from '../io/errors.js';
 import { EMBEDDED_MODEL_NAME, EMBEDDED_MODEL_URL } from '../vit/load.js';
 import type { ResizeMode } from '../vit/preprocess.js';
-import type { Method, MethodOptions } from '../cdam/methods.js';
+import type { Method, MethodOptions } from '../methods/registry.js';
 import { RUN_FILES, appendDurable, fileError, readResults, readRunFile, readSkipped, type RunFile, type RunSettings, type Shard } from './folder.js';
 import { evaluateEntry, loadEvalModel, type PartJob, type WorkerInit } from './job.js';
 import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';

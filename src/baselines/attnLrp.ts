@@ -13,10 +13,10 @@
 import { relevanceRules, type RelevanceOptions } from '../autograd/index.js';
 import { fromData, type Tensor, type TypedArray } from '../tensor/index.js';
 import type { ViT } from '../vit/model.js';
-import { describeTarget, type Target } from './target.js';
-import { inputGradients, channelMean, type BaselineInput } from './baselines.js';
+import { describeTarget, type Target } from '../cdam/target.js';
+import { inputGradients, channelMean, type BaselineInput } from './gradients.js';
 import { ATTNLRP_DEFAULTS } from './defaults.js';
-import type { Explanation } from './explainer.js';
+import type { Explanation } from '../cdam/explainer.js';
 
 export interface AttnLrpOptions {
   /** 'cp' (default): CP-LRP inside attention; 'full': AttnLRP's rules through the softmax */

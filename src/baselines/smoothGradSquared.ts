@@ -6,10 +6,11 @@
 // SmoothGrad's inputs), the same batched input gradients (gradientsAt), the
 // same mean over RGB (channelMean).
 
-import { describeTarget, type Target } from './target.js';
+import { describeTarget, type Target } from '../cdam/target.js';
 import { BASELINE_DEFAULTS } from './defaults.js';
-import type { Explanation } from './explainer.js';
-import { channelMean, cleanScore, gradientsAt, smoothGradPoints, type BaselineInput, type SmoothGradOptions } from './baselines.js';
+import type { Explanation } from '../cdam/explainer.js';
+import { channelMean, cleanScore, gradientsAt, type BaselineInput } from './gradients.js';
+import { smoothGradPoints, type SmoothGradOptions } from './smoothGrad.js';
 
 /** SmoothGrad-Squared: mean_c(mean_k (df(x + eps_k)/dx)^2), eps ~ N(0, (noise (max x - min x))^2). */
 export function smoothGradSquared(b: BaselineInput, target: Target, opts: SmoothGradOptions = {}): Explanation {

@@ -3,13 +3,19 @@
 // method names: a method without a runner (or a runner without its facts) is
 // a compile error.
 
-import { Explainer, type Explanation } from './explainer.js';
-import { inputXGrad, smoothGrad, intGrad, gradCam, rollout, relevance, expectedGrad } from './baselines.js';
-import { partialLrp } from './lrp.js';
-import { attnLrp } from './attnlrp.js';
-import { smoothGradSquared } from './smoothgradSquared.js';
+import { Explainer, type Explanation } from '../cdam/explainer.js';
+import type { Target } from '../cdam/target.js';
+import { inputXGrad } from '../baselines/inputXGrad.js';
+import { smoothGrad } from '../baselines/smoothGrad.js';
+import { smoothGradSquared } from '../baselines/smoothGradSquared.js';
+import { intGrad } from '../baselines/intGrad.js';
+import { expectedGrad } from '../baselines/expectedGrad.js';
+import { gradCam } from '../baselines/gradCam.js';
+import { rollout } from '../baselines/rollout.js';
+import { relevance } from '../baselines/relevance.js';
+import { partialLrp } from '../baselines/partialLrp.js';
+import { attnLrp } from '../baselines/attnLrp.js';
 import { FAMILY_OPTIONS, OPTION_NAMES, checkOption, type MethodParams, type OptionDefaults, type OptionName } from './options.js';
-import type { Target } from './target.js';
 import type { Tensor } from '../tensor/index.js';
 
 /** What runMethod takes: the declared options of any method (each method reads its own), and the run's settings. */

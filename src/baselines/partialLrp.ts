@@ -16,9 +16,9 @@ import { noGrad } from '../autograd/index.js';
 import { add, gelu, mul, slice, type Tensor } from '../tensor/index.js';
 import { dense, interveneHidden, mergeHeads, norm, type LinearParams } from '../vit/block.js';
 import type { ViT } from '../vit/model.js';
-import { describeTarget, targetScore, type Target } from './target.js';
-import type { BaselineInput } from './baselines.js';
-import type { Explanation } from './explainer.js';
+import { describeTarget, targetScore, type Target } from '../cdam/target.js';
+import type { BaselineInput } from './gradients.js';
+import type { Explanation } from '../cdam/explainer.js';
 
 /** Chefer's safe_divide: a / (b + 1e-9 sign-aware), 0 where b is 0. */
 function safeDiv(a: number, b: number): number {

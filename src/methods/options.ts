@@ -1,9 +1,10 @@
 // The options a method can take, each defined once (name, type, range, help).
-// A method's registry entry (methods.ts) declares which of them it reads and
+// A method's registry entry (registry.ts) declares which of them it reads and
 // its default for each; the library's option types, the command line's flags
 // and their --help text, and the web page's controls are derived from that.
 
-import { ATTNLRP_DEFAULTS, BASELINE_DEFAULTS, CDAM_DEFAULTS } from './defaults.js';
+import { CDAM_DEFAULTS } from '../cdam/defaults.js';
+import { ATTNLRP_DEFAULTS, BASELINE_DEFAULTS } from '../baselines/defaults.js';
 
 export interface NumberSpec {
   kind: 'int' | 'number';

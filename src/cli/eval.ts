@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METHODS, isMethod, type Method } from '../methods/registry.js';
-import { RESIZE_MODES, DEFAULT_RESIZE } from '../vit/preprocess.js';
+import { RESIZE_MODES } from '../vit/preprocess.js';
 import { EVAL_DEFAULTS } from '../eval/defaults.js';
 import { runEval, shardFrom, defaultWorkers, MAX_DEFAULT_WORKERS } from '../eval/run.js';
 import { fileError } from '../eval/folder.js';
@@ -153,7 +153,7 @@ export async function runEvalCommand(argvIn: string[], out: (s: string) => void,
     boxes: values['boxes'] ? (readBoxes(values['boxes']) as never) : undefined,
     seed: intOpt(values['seed'], 'seed', E.seed, 0, 2 ** 32 - 1),
     batch: intOpt(values['batch'], 'batch', E.batch, 1, 256),
-    resize: choiceOpt(values['resize'], 'resize', RESIZE_MODES, DEFAULT_RESIZE),
+    resize: choiceOpt(values['resize'], 'resize', RESIZE_MODES, E.resize),
     workers: intOpt(values['workers'], 'workers', defaultWorkers(), 1, 64),
     shard,
     onBadLine: choiceOpt(values['on-bad-line'], 'on-bad-line', ['fail', 'skip'] as const, 'fail'),

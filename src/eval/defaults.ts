@@ -1,7 +1,25 @@
-// The evaluation's defaults (docs/ALGORITHMS.md "Evaluation protocol"), named once: the
-// library, the command line and its usage text read them from here.
-export const EVAL_DEFAULTS = {
+// The evaluation's settings and their defaults (docs/ALGORITHMS.md "Evaluation protocol"),
+// named once: the library, the command line and its usage text read them from here.
+import { DEFAULT_RESIZE, type ResizeMode } from '../vit/preprocess.js';
+import type { MethodOptions } from '../cdam/methods.js';
+
+/**
+ * The settings every image of a run is evaluated with, besides the boxes. The run's
+ * options (EvalRunOptions, each optional), run.json's settings (RunSettings), an
+ * image's settings (EvalConfig) and the protocol's options extend this.
+ */
+export interface EvalSettings {
   /** MIF/LIF steps: k = 0..steps, floor(k/steps HW) pixels perturbed at step k */
+  steps: number;
+  /** perturbed images per forward pass */
+  batch: number;
+  /** how an image is brought to model resolution (as cdam explain) */
+  resize: ResizeMode;
+  /** the methods' options */
+  methodOptions: MethodOptions;
+}
+
+export const EVAL_DEFAULTS = {
   steps: 40,
   /** box sizes in pixels */
   boxSizes: [16, 32, 48, 64, 96] as readonly number[],
@@ -11,8 +29,9 @@ export const EVAL_DEFAULTS = {
   seed: 0,
   /** sigma of Pillow's GaussianBlur for the perturbed pixels */
   blurRadius: 14,
-  /** perturbed images per forward pass */
   batch: 16,
+  resize: DEFAULT_RESIZE,
+  methodOptions: {},
   /** compactness counts |s| <= fraction * max|s| */
   compactnessFraction: 0.05,
-} as const;
+} as const satisfies EvalSettings & Record<string, unknown>;

@@ -5,8 +5,8 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../io/errors.js';
-import type { ResizeMode } from '../vit/preprocess.js';
-import type { Method, MethodOptions } from '../methods/registry.js';
+import type { Method } from '../methods/registry.js';
+import type { EvalSettings } from './defaults.js';
 import type { BadLine } from './manifest.js';
 import type { EvalRecord } from './protocol.js';
 import { checkRecordFields } from './record.js';
@@ -25,18 +25,14 @@ export const RUN_FILES = {
   timing: 'timing.jsonl',
 } as const;
 
-/** Everything that decides the numbers: a run resumes, and shards merge, only when these are equal. */
-export interface RunSettings {
+/** Everything that decides the numbers: the evaluation's settings and what they apply to; a run resumes, and shards merge, only when these are equal. */
+export interface RunSettings extends EvalSettings {
   model: string;
   manifestSha256: string;
   methods: Method[];
-  steps: number;
-  batch: number;
-  resize: ResizeMode;
   /** the test-time register file's contents (sha256), or null */
   testTimeRegister: string | null;
   boxesSha256: string;
-  methodOptions: MethodOptions;
 }
 
 export interface Shard {

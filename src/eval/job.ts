@@ -7,11 +7,12 @@ import { readImageFile } from '../io/image.js';
 import { loadViTFolder, EMBEDDED_MODEL_URL } from '../vit/load.js';
 import type { ViT } from '../vit/model.js';
 import { applyTestTimeRegisters, readTestTimeRegisters } from '../vit/registers.js';
-import { toModelResolution, type ResizeMode } from '../vit/preprocess.js';
-import type { Method, MethodOptions } from '../methods/registry.js';
+import { toModelResolution } from '../vit/preprocess.js';
+import type { Method } from '../methods/registry.js';
 import type { ManifestEntry } from './manifest.js';
 import { ImageContext, evaluateImage, type EvalRecord, type ImageJob, type ImagePart, type ImageTiming } from './protocol.js';
 import type { BoxSet } from './metrics.js';
+import type { EvalSettings } from './defaults.js';
 
 /** The image at model resolution, and the records of every method for it. */
 export function evaluateEntry(vit: ViT, entry: ManifestEntry, methods: readonly Method[], cfg: EvalConfig): { records: EvalRecord[]; timing: ImageTiming } {
@@ -28,13 +29,9 @@ function imageJob(vit: ViT, entry: ManifestEntry, cfg: EvalConfig): ImageJob {
   return { image: entry.image, line: entry.line, rgb, targets: entry.targets };
 }
 
-/** The settings every image of a run is evaluated with. */
-export interface EvalConfig {
+/** The settings every image of a run is evaluated with, and its boxes. */
+export interface EvalConfig extends EvalSettings {
   boxes: BoxSet;
-  steps: number;
-  batch: number;
-  resize: ResizeMode;
-  methodOptions: MethodOptions;
 }
 
 /** A message to a worker: one part of one image. */

@@ -9,11 +9,11 @@ import { noGrad } from '../autograd/index.js';
 import type { RgbImage } from '../io/image.js';
 import type { ViT } from '../vit/model.js';
 import { normalise } from '../vit/preprocess.js';
-import { methodInfo, type Method, type MethodOptions } from '../methods/registry.js';
+import { methodInfo, type Method } from '../methods/registry.js';
 import { ExplainSession } from '../api/session.js';
 import { gaussianBlurPillow } from './blur.js';
 import { boxSum, compactness, integralImage, pearson, perturbedCount, pixelOrder, toPixels, trapezoid, trapezoidXY, type BoxSet } from './metrics.js';
-import { EVAL_DEFAULTS } from './defaults.js';
+import { EVAL_DEFAULTS, type EvalSettings } from './defaults.js';
 
 /** One line of results.jsonl (docs/EVAL.md). */
 export interface EvalRecord {
@@ -43,12 +43,10 @@ export interface ImageJob {
   targets: number[];
 }
 
-export interface ProtocolOptions {
+/** The run's settings (the image is at model resolution already: no resize), each optional, and the boxes. */
+export interface ProtocolOptions extends Partial<Omit<EvalSettings, 'resize'>> {
   boxes: BoxSet;
-  steps?: number;
-  batch?: number;
   blurRadius?: number;
-  methodOptions?: MethodOptions;
   /** called after each method's map and curves: (methods done, methods in all) */
   onProgress?: (done: number, total: number) => void;
 }

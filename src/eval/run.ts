@@ -11,17 +11,17 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { InputError } from '../io/errors.js';
 import { EMBEDDED_MODEL_NAME, EMBEDDED_MODEL_URL } from '../vit/load.js';
-import type { ResizeMode } from '../vit/preprocess.js';
-import type { Method, MethodOptions } from '../methods/registry.js';
+import type { Method } from '../methods/registry.js';
 import { RUN_FILES, appendDurable, fileError, readResults, readRunFile, readSkipped, type RunFile, type RunSettings, type Shard } from './folder.js';
-import { evaluateEntry, loadEvalModel, type PartJob, type WorkerInit } from './job.js';
+import { evaluateEntry, loadEvalModel, type EvalConfig, type PartJob, type WorkerInit } from './job.js';
 import { parseManifest, type ManifestEntry, type BadLine } from './manifest.js';
 import { assembleImage, imageParts, pairings, type EvalRecord, type ImageTiming, type PartResult } from './protocol.js';
 import { checkBoxes, makeBoxes, type BoxSet } from './metrics.js';
-import { EVAL_DEFAULTS } from './defaults.js';
+import { EVAL_DEFAULTS, type EvalSettings } from './defaults.js';
 import { runOnWorkers } from './scheduler.js';
 
-export interface EvalRunOptions {
+/** The run's settings (EVAL_DEFAULTS where not given), and what it runs on and how. */
+export interface EvalRunOptions extends Partial<EvalSettings> {
   manifest: string;
   methods: Method[];
   out: string;
@@ -29,15 +29,11 @@ export interface EvalRunOptions {
   modelDir?: string;
   /** a test-time register file (cdam registers): every method runs on the model with the register */
   registerFile?: string;
-  steps?: number;
-  batch?: number;
-  resize?: ResizeMode;
   /** a box list to reuse (else made from the sizes, count and seed) */
   boxes?: BoxSet;
   boxSizes?: readonly number[];
   boxesPerSize?: number;
   seed?: number;
-  methodOptions?: MethodOptions;
   shard?: Shard | null;
   /** what to do with a bad manifest line or an image that cannot be read */
   onBadLine?: 'fail' | 'skip';
@@ -163,16 +159,23 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
     ? checkBoxes(opts.boxes, W, H)
     : makeBoxes(W, H, opts.boxSizes ?? EVAL_DEFAULTS.boxSizes, opts.boxesPerSize ?? EVAL_DEFAULTS.boxesPerSize, opts.seed ?? EVAL_DEFAULTS.seed);
   const boxesText = JSON.stringify(boxes);
+  const s: EvalSettings = {
+    steps: opts.steps ?? EVAL_DEFAULTS.steps,
+    batch: opts.batch ?? EVAL_DEFAULTS.batch,
+    resize: opts.resize ?? EVAL_DEFAULTS.resize,
+    methodOptions: opts.methodOptions ?? EVAL_DEFAULTS.methodOptions,
+  };
+  // the fields in run.json's order, as earlier runs wrote it
   const settings: RunSettings = {
     model: opts.modelDir ? resolve(opts.modelDir) : EMBEDDED_MODEL_NAME,
     manifestSha256: sha256(manifestText),
     methods: [...opts.methods],
-    steps: opts.steps ?? EVAL_DEFAULTS.steps,
-    batch: opts.batch ?? EVAL_DEFAULTS.batch,
-    resize: opts.resize ?? 'squash',
+    steps: s.steps,
+    batch: s.batch,
+    resize: s.resize,
     testTimeRegister: opts.registerFile ? sha256(readFileSync(opts.registerFile)) : null,
     boxesSha256: sha256(boxesText),
-    methodOptions: opts.methodOptions ?? {},
+    methodOptions: s.methodOptions,
   };
   const run: RunFile = {
     settings,
@@ -203,7 +206,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   const skipped: BadLine[] = [...badHere];
   let finished = resumed;
   opts.onProgress?.(finished, mine.length);
-  const cfg = { boxes, steps: settings.steps, batch: settings.batch, resize: settings.resize, methodOptions: settings.methodOptions };
+  const cfg: EvalConfig = { ...s, boxes };
   const onResult = (entry: ManifestEntry, res: ImageResult) => {
     if ('error' in res) {
       if (onBad === 'fail') throw new InputError(entry.path, `${entry.image} (manifest line ${entry.line}): ${res.error}`);

@@ -1,7 +1,7 @@
 // The evaluation's settings and their defaults (docs/ALGORITHMS.md "Evaluation protocol"),
 // named once: the library, the command line and its usage text read them from here.
 import { DEFAULT_RESIZE, type ResizeMode } from '../vit/preprocess.js';
-import type { MethodOptions } from '../cdam/methods.js';
+import type { MethodOptions } from '../methods/registry.js';
 
 /**
  * The settings every image of a run is evaluated with, besides the boxes. The run's

@@ -104,7 +104,10 @@ test('warmupCosine agrees with the generator at every step, and by hand', () => 
 });
 
 test('clipGradNorm by hand: norm 5 clipped to 1; a norm below the bound is left alone', () => {
-  const g: Grads = new Map([['a', tensor([3, 0], [2], 'float64')], ['b', tensor([4], [1], 'float64')]]);
+  const g: Grads = new Map([
+    ['a', tensor([3, 0], [2], 'float64')],
+    ['b', tensor([4], [1], 'float64')],
+  ]);
   assert.is(clipGradNorm(g, 1), 5);
   const scale = 1 / (5 + 1e-6);
   assert.equal(g.get('a')!.toArray(), [3 * scale, 0]);

@@ -21,8 +21,10 @@ export interface ParamGroup {
   lrScale?: number;
 }
 
+const isMap = (p: Params): p is ReadonlyMap<string, Tensor> => p instanceof Map;
+
 function entries(params: Params): [string, Tensor][] {
-  return params instanceof Map ? [...params.entries()] : Object.entries(params as Record<string, Tensor>);
+  return isMap(params) ? [...params.entries()] : Object.entries(params);
 }
 
 /**

@@ -14,7 +14,7 @@ import { relevanceRules, type RelevanceOptions } from '../autograd/index.js';
 import { fromData, type Tensor, type TypedArray } from '../tensor/index.js';
 import type { ViT } from '../vit/model.js';
 import { describeTarget, type Target } from '../cdam/target.js';
-import { inputGradients, channelMean, type BaselineInput } from './gradients.js';
+import { inputGradients, channelMean, label, type BaselineInput } from './gradients.js';
 import { ATTNLRP_DEFAULTS } from './defaults.js';
 import type { Explanation } from '../cdam/explainer.js';
 
@@ -65,7 +65,7 @@ export function attnLrp(b: BaselineInput, target: Target, opts: AttnLrpOptions =
   const channels = b.input.shape[1]!;
   return {
     method: 'attnlrp',
-    target: describeTarget(target, (i) => b.vit.label(i)),
+    target: describeTarget(target, label(b)),
     score: value[0]!,
     map: channelMean(b.input.shape, g, x, channels),
   };

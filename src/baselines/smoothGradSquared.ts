@@ -9,7 +9,7 @@
 import { describeTarget, type Target } from '../cdam/target.js';
 import { BASELINE_DEFAULTS } from './defaults.js';
 import type { Explanation } from '../cdam/explainer.js';
-import { channelMean, cleanScore, gradientsAt, type BaselineInput } from './gradients.js';
+import { channelMean, cleanScore, gradientsAt, label, type BaselineInput } from './gradients.js';
 import { smoothGradPoints, type SmoothGradOptions } from './smoothGrad.js';
 
 /** SmoothGrad-Squared: mean_c(mean_k (df(x + eps_k)/dx)^2), eps ~ N(0, (noise (max x - min x))^2). */
@@ -28,7 +28,7 @@ export function smoothGradSquared(b: BaselineInput, target: Target, opts: Smooth
   );
   return {
     method: 'smoothgrad-squared',
-    target: describeTarget(target, (i) => b.vit.label(i)),
+    target: describeTarget(target, label(b)),
     score: cleanScore(b, target),
     map: channelMean(b.input.shape, acc, null, 1 / points.count),
   };

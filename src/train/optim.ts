@@ -66,14 +66,17 @@ export function gradients(loss: Tensor, params: Params): Grads {
 
 /**
  * Scale every gradient by min(1, maxNorm / (norm + 1e-6)), where norm is the
- * L2 norm of all gradients together (torch.nn.utils.clip_grad_norm_). The map's
- * entries are replaced by scaled dense copies; the norm before clipping is returned.
+ * L2 norm of all gradients together (torch.nn.utils.clip_grad_norm_). When that
+ * clips, the map's entries are replaced by scaled dense copies (gradients may
+ * share storage); the norm before clipping is returned.
  */
 export function clipGradNorm(grads: Grads, maxNorm: number): number {
   let sq = 0;
   for (const g of grads.values()) for (const v of g.contiguousData()) sq += v * v;
   const norm = Math.sqrt(sq);
   const coef = Math.min(1, maxNorm / (norm + 1e-6));
+  // torch multiplies by the clamped coefficient; at 1 that changes nothing, so no copies
+  if (coef === 1) return norm;
   for (const [n, g] of grads) {
     const src = g.contiguousData();
     const out = allocate(g.dtype, g.size);

@@ -107,7 +107,7 @@ export function warmupCosine(step: number, s: WarmupCosine): number {
   return s.min + ((s.base - s.min) * (1 + Math.cos(Math.PI * p))) / 2;
 }
 
-abstract class Optimizer {
+export abstract class Optimizer {
   readonly params: Map<string, Tensor>;
   readonly groups: readonly ParamGroup[];
   private readonly decayOf = new Map<string, { weightDecay: number; lrScale: number }>();
@@ -141,7 +141,36 @@ abstract class Optimizer {
   }
 
   protected abstract update(name: string, p: TypedArray, g: TypedArray, lr: number, weightDecay: number): void;
+
+  /** The state to checkpoint: per parameter, its step count and buffers (the live arrays: copy or write them out before the next step). */
+  abstract exportState(): OptimizerState;
+  /** Restore exportState()'s output (buffers are copied); every named parameter must exist with the same size. */
+  abstract importState(s: OptimizerState): void;
+
+  protected checkState(s: OptimizerState, kind: OptimizerState['kind'], buffers: readonly string[]): void {
+    if (s.kind !== kind) throw new Error(`optimizer state is ${s.kind}'s, this optimizer is ${kind}`);
+    for (const [n, e] of Object.entries(s.params)) {
+      const t = this.params.get(n);
+      if (!t) throw new Error(`optimizer state names parameter ${n}, which this optimizer does not have`);
+      for (const b of buffers) {
+        const a = e.buffers[b];
+        if (!a || a.length !== t.size) throw new Error(`optimizer state of ${n}: buffer "${b}" is missing or has the wrong size`);
+      }
+    }
+  }
 }
+
+/** An optimizer's checkpointable state: per parameter name, steps taken and named buffers. */
+export interface OptimizerState {
+  kind: 'sgd' | 'adamw';
+  params: Record<string, { steps: number; buffers: Record<string, TypedArray> }>;
+}
+
+const copyOf = (a: TypedArray): TypedArray => {
+  const c = allocate(a instanceof Float64Array ? 'float64' : 'float32', a.length);
+  c.set(a);
+  return c;
+};
 
 export interface SGDOptions {
   momentum?: number;
@@ -161,6 +190,7 @@ export class SGD extends Optimizer {
   private readonly dampening: number;
   private readonly nesterov: boolean;
   private readonly buffers = new Map<string, TypedArray>();
+  private readonly steps = new Map<string, number>();
 
   constructor(params: Params, opts: SGDOptions = {}) {
     super(params, opts.groups, opts.weightDecay ?? 0);
@@ -170,7 +200,28 @@ export class SGD extends Optimizer {
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new Error('Nesterov momentum requires a momentum and zero dampening');
   }
 
+  exportState(): OptimizerState {
+    const params: OptimizerState['params'] = {};
+    for (const [n, steps] of this.steps) {
+      const b = this.buffers.get(n);
+      params[n] = { steps, buffers: b ? { momentum: b } : {} };
+    }
+    return { kind: 'sgd', params };
+  }
+
+  importState(s: OptimizerState): void {
+    this.checkState(s, 'sgd', this.momentum !== 0 ? ['momentum'] : []);
+    this.buffers.clear();
+    this.steps.clear();
+    for (const [n, e] of Object.entries(s.params)) {
+      this.steps.set(n, e.steps);
+      const b = e.buffers['momentum'];
+      if (b && this.momentum !== 0) this.buffers.set(n, copyOf(b));
+    }
+  }
+
   protected update(name: string, p: TypedArray, g: TypedArray, lr: number, wd: number): void {
+    this.steps.set(name, (this.steps.get(name) ?? 0) + 1);
     const mu = this.momentum;
     let buf = this.buffers.get(name);
     const first = !buf;
@@ -216,6 +267,18 @@ export class AdamW extends Optimizer {
   /** The number of steps parameter `name` has taken. */
   stepsOf(name: string): number {
     return this.state.get(name)?.t ?? 0;
+  }
+
+  exportState(): OptimizerState {
+    const params: OptimizerState['params'] = {};
+    for (const [n, e] of this.state) params[n] = { steps: e.t, buffers: { exp_avg: e.m, exp_avg_sq: e.v } };
+    return { kind: 'adamw', params };
+  }
+
+  importState(s: OptimizerState): void {
+    this.checkState(s, 'adamw', ['exp_avg', 'exp_avg_sq']);
+    this.state.clear();
+    for (const [n, e] of Object.entries(s.params)) this.state.set(n, { t: e.steps, m: copyOf(e.buffers['exp_avg']!), v: copyOf(e.buffers['exp_avg_sq']!) });
   }
 
   protected update(name: string, p: TypedArray, g: TypedArray, lr: number, wd: number): void {

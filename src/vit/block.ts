@@ -50,6 +50,27 @@ export interface BlockParams {
   heads: number;
   /** test-time register: the register neurons of this block's MLP (ViT.withTestTimeRegister) */
   registerNeurons?: RegisterNeurons;
+  /** training: dropout after the attention's output projection and in the MLP (ViT.withDropout) */
+  dropout?: Dropout;
+}
+
+/**
+ * Dropout as timm places it with drop_rate (proj_drop, mlp.drop1, mlp.drop2):
+ * each kept entry scaled by 1 / (1 - rate). The masks come from `next`, a
+ * seeded uniform stream, entry by entry in row-major order.
+ */
+export interface Dropout {
+  rate: number;
+  next: () => number;
+}
+
+/** x times a fresh constant mask (0, or 1 / (1 - rate)): the gradient is the mul rule's. */
+export function dropout(x: Tensor, d: Dropout | undefined): Tensor {
+  if (!d || d.rate === 0) return x;
+  const keep = 1 / (1 - d.rate);
+  const m = allocate(x.dtype, x.size);
+  for (let i = 0; i < m.length; i++) m[i] = d.next() < d.rate ? 0 : keep;
+  return mul(x, new Tensor(m, x.shape));
 }
 
 /**
@@ -107,13 +128,14 @@ export function attentionComposite(t: Tensor, p: BlockParams, residual?: Tensor)
 
 /**
  * fc2(gelu(fc1(x))), plus `residual` in the same fc2 call when given. A block
- * with register neurons never takes the fused one-call kernel: its hidden
- * layer is made (fc1 + GELU in one call), changed by the intervention, then
- * fed to fc2, with or without a tape.
+ * with register neurons or dropout never takes the fused one-call kernel: its
+ * hidden layer is made (fc1 + GELU in one call), changed by the intervention
+ * and the dropout, then fed to fc2, with or without a tape.
  */
 export function mlp(x: Tensor, p: BlockParams, residual?: Tensor): Tensor {
-  if (!p.registerNeurons) return linearGeluLinear(x, p.fc1.weight, p.fc1.bias, p.fc2.weight, p.fc2.bias, residual);
-  return linear(registerIntervention(linearGelu(x, p.fc1.weight, p.fc1.bias), p.registerNeurons), p.fc2.weight, p.fc2.bias, residual);
+  if (!p.registerNeurons && !p.dropout) return linearGeluLinear(x, p.fc1.weight, p.fc1.bias, p.fc2.weight, p.fc2.bias, residual);
+  const hidden = dropout(interveneHidden(linearGelu(x, p.fc1.weight, p.fc1.bias), p), p.dropout);
+  return linear(hidden, p.fc2.weight, p.fc2.bias, residual);
 }
 
 /** The hidden activations h [B, R, hidden] after the block's intervention (h itself when it has none). */
@@ -185,15 +207,23 @@ export interface BlockResult {
 
 /** The rest of the block once T = LN1(X) is known: the attention branch reads T, the residual reads X. */
 export function blockFromNormed(x: Tensor, t: Tensor, p: BlockParams, attend: typeof attention = attention): BlockResult {
-  // LayerScale (ls1, ls2) sits between a branch and its residual, so then the add stays separate
-  const a = attend(t, p, p.ls1 ? undefined : x);
+  const a = attend(t, p, residualFused(p, p.ls1) ? x : undefined);
   return { out: afterAttention(x, a.out, p), attn: a.attn };
 }
 
-/** Attention output (with the residual already in, unless LayerScale) -> the block's output. */
+/** LayerScale (ls1, ls2) and dropout sit between a branch and its residual: then the add cannot ride in the branch's last linear call. */
+const residualFused = (p: BlockParams, ls: Tensor | null): boolean => !ls && !p.dropout;
+
+/** A branch's output on its way to the residual: dropout, then LayerScale. */
+const branch = (a: Tensor, p: BlockParams, ls: Tensor | null): Tensor => {
+  const d = dropout(a, p.dropout);
+  return ls ? mul(d, ls) : d;
+};
+
+/** Attention output (with the residual already in when residualFused) -> the block's output. */
 function afterAttention(x: Tensor, a: Tensor, p: BlockParams): Tensor {
-  const y = p.ls1 ? add(x, mul(a, p.ls1)) : a;
-  return p.ls2 ? add(y, mul(mlp(norm(y, p.norm2), p), p.ls2)) : mlp(norm(y, p.norm2), p, y);
+  const y = residualFused(p, p.ls1) ? a : add(x, branch(a, p, p.ls1));
+  return residualFused(p, p.ls2) ? mlp(norm(y, p.norm2), p, y) : add(y, branch(mlp(norm(y, p.norm2), p), p, p.ls2));
 }
 
 /**
@@ -201,7 +231,7 @@ function afterAttention(x: Tensor, a: Tensor, p: BlockParams): Tensor {
  * x: the residual rows [B, R, D]; merged: the attention output of the same rows [B, R, D].
  */
 export function blockTail(x: Tensor, merged: Tensor, p: BlockParams): Tensor {
-  return afterAttention(x, linear(merged, p.proj.weight, p.proj.bias, p.ls1 ? undefined : x), p);
+  return afterAttention(x, linear(merged, p.proj.weight, p.proj.bias, residualFused(p, p.ls1) ? x : undefined), p);
 }
 
 export function block(x: Tensor, p: BlockParams): BlockResult {

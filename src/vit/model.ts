@@ -242,6 +242,21 @@ export class ViT {
     return vit;
   }
 
+  /**
+   * This model in training mode: dropout at `rate` after each attention
+   * output projection and in each MLP (timm's proj_drop, mlp.drop1 and
+   * mlp.drop2), the masks drawn from `next` (a seeded uniform stream). The
+   * weights are shared with this model; rate 0 gives this model.
+   */
+  withDropout(rate: number, next: () => number): ViT {
+    if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
+    if (rate === 0) return this;
+    const blocks = this.params.blocks.map((p) => ({ ...p, dropout: { rate, next } }));
+    const vit = new ViT(this.config, { ...this.params, blocks });
+    vit.posCache = this.posCache;
+    return vit;
+  }
+
   /** Run blocks [from, to) on tokens x. */
   runBlocks(x: Tensor, from = 0, to = this.config.depth): Tensor {
     for (let i = from; i < to; i++) x = blockOutput(x, this.params.blocks[i]!);

@@ -9,6 +9,7 @@ import { runConcept, conceptUsage } from './concept.js';
 import { runRegisters, registersUsage } from './registers.js';
 import { runReport, reportUsage } from './report.js';
 import { runEvalCommand, runMerge, evalUsage, mergeUsage } from './eval.js';
+import { runTrain, runFinetune, trainUsage, finetuneUsage } from './train.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
@@ -21,6 +22,8 @@ commands:
   eval       the paper's evaluation (fidelity, box sensitivity, class discrimination, compactness)
   merge      combine the shards of an evaluation
   report     tables and plots of an evaluation's results.jsonl
+  train      a ViT trained from scratch on your images (classes or numeric targets)
+  finetune   a model's last blocks and a new head trained on your images
 Without --model, the embedded ViT-Ti/16 ImageNet classifier is used.
 
 ${classifyUsage}
@@ -36,6 +39,10 @@ ${evalUsage}
 ${mergeUsage}
 
 ${reportUsage}
+
+${trainUsage}
+
+${finetuneUsage}
 
 Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
 
@@ -69,6 +76,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'eval':
         useFastestBackend(process.env['CDAM_BACKEND']);
         await runEvalCommand(rest, out, err);
+        return 0;
+      case 'train':
+        useFastestBackend(process.env['CDAM_BACKEND']);
+        await runTrain(rest, out, err);
+        return 0;
+      case 'finetune':
+        useFastestBackend(process.env['CDAM_BACKEND']);
+        await runFinetune(rest, out, err);
         return 0;
       case 'merge':
         await runMerge(rest, out);

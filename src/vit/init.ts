@@ -195,3 +195,13 @@ export function timmConfigOf(vit: ViT, extra: Record<string, unknown> = {}): Rec
     ...extra,
   };
 }
+
+/** The model with a new linear head of `classes` outputs (timm's trunc_normal_(std 0.02), zero bias), for fine-tuning to new labels or targets. */
+export function withNewHead(vit: ViT, classes: number, labels: string[] | null, seed = 0): ViT {
+  if (!Number.isInteger(classes) || classes < 1) throw new Error(`a head needs at least one output, got ${classes}`);
+  if (labels && labels.length !== classes) throw new Error(`${labels.length} labels for a head of ${classes} outputs`);
+  const D = vit.config.dim;
+  const weight = new Tensor(truncNormal(classes * D, 0.02, normalSampler(rng(seed))), [classes, D]);
+  const bias = new Tensor(allocate('float32', classes), [classes]);
+  return new ViT({ ...vit.config, numClasses: classes, labels }, { ...vit.params, head: { weight, bias }, headDist: null, dist: vit.params.dist });
+}

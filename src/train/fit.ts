@@ -1,0 +1,272 @@
+// The training loop: epochs of seeded mini-batches, AdamW or SGD with warm-up
+// + cosine and global-norm clipping, dropout in training only, and the
+// held-out metrics after each epoch. Every random draw (data order,
+// augmentation, dropout) comes from a stream seeded by (seed, epoch), so a run
+// resumed from an epoch's checkpoint repeats exactly what an unbroken run does.
+
+import { noGrad, enableGrad } from '../autograd/index.js';
+import { Tensor, rng, type TypedArray } from '../tensor/index.js';
+import type { ViT } from '../vit/model.js';
+import { AdamW, SGD, clipGradNorm, gradients, paramGroups, warmupCosine, type Optimizer, type OptimizerState } from './optim.js';
+import { crossEntropy, huber, mse } from './losses.js';
+
+/** What the model's outputs mean: classes (logits) or named regression targets (the outputs themselves). */
+export type Task =
+  | { kind: 'classification'; classes: readonly string[] }
+  | { kind: 'regression'; targets: readonly string[] };
+
+export interface Batch {
+  /** [B, 3, H, W], normalised for the model */
+  images: Tensor;
+  /** class indices (classification) */
+  labels?: readonly number[];
+  /** [B, T] (regression) */
+  targets?: Tensor;
+}
+
+/** The data a run trains on: item indices of each split, and a loader of batches. */
+export interface BatchSource {
+  train: readonly number[];
+  val: readonly number[];
+  /** Items `indices` as one batch; in training, augmented with draws from `next`. */
+  load(indices: readonly number[], training: { next: () => number } | null): Batch;
+}
+
+export interface FitSettings {
+  epochs: number;
+  batch: number;
+  optimizer: 'adamw' | 'sgd';
+  /** peak learning rate, reached after the warm-up */
+  lr: number;
+  /** the cosine's floor */
+  minLr: number;
+  /** warm-up length in epochs (fractions allowed; counted in steps) */
+  warmupEpochs: number;
+  weightDecay: number;
+  /** SGD momentum (Nesterov) */
+  momentum: number;
+  /** global-norm clipping bound; 0 for none */
+  clip: number;
+  /** dropout rate in the MLPs and after the attention projections */
+  dropout: number;
+  /** cross-entropy label smoothing (classification) */
+  labelSmoothing: number;
+  /** regression loss */
+  regressionLoss: 'mse' | 'huber';
+  seed: number;
+}
+
+/** Defaults, named once (`cdam train --help` prints them). */
+export const FIT_DEFAULTS = {
+  epochs: 10,
+  batch: 64,
+  optimizer: 'adamw',
+  lr: 1e-3,
+  minLr: 1e-5,
+  warmupEpochs: 1,
+  weightDecay: 0.05,
+  momentum: 0.9,
+  clip: 1,
+  dropout: 0,
+  labelSmoothing: 0,
+  regressionLoss: 'mse',
+  seed: 0,
+} as const satisfies FitSettings;
+
+/** Held-out metrics of one pass over some items. */
+export interface Evaluation {
+  loss: number;
+  /** classification: share of items whose top class is the label */
+  accuracy?: number;
+  /** classification: counts[label][predicted] */
+  confusion?: number[][];
+  /** regression, per target: mean squared error and the coefficient of determination */
+  mse?: number[];
+  r2?: number[];
+}
+
+export interface EpochRecord extends Evaluation {
+  epoch: number;
+  /** optimizer steps taken so far */
+  step: number;
+  /** the mean training loss of the epoch */
+  trainLoss: number;
+  /** the last step's learning rate */
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** What a resumed run needs: the trained parameters, the optimizer's state, and where the run was. */
+export interface FitState {
+  /** epochs completed */
+  epoch: number;
+  step: number;
+  params: Map<string, TypedArray>;
+  optimizer: OptimizerState;
+  history: EpochRecord[];
+}
+
+export interface StepProgress {
+  epoch: number;
+  epochs: number;
+  /** step within the epoch (1-based) and the epoch's step count */
+  step: number;
+  steps: number;
+  loss: number;
+  imagesPerSecond: number;
+}
+
+export interface FitHooks {
+  onStep?: (p: StepProgress) => void;
+  /** after each epoch's evaluation; `state()` is the checkpoint to write */
+  onEpoch?: (r: EpochRecord, state: () => FitState) => void;
+  /** a checkpoint to go on from */
+  resume?: FitState;
+}
+
+/** A seed for stream `stream` of epoch `epoch`: distinct streams never share a sequence start. */
+export function streamSeed(seed: number, epoch: number, stream: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const v of [epoch, stream]) {
+    h = Math.imul(h ^ (v + 0x7f4a7c15), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
+}
+
+/** Fisher-Yates over 0..n-1 from a seeded stream. */
+function order(n: number, seed: number): number[] {
+  const next = rng(seed);
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return p;
+}
+
+/** The loss of a batch's outputs. */
+export function lossOf(out: Tensor, b: Batch, task: Task, s: Pick<FitSettings, 'labelSmoothing' | 'regressionLoss'>): Tensor {
+  if (task.kind === 'classification') {
+    if (!b.labels) throw new Error('a classification batch has no labels');
+    return crossEntropy(out, b.labels, { labelSmoothing: s.labelSmoothing });
+  }
+  if (!b.targets) throw new Error('a regression batch has no targets');
+  return s.regressionLoss === 'huber' ? huber(out, b.targets) : mse(out, b.targets);
+}
+
+function outputs(model: ViT, images: Tensor): Tensor {
+  const { logits } = model.forward(images);
+  if (!logits) throw new Error('the model has no head to train');
+  return logits;
+}
+
+/** Loss and metrics of the model (no dropout, no gradients) over `items`, in batches. */
+export function evaluate(model: ViT, task: Task, source: BatchSource, items: readonly number[], batch: number, s: Pick<FitSettings, 'labelSmoothing' | 'regressionLoss'>): Evaluation {
+  const classes = task.kind === 'classification' ? task.classes.length : 0;
+  const T = task.kind === 'regression' ? task.targets.length : 0;
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let lossSum = 0;
+  let correct = 0;
+  const sq = new Float64Array(T);
+  const sum = new Float64Array(T);
+  const sum2 = new Float64Array(T);
+  for (let i = 0; i < items.length; i += batch) {
+    const b = source.load(items.slice(i, i + batch), null);
+    const out = noGrad(() => outputs(model, b.images));
+    const n = out.shape[0]!;
+    lossSum += noGrad(() => lossOf(out, b, task, s)).item() * n;
+    const o = out.contiguousData();
+    if (task.kind === 'classification') {
+      for (let r = 0; r < n; r++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (o[r * classes + c]! > o[r * classes + best]!) best = c;
+        const y = b.labels![r]!;
+        confusion[y]![best]!++;
+        if (best === y) correct++;
+      }
+    } else {
+      const y = b.targets!.contiguousData();
+      for (let k = 0; k < n * T; k++) {
+        const j = k % T;
+        const d = o[k]! - y[k]!;
+        sq[j] = sq[j]! + d * d;
+        sum[j] = sum[j]! + y[k]!;
+        sum2[j] = sum2[j]! + y[k]! * y[k]!;
+      }
+    }
+  }
+  const n = items.length;
+  const loss = n > 0 ? lossSum / n : NaN;
+  if (task.kind === 'classification') return { loss, accuracy: n > 0 ? correct / n : NaN, confusion };
+  const mseOut = [...sq].map((v) => v / n);
+  // R^2 = 1 - SSE / SST over the items (SST from the items' own mean)
+  const r2 = [...sq].map((v, j) => 1 - v / (sum2[j]! - (sum[j]! * sum[j]!) / n));
+  return { loss, mse: mseOut, r2 };
+}
+
+/** Train `params` (the trained parameters of `model`, by timm name) on `source`. Returns the history of every epoch. */
+export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source: BatchSource, s: FitSettings, hooks: FitHooks = {}): EpochRecord[] {
+  if (source.train.length === 0) throw new Error('the training split is empty');
+  if (!(Number.isInteger(s.batch) && s.batch > 0)) throw new Error(`batch must be a positive integer, got ${s.batch}`);
+  const groups = paramGroups(params, s.weightDecay);
+  const opt: Optimizer =
+    s.optimizer === 'sgd' ? new SGD(params, { momentum: s.momentum, nesterov: s.momentum > 0, groups }) : new AdamW(params, { groups });
+  const steps = Math.ceil(source.train.length / s.batch);
+  const total = s.epochs * steps;
+  const schedule = { warmup: Math.round(s.warmupEpochs * steps), total, base: s.lr, min: s.minLr };
+  let step = 0;
+  let first = 0;
+  const history: EpochRecord[] = [];
+  if (hooks.resume) {
+    const r = hooks.resume;
+    for (const [n, t] of params) {
+      const d = r.params.get(n);
+      if (!d || d.length !== t.size) throw new Error(`the checkpoint has no parameter ${n} of ${t.size} values: it is from another model`);
+      t.data.set(d, t.offset);
+    }
+    opt.importState(r.optimizer);
+    step = r.step;
+    first = r.epoch;
+    history.push(...r.history);
+  }
+  for (let epoch = first; epoch < s.epochs; epoch++) {
+    const t0 = performance.now();
+    const perm = order(source.train.length, streamSeed(s.seed, epoch, 0));
+    const augment = rng(streamSeed(s.seed, epoch, 1));
+    const trainModel = model.withDropout(s.dropout, rng(streamSeed(s.seed, epoch, 2)));
+    let lossSum = 0;
+    let seen = 0;
+    let lr = 0;
+    for (let k = 0; k < steps; k++) {
+      const items = perm.slice(k * s.batch, (k + 1) * s.batch).map((i) => source.train[i]!);
+      const b = source.load(items, { next: augment });
+      const loss = enableGrad(() => lossOf(outputs(trainModel, b.images), b, task, s));
+      const value = loss.item();
+      if (!Number.isFinite(value)) throw new Error(`the training loss is ${value} at epoch ${epoch + 1}, step ${k + 1} (learning rate ${lr}): lower --lr or raise --clip`);
+      const grads = gradients(loss, params);
+      if (s.clip > 0) clipGradNorm(grads, s.clip);
+      lr = warmupCosine(step, schedule);
+      opt.step(grads, lr);
+      step++;
+      lossSum += value * items.length;
+      seen += items.length;
+      hooks.onStep?.({ epoch: epoch + 1, epochs: s.epochs, step: k + 1, steps, loss: value, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
+    }
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const val = source.val.length > 0 ? evaluate(model, task, source, source.val, s.batch, s) : { loss: NaN };
+    const record: EpochRecord = { epoch: epoch + 1, step, trainLoss: lossSum / seen, lr, ...val, seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds };
+    history.push(record);
+    const done = epoch + 1;
+    hooks.onEpoch?.(record, () => ({
+      epoch: done,
+      step,
+      params: new Map([...params].map(([n, t]) => [n, t.contiguousData()])),
+      optimizer: opt.exportState(),
+      history: [...history],
+    }));
+  }
+  return history;
+}

@@ -19,7 +19,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   cdam: ['vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'], // io for byte formats (the concept file), never for files
   baselines: ['cdam', 'vit', 'autograd', 'tensor', 'kernels', 'platform'],
   methods: ['baselines', 'cdam', 'tensor', 'kernels', 'platform'],
-  train: ['vit', 'autograd', 'tensor', 'kernels', 'platform'],
+  train: ['vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
   render: ['io', 'platform'],
   api: ['train', 'methods', 'baselines', 'cdam', 'vit', 'render', 'io', 'autograd', 'tensor', 'kernels', 'platform'],
   eval: ['api', 'methods', 'cdam', 'vit', 'io', 'autograd', 'tensor', 'kernels', 'platform'],

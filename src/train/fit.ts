@@ -9,20 +9,13 @@ import { Tensor, rng, type TypedArray } from '../tensor/index.js';
 import type { ViT } from '../vit/model.js';
 import { AdamW, SGD, clipGradNorm, gradients, paramGroups, warmupCosine, type Optimizer, type OptimizerState } from './optim.js';
 import { crossEntropy, huber, mse } from './losses.js';
+import { epochOrder } from './split.js';
+import type { Batch } from './batch.js';
 
 /** What the model's outputs mean: classes (logits) or named regression targets (the outputs themselves). */
 export type Task =
   | { kind: 'classification'; classes: readonly string[] }
   | { kind: 'regression'; targets: readonly string[] };
-
-export interface Batch {
-  /** [B, 3, H, W], normalised for the model */
-  images: Tensor;
-  /** class indices (classification) */
-  labels?: readonly number[];
-  /** [B, T] (regression) */
-  targets?: Tensor;
-}
 
 /** The data a run trains on: item indices of each split, and a loader of batches. */
 export interface BatchSource {
@@ -136,17 +129,6 @@ export function streamSeed(seed: number, epoch: number, stream: number): number 
   return h;
 }
 
-/** Fisher-Yates over 0..n-1 from a seeded stream. */
-function order(n: number, seed: number): number[] {
-  const next = rng(seed);
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
-}
-
 /** The loss of a batch's outputs. */
 export function lossOf(out: Tensor, b: Batch, task: Task, s: Pick<FitSettings, 'labelSmoothing' | 'regressionLoss'>): Tensor {
   if (task.kind === 'classification') {
@@ -234,7 +216,7 @@ export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source:
   }
   for (let epoch = first; epoch < s.epochs; epoch++) {
     const t0 = performance.now();
-    const perm = order(source.train.length, streamSeed(s.seed, epoch, 0));
+    const perm = epochOrder(source.train.length, s.seed, epoch);
     const augment = rng(streamSeed(s.seed, epoch, 1));
     const trainModel = model.withDropout(s.dropout, rng(streamSeed(s.seed, epoch, 2)));
     let lossSum = 0;

@@ -105,7 +105,8 @@ export function loadSplit(split, dataDir = DATA_DIR) {
   const lp = join(dataDir, f.labels);
   const images = readIdx(read(f.images), 0x00000803, ip);
   const labels = readIdx(read(f.labels), 0x00000801, lp);
-  if (images.dims[1] !== SIDE || images.dims[2] !== SIDE) throw new DataError(`${ip}: pictures of ${images.dims[1]}x${images.dims[2]}, expected ${SIDE}x${SIDE}`);
+  if (images.dims[1] !== SIDE || images.dims[2] !== SIDE)
+    throw new DataError(`${ip}: pictures of ${images.dims[1]}x${images.dims[2]}, expected ${SIDE}x${SIDE}`);
   if (labels.dims[0] !== images.dims[0]) throw new DataError(`${lp}: ${labels.dims[0]} labels for the ${images.dims[0]} pictures of ${ip}`);
   const i = labels.data.findIndex((l) => l >= CLASSES.length);
   if (i >= 0) throw new DataError(`${lp}: label ${labels.data[i]} at item ${i}, expected 0..${CLASSES.length - 1}`);
@@ -274,8 +275,8 @@ export const PAIR_TRIES = 1000;
 /**
  * Canvas k of a pair run, from canvas k's stream: item a uniform over the
  * split, item b uniform until its class differs; scales of a then b; a's
- * position, then b's, redrawn until the two boxes do not overlap (PAIR_TRIES
- * tries, then an error); then the texture.
+ * position then b's, both redrawn until the two boxes do not overlap
+ * (PAIR_TRIES tries, then an error); then the texture.
  */
 export function pairCanvas(data, k, opts) {
   const rng = canvasRng(opts.seed, k);
@@ -292,17 +293,16 @@ export function pairCanvas(data, k, opts) {
   const ia = itemPixels(pa, sa.side);
   const ib = itemPixels(pb, sb.side);
   if (!ia || !ib) throw new DataError(`${data.paths.images}: item ${ia ? b : a} has no pixel above ${THRESHOLD} when resized`);
-  const at = drawPosition(rng, opts.size, sa.side);
-  const boxA = [ia.box[0] + at.x, ia.box[1] + at.y, ia.box[2] + at.x, ia.box[3] + at.y];
-  let bt;
+  const shift = (box, at) => [box[0] + at.x, box[1] + at.y, box[2] + at.x, box[3] + at.y];
+  let at, bt;
   for (let t = 0; ; t++) {
     if (t === PAIR_TRIES)
       throw new Error(
-        `pair ${k}: no position of item ${b} (side ${sb.side}) keeps its box off item ${a}'s in ${PAIR_TRIES} tries: use a larger --size or a smaller --scale`,
+        `pair ${k}: no positions of items ${a} and ${b} (sides ${sa.side}, ${sb.side}) keep their boxes apart in ${PAIR_TRIES} tries: use a larger --size or a smaller --scale`,
       );
+    at = drawPosition(rng, opts.size, sa.side);
     bt = drawPosition(rng, opts.size, sb.side);
-    const boxB = [ib.box[0] + bt.x, ib.box[1] + bt.y, ib.box[2] + bt.x, ib.box[3] + bt.y];
-    if (!boxesOverlap(boxA, boxB)) break;
+    if (!boxesOverlap(shift(ia.box, at), shift(ib.box, bt))) break;
   }
   const bg = makeBackground(opts.size, opts.background, rng);
   const r = makeCanvas(opts.size, bg, [
@@ -357,7 +357,8 @@ export function parseCommand(argv) {
   if (parts.length !== 2 || !parts.every((v) => v > 0) || !(parts[1] >= parts[0]))
     throw new UsageError(`--scale must be LO,HI with 0 < LO <= HI, got "${values.scale}"`);
   if (Math.round(SIDE * parts[0]) < 1) throw new UsageError(`--scale ${values.scale}: the smallest item would have no pixel`);
-  if (Math.round(SIDE * parts[1]) > size) throw new UsageError(`--scale ${values.scale}: an item of side ${Math.round(SIDE * parts[1])} does not fit a ${size}x${size} canvas`);
+  if (Math.round(SIDE * parts[1]) > size)
+    throw new UsageError(`--scale ${values.scale}: an item of side ${Math.round(SIDE * parts[1])} does not fit a ${size}x${size} canvas`);
   if (values.background !== 'black' && values.background !== 'texture') throw new UsageError('--background must be black or texture');
   return { mode, split: values.split, out: values.out, size, seed, count, scale: parts, background: values.background, data: values.data };
 }

@@ -47,6 +47,8 @@ export function resolveTarget(vit: ViT, spec: TargetInput | undefined, logits: F
   if (typeof spec === 'object') return spec;
   const info = { numClasses: vit.config.numClasses, labels: vit.config.labels };
   if (spec !== undefined) return parseTarget(String(spec), info);
+  // a regression model's outputs are not scores to rank: without a target, its first output
+  if (vit.isRegression && vit.config.numClasses > 0) return { kind: 'class', index: 0 };
   const top = logits ? topClasses(logits, (i) => vit.label(i), 1)[0] : undefined;
   if (!top) throw new Error('the model has no classifier head: give a concept or custom target');
   return { kind: 'class', index: top.index };

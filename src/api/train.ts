@@ -124,7 +124,8 @@ function readme(r: RunRecord, history: EpochRecord[]): string {
     : last.accuracy !== undefined
       ? `held-out accuracy ${(last.accuracy * 100).toFixed(2)}% after epoch ${last.epoch}`
       : `held-out R^2 ${(last.r2 ?? []).map((v, i) => `${r.task.kind === 'regression' ? r.task.targets[i] : i} ${v.toFixed(3)}`).join(', ')} after epoch ${last.epoch}`;
-  const outputs = r.task.kind === 'classification' ? `classes: ${r.task.classes.join(', ')}` : `regression targets (the outputs themselves): ${r.task.targets.join(', ')}`;
+  const outputs =
+    r.task.kind === 'classification' ? `classes: ${r.task.classes.join(', ')}` : `regression targets (the outputs themselves): ${r.task.targets.join(', ')}`;
   return [
     `# A model trained with cdam (${r.kind})`,
     '',
@@ -160,7 +161,16 @@ function runFolder(kind: RunRecord['kind'], model: ViT, base: string, trainOpts:
   const out = opts.out;
   const task = taskOf(data);
   const { model: trainModel, params } = trainable(model, trainOpts);
-  const record: RunRecord = { kind, settings, val, trained: [...params.keys()], task, items: data.items.length, base, ...(opts.command ? { command: opts.command } : {}) };
+  const record: RunRecord = {
+    kind,
+    settings,
+    val,
+    trained: [...params.keys()],
+    task,
+    items: data.items.length,
+    base,
+    ...(opts.command ? { command: opts.command } : {}),
+  };
   const runPath = path.join(out, 'run.json');
   const ckptPath = path.join(out, CHECKPOINT);
   let resume: FitState | undefined;
@@ -169,7 +179,11 @@ function runFolder(kind: RunRecord['kind'], model: ViT, base: string, trainOpts:
     const was = readJsonFile(runPath) as RunRecord;
     const same = (k: keyof RunRecord) => stable(was[k]) === stable(record[k]);
     const differs = (['kind', 'settings', 'val', 'trained', 'task', 'items', 'base'] as const).filter((k) => !same(k));
-    if (differs.length > 0) throw new InputError(runPath, `${runPath}: the run was made with other ${differs.join(', ')}; resume with the same data and options, or train into a new folder`);
+    if (differs.length > 0)
+      throw new InputError(
+        runPath,
+        `${runPath}: the run was made with other ${differs.join(', ')}; resume with the same data and options, or train into a new folder`,
+      );
     if (fs.existsSync(ckptPath)) resume = decodeCheckpoint(fs.readFileSync(ckptPath), ckptPath);
   } else if (fs.existsSync(out) && fs.readdirSync(out).length > 0) {
     throw new InputError(out, `${out}: the folder is not empty (add --resume to go on with its run, or give a new folder)`);
@@ -186,14 +200,12 @@ function runFolder(kind: RunRecord['kind'], model: ViT, base: string, trainOpts:
   const source = {
     train: split.train,
     val: split.val,
-    load: (ix: readonly number[], training: { next: () => number } | null) =>
-      loadBatch(data, ix, cfg, training ? { augment, next: training.next } : {}),
+    load: (ix: readonly number[], training: { next: () => number } | null) => loadBatch(data, ix, cfg, training ? { augment, next: training.next } : {}),
   };
-  const labels = task.kind === 'classification' ? [...task.classes] : [...task.targets];
   const save = (history: EpochRecord[], state: FitState) => {
     const tensors: Record<string, F32TensorRecord> = {};
     for (const [n, t] of namedParams(trainModel)) tensors[n] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.contiguousData()) };
-    const config = timmConfigOf(trainModel, { label_names: labels, cdam_task: task.kind });
+    const config = timmConfigOf(trainModel);
     writeFilesAtomic([
       { path: path.join(out, 'model.safetensors'), data: writeSafetensors(tensors) },
       { path: path.join(out, 'config.json'), data: JSON.stringify(config, null, 2) + '\n' },
@@ -226,7 +238,7 @@ export function train(data: Dataset, opts: TrainOptions): TrainRunResult {
   const task = taskOf(data);
   const outputs = task.kind === 'classification' ? task.classes.length : task.targets.length;
   const labels = task.kind === 'classification' ? [...task.classes] : [...task.targets];
-  const model = initViT(arch, outputs, { seed: opts.seed ?? FIT_DEFAULTS.seed, labels });
+  const model = initViT(arch, outputs, { seed: opts.seed ?? FIT_DEFAULTS.seed, labels, task: task.kind });
   return runFolder('train', model, `a new ${model.config.name} (${file}), seed ${opts.seed ?? FIT_DEFAULTS.seed}`, {}, data, opts);
 }
 
@@ -242,7 +254,7 @@ export function finetune(data: Dataset, model: ViT, opts: FinetuneOptions): Trai
   const task = taskOf(data);
   const outputs = task.kind === 'classification' ? task.classes.length : task.targets.length;
   const labels = task.kind === 'classification' ? [...task.classes] : [...task.targets];
-  const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed);
+  const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed, task.kind);
   const patterns = opts.trainBlocks === 'all' ? undefined : lastBlocks(model.config.depth, opts.trainBlocks);
   return runFolder('finetune', fresh, opts.base ?? model.config.name, patterns ? { train: patterns } : {}, data, opts);
 }

@@ -18,7 +18,8 @@ export function maxPixelsOpt(v: string | undefined): number {
 }
 
 export const classifyUsage = `usage: cdam classify IMAGE [--model DIR] [--test-time-register [FILE]] [--top N] [--json FILE] [--resize squash|crop] [--quiet]
-  Prints the top classes: index, label, raw logit and softmax probability.
+  Prints the top classes: index, label, raw logit and softmax probability
+  (a regression model, from cdam train/finetune --targets: every output's value).
 ${modelUsage}
   --top N           how many classes to print (default 5)
   --json FILE       also write {"top":[{"index","label","logit","prob"}]} to FILE
@@ -54,9 +55,18 @@ export function runClassify(argv: string[], out: (s: string) => void, err: (s: s
   noteUpscale(positionals[0]!, img, vit.config.preprocess, resize, note);
   const { input } = prepareImage(img, vit.config.preprocess, resize, maxPixels);
   const logits = noGrad(() => vit.forward(input).logits!).contiguousData();
-  const entries = topClasses(logits, (i) => vit.label(i), top);
   out(`model: ${name}`);
   out(`preprocessing: ${describePreprocessing(img, vit.config.preprocess, resize)}`);
+  if (vit.isRegression) {
+    // regression outputs are values, not scores of classes: every one, in order, without a softmax
+    const outputs = Array.from(logits, (value, index) => ({ index, label: vit.label(index), value }));
+    const wr = Math.max(6, ...outputs.map((e) => e.label.length));
+    out(`${'index'.padStart(5)}  ${'output'.padEnd(wr)}  ${'value'.padStart(10)}`);
+    for (const e of outputs) out(`${String(e.index).padStart(5)}  ${e.label.padEnd(wr)}  ${e.value.toPrecision(5).padStart(10)}`);
+    if (values['json']) writeFileAtomic(values['json'], JSON.stringify({ outputs }, null, 2) + '\n');
+    return;
+  }
+  const entries = topClasses(logits, (i) => vit.label(i), top);
   const w = Math.max(5, ...entries.map((e) => e.label.length));
   out(`${'index'.padStart(5)}  ${'label'.padEnd(w)}  ${'logit'.padStart(8)}  ${'prob'.padStart(6)}`);
   for (const e of entries) out(`${String(e.index).padStart(5)}  ${e.label.padEnd(w)}  ${e.logit.toFixed(3).padStart(8)}  ${e.prob.toFixed(4).padStart(6)}`);

@@ -80,7 +80,8 @@ function readData(path: string, values: Record<string, string | undefined>): Dat
     throw new Error(`${path}: no such file or folder`);
   }
   if (isDir) {
-    if (values['label'] || values['targets']) throw new UsageError('--label and --targets name columns of a table; DATA is a folder (its sub-folders are the classes)');
+    if (values['label'] || values['targets'])
+      throw new UsageError('--label and --targets name columns of a table; DATA is a folder (its sub-folders are the classes)');
     return readImageFolder(path);
   }
   if (!values['label'] === !values['targets']) throw new UsageError('a table needs --label COL (classes) or --targets COL,COL (regression), not both');
@@ -120,7 +121,7 @@ const clock = (s: number): string => {
   return `${h > 0 ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(t % 60).padStart(2, '0')}`;
 };
 
-/** One line per epoch always (logs); on a terminal also a line redrawn each step. */
+/** One line per epoch always; on a terminal also a line redrawn each step, otherwise (a log) that line once a minute. */
 function progress(quiet: boolean, err: (s: string) => void): Pick<TrainRunOptions, 'onStep' | 'onEpoch'> {
   if (quiet) return {};
   const start = performance.now();
@@ -129,13 +130,14 @@ function progress(quiet: boolean, err: (s: string) => void): Pick<TrainRunOption
   return {
     onStep: (p: StepProgress) => {
       stepsDone++;
-      if (!process.stderr.isTTY) return;
+      const tty = process.stderr.isTTY;
       const now = performance.now();
-      if (now - last < 100 && p.step < p.steps) return;
+      if (now - last < (tty ? 100 : 60000) || p.step === p.steps) return;
       last = now;
       const left = ((now - start) / 1000 / stepsDone) * ((p.epochs - p.epoch) * p.steps + (p.steps - p.step));
       const line = `  epoch ${p.epoch}/${p.epochs}  step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${p.imagesPerSecond.toFixed(0)} images/s  ${clock(left)} left`;
-      process.stderr.write(`\r${line.padEnd(Math.max(0, (process.stderr.columns ?? 80) - 1))}`);
+      if (tty) process.stderr.write(`\r${line.padEnd(Math.max(0, (process.stderr.columns ?? 80) - 1))}`);
+      else err(line.trim());
     },
     onEpoch: (r: EpochRecord) => {
       if (process.stderr.isTTY) process.stderr.write('\r'.padEnd((process.stderr.columns ?? 80) - 1) + '\r');
@@ -183,14 +185,19 @@ async function writeCurve(dir: string, history: EpochRecord[]): Promise<void> {
 
 function summary(r: TrainRunResult, out: (s: string) => void): void {
   const last = r.history[r.history.length - 1];
-  const score = !last ? '' : last.accuracy !== undefined ? `, held-out accuracy ${(last.accuracy * 100).toFixed(2)}%` : `, held-out R^2 ${(last.r2 ?? []).map((v) => v.toFixed(3)).join(', ')}`;
+  const score = !last
+    ? ''
+    : last.accuracy !== undefined
+      ? `, held-out accuracy ${(last.accuracy * 100).toFixed(2)}%`
+      : `, held-out R^2 ${(last.r2 ?? []).map((v) => v.toFixed(3)).join(', ')}`;
   out(`model: ${r.out} (${r.history.length} epochs${score}; curve.png, metrics.jsonl beside it)`);
 }
 
 async function runCommand(kind: 'train' | 'finetune', argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
   if (wantsHelp(argv)) return out(kind === 'train' ? trainUsage : finetuneUsage);
   const { values, flags, positionals } = parse(argv, OPTIONS, kind);
-  if (positionals.length !== 1) throw new UsageError(`cdam ${kind}: give one DATA (a folder or a table), got ${positionals.length}\n${kind === 'train' ? trainUsage : finetuneUsage}`);
+  if (positionals.length !== 1)
+    throw new UsageError(`cdam ${kind}: give one DATA (a folder or a table), got ${positionals.length}\n${kind === 'train' ? trainUsage : finetuneUsage}`);
   if (!values['out']) throw new UsageError(`cdam ${kind}: --out DIR is required`);
   const data = readData(positionals[0]!, values);
   const opts: TrainRunOptions = {

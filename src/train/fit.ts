@@ -13,9 +13,7 @@ import { epochOrder } from './split.js';
 import type { Batch } from './batch.js';
 
 /** What the model's outputs mean: classes (logits) or named regression targets (the outputs themselves). */
-export type Task =
-  | { kind: 'classification'; classes: readonly string[] }
-  | { kind: 'regression'; targets: readonly string[] };
+export type Task = { kind: 'classification'; classes: readonly string[] } | { kind: 'regression'; targets: readonly string[] };
 
 /** The data a run trains on: item indices of each split, and a loader of batches. */
 export interface BatchSource {
@@ -146,7 +144,14 @@ function outputs(model: ViT, images: Tensor): Tensor {
 }
 
 /** Loss and metrics of the model (no dropout, no gradients) over `items`, in batches. */
-export function evaluate(model: ViT, task: Task, source: BatchSource, items: readonly number[], batch: number, s: Pick<FitSettings, 'labelSmoothing' | 'regressionLoss'>): Evaluation {
+export function evaluate(
+  model: ViT,
+  task: Task,
+  source: BatchSource,
+  items: readonly number[],
+  batch: number,
+  s: Pick<FitSettings, 'labelSmoothing' | 'regressionLoss'>,
+): Evaluation {
   const classes = task.kind === 'classification' ? task.classes.length : 0;
   const T = task.kind === 'regression' ? task.targets.length : 0;
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
@@ -194,8 +199,7 @@ export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source:
   if (source.train.length === 0) throw new Error('the training split is empty');
   if (!(Number.isInteger(s.batch) && s.batch > 0)) throw new Error(`batch must be a positive integer, got ${s.batch}`);
   const groups = paramGroups(params, s.weightDecay);
-  const opt: Optimizer =
-    s.optimizer === 'sgd' ? new SGD(params, { momentum: s.momentum, nesterov: s.momentum > 0, groups }) : new AdamW(params, { groups });
+  const opt: Optimizer = s.optimizer === 'sgd' ? new SGD(params, { momentum: s.momentum, nesterov: s.momentum > 0, groups }) : new AdamW(params, { groups });
   const steps = Math.ceil(source.train.length / s.batch);
   const total = s.epochs * steps;
   const schedule = { warmup: Math.round(s.warmupEpochs * steps), total, base: s.lr, min: s.minLr };
@@ -227,7 +231,8 @@ export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source:
       const b = source.load(items, { next: augment });
       const loss = enableGrad(() => lossOf(outputs(trainModel, b.images), b, task, s));
       const value = loss.item();
-      if (!Number.isFinite(value)) throw new Error(`the training loss is ${value} at epoch ${epoch + 1}, step ${k + 1} (learning rate ${lr}): lower --lr or raise --clip`);
+      if (!Number.isFinite(value))
+        throw new Error(`the training loss is ${value} at epoch ${epoch + 1}, step ${k + 1} (learning rate ${lr}): lower --lr or raise --clip`);
       const grads = gradients(loss, params);
       if (s.clip > 0) clipGradNorm(grads, s.clip);
       lr = warmupCosine(step, schedule);
@@ -239,7 +244,15 @@ export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source:
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     const val = source.val.length > 0 ? evaluate(model, task, source, source.val, s.batch, s) : { loss: NaN };
-    const record: EpochRecord = { epoch: epoch + 1, step, trainLoss: lossSum / seen, lr, ...val, seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds };
+    const record: EpochRecord = {
+      epoch: epoch + 1,
+      step,
+      trainLoss: lossSum / seen,
+      lr,
+      ...val,
+      seconds: (performance.now() - t0) / 1000,
+      imagesPerSecond: seen / trainSeconds,
+    };
     history.push(record);
     const done = epoch + 1;
     hooks.onEpoch?.(record, () => ({

@@ -30,7 +30,11 @@ export interface DeclaredConfig {
   eps: number;
   preprocess: PreprocessConfig;
   labels: string[] | null;
+  /** what the outputs are: class logits, or regression outputs (the values themselves; cdam train writes "cdam_task") */
+  task?: OutputTask;
 }
+
+export type OutputTask = 'classification' | 'regression';
 
 const TIMM_FAMILIES: Record<string, { dim: number; heads: number; depth: number }> = {
   tiny: { dim: 192, heads: 3, depth: 12 },
@@ -133,7 +137,14 @@ export function parseTimmConfig(cfg: Record<string, unknown>, file: string): Dec
       size,
     },
     labels: labelList(cfg, file),
+    task: outputTask(cfg, file),
   };
+}
+
+function outputTask(cfg: Record<string, unknown>, file: string): OutputTask {
+  const t = cfg['cdam_task'] ?? 'classification';
+  if (t !== 'classification' && t !== 'regression') fail(file, `"cdam_task" must be "classification" or "regression", got ${JSON.stringify(t)}`);
+  return t;
 }
 
 function labelList(cfg: Record<string, unknown>, file: string): string[] | null {

@@ -8,7 +8,7 @@
 
 import { Tensor, allocate, rng, normalSampler } from '../tensor/index.js';
 import { InputError } from '../io/errors.js';
-import type { PreprocessConfig } from './config.js';
+import type { OutputTask, PreprocessConfig } from './config.js';
 import { ViT, type ViTConfig, type ViTParams } from './model.js';
 import type { BlockParams, LinearParams, NormParams } from './block.js';
 
@@ -85,7 +85,7 @@ function truncNormal(n: number, std: number, next: () => number): Float32Array {
 }
 
 /** A fresh, seeded ViT with `classes` outputs (a linear head; none when classes is 0). */
-export function initViT(arch: Architecture, classes: number, opts: { seed?: number; labels?: string[] | null; name?: string } = {}): ViT {
+export function initViT(arch: Architecture, classes: number, opts: { seed?: number; labels?: string[] | null; name?: string; task?: OutputTask } = {}): ViT {
   const a = parseArchitecture(arch, 'architecture');
   const seed = opts.seed ?? 0;
   const uniform = rng(seed);
@@ -163,6 +163,7 @@ export function initViT(arch: Architecture, classes: number, opts: { seed?: numb
     posCoverage: 'all',
     preprocess,
     labels: opts.labels ?? null,
+    ...(opts.task === 'regression' ? { task: opts.task } : {}),
   };
   return new ViT(config, params);
 }
@@ -192,16 +193,21 @@ export function timmConfigOf(vit: ViT, extra: Record<string, unknown> = {}): Rec
       classifier: 'head',
     },
     ...(c.labels ? { label_names: c.labels } : {}),
+    ...(c.task === 'regression' ? { cdam_task: 'regression' } : {}),
     ...extra,
   };
 }
 
 /** The model with a new linear head of `classes` outputs (timm's trunc_normal_(std 0.02), zero bias), for fine-tuning to new labels or targets. */
-export function withNewHead(vit: ViT, classes: number, labels: string[] | null, seed = 0): ViT {
+export function withNewHead(vit: ViT, classes: number, labels: string[] | null, seed = 0, task: OutputTask = 'classification'): ViT {
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`a head needs at least one output, got ${classes}`);
   if (labels && labels.length !== classes) throw new Error(`${labels.length} labels for a head of ${classes} outputs`);
   const D = vit.config.dim;
   const weight = new Tensor(truncNormal(classes * D, 0.02, normalSampler(rng(seed))), [classes, D]);
   const bias = new Tensor(allocate('float32', classes), [classes]);
-  return new ViT({ ...vit.config, numClasses: classes, labels }, { ...vit.params, head: { weight, bias }, headDist: null, dist: vit.params.dist });
+  const { task: _was, ...config } = vit.config;
+  return new ViT(
+    { ...config, numClasses: classes, labels, ...(task === 'regression' ? { task } : {}) },
+    { ...vit.params, head: { weight, bias }, headDist: null, dist: vit.params.dist },
+  );
 }

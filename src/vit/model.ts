@@ -34,7 +34,7 @@ import {
   type NormParams,
   type ReadoutParts,
 } from './block.js';
-import type { PreprocessConfig } from './config.js';
+import type { OutputTask, PreprocessConfig } from './config.js';
 
 /** How far the learned position embedding reaches. */
 export type PosCoverage =
@@ -62,6 +62,8 @@ export interface ViTConfig {
   posCoverage: PosCoverage;
   preprocess: PreprocessConfig;
   labels: string[] | null;
+  /** class logits or regression outputs (absent: classification) */
+  task?: OutputTask;
   /**
    * A test-time register (ViT.withTestTimeRegister): one untrained token,
    * zero and without a position embedding, the last prefix token (row
@@ -344,6 +346,11 @@ export class ViT {
       return v;
     };
     return new ViT(this.config, cast(this.params) as ViTParams);
+  }
+
+  /** Whether the outputs are regression values (the score is the output itself), not class logits. */
+  get isRegression(): boolean {
+    return this.config.task === 'regression';
   }
 
   /** Label for a class index ("class N" when the model has no label list). */

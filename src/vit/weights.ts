@@ -307,6 +307,7 @@ export function buildViT(file: SafetensorsFile, declared: DeclaredConfig, opts: 
     posCoverage,
     preprocess: declared.preprocess,
     labels,
+    ...(declared.task === 'regression' ? { task: declared.task } : {}),
   };
   const params: ViTParams = { patchWeight: pw, patchBias: r.opt(N.patchB, [dim]), cls, dist, reg, pos, blocks, norm: fnorm, head, headDist };
   return new ViT(config, params);

@@ -11,6 +11,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePng } from '../src/io/png.js';
+import { openSafetensors, bufferSource } from '../src/io/safetensors.js';
 import { repoPath } from './support/fixtures.js';
 import { runCli } from './support/cli.js';
 
@@ -178,6 +179,25 @@ test('cdam finetune --targets: a regression model, its outputs named by column, 
   const e = runCli('explain', join(data, 'dim', '1.png'), '--model', out, '--target', 'x', '--out', join(tmp, 'x.png'));
   assert.is(e.code, 0, e.err);
   assert.match(e.out, /target 1 x/);
+});
+
+test('cdam train-head: features computed once and cached, a head on the frozen backbone, the backbone unchanged', () => {
+  const base = join(tmp, 'run');
+  const out = join(tmp, 'head');
+  const args = ['train-head', data, '--model', base, '--out', out, '--epochs', '10', '--batch', '16', '--lr', '1e-2', '--warmup', '0', '--quiet'];
+  const r = runCli(...args);
+  assert.is(r.code, 0, r.err);
+  assert.ok(existsSync(join(out, 'features.safetensors')));
+  const m = metrics(out);
+  assert.ok(m[m.length - 1]!.accuracy! >= 0.9, `held-out accuracy ${m[m.length - 1]!.accuracy}`);
+  const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { trained: string[] };
+  assert.equal(run.trained, ['head.weight', 'head.bias']);
+  // every backbone tensor is the base model's, byte for byte
+  const a = openSafetensors(bufferSource(readFileSync(join(base, 'model.safetensors')), 'base'));
+  const b = openSafetensors(bufferSource(readFileSync(join(out, 'model.safetensors')), 'head'));
+  for (const n of a.names().filter((n) => !n.startsWith('head.'))) assert.ok(Buffer.from(a.readBytes(n)).equals(Buffer.from(b.readBytes(n))), n);
+  const c = runCli('classify', join(data, 'bright', '3.png'), '--model', out, '--top', '1');
+  assert.is(c.code, 0, c.err);
 });
 
 test('bad data is named with its file (and line), exits 1 and leaves no model', () => {

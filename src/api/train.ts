@@ -30,9 +30,13 @@ import {
   type StepProgress,
   type Task,
   type TrainableOptions,
+  type Net,
+  type BatchSource,
+  vitNet,
   type OptimizerState,
 } from '../train/index.js';
-import type { TypedArray } from '../tensor/index.js';
+import { Tensor, linear, type TypedArray } from '../tensor/index.js';
+import { noGrad } from '../autograd/index.js';
 
 export interface TrainRunOptions extends Partial<FitSettings> {
   /** the run folder */
@@ -45,6 +49,8 @@ export interface TrainRunOptions extends Partial<FitSettings> {
   augment?: AugmentOptions;
   onStep?: (p: StepProgress) => void;
   onEpoch?: (r: EpochRecord) => void;
+  /** train-head: images whose features are computed so far */
+  onFeatures?: (done: number, total: number) => void;
   /** the command line, for run.json and the folder's README */
   command?: string;
 }
@@ -58,6 +64,7 @@ export interface TrainRunResult {
 }
 
 const CHECKPOINT = 'checkpoint.safetensors';
+const FEATURES = 'features.safetensors';
 
 function taskOf(data: Dataset): Task {
   if (data.kind === 'classification') return { kind: 'classification', classes: data.classes ?? [] };
@@ -66,7 +73,7 @@ function taskOf(data: Dataset): Task {
 
 /** What run.json must agree on for a resume to repeat the run exactly. */
 interface RunRecord {
-  kind: 'train' | 'finetune';
+  kind: 'train' | 'finetune' | 'train-head';
   settings: FitSettings;
   val: number;
   trained: string[];
@@ -143,6 +150,52 @@ function readme(r: RunRecord, history: EpochRecord[]): string {
     .join('\n');
 }
 
+/** A batch's labels or targets, as loadBatch gives them. */
+function labelsOf(data: Dataset, ix: readonly number[]): { labels?: number[]; targets?: Tensor } {
+  if (data.kind === 'classification') return { labels: ix.map((i) => data.items[i]!.label!) };
+  const T = data.targetNames?.length ?? 0;
+  const y = new Float32Array(ix.length * T);
+  ix.forEach((i, r) => y.set(data.items[i]!.targets!, r * T));
+  return { targets: new Tensor(y, [ix.length, T]) };
+}
+
+/** FNV-1a over a string: what the feature cache is keyed by (the base model and every image path, in order). */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * The head's input (the normed [CLS] token) for every item, computed once in
+ * batches and kept in `file`; reused when the base model and the item list
+ * are the same (a resumed run), recomputed otherwise.
+ */
+function cachedFeatures(vit: ViT, data: Dataset, file: string, batch: number, base: string, progress?: (done: number, total: number) => void): Float32Array {
+  const fs = nodeFs('train');
+  const N = data.items.length;
+  const D = vit.config.dim;
+  const key = fingerprint(`${base}\n${vit.config.name}\n${data.items.map((it) => it.path).join('\n')}`);
+  if (fs.existsSync(file)) {
+    const f = openSafetensors(bufferSource(fs.readFileSync(file), file));
+    try {
+      if (f.metadata['cdam_features'] === key && f.has('features') && f.info('features').shape.join() === `${N},${D}`) return f.readF32('features');
+    } finally {
+      f.close();
+    }
+  }
+  const out = new Float32Array(N * D);
+  const cfg = vit.config.preprocess;
+  for (let i = 0; i < N; i += batch) {
+    const ix = Array.from({ length: Math.min(batch, N - i) }, (_, k) => i + k);
+    const { images } = loadBatch(data, ix, cfg);
+    out.set(noGrad(() => vit.forward(images).latent).contiguousData(), i * D);
+    progress?.(Math.min(N, i + batch), N);
+  }
+  writeFilesAtomic([{ path: file, data: writeSafetensors({ features: { dtype: 'F32', shape: [N, D], data: out } }, { cdam_features: key }) }]);
+  return out;
+}
+
 function readJsonFile(path: string): unknown {
   try {
     return JSON.parse(nodeFs('train').readFileSync(path, 'utf8'));
@@ -197,11 +250,31 @@ function runFolder(kind: RunRecord['kind'], model: ViT, base: string, trainOpts:
   ]);
   const augment = opts.augment ?? augmentFor(data.kind);
   const cfg = model.config.preprocess;
-  const source = {
-    train: split.train,
-    val: split.val,
-    load: (ix: readonly number[], training: { next: () => number } | null) => loadBatch(data, ix, cfg, training ? { augment, next: training.next } : {}),
-  };
+  let net: Net;
+  let source: BatchSource;
+  if (kind === 'train-head') {
+    // the backbone is frozen and the images are not augmented: each image's features once, then only the head trains
+    const D = trainModel.config.dim;
+    const feats = cachedFeatures(trainModel, data, path.join(out, FEATURES), settings.batch, base, opts.onFeatures);
+    const head = trainModel.params.head!;
+    net = { outputs: (x) => linear(x, head.weight, head.bias) };
+    source = {
+      train: split.train,
+      val: split.val,
+      load: (ix) => {
+        const x = new Float32Array(ix.length * D);
+        ix.forEach((i, r) => x.set(feats.subarray(i * D, (i + 1) * D), r * D));
+        return { images: new Tensor(x, [ix.length, D]), ...labelsOf(data, ix) };
+      },
+    };
+  } else {
+    net = vitNet(trainModel);
+    source = {
+      train: split.train,
+      val: split.val,
+      load: (ix, training) => loadBatch(data, ix, cfg, training ? { augment, next: training.next } : {}),
+    };
+  }
   const save = (history: EpochRecord[], state: FitState) => {
     const tensors: Record<string, F32TensorRecord> = {};
     for (const [n, t] of namedParams(trainModel)) tensors[n] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.contiguousData()) };
@@ -214,7 +287,7 @@ function runFolder(kind: RunRecord['kind'], model: ViT, base: string, trainOpts:
       { path: path.join(out, 'README.md'), data: readme(record, history) },
     ]);
   };
-  const history = fit(trainModel, params, task, source, settings, {
+  const history = fit(net, params, task, source, settings, {
     ...(resume ? { resume } : {}),
     ...(opts.onStep ? { onStep: opts.onStep } : {}),
     onEpoch: (r, state) => {
@@ -257,4 +330,22 @@ export function finetune(data: Dataset, model: ViT, opts: FinetuneOptions): Trai
   const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed, task.kind);
   const patterns = opts.trainBlocks === 'all' ? undefined : lastBlocks(model.config.depth, opts.trainBlocks);
   return runFolder('finetune', fresh, opts.base ?? model.config.name, patterns ? { train: patterns } : {}, data, opts);
+}
+
+export interface TrainHeadOptions extends TrainRunOptions {
+  /** what the base model is, for run.json and the README (a path or a name) */
+  base?: string;
+}
+
+/**
+ * A new linear head on `model`'s frozen backbone (cdam train-head), as the
+ * paper did on DINO: every image's features are computed once (one batched
+ * forward, cached in out/features.safetensors), then only the head trains.
+ */
+export function trainHead(data: Dataset, model: ViT, opts: TrainHeadOptions): TrainRunResult {
+  const task = taskOf(data);
+  const outputs = task.kind === 'classification' ? task.classes.length : task.targets.length;
+  const labels = task.kind === 'classification' ? [...task.classes] : [...task.targets];
+  const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed, task.kind);
+  return runFolder('train-head', fresh, opts.base ?? model.config.name, { train: ['head.*'] }, data, opts);
 }

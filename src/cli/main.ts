@@ -9,7 +9,7 @@ import { runConcept, conceptUsage } from './concept.js';
 import { runRegisters, registersUsage } from './registers.js';
 import { runReport, reportUsage } from './report.js';
 import { runEvalCommand, runMerge, evalUsage, mergeUsage } from './eval.js';
-import { runTrain, runFinetune, trainUsage, finetuneUsage } from './train.js';
+import { runTrain, runFinetune, runTrainHead, trainUsage, finetuneUsage, trainHeadUsage } from './train.js';
 import { useFastestBackend } from '../kernels/default.js';
 
 const usage = `cdam: class-discriminative attention maps for Vision Transformers
@@ -24,6 +24,7 @@ commands:
   report     tables and plots of an evaluation's results.jsonl
   train      a ViT trained from scratch on your images (classes or numeric targets)
   finetune   a model's last blocks and a new head trained on your images
+  train-head a linear head on a model's frozen backbone (features computed once)
 Without --model, the embedded ViT-Ti/16 ImageNet classifier is used.
 
 ${classifyUsage}
@@ -43,6 +44,8 @@ ${reportUsage}
 ${trainUsage}
 
 ${finetuneUsage}
+
+${trainHeadUsage}
 
 Environment: CDAM_BACKEND=js|wasm|gpujs picks the kernel backend (default: the fastest here).`;
 
@@ -84,6 +87,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'finetune':
         useFastestBackend(process.env['CDAM_BACKEND']);
         await runFinetune(rest, out, err);
+        return 0;
+      case 'train-head':
+        useFastestBackend(process.env['CDAM_BACKEND']);
+        await runTrainHead(rest, out, err);
         return 0;
       case 'merge':
         await runMerge(rest, out);

@@ -1,14 +1,16 @@
 // cdam train DATA --arch FILE --out DIR      (a ViT from scratch)
 // cdam finetune DATA --out DIR [--model DIR] --train-blocks K|all
+// cdam train-head DATA --out DIR [--model DIR]  (a linear head on the frozen backbone)
 // DATA: an image folder (one sub-folder per class) or a table (.csv / .jsonl)
 // with --label COL or --targets COL,COL.
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { FIT_DEFAULTS, readImageFolder, readTable, type Dataset, type EpochRecord, type FitSettings, type StepProgress } from '../train/index.js';
-import { train, finetune, TRAIN_RUN_DEFAULTS, type TrainRunOptions, type TrainRunResult } from '../api/train.js';
+import { train, finetune, trainHead, TRAIN_RUN_DEFAULTS, type TrainRunOptions, type TrainRunResult } from '../api/train.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 import { parse, intOpt, numOpt, choiceOpt, wantsHelp, UsageError } from './args.js';
 import { loadModel } from './model.js';
+import { progressBar } from './progress.js';
 
 const F = FIT_DEFAULTS;
 
@@ -44,6 +46,15 @@ export const finetuneUsage = `usage: cdam finetune DATA --out DIR --train-blocks
   A model's last K blocks, its final norm and a new head trained on DATA (all: every parameter).
   --model DIR       the model to start from (default: the embedded ViT-Ti/16)
 ${common}`;
+
+export const trainHeadUsage = `usage: cdam train-head DATA --out DIR [--model DIR] [options]
+  A new linear head on a model's frozen backbone, as the paper did on DINO: every image's
+  features are computed once (cached in DIR/features.safetensors), then only the head trains.
+  --model DIR       the backbone (default: the embedded ViT-Ti/16)
+${common}`;
+
+const USAGE = { train: trainUsage, finetune: finetuneUsage, 'train-head': trainHeadUsage } as const;
+type Kind = keyof typeof USAGE;
 
 const OPTIONS = {
   out: { type: 'string' },
@@ -193,11 +204,10 @@ function summary(r: TrainRunResult, out: (s: string) => void): void {
   out(`model: ${r.out} (${r.history.length} epochs${score}; curve.png, metrics.jsonl beside it)`);
 }
 
-async function runCommand(kind: 'train' | 'finetune', argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
-  if (wantsHelp(argv)) return out(kind === 'train' ? trainUsage : finetuneUsage);
+async function runCommand(kind: Kind, argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
+  if (wantsHelp(argv)) return out(USAGE[kind]);
   const { values, flags, positionals } = parse(argv, OPTIONS, kind);
-  if (positionals.length !== 1)
-    throw new UsageError(`cdam ${kind}: give one DATA (a folder or a table), got ${positionals.length}\n${kind === 'train' ? trainUsage : finetuneUsage}`);
+  if (positionals.length !== 1) throw new UsageError(`cdam ${kind}: give one DATA (a folder or a table), got ${positionals.length}\n${USAGE[kind]}`);
   if (!values['out']) throw new UsageError(`cdam ${kind}: --out DIR is required`);
   const data = readData(positionals[0]!, values);
   const opts: TrainRunOptions = {
@@ -214,6 +224,12 @@ async function runCommand(kind: 'train' | 'finetune', argv: string[], out: (s: s
     if (values['model'] || values['train-blocks']) throw new UsageError('cdam train starts from scratch: --model and --train-blocks are cdam finetune options');
     if (!values['arch']) throw new UsageError('cdam train: --arch FILE is required (an architecture JSON)');
     r = train(data, { ...opts, arch: values['arch'] });
+  } else if (kind === 'train-head') {
+    if (values['arch'] || values['train-blocks'])
+      throw new UsageError('cdam train-head trains only a head on --model: --arch and --train-blocks belong to cdam train and cdam finetune');
+    const { vit, name } = loadModel(values['model'], undefined);
+    const bar = flags['quiet'] ? undefined : progressBar('features', process.stderr, false);
+    r = trainHead(data, vit, { ...opts, base: values['model'] ?? name, ...(bar ? { onFeatures: bar } : {}) });
   } else {
     if (values['arch']) throw new UsageError('cdam finetune starts from --model: --arch is a cdam train option');
     const tb = values['train-blocks'];
@@ -228,3 +244,4 @@ async function runCommand(kind: 'train' | 'finetune', argv: string[], out: (s: s
 
 export const runTrain = (argv: string[], out: (s: string) => void, err: (s: string) => void) => runCommand('train', argv, out, err);
 export const runFinetune = (argv: string[], out: (s: string) => void, err: (s: string) => void) => runCommand('finetune', argv, out, err);
+export const runTrainHead = (argv: string[], out: (s: string) => void, err: (s: string) => void) => runCommand('train-head', argv, out, err);

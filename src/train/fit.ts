@@ -7,6 +7,7 @@
 import { noGrad, enableGrad } from '../autograd/index.js';
 import { Tensor, rng, type TypedArray } from '../tensor/index.js';
 import type { ViT } from '../vit/model.js';
+import type { Dropout } from '../vit/block.js';
 import { AdamW, SGD, clipGradNorm, gradients, paramGroups, warmupCosine, type Optimizer, type OptimizerState } from './optim.js';
 import { crossEntropy, huber, mse } from './losses.js';
 import { epochOrder } from './split.js';
@@ -137,15 +138,26 @@ export function lossOf(out: Tensor, b: Batch, task: Task, s: Pick<FitSettings, '
   return s.regressionLoss === 'huber' ? huber(out, b.targets) : mse(out, b.targets);
 }
 
-function outputs(model: ViT, images: Tensor): Tensor {
-  const { logits } = model.forward(images);
-  if (!logits) throw new Error('the model has no head to train');
-  return logits;
+/**
+ * What fit trains: inputs to outputs, with dropout in training. A ViT (images
+ * to logits or regression outputs), or a head alone over cached features
+ * (train-head).
+ */
+export interface Net {
+  outputs(input: Tensor, dropout: Dropout | null): Tensor;
+}
+
+/** A ViT as a Net: its head's outputs, with dropout in its blocks when training. */
+export function vitNet(vit: ViT): Net {
+  if (!vit.params.head) throw new Error('the model has no head to train');
+  return {
+    outputs: (images, d) => (d ? vit.withDropout(d.rate, d.next) : vit).forward(images).logits!,
+  };
 }
 
 /** Loss and metrics of the model (no dropout, no gradients) over `items`, in batches. */
 export function evaluate(
-  model: ViT,
+  net: Net,
   task: Task,
   source: BatchSource,
   items: readonly number[],
@@ -162,7 +174,7 @@ export function evaluate(
   const sum2 = new Float64Array(T);
   for (let i = 0; i < items.length; i += batch) {
     const b = source.load(items.slice(i, i + batch), null);
-    const out = noGrad(() => outputs(model, b.images));
+    const out = noGrad(() => net.outputs(b.images, null));
     const n = out.shape[0]!;
     lossSum += noGrad(() => lossOf(out, b, task, s)).item() * n;
     const o = out.contiguousData();
@@ -194,8 +206,8 @@ export function evaluate(
   return { loss, mse: mseOut, r2 };
 }
 
-/** Train `params` (the trained parameters of `model`, by timm name) on `source`. Returns the history of every epoch. */
-export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source: BatchSource, s: FitSettings, hooks: FitHooks = {}): EpochRecord[] {
+/** Train `params` (the trained parameters of `net`, by name) on `source`. Returns the history of every epoch. */
+export function fit(net: Net, params: Map<string, Tensor>, task: Task, source: BatchSource, s: FitSettings, hooks: FitHooks = {}): EpochRecord[] {
   if (source.train.length === 0) throw new Error('the training split is empty');
   if (!(Number.isInteger(s.batch) && s.batch > 0)) throw new Error(`batch must be a positive integer, got ${s.batch}`);
   const groups = paramGroups(params, s.weightDecay);
@@ -222,14 +234,14 @@ export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source:
     const t0 = performance.now();
     const perm = epochOrder(source.train.length, s.seed, epoch);
     const augment = rng(streamSeed(s.seed, epoch, 1));
-    const trainModel = model.withDropout(s.dropout, rng(streamSeed(s.seed, epoch, 2)));
+    const drop = s.dropout > 0 ? { rate: s.dropout, next: rng(streamSeed(s.seed, epoch, 2)) } : null;
     let lossSum = 0;
     let seen = 0;
     let lr = 0;
     for (let k = 0; k < steps; k++) {
       const items = perm.slice(k * s.batch, (k + 1) * s.batch).map((i) => source.train[i]!);
       const b = source.load(items, { next: augment });
-      const loss = enableGrad(() => lossOf(outputs(trainModel, b.images), b, task, s));
+      const loss = enableGrad(() => lossOf(net.outputs(b.images, drop), b, task, s));
       const value = loss.item();
       if (!Number.isFinite(value))
         throw new Error(`the training loss is ${value} at epoch ${epoch + 1}, step ${k + 1} (learning rate ${lr}): lower --lr or raise --clip`);
@@ -243,7 +255,7 @@ export function fit(model: ViT, params: Map<string, Tensor>, task: Task, source:
       hooks.onStep?.({ epoch: epoch + 1, epochs: s.epochs, step: k + 1, steps, loss: value, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
     }
     const trainSeconds = (performance.now() - t0) / 1000;
-    const val = source.val.length > 0 ? evaluate(model, task, source, source.val, s.batch, s) : { loss: NaN };
+    const val = source.val.length > 0 ? evaluate(net, task, source, source.val, s.batch, s) : { loss: NaN };
     const record: EpochRecord = {
       epoch: epoch + 1,
       step,

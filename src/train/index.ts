@@ -16,5 +16,5 @@ export {
   type AugmentOptions,
 } from './augment.js';
 export { loadBatch, type Batch, type BatchOptions } from './batch.js';
-export { fit, evaluate, lossOf, streamSeed, FIT_DEFAULTS } from './fit.js';
-export type { Task, BatchSource, FitSettings, Evaluation, EpochRecord, FitState, StepProgress, FitHooks } from './fit.js';
+export { fit, evaluate, lossOf, streamSeed, vitNet, FIT_DEFAULTS } from './fit.js';
+export type { Task, Net, BatchSource, FitSettings, Evaluation, EpochRecord, FitState, StepProgress, FitHooks } from './fit.js';

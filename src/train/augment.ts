@@ -66,7 +66,13 @@ function checkOptions(o: AugmentOptions): void {
 }
 
 /** torchvision RandomResizedCrop.get_params: [top, left, height, width]. */
-export function randomResizedCropBox(width: number, height: number, scale: [number, number], ratio: [number, number], next: () => number): [number, number, number, number] {
+export function randomResizedCropBox(
+  width: number,
+  height: number,
+  scale: [number, number],
+  ratio: [number, number],
+  next: () => number,
+): [number, number, number, number] {
   const area = width * height;
   const logRatio: [number, number] = [Math.log(ratio[0]), Math.log(ratio[1])];
   for (let t = 0; t < 10; t++) {
@@ -143,8 +149,7 @@ export function affineRgb(img: RgbImage, degrees: number, tx: number, ty: number
       const fx = sx - x0;
       const fy = sy - y0;
       for (let c = 0; c < 3; c++) {
-        const v =
-          (1 - fy) * ((1 - fx) * px(x0, y0, c) + fx * px(x0 + 1, y0, c)) + fy * ((1 - fx) * px(x0, y0 + 1, c) + fx * px(x0 + 1, y0 + 1, c));
+        const v = (1 - fy) * ((1 - fx) * px(x0, y0, c) + fx * px(x0 + 1, y0, c)) + fy * ((1 - fx) * px(x0, y0 + 1, c) + fx * px(x0 + 1, y0 + 1, c));
         out[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(v)));
       }
     }

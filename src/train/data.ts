@@ -176,7 +176,8 @@ export function readTable(file: string, opts: TableOptions): Dataset {
   const root = path.dirname(file);
   const items: DatasetItem[] = rows.map((r) => {
     const p = cell(r, pathCol);
-    if (typeof p !== 'string' || p === '') throw new InputError(file, `${where(r)}: column "${pathCol}" must be a non-empty image path, got ${JSON.stringify(p)}`);
+    if (typeof p !== 'string' || p === '')
+      throw new InputError(file, `${where(r)}: column "${pathCol}" must be a non-empty image path, got ${JSON.stringify(p)}`);
     return { path: path.isAbsolute(p) ? p : path.join(root, p), source: where(r) };
   });
 
@@ -186,7 +187,8 @@ export function readTable(file: string, opts: TableOptions): Dataset {
       const v = cell(r, col);
       // JSON numbers are labels too, by their text (3 and "3" are one class)
       if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-      if (typeof v !== 'string' || v === '') throw new InputError(file, `${where(r)}: column "${col}" must be a non-empty class label, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'string' || v === '')
+        throw new InputError(file, `${where(r)}: column "${col}" must be a non-empty class label, got ${JSON.stringify(v)}`);
       return v;
     });
     const classes = [...new Set(labels)].sort(byName);
@@ -264,7 +266,8 @@ function parseCsv(text: string, file: string): { columns: string[]; headerLine: 
         const s = i;
         while (i < n && text[i] !== ',' && text[i] !== '\n' && !(text[i] === '\r' && text[i + 1] === '\n')) i++;
         f = text.slice(s, i);
-        if (f.includes('"')) throw new InputError(file, `${file}:${line}: a quote inside an unquoted field (quote the whole field and double the quote: "a ""b""")`);
+        if (f.includes('"'))
+          throw new InputError(file, `${file}:${line}: a quote inside an unquoted field (quote the whole field and double the quote: "a ""b""")`);
       }
       fields.push(f);
       if (i < n && text[i] === ',') {
@@ -289,7 +292,10 @@ function parseCsv(text: string, file: string): { columns: string[]; headerLine: 
   }
   const rows = records.slice(1).map((r) => {
     if (r.fields.length !== columns.length)
-      throw new InputError(file, `${file}:${r.line}: ${r.fields.length} fields, the header has ${columns.length} (${columns.map((c) => JSON.stringify(c)).join(', ')})`);
+      throw new InputError(
+        file,
+        `${file}:${r.line}: ${r.fields.length} fields, the header has ${columns.length} (${columns.map((c) => JSON.stringify(c)).join(', ')})`,
+      );
     return { line: r.line, cells: new Map(columns.map((c, k) => [c, r.fields[k]] as const).filter(([c]) => c !== '')) };
   });
   return { columns, headerLine: header.line, rows };

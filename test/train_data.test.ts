@@ -229,7 +229,10 @@ test('table limits: a file over maxBytes and a line over maxLineChars are refuse
   assert.is(readTable(f, { label: 'label' }).items.length, 10);
   assert.match(inputError(() => readTable(f, { label: 'label', maxBytes: 100 })).message, `${f}: 111 bytes is more than the 100-byte limit`);
   writeFileSync(f, `path,label\n${'x'.repeat(50)}.png,cat\n`);
-  assert.match(inputError(() => readTable(f, { label: 'label', maxLineChars: 40 })).message, `${f}:2: a line of 58 characters is longer than the 40-character limit`);
+  assert.match(
+    inputError(() => readTable(f, { label: 'label', maxLineChars: 40 })).message,
+    `${f}:2: a line of 58 characters is longer than the 40-character limit`,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -247,7 +250,10 @@ test('stratifiedSplit: every class in validation, round(count * fraction) per cl
   const perClass = (ix: number[]) => ds.classes!.map((_, c) => ix.filter((i) => ds.items[i]!.label === c).length);
   assert.equal(perClass(val), [2, 1, 1, 0, 5]); // round(0.6) = 1, at least 1 of 2, a lone item stays in training
   assert.equal(perClass(train), [8, 2, 1, 1, 20]);
-  assert.equal([...train, ...val].sort((a, b) => a - b), Array.from({ length: ds.items.length }, (_, i) => i));
+  assert.equal(
+    [...train, ...val].sort((a, b) => a - b),
+    Array.from({ length: ds.items.length }, (_, i) => i),
+  );
   assert.equal(new Set([...train, ...val]).size, ds.items.length);
   assert.equal(stratifiedSplit(ds, 0.2, 7), { train, val });
   assert.not.equal(stratifiedSplit(ds, 0.2, 8).val, val);
@@ -262,22 +268,34 @@ test('stratifiedSplit on regression: a seeded random split of round(n * fraction
   const a = stratifiedSplit(ds, 0.25, 1);
   assert.is(a.val.length, 10);
   assert.is(a.train.length, 30);
-  assert.equal([...a.train, ...a.val].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i));
+  assert.equal(
+    [...a.train, ...a.val].sort((x, y) => x - y),
+    Array.from({ length: 40 }, (_, i) => i),
+  );
   assert.equal(stratifiedSplit(ds, 0.25, 1), a);
   assert.not.equal(stratifiedSplit(ds, 0.25, 2).val, a.val);
-  assert.not.equal(a.val, Array.from({ length: 10 }, (_, i) => i)); // shuffled, not the first ten
+  assert.not.equal(
+    a.val,
+    Array.from({ length: 10 }, (_, i) => i),
+  ); // shuffled, not the first ten
 });
 
 test('permutation and epochOrder: permutations, deterministic for (seed, epoch), different across epochs and seeds', () => {
   const p = permutation(50, 3);
-  assert.equal([...p].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+  assert.equal(
+    [...p].sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   assert.equal(permutation(50, 3), p);
   assert.not.equal(permutation(50, 4), p);
   assert.equal(permutation(0, 1), []);
   assert.equal(permutation(1, 1), [0]);
   const e0 = epochOrder(50, 3, 0);
   const e1 = epochOrder(50, 3, 1);
-  assert.equal([...e1].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+  assert.equal(
+    [...e1].sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   assert.equal(epochOrder(50, 3, 1), e1); // a resumed run at epoch 1 gets the same order
   assert.not.equal(e0, e1);
   assert.not.equal(epochOrder(50, 4, 1), e1);
@@ -313,7 +331,8 @@ test('augment: deterministic for a given stream; NO_AUGMENT changes nothing and 
 
 test('flip mirrors left to right exactly (a draw < 0.5 flips, >= 0.5 does not)', () => {
   const f = augment(pattern, { flip: true }, () => 0.1, [12, 16]);
-  for (let y = 0; y < 12; y++) for (let x = 0; x < 16; x++) for (let c = 0; c < 3; c++) assert.is(f.data[(y * 16 + x) * 3 + c], pattern.data[(y * 16 + 15 - x) * 3 + c]);
+  for (let y = 0; y < 12; y++)
+    for (let x = 0; x < 16; x++) for (let c = 0; c < 3; c++) assert.is(f.data[(y * 16 + x) * 3 + c], pattern.data[(y * 16 + 15 - x) * 3 + c]);
   assert.equal(augment(pattern, { flip: true }, () => 0.5, [12, 16]).data, pattern.data);
 });
 
@@ -382,7 +401,10 @@ test('loadBatch: [B, 3, H, W] normalised values of a known 2x2 image, a grey PNG
   const cb = loadBatch(c, [0, 1], CFG, { augment: DEFAULT_AUGMENT_CLASSIFICATION, next: rng(3) });
   assert.equal(cb.images.shape, [2, 3, 2, 2]);
   assert.equal(cb.labels, [1, 0]);
-  assert.equal([...loadBatch(c, [0], CFG, { augment: DEFAULT_AUGMENT_CLASSIFICATION, next: rng(3) }).images.contiguousData()], [...cb.images.contiguousData()].slice(0, 12));
+  assert.equal(
+    [...loadBatch(c, [0], CFG, { augment: DEFAULT_AUGMENT_CLASSIFICATION, next: rng(3) }).images.contiguousData()],
+    [...cb.images.contiguousData()].slice(0, 12),
+  );
   assert.throws(() => loadBatch(c, [0], CFG, { augment: DEFAULT_AUGMENT_CLASSIFICATION }), /random stream/);
   assert.throws(() => loadBatch(c, [2], CFG), /outside/);
 });

@@ -66,6 +66,9 @@ export interface TrainRunResult {
 const CHECKPOINT = 'checkpoint.safetensors';
 const FEATURES = 'features.safetensors';
 
+/** The head's output names: the classes, or the regression targets' columns. */
+const outputNames = (task: Task): string[] => (task.kind === 'classification' ? [...task.classes] : [...task.targets]);
+
 function taskOf(data: Dataset): Task {
   if (data.kind === 'classification') return { kind: 'classification', classes: data.classes ?? [] };
   return { kind: 'regression', targets: data.targetNames ?? [] };
@@ -309,8 +312,8 @@ export function train(data: Dataset, opts: TrainOptions): TrainRunResult {
   const file = typeof opts.arch === 'string' ? opts.arch : 'architecture';
   const arch = parseArchitecture(typeof opts.arch === 'string' ? readJsonFile(opts.arch) : opts.arch, file);
   const task = taskOf(data);
-  const outputs = task.kind === 'classification' ? task.classes.length : task.targets.length;
-  const labels = task.kind === 'classification' ? [...task.classes] : [...task.targets];
+  const labels = outputNames(task);
+  const outputs = labels.length;
   const model = initViT(arch, outputs, { seed: opts.seed ?? FIT_DEFAULTS.seed, labels, task: task.kind });
   return runFolder('train', model, `a new ${model.config.name} (${file}), seed ${opts.seed ?? FIT_DEFAULTS.seed}`, {}, data, opts);
 }
@@ -325,8 +328,8 @@ export interface FinetuneOptions extends TrainRunOptions {
 /** `model` with a new head for `data`'s classes or targets, its last blocks trained (cdam finetune). */
 export function finetune(data: Dataset, model: ViT, opts: FinetuneOptions): TrainRunResult {
   const task = taskOf(data);
-  const outputs = task.kind === 'classification' ? task.classes.length : task.targets.length;
-  const labels = task.kind === 'classification' ? [...task.classes] : [...task.targets];
+  const labels = outputNames(task);
+  const outputs = labels.length;
   const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed, task.kind);
   const patterns = opts.trainBlocks === 'all' ? undefined : lastBlocks(model.config.depth, opts.trainBlocks);
   return runFolder('finetune', fresh, opts.base ?? model.config.name, patterns ? { train: patterns } : {}, data, opts);
@@ -344,8 +347,8 @@ export interface TrainHeadOptions extends TrainRunOptions {
  */
 export function trainHead(data: Dataset, model: ViT, opts: TrainHeadOptions): TrainRunResult {
   const task = taskOf(data);
-  const outputs = task.kind === 'classification' ? task.classes.length : task.targets.length;
-  const labels = task.kind === 'classification' ? [...task.classes] : [...task.targets];
+  const labels = outputNames(task);
+  const outputs = labels.length;
   const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed, task.kind);
   return runFolder('train-head', fresh, opts.base ?? model.config.name, { train: ['head.*'] }, data, opts);
 }

@@ -318,6 +318,13 @@ export function train(data: Dataset, opts: TrainOptions): TrainRunResult {
   return runFolder('train', model, `a new ${model.config.name} (${file}), seed ${opts.seed ?? FIT_DEFAULTS.seed}`, {}, data, opts);
 }
 
+/** `model` with a new head of one output per class or target of `data` (finetune and train-head). */
+function withHeadFor(data: Dataset, model: ViT, seed: number): ViT {
+  const task = taskOf(data);
+  const labels = outputNames(task);
+  return withNewHead(model, labels.length, labels, seed, task.kind);
+}
+
 export interface FinetuneOptions extends TrainRunOptions {
   /** blocks to train, counted from the last (all: every parameter); the final norm and the new head always train */
   trainBlocks: number | 'all';
@@ -327,10 +334,7 @@ export interface FinetuneOptions extends TrainRunOptions {
 
 /** `model` with a new head for `data`'s classes or targets, its last blocks trained (cdam finetune). */
 export function finetune(data: Dataset, model: ViT, opts: FinetuneOptions): TrainRunResult {
-  const task = taskOf(data);
-  const labels = outputNames(task);
-  const outputs = labels.length;
-  const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed, task.kind);
+  const fresh = withHeadFor(data, model, opts.seed ?? FIT_DEFAULTS.seed);
   const patterns = opts.trainBlocks === 'all' ? undefined : lastBlocks(model.config.depth, opts.trainBlocks);
   return runFolder('finetune', fresh, opts.base ?? model.config.name, patterns ? { train: patterns } : {}, data, opts);
 }
@@ -346,9 +350,6 @@ export interface TrainHeadOptions extends TrainRunOptions {
  * forward, cached in out/features.safetensors), then only the head trains.
  */
 export function trainHead(data: Dataset, model: ViT, opts: TrainHeadOptions): TrainRunResult {
-  const task = taskOf(data);
-  const labels = outputNames(task);
-  const outputs = labels.length;
-  const fresh = withNewHead(model, outputs, labels, opts.seed ?? FIT_DEFAULTS.seed, task.kind);
+  const fresh = withHeadFor(data, model, opts.seed ?? FIT_DEFAULTS.seed);
   return runFolder('train-head', fresh, opts.base ?? model.config.name, { train: ['head.*'] }, data, opts);
 }
